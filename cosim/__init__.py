@@ -1,0 +1,1 @@
+"""pulsetrain.cosim: cocotb benches running the emitted Verilog against the behavioral model."""

@@ -1,0 +1,1 @@
+"""pulsetrain.model: behavioral model of analog arrays, their periphery and the learning algorithms."""

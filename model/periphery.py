@@ -1,0 +1,87 @@
+"""The seam between the training loop and the digital periphery of each tile.
+
+The training loop never handles pulses, codes or LFSR states itself: it asks the periphery of a tile
+for *transactions*, small records in and out, at the granularity at which a cocotb bench can also drive
+the RTL without per-cycle Python. Each protocol has three servers:
+
+``Float*``
+    fast path for sweeps: NumPy random numbers and floating point; statistically right, never bit-exact.
+``Twin*``
+    the digital twin: the same LFSRs, widths, fixed-point formats and sequencing as the RTL generated
+    from the same config in :mod:`pulsetrain.periphery`; bit for bit identical decisions for one seed.
+``cosim``
+    the simulated Verilog, served by :mod:`pulsetrain.cosim` behind the same protocol.
+
+Digital state (LFSR states, chopper signs, H, column pointer, references) belongs to the periphery;
+analog state (conductances, their spreads, noise) belongs to the array (:class:`pulsetrain.model.tile`),
+which is the same object behind all three servers.
+
+Conventions
+-----------
+A layer's logical weight matrix is ``W`` with shape ``(out_size, in_size)``; ``y = W x``. The update
+``dW = -lr * d xᵀ`` is applied by coincidences of pulse trains on the *x lines* (``in_size`` of them)
+and the *d lines* (``out_size``). Device ``(j, i)`` receives ``sum_t x_fire[t, i] & d_fire[t, j]``
+coincidences, each one step *up* when ``x_negative[i] != d_negative[j]`` (``-x_i d_j > 0``) and *down*
+otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True, eq=False)
+class PulseTrains:
+    """The pulse trains of one rank-1 update: which line fires in which of the ``bl`` slots, and signs."""
+
+    #: (bl, in_size) bool: x line i fires in slot t.
+    x_fire: NDArray[np.bool_]
+    #: (bl, out_size) bool: d line j fires in slot t.
+    d_fire: NDArray[np.bool_]
+    #: (in_size,) bool: sign line of each x line (True: the value was negative).
+    x_negative: NDArray[np.bool_]
+    #: (out_size,) bool: sign line of each d line.
+    d_negative: NDArray[np.bool_]
+
+    @property
+    def bl(self) -> int:
+        """Number of pulse slots."""
+        return int(self.x_fire.shape[0])
+
+    def coincidences(self) -> NDArray[np.int64]:
+        """(out_size, in_size) signed coincidence counts: +n means n steps up, -n n steps down."""
+        counts = self.d_fire.T.astype(np.int64) @ self.x_fire.astype(np.int64)
+        up = self.x_negative[None, :] != self.d_negative[:, None]
+        return np.where(up, counts, -counts)
+
+    def same_as(self, other: PulseTrains) -> bool:
+        """True when both hold exactly the same decisions (used by twin-versus-RTL scoreboards)."""
+        return (
+            np.array_equal(self.x_fire, other.x_fire)
+            and np.array_equal(self.d_fire, other.d_fire)
+            and np.array_equal(self.x_negative, other.x_negative)
+            and np.array_equal(self.d_negative, other.d_negative)
+        )
+
+
+@runtime_checkable
+class PulseSource(Protocol):
+    """Turns firing probabilities (already scaled by update management) into pulse trains.
+
+    ``x_probability`` and ``d_probability`` are in [0, 1]; ``bl`` is the number of slots. The float server
+    draws NumPy random numbers; the twin quantizes each probability to the pulse generator's fixed-point
+    code and runs the same seeded LFSRs and comparators as the RTL.
+    """
+
+    def trains(
+        self,
+        x_probability: NDArray[np.float64],
+        x_negative: NDArray[np.bool_],
+        d_probability: NDArray[np.float64],
+        d_negative: NDArray[np.bool_],
+        bl: int,
+    ) -> PulseTrains: ...

@@ -1,0 +1,221 @@
+"""Validation and override machinery shared by every config in pulsetrain.
+
+Every block is described by a ``@dataclass(frozen=True, kw_only=True)`` that validates itself in
+``__post_init__`` with the helpers below, so a bad value is refused before any work starts, with a
+message that names the parameter, its value and what is allowed.
+
+Configs nest (a training config holds a device config, an IO config, ...). A user overrides any field
+by its dotted path, from the command line (``--set device.dw_min=0.002``) or from a TOML file whose
+tables mirror the nesting (``[device] dw_min = 0.002``); :func:`apply_overrides` does both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A parameter value that pulsetrain refuses; the message names parameter, value and what is allowed."""
+
+
+def check_range(
+    name: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Refuse ``value`` unless ``low <= value <= high`` (bounds optional, ``*_open`` makes them strict)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    if value != value:  # NaN
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ConfigError(f"{name} must be in {left}{lo}, {hi}{right}, not {value!r}")
+
+
+def check_int(name: str, value: int, low: int | None = None, high: int | None = None) -> None:
+    """Refuse ``value`` unless it is an integer with ``low <= value <= high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, not {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else str(low)
+        hi = "inf" if high is None else str(high)
+        raise ConfigError(f"{name} must be an integer in {lo}..{hi}, not {value!r}")
+
+
+def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
+    """Refuse ``value`` unless it is one of ``choices``."""
+    allowed = list(choices)
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; not {value!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversion to plain data (JSON) and overrides by dotted path
+# --------------------------------------------------------------------------------------------------
+
+
+def to_plain(value: Any) -> Any:
+    """Turn configs (nested dataclasses, enums, tuples, paths, NumPy scalars) into JSON-ready data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return to_plain(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalar
+        return value.item()
+    return value
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _convert(path: str, text: Any, annotation: Any) -> Any:
+    """Convert an override (a string from ``--set`` or a TOML value) to the field's annotated type."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if text is None or (isinstance(text, str) and text.lower() in ("none", "null")):
+            if type(None) in typing.get_args(annotation):
+                return None
+        errors = []
+        for option in options:
+            try:
+                return _convert(path, text, option)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if errors else f"{path}: cannot use {text!r}")
+    if origin is tuple:
+        items = text if isinstance(text, list | tuple) else [t for t in str(text).split(",") if t.strip()]
+        args = typing.get_args(annotation)
+        item_type = args[0] if args else str
+        return tuple(_convert(path, item, item_type) for item in items)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        choices = [m.value for m in annotation]
+        for member in annotation:
+            if text == member.value or str(text).lower() == str(member.value).lower():
+                return member
+            if str(text).lower() == member.name.lower():
+                return member
+        raise ConfigError(f"{path} must be one of {', '.join(map(str, choices))}; not {text!r}")
+    try:
+        if annotation is bool:
+            if isinstance(text, bool):
+                return text
+            lowered = str(text).lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if annotation is int:
+            if isinstance(text, float) and not text.is_integer():
+                raise ValueError(text)
+            return int(str(text), 0) if isinstance(text, str) else int(text)
+        if annotation is float:
+            return float(text)
+        if annotation is str:
+            return str(text)
+    except ValueError:
+        name = getattr(annotation, "__name__", str(annotation))
+        raise ConfigError(f"{path} must be {name}, not {text!r}") from None
+    return text
+
+
+def _set_path(config: T, parts: list[str], raw: Any, full: str) -> T:
+    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+        raise ConfigError(f"unknown key {full!r}: {'.'.join(parts[:-1]) or full} is not a section")
+    names = [f.name for f in dataclasses.fields(config)]
+    head = parts[0]
+    if head not in names:
+        raise ConfigError(f"unknown key {full!r}; allowed here: {', '.join(names)}")
+    current = getattr(config, head)
+    if len(parts) == 1:
+        if dataclasses.is_dataclass(current) and isinstance(raw, Mapping):
+            new_value: Any = apply_overrides(current, _flatten(raw), prefix=full + ".")
+        else:
+            new_value = _convert(full, raw, _field_type(type(config), head))
+    else:
+        new_value = _set_path(current, parts[1:], raw, full)
+    return dataclasses.replace(config, **{head: new_value})  # type: ignore[type-var]
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def apply_overrides(config: T, overrides: Mapping[str, Any], *, prefix: str = "") -> T:
+    """Return ``config`` with each ``dotted.path -> value`` applied and the result validated again.
+
+    Values may be strings (``--set``) or TOML values. Unknown keys and values of the wrong type raise
+    :class:`ConfigError` naming the key.
+    """
+    for key, raw in overrides.items():
+        parts = key.split(".")
+        try:
+            config = _set_path(config, parts, raw, prefix + key)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{prefix}{key}: {error}") from None
+    return config
+
+
+def parse_set_options(options: Iterable[str]) -> dict[str, str]:
+    """Parse ``key=value`` strings from repeated ``--set`` options."""
+    parsed: dict[str, str] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, not {option!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file as flat dotted keys; a missing or malformed file is a ConfigError."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"--config file {str(file)!r} does not exist")
+    try:
+        with file.open("rb") as handle:
+            return _flatten(tomllib.load(handle))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config file {str(file)!r} is not valid TOML: {error}") from None
+
+
+def resolve(config: T, *, config_file: str | Path | None = None, sets: Iterable[str] = ()) -> T:
+    """Defaults in code, then the TOML file, then ``--set`` options: the order every command uses."""
+    if config_file is not None:
+        config = apply_overrides(config, load_toml(config_file))
+    return apply_overrides(config, parse_set_options(sets))
