@@ -1,0 +1,172 @@
+"""Settings of the in-memory learning algorithms beyond plain analog SGD: TTv2 family, DFA, SBE.
+
+Each dataclass is one section of :class:`pulsetrain.model.training.TrainConfig` (``tiki_taka``, ``dfa``,
+``sbe``), overridable from the command line by dotted path (``--set tiki_taka.in_chop_prob=0.05``).
+Where a concept exists in IBM aihwkit the field carries aihwkit's name (``transfer_every``,
+``n_reads_per_transfer``, ``fast_lr``, ``transfer_lr``, ``gamma``, ``in_chop_prob``, ``out_chop_prob``,
+``thres_scale``, ``momentum``, ``forget_buffer``) so that a user can carry settings across; the meaning
+is documented per field because the units differ in places (stated there).
+
+Sources: Gokmen & Haensch 2020 / Gokmen 2021 (Tiki-Taka, TTv2); Rasch et al., arXiv 2303.04721 (c-TTv2,
+AGAD); Nøkland, arXiv 1609.01596 (DFA); Hoskins et al., arXiv 1903.01635 (SBE).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pulsetrain.config import check_int, check_range
+
+
+class ChopperMode(enum.Enum):
+    """How the chopper signs of a TTv2-family layer flip."""
+
+    #: after each column read, each chopper flips with probability ``in_chop_prob`` (aihwkit's
+    #: ``in_chop_random=True``).
+    RANDOM = "random"
+    #: every chopper flips together every ``ceil(1 / in_chop_prob)`` reads of its column (aihwkit's
+    #: ``in_chop_random=False``).
+    REGULAR = "regular"
+
+
+class TransferServerKind(enum.Enum):
+    """Which implementation serves the digital transfer decisions of the TTv2 family."""
+
+    #: :class:`pulsetrain.model.transfer.FloatTransferPeriphery`: float H buffer, NumPy random
+    #: numbers; fast, statistically right, never bit-exact.
+    FLOAT = "float"
+    #: the bit-exact digital twin of the transfer controller RTL (:mod:`pulsetrain.model.twins.transfer`):
+    #: fixed-point H, LFSR chopper flips, the same decisions as the Verilog for one seed.
+    TWIN = "twin"
+
+
+class FeedbackMode(enum.Enum):
+    """Where DFA's fixed random feedback matrices B_l live."""
+
+    #: on their own read-only analog tiles, read through the same periphery (DAC, noise, ADC) as the
+    #: weight tiles: costs area and energy, adds read noise and quantization to the projected error.
+    ANALOG = "analog"
+    #: an ideal digital matrix-vector product (float): the upper bound for DFA's accuracy.
+    DIGITAL = "digital"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TikiTakaSettings:
+    """Tiki-Taka v2 and its offset-corrected variants (c-TTv2, AGAD): arrays A and C, digital buffer H.
+
+    One pulsed update of A per training step; every ``transfer_every`` steps the next
+    ``n_reads_per_transfer`` columns of A are read (one-hot input through the forward periphery), the
+    reads are accumulated into H, and where ``|H|`` reaches the threshold pulses go to the same column of C.
+    The effective weight of the layer is ``gamma * A + C``.
+    """
+
+    #: Training steps (samples at batch 1) between two transfers (aihwkit ``transfer_every`` with
+    #: ``units_in_mbatch=False``).
+    transfer_every: int = 1
+    #: Columns of A read and transferred per transfer event (aihwkit ``n_reads_per_transfer``).
+    n_reads_per_transfer: int = 1
+    #: Learning rate of the pulsed gradient updates onto A (aihwkit ``fast_lr``): the expected change of
+    #: A per step is ``-fast_lr * d x^T``, in the tile's weight units.
+    fast_lr: float = 0.1
+    #: Scale from a read of A into H (aihwkit ``transfer_lr``): ``H += transfer_lr * v / dw_min_C``, so H
+    #: counts in units of one pulse on C.
+    transfer_lr: float = 0.1
+    #: Weight of A in the effective weight ``gamma * A + C`` (aihwkit ``gamma``; 0 in TTv2).
+    gamma: float = 0.0
+    #: Threshold of H in units of one pulse on C (aihwkit ``thres_scale``): ``|H| >= thres_scale`` fires.
+    thres_scale: float = 1.0
+    #: Most pulses sent to one device of C in one transfer (``n`` in ALGORITHMS.md; aihwkit fires 1 unless
+    #: its pulse-count mode is chosen).
+    max_pulses_per_transfer: int = 1
+    #: Fraction of H kept after a device fired (aihwkit ``momentum``); only used with ``forget_buffer``.
+    momentum: float = 0.0
+    #: After firing: True sets ``H <- momentum * H`` (aihwkit ``forget_buffer``), False subtracts the
+    #: fired amount and keeps the remainder.
+    forget_buffer: bool = True
+    #: Probability that an input chopper flips after its column was read (aihwkit ``in_chop_prob``);
+    #: used by c-TTv2 and AGAD, ignored by plain TTv2.
+    in_chop_prob: float = 0.1
+    #: Probability that the output choppers flip after each full pass over the columns (aihwkit
+    #: ``out_chop_prob``); 0 disables them. c-TTv2 and AGAD only.
+    out_chop_prob: float = 0.0
+    #: Random or regular chopper flips (aihwkit ``in_chop_random``).
+    chopper_mode: ChopperMode = ChopperMode.RANDOM
+    #: Reads of a column after a chopper flip during which AGAD writes nothing to H (its running
+    #: reference has not settled yet); AGAD only.
+    agad_reads_held_after_flip: int = 1
+    #: Standard deviation of the per-device offset of A's reference from A's symmetry point (σ_r in
+    #: Rasch et al. 2023), as a fraction of A's weight bound ``w_max``. TTv2 and c-TTv2 read A against
+    #: this reference; AGAD has no reference array and ignores it.
+    reference_offset_std: float = 0.0
+    #: Which implementation serves the digital transfer decisions (float fast path or bit-exact twin).
+    periphery: TransferServerKind = TransferServerKind.FLOAT
+
+    def __post_init__(self) -> None:
+        check_int("tiki_taka.transfer_every", self.transfer_every, 1, 1_000_000)
+        check_int("tiki_taka.n_reads_per_transfer", self.n_reads_per_transfer, 1, 65_536)
+        check_range("tiki_taka.fast_lr", self.fast_lr, 0.0, 100.0, low_open=True)
+        check_range("tiki_taka.transfer_lr", self.transfer_lr, 0.0, 1e6, low_open=True)
+        check_range("tiki_taka.gamma", self.gamma, 0.0, 1.0)
+        check_range("tiki_taka.thres_scale", self.thres_scale, 0.0, 1e6, low_open=True)
+        check_int("tiki_taka.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 255)
+        check_range("tiki_taka.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_range("tiki_taka.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
+        check_range("tiki_taka.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
+        check_int("tiki_taka.agad_reads_held_after_flip", self.agad_reads_held_after_flip, 0, 1000)
+        check_range("tiki_taka.reference_offset_std", self.reference_offset_std, 0.0, 10.0)
+        if not isinstance(self.chopper_mode, ChopperMode):
+            raise_enum("tiki_taka.chopper_mode", self.chopper_mode, ChopperMode)
+        if not isinstance(self.periphery, TransferServerKind):
+            raise_enum("tiki_taka.periphery", self.periphery, TransferServerKind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DfaSettings:
+    """Direct feedback alignment: hidden layers learn from the output error through fixed random B_l."""
+
+    #: Where the feedback matrices live: read-only analog tiles (with the periphery's non-idealities) or
+    #: an ideal digital product.
+    feedback: FeedbackMode = FeedbackMode.ANALOG
+    #: Entries of B_l are drawn uniformly from ``[-s, s]`` with ``s = feedback_scale / sqrt(d_out)``, so
+    #: that ``B_l e`` has roughly the magnitude of a backpropagated error.
+    feedback_scale: float = 1.0
+    #: Seed offset of the feedback matrices (added to the run's seed): a new draw of B without a new run.
+    feedback_seed_offset: int = 1000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.feedback, FeedbackMode):
+            raise_enum("dfa.feedback", self.feedback, FeedbackMode)
+        check_range("dfa.feedback_scale", self.feedback_scale, 0.0, 1e3, low_open=True)
+        check_int("dfa.feedback_seed_offset", self.feedback_seed_offset, 0, 2**31 - 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SbeSettings:
+    """Streaming batch eigenupdates: one rank-k pulsed update per mini-batch instead of one per sample."""
+
+    #: Number of singular pairs kept and written per batch (1 = the rank-1 SBE of Hoskins et al.; k > 1
+    #: keeps an Oja subspace of k pairs).
+    rank: int = 1
+    #: Samples per batch whose gradient outer products are summarised by the streamed singular pairs.
+    batch_size: int = 16
+    #: Start each batch's power iteration from the previous batch's vectors (as in Hoskins et al.);
+    #: False starts from fresh random vectors.
+    warm_start: bool = True
+
+    def __post_init__(self) -> None:
+        check_int("sbe.rank", self.rank, 1, 64)
+        check_int("sbe.batch_size", self.batch_size, 1, 1 << 20)
+        if not isinstance(self.warm_start, bool):
+            raise_enum("sbe.warm_start", self.warm_start, bool)
+
+
+def raise_enum(name: str, value: object, allowed: type) -> None:
+    """Refuse a value of the wrong type for an enum (or bool) field, naming what is allowed."""
+    from pulsetrain.config import ConfigError
+
+    if isinstance(allowed, type) and issubclass(allowed, enum.Enum):
+        choices = ", ".join(str(m.value) for m in allowed)
+    else:
+        choices = "true, false"
+    raise ConfigError(f"{name} must be one of {choices}; not {value!r}")
