@@ -1,0 +1,363 @@
+"""The transfer periphery of the TTv2 family: protocol, shared sequencing, and the fast float server.
+
+The transfer periphery is the digital half of Tiki-Taka v2 (TTv2), chopped TTv2 (c-TTv2) and AGAD for
+one layer (ALGORITHMS.md §2; Rasch et al., arXiv 2303.04721). It owns the column pointer, the
+``transfer_every`` counter, the chopper signs, the H buffer, the threshold that turns H into pulses on
+C, and AGAD's per-device running mean and reference. The analog arrays A (fast, gradient accumulator)
+and C (slow, weights) stay outside, in :mod:`pulsetrain.model.tile`; the training algorithm moves data
+between them and this periphery in four transactions.
+
+Protocol (one training step of one layer, batch 1)
+--------------------------------------------------
+1. ``signs = periphery.signs()`` -> :class:`ChopperSigns`. The gradient written into A is multiplied by
+   the chopper signs: the update is ``A += -fast_lr * (out_signs * d) (in_signs * x)^T``, i.e. the
+   algorithm flips the sign line of x line ``i`` where ``in_signs[i] == -1`` and of d line ``j`` where
+   ``out_signs[j] == -1`` before pulsing. In TTv2 mode all signs are +1.
+2. The algorithm applies that pulsed update to A.
+3. ``request = periphery.step()`` after *every* update of A -> :class:`TransferRequest` or ``None``.
+   Every ``transfer_every`` steps it names the ``n_reads_per_transfer`` columns to transfer now.
+4. For each column ``k`` of ``request.columns``, in order: read column k of A through the forward
+   periphery (one-hot +1 on x line k, all d lines' ADC codes) and call
+   ``result = periphery.transfer(k, readout)`` -> :class:`TransferResult`. ``readout`` holds the
+   ``out_size`` reads in ADC LSB units (the raw, un-chopped codes: the periphery applies the signs).
+   Then apply ``result.pulses[j]`` pulses to device ``(j, k)`` of C: positive values increase C.
+
+Sign convention: A accumulates ``c * (-fast_lr * gradient)``; the read is multiplied by ``c`` again, so
+H accumulates ``transfer_lr * (-fast_lr * gradient) + c * offset``; pulses ``n`` move C by ``n`` device
+steps in the direction of H. A constant offset of A (or of its reference) enters H modulated by ``c``
+and averages out as the chopper flips.
+
+Servers
+-------
+:class:`FloatTransferPeriphery` (here)
+    float H, NumPy random chopper flips, unquantized learning rate: fast, statistically equal to the
+    twin, never bit-exact. Accepts real-valued readouts (an ADC-free model may pass reads in LSB units).
+:class:`pulsetrain.model.twins.transfer.TwinTransferPeriphery`
+    integer H with the config's widths and saturation, LFSR chopper flips: bit-exact with the RTL
+    (:mod:`pulsetrain.rtl.transfer_controller`). Requires integer ADC codes within ``adc_bits``.
+``cosim``
+    the simulated Verilog behind the same protocol.
+
+All servers of one config share :class:`TransferSequencer`: the counter, pointer, pass count, hold-off
+and regular-flip logic are integer bookkeeping that is exact in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pulsetrain.periphery.transfer import ChopperFlipMode, TransferControllerConfig, TransferMode
+
+__all__ = [
+    "ChopperSigns",
+    "FloatTransferPeriphery",
+    "TransferPeriphery",
+    "TransferRequest",
+    "TransferResult",
+    "TransferSequencer",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ChopperSigns:
+    """Chopper signs to apply on the A update path (and used by the next reads)."""
+
+    #: (in_size,) int8, +1 or -1: sign of x line i's chopper.
+    in_signs: NDArray[np.int8]
+    #: (out_size,) int8, +1 or -1: sign of d line j's chopper (all +1 without output choppers).
+    out_signs: NDArray[np.int8]
+
+    def same_as(self, other: ChopperSigns) -> bool:
+        """True when both hold exactly the same signs."""
+        return np.array_equal(self.in_signs, other.in_signs) and np.array_equal(
+            self.out_signs, other.out_signs
+        )
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """A transfer is due: read these columns of A, in this order, and pass each to ``transfer``."""
+
+    #: Column indices (x lines) of A to read, ``n_reads_per_transfer`` of them.
+    columns: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class TransferResult:
+    """Everything the periphery decided for one column read."""
+
+    #: The column (x line) of A that was read and of C that receives the pulses.
+    column: int
+    #: (out_size,) int64: signed pulse counts for devices (j, column) of C; +n raises C by n steps.
+    pulses: NDArray[np.int64]
+    #: (out_size,) float64: H[:, column] after this read and firing, in units of one pulse on C.
+    h_column: NDArray[np.float64]
+    #: Input chopper sign used for this read (+1 / -1).
+    in_sign: int
+    #: (out_size,) int8: output chopper signs used for this read.
+    out_signs: NDArray[np.int8]
+    #: True when the column's input chopper flipped after this read (the next signs differ).
+    in_flipped: bool
+    #: (out_size,) bool: output choppers that flipped after this read (only after the last column).
+    out_flipped: NDArray[np.bool_]
+    #: AGAD only: (out_size,) float64 reference subtracted from this read, in ADC LSB; None otherwise.
+    reference: NDArray[np.float64] | None
+    #: False when AGAD held this read off (no reference yet, or within ``reads_held_after_flip`` reads
+    #: after a flip): H unchanged, no pulses. Always True in TTv2 and c-TTv2.
+    accumulated: bool
+
+    def same_as(self, other: TransferResult) -> bool:
+        """True when both hold exactly the same decisions (twin-versus-RTL scoreboards)."""
+        references_equal = (self.reference is None and other.reference is None) or (
+            self.reference is not None
+            and other.reference is not None
+            and np.array_equal(self.reference, other.reference)
+        )
+        return (
+            self.column == other.column
+            and np.array_equal(self.pulses, other.pulses)
+            and np.array_equal(self.h_column, other.h_column)
+            and self.in_sign == other.in_sign
+            and np.array_equal(self.out_signs, other.out_signs)
+            and self.in_flipped == other.in_flipped
+            and np.array_equal(self.out_flipped, other.out_flipped)
+            and references_equal
+            and self.accumulated == other.accumulated
+        )
+
+
+@runtime_checkable
+class TransferPeriphery(Protocol):
+    """The digital transfer controller of one TTv2-family layer, as the training loop sees it."""
+
+    @property
+    def config(self) -> TransferControllerConfig:
+        """The digital configuration (mode, sizes, widths, probabilities, seeds)."""
+        ...
+
+    def signs(self) -> ChopperSigns:
+        """Chopper signs for the next update of A (all +1 in TTv2 mode)."""
+        ...
+
+    def step(self) -> TransferRequest | None:
+        """Count one update of A; return the columns to transfer when a transfer is due."""
+        ...
+
+    def transfer(self, column: int, readout: ArrayLike) -> TransferResult:
+        """Accumulate one column read of A into H and decide the pulses to C's column."""
+        ...
+
+    def h_buffer(self) -> NDArray[np.float64]:
+        """(out_size, in_size) copy of H in units of one pulse on C."""
+        ...
+
+
+class TransferSequencer:
+    """Integer bookkeeping common to every server: counter, pointer, passes, flips and hold-off.
+
+    Subclasses supply the arithmetic (:meth:`_read_column`) and the random flip draws
+    (:meth:`_draw_in_flip`, :meth:`_draw_out_flips`). The order of draws is part of the contract with
+    the RTL: per read, first the input chopper draw of that column (random mode, chopped, p > 0), then,
+    after the last column of a pass, one output chopper draw per row in row order.
+    """
+
+    def __init__(self, config: TransferControllerConfig) -> None:
+        self._config = config
+        #: A updates since the last transfer event.
+        self._updates_since_transfer = 0
+        #: Next column the pointer hands out.
+        self._pointer = 0
+        #: Completed passes over all columns (drives regular chopper flips).
+        self._passes = 0
+        #: Columns requested and not yet transferred, in order.
+        self._pending: list[int] = []
+        #: True where a chopper sign is -1.
+        self._in_negative = np.zeros(config.in_size, dtype=np.bool_)
+        self._out_negative = np.zeros(config.out_size, dtype=np.bool_)
+        #: AGAD: column has a reference (its chopper flipped at least once).
+        self._has_reference = np.zeros(config.in_size, dtype=np.bool_)
+        #: AGAD: reads of the column still held off after its last flip.
+        self._held_reads = np.zeros(config.in_size, dtype=np.int64)
+
+    @property
+    def config(self) -> TransferControllerConfig:
+        """The digital configuration."""
+        return self._config
+
+    def signs(self) -> ChopperSigns:
+        """Chopper signs for the next update of A."""
+        return ChopperSigns(
+            in_signs=np.where(self._in_negative, -1, 1).astype(np.int8),
+            out_signs=np.where(self._out_negative, -1, 1).astype(np.int8),
+        )
+
+    def step(self) -> TransferRequest | None:
+        """Count one update of A; every ``transfer_every`` updates hand out the next columns."""
+        if self._pending:
+            raise RuntimeError(f"columns {self._pending} were requested but not transferred yet")
+        config = self._config
+        self._updates_since_transfer += 1
+        if self._updates_since_transfer < config.transfer_every:
+            return None
+        self._updates_since_transfer = 0
+        columns = tuple((self._pointer + i) % config.in_size for i in range(config.n_reads_per_transfer))
+        self._pointer = (self._pointer + config.n_reads_per_transfer) % config.in_size
+        self._pending = list(columns)
+        return TransferRequest(columns=columns)
+
+    def transfer(self, column: int, readout: ArrayLike) -> TransferResult:
+        """Accumulate one read of ``column`` into H, decide pulses, then advance choppers."""
+        config = self._config
+        if not self._pending or column != self._pending[0]:
+            expected = self._pending[0] if self._pending else "none (call step() first)"
+            raise ValueError(f"transfer of column {column} out of order; expected column {expected}")
+        values = self._check_readout(readout)
+        self._pending.pop(0)
+
+        last_of_pass = column == config.in_size - 1
+        in_flip = self._in_flip_due()
+        agad = config.mode is TransferMode.AGAD
+        accumulated = (not agad) or (bool(self._has_reference[column]) and self._held_reads[column] == 0)
+        in_sign = -1 if self._in_negative[column] else 1
+        out_signs = np.where(self._out_negative, -1, 1).astype(np.int8)
+        pulses, h_column, reference = self._read_column(
+            column, values, in_sign, out_signs, accumulated=accumulated, take_reference=in_flip
+        )
+
+        # Chopper and hold-off state for the next read of this column.
+        if in_flip:
+            self._in_negative[column] = ~self._in_negative[column]
+            if agad:
+                self._has_reference[column] = True
+                self._held_reads[column] = config.reads_held_after_flip
+        elif self._held_reads[column] > 0:
+            self._held_reads[column] -= 1
+        out_flipped = np.zeros(config.out_size, dtype=np.bool_)
+        if last_of_pass:
+            if config.uses_out_chopper:
+                out_flipped = self._draw_out_flips()
+                self._out_negative ^= out_flipped
+            self._passes += 1
+        return TransferResult(
+            column=column,
+            pulses=pulses,
+            h_column=h_column,
+            in_sign=in_sign,
+            out_signs=out_signs,
+            in_flipped=in_flip,
+            out_flipped=out_flipped,
+            reference=reference,
+            accumulated=accumulated,
+        )
+
+    # ----------------------------------------------------------------------------------------------
+
+    def _in_flip_due(self) -> bool:
+        config = self._config
+        if not config.chopped or config.in_chop_prob <= 0.0:
+            return False
+        if config.chopper_flip is ChopperFlipMode.REGULAR:
+            period = config.regular_period_passes
+            return self._passes % period == period - 1
+        return self._draw_in_flip()
+
+    def _check_readout(self, readout: ArrayLike) -> NDArray[np.float64] | NDArray[np.int64]:
+        values = np.asarray(readout)
+        if values.shape != (self._config.out_size,):
+            raise ValueError(f"readout must have shape ({self._config.out_size},), not {values.shape}")
+        return values
+
+    def _draw_in_flip(self) -> bool:
+        raise NotImplementedError
+
+    def _draw_out_flips(self) -> NDArray[np.bool_]:
+        raise NotImplementedError
+
+    def _read_column(
+        self,
+        column: int,
+        values: NDArray[np.float64] | NDArray[np.int64],
+        in_sign: int,
+        out_signs: NDArray[np.int8],
+        *,
+        accumulated: bool,
+        take_reference: bool,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
+        raise NotImplementedError
+
+
+class FloatTransferPeriphery(TransferSequencer):
+    """Fast float server: float H and references, NumPy random flips; statistically equal to the twin.
+
+    Parameters
+    ----------
+    config
+        The digital configuration; its fixed-point widths only bound H (the same saturation range as the
+        twin), the learning rate and threshold are used unquantized.
+    seed
+        Seed of the NumPy generator that draws random chopper flips.
+    """
+
+    def __init__(self, config: TransferControllerConfig, seed: int | np.random.Generator = 0) -> None:
+        super().__init__(config)
+        self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        shape = (config.out_size, config.in_size)
+        self._h = np.zeros(shape)
+        self._mean = np.zeros(shape)
+        self._reference = np.zeros(shape)
+        self._h_low = config.h_min_code / config.h_one
+        self._h_high = config.h_max_code / config.h_one
+        self._mean_weight = 2.0**-config.mean_shift
+
+    def h_buffer(self) -> NDArray[np.float64]:
+        """(out_size, in_size) copy of H in units of one pulse on C."""
+        return self._h.copy()
+
+    def _draw_in_flip(self) -> bool:
+        return bool(self._rng.random() < self._config.in_chop_prob)
+
+    def _draw_out_flips(self) -> NDArray[np.bool_]:
+        return self._rng.random(self._config.out_size) < self._config.out_chop_prob
+
+    def _read_column(
+        self,
+        column: int,
+        values: NDArray[np.float64] | NDArray[np.int64],
+        in_sign: int,
+        out_signs: NDArray[np.int8],
+        *,
+        accumulated: bool,
+        take_reference: bool,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
+        config = self._config
+        read = values.astype(np.float64)
+        agad = config.mode is TransferMode.AGAD
+        reference = self._reference[:, column].copy() if agad else None
+        h = self._h[:, column]
+        pulses = np.zeros(config.out_size, dtype=np.int64)
+        if accumulated:
+            signal = read - reference if reference is not None else read
+            h = np.clip(
+                h + in_sign * out_signs * config.transfer_lr_per_lsb * signal, self._h_low, self._h_high
+            )
+            steps = np.minimum(np.floor(np.abs(h) / config.thres_scale), config.max_pulses_per_transfer)
+            pulses = (np.sign(h) * steps).astype(np.int64)
+            fired = pulses != 0
+            if config.forget_buffer:
+                h = np.where(fired, h * config.momentum, h)
+            else:
+                h = h - (1.0 - config.momentum) * pulses * config.thres_scale
+                if config.buffer_cap > 0.0:
+                    cap = config.buffer_cap * config.max_pulses_per_transfer * config.thres_scale
+                    h = np.where(fired, np.clip(h, -cap, cap), h)
+            self._h[:, column] = h
+        if agad:
+            # Running mean of the raw reads between flips; the reference is the mean at the flip.
+            self._mean[:, column] += (read - self._mean[:, column]) * self._mean_weight
+            if take_reference:
+                self._reference[:, column] = self._mean[:, column]
+        return pulses, self._h[:, column].copy(), reference

@@ -1,0 +1,306 @@
+"""Digital interface of the TTv2-family transfer controller: one source of truth for twin and RTL.
+
+The transfer controller holds every *digital* piece of state of Tiki-Taka v2 (TTv2), chopped TTv2
+(c-TTv2) and AGAD for one layer (ALGORITHMS.md §2; Rasch et al., arXiv 2303.04721): the column pointer,
+the ``transfer_every`` counter, the chopper signs, the H buffer, the threshold logic that turns H into
+pulses on C, and AGAD's per-device reference and running mean. The analog arrays A and C stay outside.
+
+Fixed-point formats (all integers in the twin and the RTL, derived here so both read the same numbers):
+
+``ADC code``
+    signed, ``adc_bits`` wide: ``[-2**(adc_bits-1), 2**(adc_bits-1) - 1]``; one LSB of the read of A.
+``mean / reference``
+    AGAD's running mean and reference: ADC codes with ``reference_frac_bits`` fractional bits, signed,
+    ``adc_bits + reference_frac_bits`` wide.
+``H``
+    signed two's complement, ``h_bits`` wide with ``h_frac_bits`` fractional bits; the value 1.0 (code
+    ``2**h_frac_bits``) is one pulse on C when ``thres_scale`` is 1. H *saturates* at
+    ``[-2**(h_bits-1), 2**(h_bits-1) - 1]`` after each accumulation (never wraps).
+``transfer_lr_code``
+    ``round(transfer_lr_per_lsb * 2**h_frac_bits)``: the H increment of one ADC LSB.
+
+Per read of column ``k`` and row ``j`` (``c = in_sign[k] * out_sign[j]``; ``F = reference_frac_bits``)::
+
+    x      = (code << F) - reference[j, k]                  # reference is 0 outside AGAD
+    H      = saturate(H + ((c * x * transfer_lr_code + 2**(F-1)) >> F))   # F = 0: no rounding term
+    n      = sign(H) * min(max_pulses_per_transfer, |H| // threshold_code)
+    if n != 0:
+        forget_buffer: H = trunc0(H * momentum_code / 2**MOMENTUM_FRAC_BITS)
+        otherwise:     H = H - n * threshold_code + trunc0(n * threshold_code * momentum_code / 2**8)
+                       H = clamp(H, ±buffer_cap_code) when buffer_cap > 0
+    pulses to C[j, k] = n                                    # positive: C increases by n steps
+
+``>>`` is an arithmetic (floor) shift, ``trunc0`` rounds toward zero. AGAD additionally updates
+``mean[j, k] += ((code << F) - mean[j, k]) >> mean_shift`` after every read, and copies mean into the
+reference when column ``k``'s chopper flips.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from pulsetrain.config import ConfigError, check_choice, check_int, check_range
+
+#: Fractional bits of the momentum multiplier (``momentum_code = round(momentum * 256)``).
+MOMENTUM_FRAC_BITS = 8
+
+
+class TransferMode(enum.Enum):
+    """Which member of the Tiki-Taka v2 family the controller runs."""
+
+    #: Tiki-Taka v2: H += lr * read; no chopper, A read against its (possibly offset) reference array.
+    TTV2 = "ttv2"
+    #: Chopped TTv2: input (and optionally output) choppers modulate the gradient written into A and
+    #: demodulate the read, so a constant offset of A averages out in H.
+    CHOPPED_TTV2 = "c-ttv2"
+    #: AGAD: choppers plus a digital per-device reference taken at each chopper flip (no reference
+    #: array); H += c * lr * (read - reference).
+    AGAD = "agad"
+
+
+class ChopperFlipMode(enum.Enum):
+    """How an input chopper sign flips after its column was read."""
+
+    #: flips with probability ``in_chop_prob`` per read, drawn from the LFSR (aihwkit
+    #: ``in_chop_random=True``).
+    RANDOM = "random"
+    #: all input choppers flip together every ``max(ceil(1 / in_chop_prob), 2)`` full passes over the
+    #: columns (aihwkit ``in_chop_random=False``).
+    REGULAR = "regular"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferControllerConfig:
+    """Digital configuration of the transfer controller of one layer (read by twin and RTL alike).
+
+    Parameter names follow IBM aihwkit's ``ChoppedTransferCompound`` / ``DynamicTransferCompound`` where
+    the concept is the same; units differ where stated (here everything is in ADC codes and H codes).
+    """
+
+    #: TTv2, c-TTv2 or AGAD.
+    mode: TransferMode = TransferMode.TTV2
+    #: Input lines of the layer = columns of A that are transferred one by one (x lines).
+    in_size: int = 16
+    #: Output lines of the layer = devices per column (d lines); one ADC code per row per read.
+    out_size: int = 16
+    #: A updates (training steps at batch 1) between two transfer events (aihwkit ``transfer_every``).
+    transfer_every: int = 1
+    #: Consecutive columns read per transfer event (aihwkit ``n_reads_per_transfer``).
+    n_reads_per_transfer: int = 1
+    #: Width of the signed ADC code of one read of A, bits.
+    adc_bits: int = 8
+    #: Total width of one signed H word, bits (the on-chip memory word).
+    h_bits: int = 16
+    #: Fractional bits of H: the value 1.0 (one pulse at ``thres_scale = 1``) is ``2**h_frac_bits``.
+    h_frac_bits: int = 10
+    #: H increment per ADC LSB read from A, in units of one pulse on C. With aihwkit's ``transfer_lr``
+    #: (``H += transfer_lr * v / dw_min_C``, v in weight units): ``transfer_lr * adc_lsb_weight /
+    #: dw_min_C``. Quantized to ``h_frac_bits`` fractional bits (``transfer_lr_code``).
+    transfer_lr_per_lsb: float = 0.125
+    #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
+    thres_scale: float = 1.0
+    #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
+    max_pulses_per_transfer: int = 1
+    #: After a device fired: kept fraction of H (forget_buffer) or of the fired amount (aihwkit
+    #: ``momentum``); quantized to 8 fractional bits.
+    momentum: float = 0.0
+    #: True: H <- momentum * H after firing; False: H <- H - (1 - momentum) * n * threshold
+    #: (aihwkit ``forget_buffer``).
+    forget_buffer: bool = True
+    #: Only with ``forget_buffer=False``: |H| is clamped to ``buffer_cap * max_pulses_per_transfer *
+    #: thres_scale`` after firing; 0 disables the cap (aihwkit ``buffer_cap``).
+    buffer_cap: float = 0.0
+    #: Probability (random flips) or frequency (regular flips) of an input chopper flip per read of its
+    #: column (aihwkit ``in_chop_prob``); c-TTv2 and AGAD. 0 disables the flips.
+    in_chop_prob: float = 0.1
+    #: Random (LFSR) or regular input chopper flips (aihwkit ``in_chop_random``).
+    chopper_flip: ChopperFlipMode = ChopperFlipMode.RANDOM
+    #: Probability that each output chopper flips after a full pass over the columns (aihwkit
+    #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD.
+    out_chop_prob: float = 0.0
+    #: Fractional bits of the probability comparison: flip when an LFSR word of this width is below
+    #: ``round(prob * 2**chop_prob_bits)``.
+    chop_prob_bits: int = 16
+    #: Seed of the LFSR that draws the input chopper flips (non-zero).
+    in_chop_seed: int = 0xACE1
+    #: Seed of the LFSR that draws the output chopper flips (non-zero).
+    out_chop_seed: int = 0x1D0F
+    #: AGAD: reads of a column after its chopper flipped during which H is not accumulated (the read
+    #: still updates the running mean). Before a column's first flip there is no reference and H is not
+    #: accumulated either.
+    reads_held_after_flip: int = 1
+    #: AGAD: fractional bits of the running mean and of the reference (in ADC codes).
+    reference_frac_bits: int = 4
+    #: AGAD: weight of the newest read in the running mean relative to 1 / (reads per chopper period)
+    #: (aihwkit ``tail_weightening``); realised as a power of two: see :attr:`mean_shift`.
+    tail_weightening: float = 5.0
+    #: Words of the on-chip H memory; None sizes it to ``in_size * out_size``. A smaller memory is
+    #: refused.
+    h_memory_words: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mode, TransferMode):
+            check_choice("transfer.mode", self.mode, [m.value for m in TransferMode])
+        if not isinstance(self.chopper_flip, ChopperFlipMode):
+            check_choice("transfer.chopper_flip", self.chopper_flip, [m.value for m in ChopperFlipMode])
+        check_int("transfer.in_size", self.in_size, 1, 4096)
+        check_int("transfer.out_size", self.out_size, 1, 4096)
+        check_int("transfer.transfer_every", self.transfer_every, 1, 1 << 20)
+        check_int("transfer.n_reads_per_transfer", self.n_reads_per_transfer, 1, self.in_size)
+        check_int("transfer.adc_bits", self.adc_bits, 2, 16)
+        check_int("transfer.h_bits", self.h_bits, 2, 48)
+        check_int("transfer.h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
+        check_range("transfer.transfer_lr_per_lsb", self.transfer_lr_per_lsb, 0.0, None, low_open=True)
+        check_range("transfer.thres_scale", self.thres_scale, 0.0, None, low_open=True)
+        check_int("transfer.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
+        check_range("transfer.momentum", self.momentum, 0.0, 1.0)
+        if not isinstance(self.forget_buffer, bool):
+            raise ConfigError(f"transfer.forget_buffer must be true or false, not {self.forget_buffer!r}")
+        check_range("transfer.buffer_cap", self.buffer_cap, 0.0, None)
+        check_range("transfer.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
+        check_range("transfer.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
+        check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 32)
+        check_int("transfer.in_chop_seed", self.in_chop_seed, 1, (1 << 32) - 1)
+        check_int("transfer.out_chop_seed", self.out_chop_seed, 1, (1 << 32) - 1)
+        check_int("transfer.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
+        check_int("transfer.reference_frac_bits", self.reference_frac_bits, 0, 16)
+        check_range("transfer.tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
+        if self.mode is TransferMode.AGAD and self.in_chop_prob <= 0.0:
+            # AGAD takes its reference at chopper flips: without flips it never has one.
+            raise ConfigError(
+                "transfer.in_chop_prob must be > 0 in mode agad (references are taken at flips)"
+            )
+        # Derived codes must be representable: refuse rather than silently saturate a constant.
+        h_max = (1 << (self.h_bits - 1)) - 1
+        if self.transfer_lr_code < 1:
+            raise ConfigError(
+                f"transfer.transfer_lr_per_lsb={self.transfer_lr_per_lsb!r} rounds to 0 at "
+                f"h_frac_bits={self.h_frac_bits}; must be >= {2.0 ** -(self.h_frac_bits + 1):g}"
+            )
+        if self.transfer_lr_code > h_max:
+            raise ConfigError(
+                f"transfer.transfer_lr_per_lsb={self.transfer_lr_per_lsb!r} does not fit H "
+                f"(h_bits={self.h_bits}, h_frac_bits={self.h_frac_bits}); must be <= {h_max / self.h_one:g}"
+            )
+        if self.threshold_code < 1 or self.max_pulses_per_transfer * self.threshold_code > h_max:
+            raise ConfigError(
+                f"transfer.thres_scale={self.thres_scale!r} x max_pulses_per_transfer="
+                f"{self.max_pulses_per_transfer} must lie within H's range (0, {h_max / self.h_one:g}] "
+                f"and be >= one H LSB ({1 / self.h_one:g})"
+            )
+        if self.h_memory_words is not None:
+            check_int("transfer.h_memory_words", self.h_memory_words, 1, None)
+            if self.h_memory_words < self.in_size * self.out_size:
+                raise ConfigError(
+                    f"transfer.h_memory_words={self.h_memory_words} is too small for H: needs "
+                    f"in_size * out_size = {self.in_size * self.out_size} words"
+                )
+
+    # ----------------------------------------------------------------------------------------------
+    # Derived fixed-point constants (the RTL elaborates these, the twin computes with them)
+    # ----------------------------------------------------------------------------------------------
+
+    @property
+    def chopped(self) -> bool:
+        """True in the modes that use chopper signs (c-TTv2, AGAD)."""
+        return self.mode is not TransferMode.TTV2
+
+    @property
+    def h_one(self) -> int:
+        """H code of the value 1.0 (one pulse on C at ``thres_scale = 1``)."""
+        return 1 << self.h_frac_bits
+
+    @property
+    def h_min_code(self) -> int:
+        """Lowest H code (saturation bound)."""
+        return -(1 << (self.h_bits - 1))
+
+    @property
+    def h_max_code(self) -> int:
+        """Highest H code (saturation bound)."""
+        return (1 << (self.h_bits - 1)) - 1
+
+    @property
+    def adc_min_code(self) -> int:
+        """Lowest ADC code accepted."""
+        return -(1 << (self.adc_bits - 1))
+
+    @property
+    def adc_max_code(self) -> int:
+        """Highest ADC code accepted."""
+        return (1 << (self.adc_bits - 1)) - 1
+
+    @property
+    def transfer_lr_code(self) -> int:
+        """H increment (in H LSBs) per ADC LSB."""
+        return round(self.transfer_lr_per_lsb * self.h_one)
+
+    @property
+    def threshold_code(self) -> int:
+        """|H| at or above which one pulse fires (in H LSBs)."""
+        return round(self.thres_scale * self.h_one)
+
+    @property
+    def momentum_code(self) -> int:
+        """Momentum as an unsigned fixed-point multiplier with :data:`MOMENTUM_FRAC_BITS` fractional bits."""
+        return round(self.momentum * (1 << MOMENTUM_FRAC_BITS))
+
+    @property
+    def buffer_cap_code(self) -> int:
+        """|H| cap after firing (H LSBs) when ``forget_buffer`` is False; 0: no cap."""
+        if self.forget_buffer or self.buffer_cap == 0.0:
+            return 0
+        return min(
+            self.h_max_code, round(self.buffer_cap * self.max_pulses_per_transfer * self.threshold_code)
+        )
+
+    @property
+    def in_chop_prob_code(self) -> int:
+        """Input chopper flip probability compared against a ``chop_prob_bits`` LFSR word."""
+        return round(self.in_chop_prob * (1 << self.chop_prob_bits))
+
+    @property
+    def out_chop_prob_code(self) -> int:
+        """Output chopper flip probability compared against a ``chop_prob_bits`` LFSR word."""
+        return round(self.out_chop_prob * (1 << self.chop_prob_bits))
+
+    @property
+    def uses_out_chopper(self) -> bool:
+        """True when output choppers exist (chopped modes with ``out_chop_prob > 0``)."""
+        return self.chopped and self.out_chop_prob > 0.0
+
+    @property
+    def regular_period_passes(self) -> int:
+        """Full passes between two regular chopper flips: ``max(ceil(1 / in_chop_prob), 2)``."""
+        if self.in_chop_prob <= 0.0:
+            return 0
+        return max(math.ceil(1.0 / self.in_chop_prob), 2)
+
+    @property
+    def reads_per_chopper_period(self) -> int:
+        """Expected reads of one column between two flips of its chopper (at least 2)."""
+        if self.in_chop_prob <= 0.0:
+            return 2
+        return max(math.ceil(1.0 / self.in_chop_prob), 2)
+
+    @property
+    def mean_shift(self) -> int:
+        """AGAD running mean weight ``2**-mean_shift`` ≈ ``min(tail_weightening / period_reads, 1)``.
+
+        aihwkit's DynamicTransferCompound weighs the newest read by ``min(tail_weightening / n, 1)``
+        with n the reads per chopper period; a power of two turns the multiply into a shift.
+        """
+        weight = min(self.tail_weightening / self.reads_per_chopper_period, 1.0)
+        return max(0, min(self.adc_bits + self.reference_frac_bits, round(-math.log2(weight))))
+
+    @property
+    def mean_bits(self) -> int:
+        """Width of a signed running-mean / reference word."""
+        return self.adc_bits + self.reference_frac_bits
+
+    @property
+    def memory_words(self) -> int:
+        """Words of the H (and AGAD mean / reference) memories."""
+        return self.h_memory_words if self.h_memory_words is not None else self.in_size * self.out_size
