@@ -1,0 +1,444 @@
+"""One executor for every study: independent runs on local processes or a Dask cluster, with a cache.
+
+Every study in pulsetrain (algorithms x seeds x settings) is a set of *independent runs*. A run is a
+picklable, module-level function applied to a plain-data spec (numbers, strings, lists, dicts) and
+returns plain data; it is a pure function of its spec and of the code. That makes three things simple:
+
+- **Where it runs does not matter.** :class:`Executor` sends runs to local worker processes
+  (:class:`concurrent.futures.ProcessPoolExecutor`, ``--workers N``), runs them in this process
+  (``workers=1``), or submits them to a Dask distributed scheduler (``--scheduler ADDRESS``: a
+  ``dask scheduler`` process, or a cluster that dask-jobqueue / dask-kubernetes started). A run lost
+  with a worker is simply computed again: Dask's scheduler reschedules the tasks a dead worker held,
+  and ``retries`` resubmits a run that raised.
+- **A finished run never runs twice.** Its result is stored as one JSON file under the cache folder,
+  named by a hash of the function, the spec and the *code version* (a hash of the package's source
+  files), written atomically. An interrupted study resumes where it stopped, a repeated one only
+  reads files, and any change to the code invalidates every entry at once.
+- **Results are identical wherever they ran.** A result goes through JSON on every path (fresh or
+  cached, local or remote), so a number computed on a cluster and one read back from the cache compare
+  equal to the local one bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulsetrain.config import ConfigError, check_int, to_plain
+from pulsetrain.results import write_json
+
+#: the packages whose source defines the code version (a change in any of them invalidates the cache)
+SOURCE_PACKAGES: tuple[str, ...] = (
+    "pulsetrain",
+    "pulsetrain.model",
+    "pulsetrain.rtl",
+    "pulsetrain.cosim",
+    "pulsetrain.synth",
+)
+
+#: file suffixes that count as source (Python, and the TOML technology tables the estimator reads)
+SOURCE_SUFFIXES: tuple[str, ...] = (".py", ".toml")
+
+RunFunction = Callable[[Mapping[str, Any]], Any]
+
+
+def code_version(packages: Sequence[str] = SOURCE_PACKAGES) -> str:
+    """SHA-256 (hex) over the source files of ``packages``: paths relative to each package and contents.
+
+    Generated files (``__pycache__``) do not count; a package that is not installed is skipped, so the
+    version is stable on a machine while its code does not change.
+    """
+    digest = hashlib.sha256()
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for location in spec.submodule_search_locations:
+            root = Path(location)
+            files = sorted(
+                path
+                for path in root.rglob("*")
+                if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file()
+            )
+            for path in files:
+                relative = path.relative_to(root).as_posix()
+                # sub-packages live under their parent's folder too: the relative path keeps them apart
+                digest.update(f"{name}:{relative}\0".encode())
+                digest.update(path.read_bytes())
+                digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _function_name(function: RunFunction) -> str:
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None)
+    if not module or not qualname or "<" in qualname or module == "__main__":
+        raise ConfigError(
+            f"run function {function!r} must be a module-level function importable by the workers"
+        )
+    return f"{module}:{qualname}"
+
+
+def _plain_json(value: Any) -> Any:
+    """Round-trip ``value`` through JSON so that fresh, cached and remote results are the same objects."""
+    return json.loads(json.dumps(to_plain(value), sort_keys=True, allow_nan=True))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One independent run: ``function(spec)``, a pure function of the spec and the code.
+
+    Parameters
+    ----------
+    function
+        A module-level function (picklable by reference, importable on every worker) taking the spec.
+    spec
+        Plain data only (numbers, strings, booleans, None, lists, dicts); it is hashed for the cache.
+    label
+        A short human-readable name for progress displays and error messages.
+    """
+
+    function: RunFunction
+    spec: Mapping[str, Any]
+    label: str = ""
+
+    def key(self, version: str) -> str:
+        """The cache key: SHA-256 over the function's import name, the spec and the code version."""
+        document = {"function": _function_name(self.function), "spec": to_plain(self.spec), "code": version}
+        text = json.dumps(document, sort_keys=True, allow_nan=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class RunRecord:
+    """What the executor knows about one finished run."""
+
+    #: position of the run in the submitted sequence
+    index: int
+    #: the run's label
+    label: str
+    #: the result, as plain JSON data
+    result: Any
+    #: wall-clock seconds the run took where it was computed (also for results read from the cache)
+    seconds: float
+    #: True when the result was read from the cache instead of computed now
+    cached: bool
+
+
+@dataclass
+class ExecutorStats:
+    """Where the time of the runs went: counts and summed compute seconds."""
+
+    computed: int = 0
+    cached: int = 0
+    #: sum of the wall seconds of the runs computed now (worker time, not elapsed time)
+    compute_seconds: float = 0.0
+    #: sum of the seconds the cached runs took when they were computed (time the cache saved)
+    saved_seconds: float = 0.0
+    by_label: dict[str, float] = field(default_factory=dict)
+
+
+class RunCache:
+    """Finished runs as atomic JSON files ``<folder>/<key[:2]>/<key>.json``."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        """The file that holds (or will hold) the run with cache key ``key``."""
+        return self.folder / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The stored entry for ``key``, or None when absent or unreadable (then the run is recomputed)."""
+        file = self.path(key)
+        try:
+            entry = json.loads(file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or "result" not in entry:
+            return None
+        return entry
+
+    def store(self, key: str, run: Run, version: str, result: Any, seconds: float) -> None:
+        """Write one finished run atomically (a crash mid-write leaves no partial entry)."""
+        entry = {
+            "key": key,
+            "function": _function_name(run.function),
+            "label": run.label,
+            "spec": to_plain(run.spec),
+            "code_version": version,
+            "seconds": seconds,
+            "result": result,
+        }
+        write_json(self.path(key), entry)
+
+
+def timed_call(function: RunFunction, spec: Mapping[str, Any]) -> tuple[Any, float]:
+    """Call ``function(spec)`` with its stdout swallowed; return (plain result, wall seconds).
+
+    This is what runs on a worker. Swallowing stdout keeps a run's prints from tearing the single
+    progress display of the parent; errors still travel back as exceptions.
+    """
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = function(spec)
+    return _plain_json(result), time.perf_counter() - start
+
+
+def _worker_init() -> None:
+    # Worker processes plot nothing on screen and must not open a display.
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class Executor:
+    """Runs independent :class:`Run` objects locally or on Dask, skipping those already in the cache.
+
+    Parameters
+    ----------
+    workers
+        Local worker processes (``1``: run in this process, no pool). Ignored with ``scheduler``.
+    scheduler
+        Address of a Dask distributed scheduler (``tcp://host:port``); None runs locally.
+    cache_dir
+        Folder of the run cache; None disables caching.
+    retries
+        How many times Dask resubmits a run that raised (a run lost with its worker is rescheduled by
+        the scheduler itself, up to ``distributed.scheduler.allowed-failures`` times).
+    version
+        The code version used in cache keys; computed from the source files when None.
+    connect_timeout_s
+        Seconds to wait for the Dask scheduler to answer before giving up.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+        cache_dir: str | Path | None = None,
+        retries: int = 2,
+        version: str | None = None,
+        connect_timeout_s: float = 20.0,
+    ) -> None:
+        check_int("workers", workers, 1, 1024)
+        check_int("retries", retries, 0, 100)
+        if scheduler is not None and not scheduler.strip():
+            raise ConfigError("scheduler must be an address such as tcp://127.0.0.1:8786, not ''")
+        self.workers = workers
+        self.scheduler = scheduler
+        self.cache = RunCache(cache_dir) if cache_dir is not None else None
+        self.retries = retries
+        self.version = version if version is not None else code_version()
+        self.connect_timeout_s = connect_timeout_s
+        self.stats = ExecutorStats()
+        self._client: Any = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disconnect from the Dask scheduler (the cluster itself keeps running)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _dask_client(self) -> Any:
+        if self._client is None:
+            try:
+                from distributed import Client
+            except ImportError as error:  # pragma: no cover - dask[distributed] is a dependency
+                raise ConfigError(f"--scheduler needs dask[distributed]: {error}") from None
+            try:
+                self._client = Client(
+                    self.scheduler, timeout=f"{self.connect_timeout_s}s", set_as_default=False
+                )
+            except OSError as error:
+                raise ConfigError(f"scheduler {self.scheduler!r} cannot be reached: {error}") from None
+        return self._client
+
+    @property
+    def where(self) -> str:
+        """A short description of where runs go (for progress displays and reports)."""
+        if self.scheduler is not None:
+            return f"Dask scheduler {self.scheduler}"
+        if self.workers == 1:
+            return "this process"
+        return f"{self.workers} local worker processes"
+
+    # -- running ---------------------------------------------------------------------------------
+    def map(
+        self,
+        runs: Sequence[Run],
+        on_result: Callable[[RunRecord], None] | None = None,
+    ) -> list[Any]:
+        """Compute every run (or read it from the cache) and return the results in the order given.
+
+        ``on_result`` is called in this process once per run as it finishes (cached runs first), for
+        progress displays.
+        """
+        records: list[RunRecord | None] = [None] * len(runs)
+        keys = [run.key(self.version) for run in runs]
+        pending: list[int] = []
+
+        def finish(record: RunRecord) -> None:
+            records[record.index] = record
+            if record.cached:
+                self.stats.cached += 1
+                self.stats.saved_seconds += record.seconds
+            else:
+                self.stats.computed += 1
+                self.stats.compute_seconds += record.seconds
+                group = record.label.split(" ")[0] if record.label else "run"
+                self.stats.by_label[group] = self.stats.by_label.get(group, 0.0) + record.seconds
+            if on_result is not None:
+                on_result(record)
+
+        # Runs with the same key are one computation (e.g. a baseline shared by two studies).
+        first_of_key: dict[str, int] = {}
+        duplicates: dict[int, int] = {}
+        for index, (run, key) in enumerate(zip(runs, keys, strict=True)):
+            entry = self.cache.load(key) if self.cache is not None else None
+            if entry is not None:
+                finish(RunRecord(index, run.label, entry["result"], float(entry.get("seconds", 0.0)), True))
+            elif key in first_of_key:
+                duplicates[index] = first_of_key[key]
+            else:
+                first_of_key[key] = index
+                pending.append(index)
+
+        def computed(index: int, result: Any, seconds: float) -> None:
+            if self.cache is not None:
+                self.cache.store(keys[index], runs[index], self.version, result, seconds)
+            finish(RunRecord(index, runs[index].label, result, seconds, False))
+
+        if pending:
+            if self.scheduler is not None:
+                self._map_dask(runs, keys, pending, computed)
+            elif self.workers == 1:
+                for index in pending:
+                    result, seconds = timed_call(runs[index].function, runs[index].spec)
+                    computed(index, result, seconds)
+            else:
+                self._map_local(runs, pending, computed)
+
+        for index, original in duplicates.items():
+            done = records[original]
+            assert done is not None
+            finish(RunRecord(index, runs[index].label, done.result, 0.0, True))
+
+        out: list[Any] = []
+        for record in records:
+            assert record is not None
+            out.append(record.result)
+        return out
+
+    def _map_local(
+        self,
+        runs: Sequence[Run],
+        pending: list[int],
+        computed: Callable[[int, Any, float], None],
+    ) -> None:
+        # "spawn": the parent holds threads (the progress display), which fork would copy mid-lock.
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(pending)), mp_context=context, initializer=_worker_init
+        )
+        try:
+            futures: dict[Future[tuple[Any, float]], int] = {
+                pool.submit(timed_call, runs[index].function, runs[index].spec): index for index in pending
+            }
+            waiting = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result, seconds = future.result()
+                    computed(futures[future], result, seconds)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _map_dask(
+        self,
+        runs: Sequence[Run],
+        keys: list[str],
+        pending: list[int],
+        computed: Callable[[int, Any, float], None],
+    ) -> None:
+        from distributed import as_completed
+
+        client = self._dask_client()
+        futures = []
+        index_of: dict[str, int] = {}
+        for index in pending:
+            # The cache key is the task key: identical runs submitted twice are one task on the cluster.
+            task_key = f"pulsetrain-run-{keys[index]}"
+            future = client.submit(
+                timed_call,
+                runs[index].function,
+                dict(runs[index].spec),
+                key=task_key,
+                retries=self.retries,
+                pure=False,
+            )
+            index_of[future.key] = index
+            futures.append(future)
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                result, seconds = future.result()
+                computed(index_of[future.key], result, seconds)
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+# --------------------------------------------------------------------------------------------------
+# A small seeded workload: used by the executor's tests and to check that a cluster answers
+# --------------------------------------------------------------------------------------------------
+
+
+def probe_run(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Fit a tiny logistic regression by SGD on seeded synthetic data; a pure function of ``spec``.
+
+    ``spec`` holds ``seed`` (int), optionally ``samples`` (default 200), ``features`` (8), ``epochs``
+    (20) and ``hold_s`` (extra seconds the run lasts, so that tests can stop a worker mid-run). Returns
+    the final weights and training loss, which differ from seed to seed and are identical for one seed
+    wherever they are computed.
+    """
+    import numpy as np
+
+    seed = int(spec["seed"])
+    samples = int(spec.get("samples", 200))
+    features = int(spec.get("features", 8))
+    epochs = int(spec.get("epochs", 20))
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(size=features)
+    inputs = rng.normal(size=(samples, features))
+    labels = (inputs @ truth + 0.3 * rng.normal(size=samples) > 0).astype(float)
+    weights = np.zeros(features)
+    for _ in range(epochs):
+        for row in rng.permutation(samples):
+            predicted = 1.0 / (1.0 + np.exp(-inputs[row] @ weights))
+            weights -= 0.05 * (predicted - labels[row]) * inputs[row]
+    predicted = 1.0 / (1.0 + np.exp(-inputs @ weights))
+    eps = 1e-12
+    loss = float(-np.mean(labels * np.log(predicted + eps) + (1 - labels) * np.log(1 - predicted + eps)))
+    hold = float(spec.get("hold_s", 0.0))
+    if hold > 0:
+        time.sleep(hold)
+    return {"seed": seed, "loss": loss, "weights": weights.tolist()}
