@@ -279,3 +279,26 @@ def is_maximal_length(width: int, taps: tuple[int, ...]) -> bool:
     if _polypowmod(order, modulus, width) != 1:
         return False
     return all(_polypowmod(order // q, modulus, width) != 1 for q in _prime_factors(order))
+
+
+# --------------------------------------------------------------------------------------------------
+# Comparators: probability codes against LFSR draws
+# --------------------------------------------------------------------------------------------------
+
+
+def probability_code(probability: float, bits: int) -> int:
+    """Fixed-point code of a probability: ``floor(p * 2**bits + 1/2)``, in ``0..2**bits``.
+
+    A comparator fires when an LFSR draw (the low ``bits`` bits of the state, uniform over
+    ``0..2**bits - 1`` to within ``2**-width``) is below the code, so it fires with probability
+    ``code / 2**bits``: ``0`` never, ``2**bits`` always. The code therefore needs ``bits + 1`` bits.
+    """
+    check_int("probability bits", bits, 1, MAX_WIDTH)
+    if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        raise ConfigError(f"probability must be in [0, 1], not {probability!r}")
+    return int(probability * (1 << bits) + 0.5)
+
+
+def draw(state: int, bits: int) -> int:
+    """The comparator's draw from an LFSR state: its low ``bits`` bits."""
+    return state & ((1 << bits) - 1)
