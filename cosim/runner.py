@@ -92,22 +92,16 @@ def parse_simulator(name: str | SimulatorName) -> SimulatorName:
 def verilog_of(component: Any, name: str) -> str:
     """Verilog text of an Amaranth ``wiring.Component`` with top module ``name``.
 
-    Uses the project's emitter (:func:`pulsetrain.rtl.emit.verilog`) when it exists, so benches test exactly
-    what ``pulsetrain rtl`` writes; falls back to Amaranth's converter otherwise.
+    Uses the project's emitter (:func:`pulsetrain.rtl.emit.to_verilog`) when it exists, so benches test
+    exactly what ``pulsetrain rtl`` writes; falls back to Amaranth's converter otherwise.
     """
     try:
-        from pulsetrain.rtl import emit  # type: ignore[attr-defined]
-    except ImportError:
-        emit = None
-    converter = getattr(emit, "verilog", None) if emit is not None else None
-    if callable(converter):
-        try:
-            return str(converter(component, name=name))
-        except TypeError:
-            pass  # a different signature: use Amaranth directly
-    from amaranth.back import verilog
+        from pulsetrain.rtl.emit import to_verilog
+    except ImportError:  # the emitter is optional for the kit's own components
+        from amaranth.back import verilog
 
-    return str(verilog.convert(component, name=name, emit_src=False))
+        return str(verilog.convert(component, name=name, emit_src=False))
+    return to_verilog(component, name)
 
 
 @dataclass(frozen=True)
