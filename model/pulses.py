@@ -1,0 +1,143 @@
+"""Stochastic pulse trains for the rank-1 update: update management and the float pulse source.
+
+Update management (Gokmen & Vlasov 2016; the scheme of aihwkit's pulsed updater, ALGORITHMS.md §1):
+for the update ``dW = -lr d xᵀ`` on devices with nominal step ``dw_min`` the number of pulse slots is
+
+``BL = min(ceil(lr x_max d_max / dw_min), desired_bl)`` (with BL management, else ``desired_bl``),
+
+and the firing probabilities are ``p_i = A |x_i|``, ``q_j = B |d_j|`` with
+``A = sqrt(lr / (dw_min BL)) sqrt(d_max / x_max)`` and ``B = sqrt(lr / (dw_min BL)) sqrt(x_max / d_max)``
+(the second factors, "update management", balance the two so that the largest probabilities on both
+sides are equal). The expected number of coincidences at device ``(j, i)`` is then
+``BL p_i q_j = lr |x_i d_j| / dw_min``: on average the pulses write the requested change. Where
+``lr x_max d_max / dw_min > desired_bl`` the probabilities saturate at 1 and the update is truncated,
+as in aihwkit.
+
+:class:`FloatPulseSource` serves the :class:`~pulsetrain.model.periphery.PulseSource` protocol with
+NumPy random numbers; the bit-exact twin lives in :mod:`pulsetrain.model.twins.pulse`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pulsetrain.model.periphery import PulseSource, PulseTrains
+
+from pulsetrain.config import ConfigError
+
+
+@dataclass(frozen=True)
+class PulsePlan:
+    """Update management's decision for one rank-1 update."""
+
+    #: number of pulse slots
+    bl: int
+    #: (in_size,) firing probability of each x line, in [0, 1]
+    x_probability: NDArray[np.float64]
+    #: (out_size,) firing probability of each d line, in [0, 1]
+    d_probability: NDArray[np.float64]
+
+
+def plan_pulses(
+    x: NDArray[np.float64],
+    d: NDArray[np.float64],
+    lr: float,
+    dw_min: float,
+    *,
+    desired_bl: int,
+    bl_management: bool = True,
+    update_management: bool = True,
+) -> PulsePlan | None:
+    """Slots and firing probabilities for ``dW = -lr d xᵀ``; ``None`` when nothing is to be written.
+
+    Parameters
+    ----------
+    x, d:
+        The input vector ``(in_size,)`` and the error vector ``(out_size,)``, in device units (the tile
+        has already divided ``d`` by its output scale).
+    lr:
+        Learning rate (``> 0``).
+    dw_min:
+        Nominal step of the devices.
+    desired_bl:
+        Most pulse slots per update.
+    bl_management, update_management:
+        aihwkit's ``update_bl_management`` and ``update_management``.
+    """
+    x_max = float(np.max(np.abs(x))) if x.size else 0.0
+    d_max = float(np.max(np.abs(d))) if d.size else 0.0
+    if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
+        return None
+    if bl_management:
+        bl = int(min(max(math.ceil(lr * x_max * d_max / dw_min), 1), desired_bl))
+    else:
+        bl = desired_bl
+    gain = math.sqrt(lr / (dw_min * bl))
+    balance = math.sqrt(d_max / x_max) if update_management else 1.0
+    x_probability = np.minimum(np.abs(x) * (gain * balance), 1.0)
+    d_probability = np.minimum(np.abs(d) * (gain / balance), 1.0)
+    return PulsePlan(bl=bl, x_probability=x_probability, d_probability=d_probability)
+
+
+class FloatPulseSource:
+    """Pulse trains from NumPy uniform random numbers: a line fires in a slot when ``u < probability``.
+
+    Statistically right, never bit-exact with the RTL (the twin is). Seeded; pickles with its state, so
+    a checkpointed run resumes with the same random stream.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def trains(
+        self,
+        x_probability: NDArray[np.float64],
+        x_negative: NDArray[np.bool_],
+        d_probability: NDArray[np.float64],
+        d_negative: NDArray[np.bool_],
+        bl: int,
+    ) -> PulseTrains:
+        """Draw the ``bl`` slots of every x and d line (see ``PulseSource``)."""
+        x_fire = self.rng.random((bl, x_probability.shape[0])) < x_probability
+        d_fire = self.rng.random((bl, d_probability.shape[0])) < d_probability
+        return PulseTrains(x_fire=x_fire, d_fire=d_fire, x_negative=x_negative, d_negative=d_negative)
+
+
+#: A factory of pulse sources: ``factory(seed, in_size, out_size) -> PulseSource``. ``seed`` is a
+#: :class:`numpy.random.SeedSequence` owned by the tile; a bit-exact source may derive its LFSR seeds
+#: from it (``seed.generate_state(1)``) or from its own digital config.
+PulseSourceFactory = Callable[[np.random.SeedSequence, int, int], PulseSource]
+
+
+def _float_source(seed: np.random.SeedSequence, in_size: int, out_size: int) -> PulseSource:
+    return FloatPulseSource(np.random.default_rng(seed))
+
+
+#: ``TrainConfig.pulse_source`` name -> factory. The twin registers itself here with one line
+#: (``PULSE_SOURCES["twin"] = ...``) in :func:`_register_optional_sources`.
+PULSE_SOURCES: dict[str, PulseSourceFactory] = {"float": _float_source}
+
+
+def _register_optional_sources() -> None:
+    """Add the bit-exact twin when its module exists (written by another engineer, optional here)."""
+    try:
+        from pulsetrain.model.twins import pulse as twin_pulse  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    factory: Any = getattr(twin_pulse, "pulse_source_factory", None)
+    if callable(factory):
+        PULSE_SOURCES.setdefault("twin", factory)
+
+
+def make_pulse_source(name: str, seed: np.random.SeedSequence, in_size: int, out_size: int) -> PulseSource:
+    """The pulse source called ``name`` (a :data:`PULSE_SOURCES` key) for one tile."""
+    if name not in PULSE_SOURCES:
+        _register_optional_sources()
+    if name not in PULSE_SOURCES:
+        raise ConfigError(f"pulse_source must be one of {', '.join(PULSE_SOURCES)}; not {name!r}")
+    return PULSE_SOURCES[name](seed, in_size, out_size)

@@ -1,0 +1,394 @@
+"""The analog tile: a crossbar of resistive devices behind its input/output periphery.
+
+A :class:`Tile` holds the device states ``g`` (device units, shape ``(out_size, in_size)``), the sampled
+device parameters (:class:`~pulsetrain.model.devices.DeviceArray`) and a digital output scale per output
+line. The logical weight the network sees is
+
+``W[j, i] = output_scale[j] * (g[j, i] - reference[j, i])``
+
+where ``reference`` is the per-device offset of the reference the device is read against (zero unless
+the device config sets ``reference_offset_std``). The output scale is the *weight mapping*: a digital
+gain after the ADC (aihwkit's ``weight_scaling_omega`` / out-scaling) that decides how much of the
+device's conductance range a unit weight uses. It matters for soft-bounds devices: a pulsed update
+also pulls each device toward its symmetry point by ``|Δw| w / w_max``, so the weights the network needs
+must sit well inside the bounds (ALGORITHMS.md §1).
+
+Reads (forward ``y = W x`` and backward ``z = Wᵀ d``) go through an :class:`IOConfig`: optional noise
+management (each input vector scaled by its largest magnitude before the DAC and the output scaled back
+after the ADC), input clipping, DAC quantization, additive output noise, output saturation and ADC
+quantization. The analog part computes in device units; the output scale is applied digitally.
+
+Updates (:meth:`Tile.update`) write ``W -= lr Σ_b d_b x_bᵀ`` as
+
+* ``stochastic``: per sample a rank-1 coincidence update of BL pulse slots with update management
+  (:mod:`pulsetrain.model.pulses`), the trains drawn by the tile's
+  :class:`~pulsetrain.model.periphery.PulseSource` (float or bit-exact twin, interchangeable);
+* ``deterministic``: per sample the rounded expected pulse count ``rint(lr |x_i d_j| / dw_min)`` (at most
+  ``desired_bl``) goes to each device;
+* ``ideal``: the exact float change of the device state, clipped to the device bounds (no pulses).
+
+Each device's pulses are counted (:attr:`Tile.pulse_counts`, endurance).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pulsetrain.model.devices import DeviceArray, DeviceConfig
+from pulsetrain.model.periphery import PulseSource, PulseTrains
+from pulsetrain.model.pulses import plan_pulses
+
+from pulsetrain.config import check_choice, check_int, check_range
+
+FloatArray = NDArray[np.float64]
+
+
+class NoiseManagement(enum.Enum):
+    """How inputs are scaled before the DAC (aihwkit ``noise_management``)."""
+
+    #: no scaling: inputs beyond ``inp_bound`` are clipped
+    NONE = "none"
+    #: each input vector is divided by its largest magnitude, the output multiplied back after the ADC
+    ABS_MAX = "abs-max"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IOConfig:
+    """Periphery of one read direction (forward or backward). Defaults follow aihwkit's ``IOParameters``.
+
+    Analog quantities are in device units: an input of 1 on a device of state 1 gives an output of 1.
+    """
+
+    #: DAC resolution in bits including the sign (levels ``±(2^(bits-1) - 1)`` over ``±inp_bound``);
+    #: ``None`` for an ideal (float) input.
+    dac_bits: int | None = 7
+    #: ADC resolution in bits including the sign (codes ``±(2^(bits-1) - 1)`` over ``±out_bound``);
+    #: ``None`` for an ideal (float) output.
+    adc_bits: int | None = 9
+    #: Standard deviation of the additive Gaussian output noise, in output units (aihwkit ``out_noise``).
+    out_noise: float = 0.06
+    #: Saturation of the analog output (aihwkit ``out_bound``), in output units.
+    out_bound: float = 12.0
+    #: Input clipping bound after noise management (aihwkit ``inp_bound``).
+    inp_bound: float = 1.0
+    #: Input scaling before the DAC.
+    noise_management: NoiseManagement = NoiseManagement.ABS_MAX
+
+    def __post_init__(self) -> None:
+        if self.dac_bits is not None:
+            check_int("io.dac_bits", self.dac_bits, 2, 24)
+        if self.adc_bits is not None:
+            check_int("io.adc_bits", self.adc_bits, 2, 24)
+        check_range("io.out_noise", self.out_noise, 0.0, None)
+        check_range("io.out_bound", self.out_bound, 0.0, None, low_open=True)
+        check_range("io.inp_bound", self.inp_bound, 0.0, None, low_open=True)
+        check_choice("io.noise_management", self.noise_management, list(NoiseManagement))
+
+    @property
+    def dac_lsb(self) -> float | None:
+        """Input step of one DAC code (``None`` for an ideal DAC)."""
+        if self.dac_bits is None:
+            return None
+        return self.inp_bound / (2 ** (self.dac_bits - 1) - 1)
+
+    @property
+    def adc_lsb(self) -> float | None:
+        """Output step of one ADC code, in output units (``None`` for an ideal ADC)."""
+        if self.adc_bits is None:
+            return None
+        return self.out_bound / (2 ** (self.adc_bits - 1) - 1)
+
+
+#: A periphery without any non-ideality (float in, float out, no noise, no saturation to speak of).
+IDEAL_IO = IOConfig(dac_bits=None, adc_bits=None, out_noise=0.0, out_bound=1e30, inp_bound=1e30)
+
+
+class UpdateMode(enum.Enum):
+    """How a tile writes an update."""
+
+    #: stochastic pulse trains with coincidence detection
+    STOCHASTIC = "stochastic"
+    #: rounded expected pulse counts, no randomness in the pulse numbers
+    DETERMINISTIC = "deterministic"
+    #: exact float change of the device states (reference, not realizable)
+    IDEAL = "ideal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateConfig:
+    """Pulsed update settings (aihwkit ``UpdateParameters``)."""
+
+    #: How updates are written.
+    mode: UpdateMode = UpdateMode.STOCHASTIC
+    #: Most pulse slots per rank-1 update (aihwkit ``desired_bl``); also the cap of deterministic counts.
+    desired_bl: int = 31
+    #: Shorten BL to ``ceil(lr x_max d_max / dw_min)`` when that is smaller (aihwkit
+    #: ``update_bl_management``).
+    bl_management: bool = True
+    #: Balance the x and d firing probabilities by ``sqrt(d_max / x_max)`` (aihwkit ``update_management``).
+    update_management: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("update.mode", self.mode, list(UpdateMode))
+        check_int("update.desired_bl", self.desired_bl, 1, 4096)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingConfig:
+    """Weight mapping: how logical weights are placed on the devices' range."""
+
+    #: Digital gain after the ADC of every output line: logical weight per device unit. With the default
+    #: device range ``±1`` the network's weights may reach ``±output_scale``; a larger scale keeps the
+    #: weights nearer the middle of the range (less soft-bounds decay, more output noise in weight units).
+    output_scale: float = 3.0
+
+    def __post_init__(self) -> None:
+        check_range("mapping.output_scale", self.output_scale, 0.0, None, low_open=True)
+
+
+@dataclass(frozen=True)
+class ColumnRead:
+    """The result of a one-hot read of one input line (a "column" of the array in TTv2 terms)."""
+
+    #: (out_size,) read values in device units (``codes * lsb`` when the ADC quantizes)
+    values: FloatArray
+    #: (out_size,) integer ADC codes, or ``None`` for an ideal ADC
+    codes: NDArray[np.int64] | None
+    #: device units per ADC code, or ``None`` for an ideal ADC
+    lsb: float | None
+
+
+class Tile:
+    """An analog crossbar of ``out_size x in_size`` devices with its read and write periphery.
+
+    Parameters
+    ----------
+    out_size, in_size:
+        Shape of the logical weight matrix ``W`` (``y = W x``).
+    device:
+        The device model; its device-to-device variation is sampled here from ``rng``.
+    forward_io, backward_io:
+        Periphery of the forward read (``W x``) and of the backward read (``Wᵀ d``).
+    update:
+        Update settings.
+    output_scale:
+        Digital output scale (logical weight per device unit), one value for all output lines or one per
+        line.
+    pulse_source:
+        Where stochastic pulse trains come from (float or twin, see
+        :class:`~pulsetrain.model.periphery.PulseSource`).
+    rng:
+        Generator for the device sampling, read noise and cycle-to-cycle write noise.
+    """
+
+    def __init__(
+        self,
+        out_size: int,
+        in_size: int,
+        *,
+        device: DeviceConfig,
+        forward_io: IOConfig,
+        backward_io: IOConfig,
+        update: UpdateConfig,
+        output_scale: float | FloatArray,
+        pulse_source: PulseSource,
+        rng: np.random.Generator,
+    ) -> None:
+        check_int("tile out_size", out_size, 1)
+        check_int("tile in_size", in_size, 1)
+        self.out_size = out_size
+        self.in_size = in_size
+        self.device = device
+        self.forward_io = forward_io
+        self.backward_io = backward_io
+        self.update_config = update
+        self.pulse_source = pulse_source
+        self.rng = rng
+        self.devices: DeviceArray = device.sample((out_size, in_size), rng)
+        #: (out_size,) digital output scale: logical weight per device unit
+        self.output_scale: FloatArray = np.broadcast_to(
+            np.asarray(output_scale, dtype=np.float64), (out_size,)
+        ).copy()
+        # start every device at its read reference (logical weight 0) until programmed
+        self.g: FloatArray = self.devices.clip(self.devices.reference.copy())
+        self._pulses = np.zeros(out_size * in_size, dtype=np.int64)
+        self._has_reference = bool(np.any(self.devices.reference))
+        self._refresh()
+
+    # ------------------------------------------------------------------ state
+    def _refresh(self) -> None:
+        """Recompute the matrix the reads see after the device states changed."""
+        self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
+
+    @property
+    def reference(self) -> FloatArray:
+        """(out_size, in_size) per-device reference offsets (device units)."""
+        return self.devices.reference
+
+    @property
+    def pulse_counts(self) -> NDArray[np.int64]:
+        """(out_size, in_size) number of pulses each device has received (endurance)."""
+        return self._pulses.reshape(self.out_size, self.in_size)
+
+    @property
+    def total_pulses(self) -> int:
+        """All pulses this tile has received."""
+        return int(self._pulses.sum())
+
+    def device_weights(self) -> FloatArray:
+        """(out_size, in_size) read value of every device, ``g - reference``, in device units."""
+        return np.array(self._read_matrix, copy=True)
+
+    def weights(self) -> FloatArray:
+        """(out_size, in_size) logical weights ``output_scale[j] (g - reference)`` (noise-free)."""
+        return self.output_scale[:, None] * self._read_matrix
+
+    def set_weights(self, weights: FloatArray) -> None:
+        """Program the devices to the logical ``weights`` (exactly, then clipped to each device's bounds)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (self.out_size, self.in_size):
+            raise ValueError(f"weights must have shape {(self.out_size, self.in_size)}, not {weights.shape}")
+        self.g = self.devices.clip(weights / self.output_scale[:, None] + self.devices.reference)
+        self._refresh()
+
+    def set_device_weights(self, values: FloatArray) -> None:
+        """Program the read values ``g - reference`` (device units) directly, clipped to the bounds."""
+        self.g = self.devices.clip(np.asarray(values, dtype=np.float64) + self.devices.reference)
+        self._refresh()
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, inputs: FloatArray, transpose: bool, io: IOConfig) -> FloatArray:
+        """Analog MVM through ``io``: ``inputs`` (batch, n) in, (batch, m) out, in device units."""
+        scale = None
+        if io.noise_management is NoiseManagement.ABS_MAX:
+            scale = np.max(np.abs(inputs), axis=1, keepdims=True)
+            scale[scale == 0.0] = 1.0
+            inputs = inputs / scale
+        inputs = np.clip(inputs, -io.inp_bound, io.inp_bound)
+        dac = io.dac_lsb
+        if dac is not None:
+            inputs = np.rint(inputs * (1.0 / dac)) * dac
+        out = inputs @ self._read_matrix if transpose else inputs @ self._read_matrix.T
+        if io.out_noise > 0.0:
+            out += io.out_noise * self.rng.standard_normal(out.shape)
+        np.clip(out, -io.out_bound, io.out_bound, out=out)
+        adc = io.adc_lsb
+        if adc is not None:
+            out = np.rint(out * (1.0 / adc)) * adc
+        if scale is not None:
+            out *= scale
+        return out
+
+    def forward(self, x: FloatArray) -> FloatArray:
+        """``y = W x`` for a batch: ``x`` (batch, in_size) -> (batch, out_size), through the forward IO."""
+        return self._read(np.asarray(x, dtype=np.float64), False, self.forward_io) * self.output_scale
+
+    def backward(self, d: FloatArray) -> FloatArray:
+        """``z = Wᵀ d`` for a batch: ``d`` (batch, out_size) -> (batch, in_size), through the backward IO.
+
+        The output scale is applied digitally to ``d`` before the DAC (``Wᵀ d = gᵀ (S d)``).
+        """
+        return self._read(np.asarray(d, dtype=np.float64) * self.output_scale, True, self.backward_io)
+
+    def read_column(self, k: int, io: IOConfig | None = None) -> ColumnRead:
+        """One-hot read of input line ``k`` through the forward periphery (or ``io``): ``g[:, k] - ref``.
+
+        Returns the ADC codes and their lsb in device units (no output scale, no noise management: the
+        one-hot input is 1 exactly). Used by the TTv2 family to read a column of array A.
+        """
+        check_int("column", k, 0, self.in_size - 1)
+        io = self.forward_io if io is None else io
+        values = np.array(self._read_matrix[:, k], dtype=np.float64)
+        if io.out_noise > 0.0:
+            values += io.out_noise * self.rng.standard_normal(self.out_size)
+        np.clip(values, -io.out_bound, io.out_bound, out=values)
+        lsb = io.adc_lsb
+        if lsb is None:
+            return ColumnRead(values=values, codes=None, lsb=None)
+        codes = np.rint(values / lsb).astype(np.int64)
+        return ColumnRead(values=(codes * lsb).astype(np.float64), codes=codes, lsb=lsb)
+
+    # ------------------------------------------------------------------ writes
+    def apply_pulses_at(self, flat_index: NDArray[np.int64], signed_counts: FloatArray) -> None:
+        """Apply ``signed_counts[m]`` pulses (+ up, - down) to device ``flat_index[m]`` (row-major)."""
+        if flat_index.size == 0:
+            return
+        counts = np.asarray(signed_counts, dtype=np.float64)
+        self.devices.apply_at(self.g.reshape(-1), flat_index, counts, self.rng)
+        self._pulses[flat_index] += np.abs(counts).astype(np.int64)
+        self._refresh()
+
+    def apply_pulse_counts(self, counts: NDArray[Any]) -> None:
+        """Apply a (out_size, in_size) matrix of signed pulse counts (integers or integer-valued floats)."""
+        flat = np.asarray(counts).reshape(-1)
+        index = np.flatnonzero(flat)
+        self.apply_pulses_at(index, flat[index])
+
+    def apply_column_pulses(self, k: int, counts: NDArray[Any]) -> None:
+        """Apply signed pulse counts ``counts`` (out_size,) to the devices of input line ``k``.
+
+        Used to write array C of the TTv2 family: the transfer sends ``sign · n`` pulses to column ``k``.
+        """
+        check_int("column", k, 0, self.in_size - 1)
+        counts = np.asarray(counts).reshape(-1)
+        rows = np.flatnonzero(counts)
+        self.apply_pulses_at(rows * self.in_size + k, counts[rows])
+
+    def apply_trains(self, trains: PulseTrains) -> None:
+        """Apply the coincidences of pulse trains (from any pulse source, or the RTL in co-simulation)."""
+        self.apply_pulse_counts(self.coincidences(trains))
+
+    @staticmethod
+    def coincidences(trains: PulseTrains) -> NDArray[np.float32]:
+        """(out_size, in_size) signed coincidence counts of ``trains`` as integer-valued float32.
+
+        One BLAS product ``(BL x out)ᵀ (BL x in)`` with the signs folded in: device ``(j, i)`` steps up
+        when ``x_negative[i] != d_negative[j]``. float32 is exact for counts below 2^24.
+        """
+        x_lines = trains.x_fire.astype(np.float32)
+        x_lines *= np.where(trains.x_negative, np.float32(-1.0), np.float32(1.0))
+        d_lines = trains.d_fire.astype(np.float32)
+        d_lines *= np.where(trains.d_negative, np.float32(1.0), np.float32(-1.0))
+        return d_lines.T @ x_lines
+
+    def update(self, x: FloatArray, d: FloatArray, lr: float) -> None:
+        """Write ``W -= lr Σ_b d_b x_bᵀ`` for a batch (``x`` (batch, in_size), ``d`` (batch, out_size)).
+
+        Stochastic and deterministic modes write one rank-1 update per sample, in order (the device
+        state after sample b sets the step sizes for sample b + 1).
+        """
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
+        # the device sees the logical change divided by the output scale
+        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size) / self.output_scale
+        mode = self.update_config.mode
+        if mode is UpdateMode.IDEAL:
+            self.g = self.devices.clip(self.g - lr * (d.T @ x))
+            self._refresh()
+            return
+        dw_min = self.device.dw_min
+        config = self.update_config
+        for x_b, d_b in zip(x, d, strict=True):
+            if mode is UpdateMode.DETERMINISTIC:
+                counts = np.rint(np.outer(d_b, x_b) * (-lr / dw_min))
+                np.clip(counts, -config.desired_bl, config.desired_bl, out=counts)
+                self.apply_pulse_counts(counts)
+                continue
+            plan = plan_pulses(
+                x_b,
+                d_b,
+                lr,
+                dw_min,
+                desired_bl=config.desired_bl,
+                bl_management=config.bl_management,
+                update_management=config.update_management,
+            )
+            if plan is None:
+                continue
+            trains = self.pulse_source.trains(
+                plan.x_probability, x_b < 0, plan.d_probability, d_b < 0, plan.bl
+            )
+            self.apply_pulse_counts(self.coincidences(trains))
