@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass
 
 from pulsetrain.config import ConfigError, check_choice, check_int, check_range
+from pulsetrain.periphery.lfsr import LfsrConfig
 
 #: Fractional bits of the momentum multiplier (``momentum_code = round(momentum * 256)``).
 MOMENTUM_FRAC_BITS = 8
@@ -120,12 +121,12 @@ class TransferControllerConfig:
     #: Probability that each output chopper flips after a full pass over the columns (aihwkit
     #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD.
     out_chop_prob: float = 0.0
-    #: Fractional bits of the probability comparison: flip when an LFSR word of this width is below
-    #: ``round(prob * 2**chop_prob_bits)``.
+    #: Fractional bits of the probability comparison: after one advance of the chopper LFSR, its low
+    #: ``chop_prob_bits`` bits are compared with ``round(prob * 2**chop_prob_bits)``; below means flip.
     chop_prob_bits: int = 16
-    #: Seed of the LFSR that draws the input chopper flips (non-zero).
+    #: Seed of the LFSR that draws the input chopper flips (non-zero, below ``2**lfsr_bits``).
     in_chop_seed: int = 0xACE1
-    #: Seed of the LFSR that draws the output chopper flips (non-zero).
+    #: Seed of the LFSR that draws the output chopper flips (non-zero, below ``2**lfsr_bits``).
     out_chop_seed: int = 0x1D0F
     #: AGAD: reads of a column after its chopper flipped during which H is not accumulated (the read
     #: still updates the running mean). Before a column's first flip there is no reference and H is not
@@ -150,7 +151,7 @@ class TransferControllerConfig:
         check_int("transfer.transfer_every", self.transfer_every, 1, 1 << 20)
         check_int("transfer.n_reads_per_transfer", self.n_reads_per_transfer, 1, self.in_size)
         check_int("transfer.adc_bits", self.adc_bits, 2, 16)
-        check_int("transfer.h_bits", self.h_bits, 2, 48)
+        check_int("transfer.h_bits", self.h_bits, 2, 32)
         check_int("transfer.h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
         check_range("transfer.transfer_lr_per_lsb", self.transfer_lr_per_lsb, 0.0, None, low_open=True)
         check_range("transfer.thres_scale", self.thres_scale, 0.0, None, low_open=True)
@@ -161,11 +162,11 @@ class TransferControllerConfig:
         check_range("transfer.buffer_cap", self.buffer_cap, 0.0, None)
         check_range("transfer.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
         check_range("transfer.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
-        check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 32)
-        check_int("transfer.in_chop_seed", self.in_chop_seed, 1, (1 << 32) - 1)
-        check_int("transfer.out_chop_seed", self.out_chop_seed, 1, (1 << 32) - 1)
+        check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 24)
+        check_int("transfer.in_chop_seed", self.in_chop_seed, 1, (1 << self.lfsr_bits) - 1)
+        check_int("transfer.out_chop_seed", self.out_chop_seed, 1, (1 << self.lfsr_bits) - 1)
         check_int("transfer.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
-        check_int("transfer.reference_frac_bits", self.reference_frac_bits, 0, 16)
+        check_int("transfer.reference_frac_bits", self.reference_frac_bits, 0, 8)
         check_range("transfer.tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
         if self.mode is TransferMode.AGAD and self.in_chop_prob <= 0.0:
             # AGAD takes its reference at chopper flips: without flips it never has one.
@@ -265,6 +266,25 @@ class TransferControllerConfig:
     def out_chop_prob_code(self) -> int:
         """Output chopper flip probability compared against a ``chop_prob_bits`` LFSR word."""
         return round(self.out_chop_prob * (1 << self.chop_prob_bits))
+
+    @property
+    def lfsr_bits(self) -> int:
+        """Width of the chopper LFSRs: 8 bits wider than the compared word, so that the word takes the
+        value 0 too and the flip probability is ``in_chop_prob_code / 2**chop_prob_bits`` within
+        ``2**-8`` relative."""
+        return min(32, self.chop_prob_bits + 8)
+
+    @property
+    def in_chop_lfsr(self) -> LfsrConfig:
+        """The LFSR drawing input chopper flips: one advance (``chop_prob_bits`` fresh bits) per draw."""
+        return LfsrConfig(width=self.lfsr_bits, seed=self.in_chop_seed, steps_per_advance=self.chop_prob_bits)
+
+    @property
+    def out_chop_lfsr(self) -> LfsrConfig:
+        """The LFSR drawing output chopper flips: one advance per row at the end of each pass."""
+        return LfsrConfig(
+            width=self.lfsr_bits, seed=self.out_chop_seed, steps_per_advance=self.chop_prob_bits
+        )
 
     @property
     def uses_out_chopper(self) -> bool:

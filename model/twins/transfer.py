@@ -1,0 +1,153 @@
+"""Bit-exact digital twin of the TTv2-family transfer controller (:mod:`pulsetrain.rtl.transfer_controller`).
+
+Integers only: ADC codes in, H in two's complement with the config's width and fractional bits
+(saturating, never wrapping), the transfer learning rate and threshold as fixed-point constants, AGAD's
+running mean and reference with ``reference_frac_bits`` fractional bits, and chopper flips drawn from
+the same LFSRs as the RTL. The formulas are documented once, in :mod:`pulsetrain.periphery.transfer`;
+the sequencing (counter, pointer, passes, hold-off, regular flips) is the shared
+:class:`pulsetrain.model.transfer.TransferSequencer`. Vectorised over the rows of a column with int64
+NumPy (every intermediate fits: ``adc_bits + reference_frac_bits <= 24`` and ``h_bits <= 32``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pulsetrain.model.transfer import TransferSequencer
+from pulsetrain.model.twins.lfsr import TwinLfsrBank
+
+from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig, TransferMode
+
+__all__ = ["TwinTransferPeriphery", "saturate", "shift_round_half_up", "truncate_toward_zero"]
+
+
+def saturate(values: NDArray[np.int64], low: int, high: int) -> NDArray[np.int64]:
+    """Clamp to ``[low, high]``: H saturates at its width instead of wrapping (same in the RTL)."""
+    return np.clip(values, low, high)
+
+
+def shift_round_half_up(values: NDArray[np.int64], shift: int) -> NDArray[np.int64]:
+    """``round(values / 2**shift)`` with ties towards +inf: ``(values + 2**(shift-1)) >> shift``."""
+    if shift == 0:
+        return values
+    return (values + (1 << (shift - 1))) >> shift
+
+
+def truncate_toward_zero(values: NDArray[np.int64], shift: int) -> NDArray[np.int64]:
+    """``values / 2**shift`` rounded toward zero (symmetric for both signs of H)."""
+    return np.where(values < 0, -((-values) >> shift), values >> shift)
+
+
+class TwinTransferPeriphery(TransferSequencer):
+    """Integer transfer controller: the same decisions as the RTL for the same config (and seeds).
+
+    Parameters
+    ----------
+    config
+        The digital configuration shared with the RTL; its LFSR seeds fix the random chopper flips.
+    """
+
+    def __init__(self, config: TransferControllerConfig) -> None:
+        super().__init__(config)
+        shape = (config.out_size, config.in_size)
+        #: H codes (h_frac_bits fractional bits).
+        self._h = np.zeros(shape, dtype=np.int64)
+        #: AGAD running mean and reference codes (reference_frac_bits fractional bits).
+        self._mean = np.zeros(shape, dtype=np.int64)
+        self._reference = np.zeros(shape, dtype=np.int64)
+        self._in_lfsr = TwinLfsrBank(config.in_chop_lfsr, 1)
+        self._out_lfsr = TwinLfsrBank(config.out_chop_lfsr, 1)
+        self._word_mask = np.uint64((1 << config.chop_prob_bits) - 1)
+        # Pulse counts 1..max: |H| >= n * threshold fires at least n pulses.
+        self._pulse_levels = config.threshold_code * np.arange(1, config.max_pulses_per_transfer + 1)
+
+    # ------------------------------------------------------------------------------------------
+    # State views (codes for scoreboards, floats for the protocol)
+    # ------------------------------------------------------------------------------------------
+
+    def h_buffer(self) -> NDArray[np.float64]:
+        """(out_size, in_size) copy of H in units of one pulse on C (exact: dyadic rationals)."""
+        return self._h / float(self._config.h_one)
+
+    def h_codes(self) -> NDArray[np.int64]:
+        """(out_size, in_size) copy of the H memory contents (two's complement values)."""
+        return self._h.copy()
+
+    def mean_codes(self) -> NDArray[np.int64]:
+        """(out_size, in_size) copy of AGAD's running-mean memory."""
+        return self._mean.copy()
+
+    def reference_codes(self) -> NDArray[np.int64]:
+        """(out_size, in_size) copy of AGAD's reference memory."""
+        return self._reference.copy()
+
+    # ------------------------------------------------------------------------------------------
+
+    def _check_readout(self, readout: ArrayLike) -> NDArray[np.int64]:
+        config = self._config
+        values = np.asarray(readout)
+        if values.shape != (config.out_size,):
+            raise ValueError(f"readout must have shape ({config.out_size},), not {values.shape}")
+        if not np.issubdtype(values.dtype, np.integer):
+            if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+                raise ValueError("the twin takes integer ADC codes; quantize the read first")
+        codes = values.astype(np.int64)
+        if codes.min() < config.adc_min_code or codes.max() > config.adc_max_code:
+            raise ValueError(
+                f"ADC codes must lie in [{config.adc_min_code}, {config.adc_max_code}] for adc_bits="
+                f"{config.adc_bits}; got [{codes.min()}, {codes.max()}]"
+            )
+        return codes
+
+    def _draw_in_flip(self) -> bool:
+        word = self._in_lfsr.run(1)[0, 0] & self._word_mask
+        return bool(word < self._config.in_chop_prob_code)
+
+    def _draw_out_flips(self) -> NDArray[np.bool_]:
+        words = self._out_lfsr.run(self._config.out_size)[:, 0] & self._word_mask
+        return words < np.uint64(self._config.out_chop_prob_code)
+
+    def _read_column(
+        self,
+        column: int,
+        values: NDArray[np.float64] | NDArray[np.int64],
+        in_sign: int,
+        out_signs: NDArray[np.int8],
+        *,
+        accumulated: bool,
+        take_reference: bool,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
+        config = self._config
+        codes = values.astype(np.int64)
+        frac = config.reference_frac_bits
+        agad = config.mode is TransferMode.AGAD
+        reference = self._reference[:, column].copy() if agad else None
+        pulses = np.zeros(config.out_size, dtype=np.int64)
+        if accumulated:
+            signal = (codes << frac) - (reference if reference is not None else 0)
+            signed = signal * (in_sign * out_signs.astype(np.int64)) * config.transfer_lr_code
+            h = saturate(
+                self._h[:, column] + shift_round_half_up(signed, frac), config.h_min_code, config.h_max_code
+            )
+            magnitude = np.abs(h)
+            steps = (magnitude[:, None] >= self._pulse_levels[None, :]).sum(axis=1)
+            pulses = np.where(h < 0, -steps, steps).astype(np.int64)
+            fired = steps > 0
+            if config.forget_buffer:
+                kept = truncate_toward_zero(h * config.momentum_code, MOMENTUM_FRAC_BITS)
+            else:
+                fired_amount = steps * config.threshold_code
+                net = fired_amount - (fired_amount * config.momentum_code >> MOMENTUM_FRAC_BITS)
+                kept = h - np.where(h < 0, -net, net)
+                if config.buffer_cap_code > 0:
+                    kept = np.clip(kept, -config.buffer_cap_code, config.buffer_cap_code)
+            self._h[:, column] = np.where(fired, kept, h)
+        if agad:
+            # Running mean: mean += ((code << F) - mean) >> mean_shift (floor), stays within the codes.
+            mean = self._mean[:, column]
+            mean += ((codes << frac) - mean) >> config.mean_shift
+            if take_reference:
+                self._reference[:, column] = mean
+        h_column = self._h[:, column] / float(config.h_one)
+        reference_float = None if reference is None else reference / float(1 << frac)
+        return pulses, h_column, reference_float
