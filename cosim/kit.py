@@ -26,7 +26,7 @@ import json
 import os
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,9 @@ async def start_clock_and_reset(dut: Any, *, period_ns: int = 10, reset_cycles: 
 
 def read_int(signal: Any) -> int:
     """Unsigned integer value of a signal (X/Z raise, which is what a bench wants)."""
-    return int(signal.value.to_unsigned())
+    value = signal.value
+    # a one-bit signal reads as a Logic (no to_unsigned), wider ones as a LogicArray
+    return int(value.to_unsigned()) if hasattr(value, "to_unsigned") else int(value)
 
 
 def bits(value: int, width: int) -> list[bool]:
@@ -348,3 +350,33 @@ def _equal(a: Any, b: Any) -> Any:
 async def settle() -> None:
     """Wait for the read-only phase of the current time step (combinational outputs are final)."""
     await ReadOnly()
+
+
+def config_from_plain(cls: type[Any], plain: Mapping[str, Any]) -> Any:
+    """Rebuild a frozen config dataclass from :func:`pulsetrain.config.to_plain` output (host -> bench).
+
+    Nested config dataclasses, enums and tuples are restored from the field annotations, and the config
+    validates itself again, so the bench runs exactly the configuration the host built the RTL from.
+    """
+    import dataclasses
+    import enum
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.name not in plain or not item.init:
+            continue
+        raw, annotation = plain[item.name], hints[item.name]
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType) and raw is not None:
+            annotation = options[0]
+        if dataclasses.is_dataclass(annotation) and isinstance(raw, Mapping):
+            values[item.name] = config_from_plain(annotation, raw)  # type: ignore[arg-type]
+        elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            values[item.name] = annotation(raw)
+        elif typing.get_origin(annotation) is tuple and isinstance(raw, list):
+            values[item.name] = tuple(tuple(r) if isinstance(r, list) else r for r in raw)
+        else:
+            values[item.name] = raw
+    return cls(**values)
