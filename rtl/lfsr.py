@@ -44,8 +44,14 @@ def advance_step(config: LfsrConfig, state: Value) -> Value:
     """The next state after one advance (``config.steps_per_advance`` single steps)."""
     if config.steps_per_advance == 1:
         return single_step(config, state)
-    rows = _row_masks(config, config.steps_per_advance)
-    return Cat(*((state & Const(row, config.width)).xor() for row in rows))
+    bits = []
+    for row in _row_masks(config, config.steps_per_advance):
+        terms = [state[i] for i in range(config.width) if (row >> i) & 1]
+        bit = terms[0]
+        for term in terms[1:]:
+            bit = bit ^ term
+        bits.append(bit)
+    return Cat(*bits)
 
 
 class Lfsr(wiring.Component):

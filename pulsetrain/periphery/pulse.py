@@ -1,0 +1,123 @@
+"""Update pulse generators: per-line pulse trains of BL slots for the rank-1 coincidence update.
+
+For an update ``dW = -lr * d xᵀ`` every x line ``i`` (``in_size`` of them) and every d line ``j``
+(``out_size``) gets a train of ``bl`` slots; device ``(j, i)`` steps where both fire in the same slot
+(Gokmen & Vlasov, Front. Neurosci. 2016, "Acceleration of DNN training with resistive cross-point
+devices"). The training loop computes firing probabilities (update management); the periphery turns them
+into *codes* and the codes into pulses. This module fixes both steps for the RTL
+(:mod:`pulsetrain.rtl.pulse_generator`) and the twin (:mod:`pulsetrain.model.twins.pulse`).
+
+Stochastic mode
+    code ``c = floor(p * 2**probability_bits + 1/2)`` (:func:`~pulsetrain.periphery.lfsr.probability_code`).
+    Each line has its own LFSR (x lines are lines ``0..x_lines-1``, d lines follow), seeded by
+    :func:`~pulsetrain.periphery.lfsr.line_seeds`. In every slot each LFSR advances once
+    (``lfsr.steps_per_advance`` single steps) and the line fires when the low ``probability_bits`` bits of
+    the new state are below ``c``: probability ``c / 2**probability_bits``. LFSRs advance in every slot
+    whatever the codes, so their states depend only on the number of slots run since reset.
+Deterministic mode
+    code ``n = floor(p * bl + 1/2)``, a pulse count in ``0..bl``. x lines fire in the first ``n`` slots (a
+    pulse of width ``n``); d lines spread their ``n`` pulses evenly (an accumulator adds ``n`` per slot and
+    fires when it reaches ``bl``, keeping the remainder), so an x line with ``n_x`` and a d line with
+    ``n_d`` coincide ``floor(n_x * n_d / bl)`` times, close to the stochastic mean ``bl * p_x * p_d``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pulsetrain.config import ConfigError, check_choice, check_int
+from pulsetrain.periphery.lfsr import LfsrConfig, line_seeds
+
+#: Largest number of lines per side (x or d) a generator may have.
+MAX_LINES = 4096
+
+
+class PulseMode(enum.Enum):
+    """How codes become pulse trains."""
+
+    #: each slot fires with probability ``code / 2**probability_bits`` (LFSR + comparator per line).
+    STOCHASTIC = "stochastic"
+    #: ``code`` pulses per train: x lines in one block at the start, d lines spread evenly.
+    DETERMINISTIC = "deterministic"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PulseGeneratorConfig:
+    """Row and column pulse generators of one array: ``x_lines`` (inputs) and ``d_lines`` (errors)."""
+
+    #: number of x lines (the layer's ``in_size``).
+    x_lines: int = 64
+    #: number of d lines (the layer's ``out_size``).
+    d_lines: int = 64
+    #: width of the slot counter; the largest BL it can count is ``2**bl_counter_bits - 1``.
+    bl_counter_bits: int = 5
+    #: largest pulse-train length (slots) accepted per update (aihwkit's default ``desired_bl`` cap is 31).
+    bl_max: int = 31
+    #: fractional bits of the fixed-point firing probability (stochastic mode).
+    probability_bits: int = 8
+    #: stochastic or deterministic trains.
+    mode: PulseMode = PulseMode.STOCHASTIC
+    #: per-line LFSRs (stochastic mode); ``steps_per_advance >= probability_bits`` gives fresh draws.
+    lfsr: LfsrConfig = field(
+        default_factory=lambda: LfsrConfig(width=32, seed=0x1234_5678, steps_per_advance=8)
+    )
+
+    def __post_init__(self) -> None:
+        check_int("pulse.x_lines", self.x_lines, 1, MAX_LINES)
+        check_int("pulse.d_lines", self.d_lines, 1, MAX_LINES)
+        check_int("pulse.bl_counter_bits", self.bl_counter_bits, 1, 16)
+        check_int("pulse.bl_max", self.bl_max, 1, (1 << self.bl_counter_bits) - 1)
+        check_int("pulse.probability_bits", self.probability_bits, 1, 16)
+        check_choice("pulse.mode", self.mode, list(PulseMode))
+        if not isinstance(self.lfsr, LfsrConfig):
+            raise ConfigError(f"pulse.lfsr must be an LfsrConfig, not {self.lfsr!r}")
+        if self.lfsr.width < self.probability_bits:
+            raise ConfigError(
+                f"pulse.lfsr.width must be >= pulse.probability_bits ({self.probability_bits}), "
+                f"not {self.lfsr.width}"
+            )
+        if self.lines > self.lfsr.period:
+            raise ConfigError(
+                f"pulse.lfsr.width {self.lfsr.width} gives {self.lfsr.period} distinct seeds, "
+                f"fewer than the {self.lines} lines"
+            )
+
+    @property
+    def lines(self) -> int:
+        """All lines: x lines first, then d lines."""
+        return self.x_lines + self.d_lines
+
+    @property
+    def code_width(self) -> int:
+        """Bits of a line's code: ``probability_bits + 1`` (stochastic) or enough for ``bl_max``."""
+        if self.mode is PulseMode.STOCHASTIC:
+            return self.probability_bits + 1
+        return self.bl_max.bit_length()
+
+    def seeds(self) -> tuple[int, ...]:
+        """Per-line LFSR seeds (x lines, then d lines)."""
+        return line_seeds(self.lfsr, self.lines)
+
+    def check_bl(self, bl: int) -> None:
+        """Refuse a train length the slot counter cannot run."""
+        check_int("bl", bl, 0, self.bl_max)
+
+
+def quantize(config: PulseGeneratorConfig, probability: NDArray[np.float64], bl: int) -> NDArray[np.int64]:
+    """Codes of firing probabilities for ``bl`` slots (see the module docstring for both modes).
+
+    Probabilities must lie in [0, 1]; values above 1 by less than ``1e-9`` (rounding in update management)
+    are taken as 1.
+    """
+    config.check_bl(bl)
+    p = np.asarray(probability, dtype=np.float64)
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1 + 1e-9):
+        bad = p[~(np.isfinite(p) & (p >= 0) & (p <= 1 + 1e-9))]
+        raise ValueError(f"firing probabilities must be in [0, 1], got {bad[:4].tolist()}")
+    p = np.minimum(p, 1.0)
+    scale = float(1 << config.probability_bits) if config.mode is PulseMode.STOCHASTIC else float(bl)
+    return np.floor(p * scale + 0.5).astype(np.int64)
