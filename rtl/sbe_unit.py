@@ -1,0 +1,350 @@
+"""Streaming batch eigenupdate (SBE) unit: the rank-1 running estimate of a layer's batch gradient.
+
+For each sample the host streams the layer's ``cols`` error codes ``d`` and then its ``rows`` input codes
+``x`` on ``samples``; the unit runs the three passes of :mod:`pulsetrain.periphery.sbe` over its on-chip
+memories (``X``: rows words, ``D``: cols words, a ``d`` buffer: cols words) and three normalizations, then
+waits for the next sample. ``start_batch`` forgets the running sums (the next sample overwrites ``X`` and
+``D``; ``D``'s direction is the warm start). ``read`` streams ``X`` (rows words) then ``D`` (cols words)
+out on ``vectors``; ``x_norm_sq``, ``d_norm_sq``, ``sigma_sum`` and ``count`` are plain outputs. The
+memories have synchronous read ports (SRAM-like), so every element takes two cycles: address, then data.
+
+The model's twin :class:`pulsetrain.model.twins.sbe.SbeUnitTwin` computes the same codes bit for bit.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from pulsetrain.periphery.sbe import Normalization, SbeConfig
+
+__all__ = ["Normalizer", "SbeUnit"]
+
+
+class Normalizer(wiring.Component):
+    """``numerator / sqrt(norm_sq)`` on fixed-point codes, exact (square root + division) or by a shift.
+
+    ``start`` latches the operands; ``done`` pulses with ``quotient`` valid (and held) when finished.
+    Exact mode: one result bit of the integer square root per cycle, then one quotient bit of a
+    restoring division per cycle. Shift mode: the norm rounded up to the next power of two, one cycle.
+    """
+
+    def __init__(self, config: SbeConfig) -> None:
+        self._config = config
+        super().__init__(
+            {
+                "start": In(1),
+                "numerator": In(signed(config.dot_bits)),
+                "norm_sq": In(unsigned(config.norm_sq_bits)),
+                "busy": Out(1),
+                "done": Out(1),
+                "quotient": Out(signed(config.scalar_bits)),
+            }
+        )
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        config = self._config
+        shift = config.dividend_shift
+        width = config.dot_bits + shift  # |numerator| << K
+        radicand_bits = config.norm_sq_bits + (config.norm_sq_bits % 2)
+        root_bits = radicand_bits // 2
+
+        negative = Signal()
+        dividend = Signal(width)
+        result = Signal(width)
+        m.d.comb += self.quotient.eq(result)
+        m.d.sync += self.done.eq(0)
+        magnitude = Signal(width)
+        m.d.comb += magnitude.eq(abs(self.numerator) << shift)
+
+        if config.normalization is Normalization.SHIFT:
+            # ceil(log2(norm_sq)) = bit length of norm_sq - 1 (norm_sq >= 1)
+            below = Signal(unsigned(config.norm_sq_bits))
+            m.d.comb += below.eq(self.norm_sq - 1)
+            length = Signal(range(config.norm_sq_bits + 1))
+            for bit in range(config.norm_sq_bits):
+                with m.If(below[bit]):
+                    m.d.comb += length.eq(bit + 1)
+            exponent = Signal(range(config.norm_sq_bits + 2))
+            m.d.comb += exponent.eq((length + 1) >> 1)
+            quotient = Signal(width)
+            m.d.comb += quotient.eq(magnitude >> exponent)
+            with m.If(self.start):
+                with m.If(self.norm_sq == 0):
+                    m.d.sync += result.eq(0)
+                with m.Elif(self.numerator < 0):
+                    m.d.sync += result.eq(-quotient)
+                with m.Else():
+                    m.d.sync += result.eq(quotient)
+                m.d.sync += self.done.eq(1)
+            return m
+
+        radicand = Signal(radicand_bits)
+        remainder = Signal(root_bits + 2)
+        root = Signal(root_bits)
+        partial = Signal(root_bits + 1)
+        steps = Signal(range(max(root_bits, width) + 1))
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [
+                        negative.eq(self.numerator < 0),
+                        dividend.eq(magnitude),
+                        radicand.eq(self.norm_sq),
+                        remainder.eq(0),
+                        root.eq(0),
+                        steps.eq(root_bits),
+                    ]
+                    m.next = "SQRT"
+            with m.State("SQRT"):
+                m.d.comb += self.busy.eq(1)
+                # digit-by-digit square root: bring down two radicand bits, try (root << 2) | 1
+                shifted = Signal(root_bits + 2)
+                trial = Signal(root_bits + 2)
+                m.d.comb += [
+                    shifted.eq(Cat(radicand[-2:], remainder)),
+                    trial.eq(Cat(1, 0, root)),
+                ]
+                with m.If(shifted >= trial):
+                    m.d.sync += [remainder.eq(shifted - trial), root.eq(Cat(1, root))]
+                with m.Else():
+                    m.d.sync += [remainder.eq(shifted), root.eq(Cat(0, root))]
+                m.d.sync += [radicand.eq(radicand << 2), steps.eq(steps - 1)]
+                with m.If(steps == 1):
+                    m.d.sync += [steps.eq(width), partial.eq(0), result.eq(0)]
+                    m.next = "DIVIDE"
+            with m.State("DIVIDE"):
+                m.d.comb += self.busy.eq(1)
+                shifted_partial = Signal(root_bits + 1)
+                m.d.comb += shifted_partial.eq(Cat(dividend[-1], partial))
+                with m.If(root == 0):
+                    # zero norm: the vector is zero, so is its projection
+                    m.d.sync += [result.eq(0), self.done.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    with m.If(shifted_partial >= root):
+                        m.d.sync += [partial.eq(shifted_partial - root), result.eq(Cat(1, result))]
+                    with m.Else():
+                        m.d.sync += [partial.eq(shifted_partial), result.eq(Cat(0, result))]
+                    m.d.sync += [dividend.eq(dividend << 1), steps.eq(steps - 1)]
+                    with m.If(steps == 1):
+                        m.next = "SIGN"
+            with m.State("SIGN"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(negative):
+                    m.d.sync += result.eq(-result)
+                m.d.sync += self.done.eq(1)
+                m.next = "IDLE"
+        return m
+
+
+class SbeUnit(wiring.Component):
+    """Rank-1 SBE streaming unit for one ``rows x cols`` layer.
+
+    Parameters
+    ----------
+    config
+        Array size, fixed-point widths and normalization.
+    """
+
+    def __init__(self, config: SbeConfig) -> None:
+        if not isinstance(config, SbeConfig):
+            raise TypeError(f"config must be an SbeConfig, not {config!r}")
+        self._config = config
+        super().__init__(
+            {
+                "samples": In(stream.Signature(signed(config.input_bits))),
+                "vectors": Out(stream.Signature(signed(config.vector_bits))),
+                "start_batch": In(1),
+                "read": In(1),
+                "busy": Out(1),
+                "count": Out(config.count_bits),
+                "sigma_sum": Out(signed(config.sigma_bits)),
+                "x_norm_sq": Out(unsigned(config.norm_sq_bits)),
+                "d_norm_sq": Out(unsigned(config.norm_sq_bits)),
+            }
+        )
+
+    @property
+    def config(self) -> SbeConfig:
+        """The config this unit was built from."""
+        return self._config
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        config = self._config
+        vector = signed(config.vector_bits)
+        frac_in = config.input_frac_bits
+
+        m.submodules.x_memory = x_memory = Memory(shape=vector, depth=config.rows, init=[])
+        m.submodules.d_memory = d_memory = Memory(
+            shape=vector, depth=config.cols, init=[config.initial_vector_code] * config.cols
+        )
+        m.submodules.d_buffer = d_buffer = Memory(shape=signed(config.input_bits), depth=config.cols, init=[])
+        x_read, x_write = x_memory.read_port(), x_memory.write_port()
+        d_read, d_write = d_memory.read_port(), d_memory.write_port()
+        buffer_read, buffer_write = d_buffer.read_port(), d_buffer.write_port()
+        m.submodules.normalizer = normalizer = Normalizer(config)
+
+        index = Signal(range(max(config.rows, config.cols)))
+        m.d.comb += [
+            x_read.addr.eq(index),
+            x_write.addr.eq(index),
+            d_read.addr.eq(index),
+            d_write.addr.eq(index),
+            buffer_read.addr.eq(index),
+            buffer_write.addr.eq(index),
+        ]
+
+        first = Signal(init=1)  # the next sample overwrites X and D
+        count = Signal(config.count_bits)
+        sigma_sum = Signal(signed(config.sigma_bits))
+        x_norm_sq = Signal(unsigned(config.norm_sq_bits))
+        d_norm_sq = Signal(unsigned(config.norm_sq_bits), init=config.cols * config.initial_vector_code**2)
+        dot = Signal(signed(config.dot_bits))
+        norm_sq = Signal(unsigned(config.norm_sq_bits))
+        a = Signal(signed(config.scalar_bits))
+        b = Signal(signed(config.scalar_bits))
+        m.d.comb += [
+            self.count.eq(count),
+            self.sigma_sum.eq(sigma_sum),
+            self.x_norm_sq.eq(x_norm_sq),
+            self.d_norm_sq.eq(d_norm_sq),
+        ]
+
+        new_x = Signal(vector)
+        new_d = Signal(vector)
+        code = self.samples.payload
+        m.d.comb += [
+            new_x.eq(Mux(first, 0, x_read.data) + ((code * a) >> frac_in)),
+            new_d.eq(Mux(first, 0, d_read.data) + ((buffer_read.data * b) >> frac_in)),
+        ]
+        reading_d = Signal()  # read-out: X words first, then D words
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start_batch):
+                    m.d.sync += [first.eq(1), count.eq(0), sigma_sum.eq(0)]
+                with m.Elif(self.read):
+                    m.d.sync += [index.eq(0), reading_d.eq(0)]
+                    m.next = "READ_ADDRESS"
+                with m.Elif(self.samples.valid):
+                    m.d.sync += [index.eq(0), dot.eq(0)]
+                    m.next = "PROJECT_D_ADDRESS"
+
+            # pass 1: buffer d, dot = d · D (old D)
+            with m.State("PROJECT_D_ADDRESS"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "PROJECT_D"
+            with m.State("PROJECT_D"):
+                m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
+                with m.If(self.samples.valid):
+                    m.d.comb += [buffer_write.data.eq(code), buffer_write.en.eq(1)]
+                    m.d.sync += dot.eq(dot + code * d_read.data)
+                    with m.If(index == config.cols - 1):
+                        m.next = "NORMALIZE_A"
+                    with m.Else():
+                        m.d.sync += index.eq(index + 1)
+                        m.next = "PROJECT_D_ADDRESS"
+            with m.State("NORMALIZE_A"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    normalizer.start.eq(1),
+                    normalizer.numerator.eq(dot),
+                    normalizer.norm_sq.eq(d_norm_sq),
+                ]
+                m.next = "WAIT_A"
+            with m.State("WAIT_A"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(normalizer.done):
+                    m.d.sync += [a.eq(normalizer.quotient), index.eq(0), dot.eq(0), norm_sq.eq(0)]
+                    m.next = "UPDATE_X_ADDRESS"
+
+            # pass 2: X += x a; ‖X‖² and x · X on the new X
+            with m.State("UPDATE_X_ADDRESS"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "UPDATE_X"
+            with m.State("UPDATE_X"):
+                m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
+                with m.If(self.samples.valid):
+                    m.d.comb += [x_write.data.eq(new_x), x_write.en.eq(1)]
+                    m.d.sync += [dot.eq(dot + code * new_x), norm_sq.eq(norm_sq + new_x * new_x)]
+                    with m.If(index == config.rows - 1):
+                        m.next = "NORMALIZE_B"
+                    with m.Else():
+                        m.d.sync += index.eq(index + 1)
+                        m.next = "UPDATE_X_ADDRESS"
+            with m.State("NORMALIZE_B"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    normalizer.start.eq(1),
+                    normalizer.numerator.eq(dot),
+                    normalizer.norm_sq.eq(norm_sq),
+                ]
+                m.d.sync += x_norm_sq.eq(norm_sq)
+                m.next = "WAIT_B"
+            with m.State("WAIT_B"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(normalizer.done):
+                    m.d.sync += [b.eq(normalizer.quotient), index.eq(0), dot.eq(0), norm_sq.eq(0)]
+                    m.next = "UPDATE_D_ADDRESS"
+
+            # pass 3: D += d b; ‖D‖² and d · D on the new D
+            with m.State("UPDATE_D_ADDRESS"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "UPDATE_D"
+            with m.State("UPDATE_D"):
+                m.d.comb += [self.busy.eq(1), d_write.data.eq(new_d), d_write.en.eq(1)]
+                m.d.sync += [dot.eq(dot + buffer_read.data * new_d), norm_sq.eq(norm_sq + new_d * new_d)]
+                with m.If(index == config.cols - 1):
+                    m.next = "NORMALIZE_C"
+                with m.Else():
+                    m.d.sync += index.eq(index + 1)
+                    m.next = "UPDATE_D_ADDRESS"
+            with m.State("NORMALIZE_C"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    normalizer.start.eq(1),
+                    normalizer.numerator.eq(dot),
+                    normalizer.norm_sq.eq(norm_sq),
+                ]
+                m.d.sync += d_norm_sq.eq(norm_sq)
+                m.next = "WAIT_C"
+            with m.State("WAIT_C"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(normalizer.done):
+                    m.d.sync += [
+                        sigma_sum.eq(sigma_sum + ((normalizer.quotient * b) >> config.frac_bits)),
+                        count.eq(count + 1),
+                        first.eq(0),
+                    ]
+                    m.next = "IDLE"
+
+            # read-out: X then D, one word per two cycles (synchronous read ports)
+            with m.State("READ_ADDRESS"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "READ"
+            with m.State("READ"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    self.vectors.valid.eq(1),
+                ]
+                with m.If(reading_d):
+                    m.d.comb += self.vectors.payload.eq(d_read.data)
+                with m.Else():
+                    m.d.comb += self.vectors.payload.eq(x_read.data)
+                with m.If(self.vectors.ready):
+                    last_x = (~reading_d) & (index == config.rows - 1)
+                    last_d = reading_d & (index == config.cols - 1)
+                    with m.If(last_d):
+                        m.next = "IDLE"
+                    with m.Elif(last_x):
+                        m.d.sync += [index.eq(0), reading_d.eq(1)]
+                        m.next = "READ_ADDRESS"
+                    with m.Else():
+                        m.d.sync += index.eq(index + 1)
+                        m.next = "READ_ADDRESS"
+        return m
