@@ -61,6 +61,18 @@ BLOCKS: dict[str, Block] = {
             "pulsetrain.rtl.lfsr:Lfsr",
             "one maximal-length LFSR (Galois or Fibonacci, leap-forward)",
         ),  # noqa: E501
+        Block(
+            "schedule-controller",
+            "pulsetrain.periphery.schedule:ScheduleConfig",
+            "pulsetrain.rtl.schedule_controller:ScheduleController",
+            "BP / DFA per-sample training-schedule controller (mode bp / dfa)",
+        ),  # noqa: E501
+        Block(
+            "sbe-unit",
+            "pulsetrain.periphery.sbe:SbeConfig",
+            "pulsetrain.rtl.sbe_unit:SbeUnit",
+            "streaming batch eigenupdate unit (rank 1: running X, D, sigma)",
+        ),  # noqa: E501
     )
 }
 
