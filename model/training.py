@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from pulsetrain.model.algorithms import ALGORITHMS, create_algorithm
 from pulsetrain.model.algorithms.base import Algorithm
+from pulsetrain.model.algorithms.configs import DfaSettings, SbeSettings, TikiTakaSettings
 from pulsetrain.model.data import Dataset, DataSplit, check_available, load_dataset
 from pulsetrain.model.devices import DEVICES, ConstantStepDevice, DeviceConfig, device_from_name
 from pulsetrain.model.network import NetworkConfig, layer_sizes
@@ -79,6 +80,12 @@ class TrainConfig:
     #: Source of the stochastic pulse trains, a key of :data:`pulsetrain.model.pulses.PULSE_SOURCES`
     #: (``float``; ``twin`` for the bit-exact LFSR twin where it is installed).
     pulse_source: str = "float"
+    #: TTv2 / c-TTv2 / AGAD settings (algorithms engineer's section).
+    tiki_taka: TikiTakaSettings = field(default_factory=TikiTakaSettings)
+    #: DFA settings.
+    dfa: DfaSettings = field(default_factory=DfaSettings)
+    #: SBE settings.
+    sbe: SbeSettings = field(default_factory=SbeSettings)
 
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGORITHMS)

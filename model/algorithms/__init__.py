@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 ALGORITHMS: dict[str, str] = {
     "fp": "pulsetrain.model.algorithms.backprop:FloatingPointBackprop",
     "sgd": "pulsetrain.model.algorithms.backprop:AnalogSGD",
+    "ttv2": "pulsetrain.model.algorithms.tiki_taka:TikiTakaV2",
+    "c-ttv2": "pulsetrain.model.algorithms.tiki_taka:ChoppedTikiTakaV2",
+    "agad": "pulsetrain.model.algorithms.tiki_taka:Agad",
 }
 
 

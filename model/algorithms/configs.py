@@ -17,17 +17,7 @@ import enum
 from dataclasses import dataclass
 
 from pulsetrain.config import check_int, check_range
-
-
-class ChopperMode(enum.Enum):
-    """How the chopper signs of a TTv2-family layer flip."""
-
-    #: after each column read, each chopper flips with probability ``in_chop_prob`` (aihwkit's
-    #: ``in_chop_random=True``).
-    RANDOM = "random"
-    #: every chopper flips together every ``ceil(1 / in_chop_prob)`` reads of its column (aihwkit's
-    #: ``in_chop_random=False``).
-    REGULAR = "regular"
+from pulsetrain.periphery.transfer import ChopperFlipMode
 
 
 class TransferServerKind(enum.Enum):
@@ -55,68 +45,83 @@ class FeedbackMode(enum.Enum):
 class TikiTakaSettings:
     """Tiki-Taka v2 and its offset-corrected variants (c-TTv2, AGAD): arrays A and C, digital buffer H.
 
-    One pulsed update of A per training step; every ``transfer_every`` steps the next
+    One pulsed update of A per training sample; every ``transfer_every`` samples the next
     ``n_reads_per_transfer`` columns of A are read (one-hot input through the forward periphery), the
-    reads are accumulated into H, and where ``|H|`` reaches the threshold pulses go to the same column of C.
-    The effective weight of the layer is ``gamma * A + C``.
+    reads are accumulated into H by the transfer periphery (:mod:`pulsetrain.model.transfer`), and where
+    ``|H|`` reaches the threshold pulses go to the same column of C. The effective weight of the layer is
+    ``gamma * A + C``. The per-layer digital config (:class:`~pulsetrain.periphery.transfer.
+    TransferControllerConfig`) is derived from these fields, the layer's shape and the forward ADC.
+
+    The reference offset of A (σ_r of Rasch et al.) is a device property:
+    ``device.reference_offset_std``.
     """
 
-    #: Training steps (samples at batch 1) between two transfers (aihwkit ``transfer_every`` with
-    #: ``units_in_mbatch=False``).
+    #: Training samples between two transfers (aihwkit ``transfer_every`` with ``units_in_mbatch=False``).
     transfer_every: int = 1
     #: Columns of A read and transferred per transfer event (aihwkit ``n_reads_per_transfer``).
     n_reads_per_transfer: int = 1
     #: Learning rate of the pulsed gradient updates onto A (aihwkit ``fast_lr``): the expected change of
-    #: A per step is ``-fast_lr * d x^T``, in the tile's weight units.
+    #: A per sample is ``-fast_lr * d x^T`` in logical weight units. As in aihwkit, the run's ``lr`` then
+    #: only scales the transfer (aihwkit ``scale_transfer_lr``).
     fast_lr: float = 0.1
-    #: Scale from a read of A into H (aihwkit ``transfer_lr``): ``H += transfer_lr * v / dw_min_C``, so H
-    #: counts in units of one pulse on C.
-    transfer_lr: float = 0.1
+    #: Scale from a read of A into H (aihwkit ``transfer_lr``, multiplied by the run's ``lr``):
+    #: ``H += lr * transfer_lr * v / dw_min_C`` with v the read in device units, so H counts pulses on C.
+    transfer_lr: float = 1.0
     #: Weight of A in the effective weight ``gamma * A + C`` (aihwkit ``gamma``; 0 in TTv2).
     gamma: float = 0.0
-    #: Threshold of H in units of one pulse on C (aihwkit ``thres_scale``): ``|H| >= thres_scale`` fires.
+    #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
     thres_scale: float = 1.0
-    #: Most pulses sent to one device of C in one transfer (``n`` in ALGORITHMS.md; aihwkit fires 1 unless
-    #: its pulse-count mode is chosen).
+    #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
     max_pulses_per_transfer: int = 1
-    #: Fraction of H kept after a device fired (aihwkit ``momentum``); only used with ``forget_buffer``.
+    #: After a device fired: kept fraction of H (``forget_buffer``) or of the fired amount (aihwkit
+    #: ``momentum``).
     momentum: float = 0.0
-    #: After firing: True sets ``H <- momentum * H`` (aihwkit ``forget_buffer``), False subtracts the
-    #: fired amount and keeps the remainder.
+    #: True: ``H <- momentum * H`` after firing; False: subtract the fired amount and keep the remainder
+    #: (aihwkit ``forget_buffer``).
     forget_buffer: bool = True
-    #: Probability that an input chopper flips after its column was read (aihwkit ``in_chop_prob``);
-    #: used by c-TTv2 and AGAD, ignored by plain TTv2.
+    #: Only with ``forget_buffer=False``: cap of |H| after firing in units of the threshold times
+    #: ``max_pulses_per_transfer``; 0: no cap (aihwkit ``buffer_cap``).
+    buffer_cap: float = 0.0
+    #: Probability (random) or frequency (regular) of an input chopper flip per read of its column
+    #: (aihwkit ``in_chop_prob``); used by c-TTv2 and AGAD, ignored by plain TTv2.
     in_chop_prob: float = 0.1
-    #: Probability that the output choppers flip after each full pass over the columns (aihwkit
-    #: ``out_chop_prob``); 0 disables them. c-TTv2 and AGAD only.
+    #: Probability that each output chopper flips after a full pass over the columns (aihwkit
+    #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD only.
     out_chop_prob: float = 0.0
-    #: Random or regular chopper flips (aihwkit ``in_chop_random``).
-    chopper_mode: ChopperMode = ChopperMode.RANDOM
-    #: Reads of a column after a chopper flip during which AGAD writes nothing to H (its running
-    #: reference has not settled yet); AGAD only.
-    agad_reads_held_after_flip: int = 1
-    #: Standard deviation of the per-device offset of A's reference from A's symmetry point (σ_r in
-    #: Rasch et al. 2023), as a fraction of A's weight bound ``w_max``. TTv2 and c-TTv2 read A against
-    #: this reference; AGAD has no reference array and ignores it.
-    reference_offset_std: float = 0.0
+    #: Random (LFSR) or regular chopper flips (aihwkit ``in_chop_random``).
+    chopper_flip: ChopperFlipMode = ChopperFlipMode.RANDOM
+    #: AGAD: reads of a column after its chopper flipped during which H is not accumulated.
+    reads_held_after_flip: int = 1
+    #: AGAD: weight of the newest read in the running mean relative to 1 / (reads per chopper period)
+    #: (aihwkit ``tail_weightening``).
+    tail_weightening: float = 5.0
+    #: Width of one H word in bits (the twin saturates there; the float server uses the same range).
+    h_bits: int = 16
+    #: Fractional bits of H (resolution of the transfer learning rate in the twin).
+    h_frac_bits: int = 10
     #: Which implementation serves the digital transfer decisions (float fast path or bit-exact twin).
     periphery: TransferServerKind = TransferServerKind.FLOAT
 
     def __post_init__(self) -> None:
         check_int("tiki_taka.transfer_every", self.transfer_every, 1, 1_000_000)
-        check_int("tiki_taka.n_reads_per_transfer", self.n_reads_per_transfer, 1, 65_536)
+        check_int("tiki_taka.n_reads_per_transfer", self.n_reads_per_transfer, 1, 4096)
         check_range("tiki_taka.fast_lr", self.fast_lr, 0.0, 100.0, low_open=True)
         check_range("tiki_taka.transfer_lr", self.transfer_lr, 0.0, 1e6, low_open=True)
         check_range("tiki_taka.gamma", self.gamma, 0.0, 1.0)
         check_range("tiki_taka.thres_scale", self.thres_scale, 0.0, 1e6, low_open=True)
-        check_int("tiki_taka.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 255)
-        check_range("tiki_taka.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_int("tiki_taka.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
+        check_range("tiki_taka.momentum", self.momentum, 0.0, 1.0)
+        if not isinstance(self.forget_buffer, bool):
+            raise_enum("tiki_taka.forget_buffer", self.forget_buffer, bool)
+        check_range("tiki_taka.buffer_cap", self.buffer_cap, 0.0, 1e6)
         check_range("tiki_taka.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
         check_range("tiki_taka.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
-        check_int("tiki_taka.agad_reads_held_after_flip", self.agad_reads_held_after_flip, 0, 1000)
-        check_range("tiki_taka.reference_offset_std", self.reference_offset_std, 0.0, 10.0)
-        if not isinstance(self.chopper_mode, ChopperMode):
-            raise_enum("tiki_taka.chopper_mode", self.chopper_mode, ChopperMode)
+        check_int("tiki_taka.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
+        check_range("tiki_taka.tail_weightening", self.tail_weightening, 0.0, 1e6, low_open=True)
+        check_int("tiki_taka.h_bits", self.h_bits, 2, 32)
+        check_int("tiki_taka.h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
+        if not isinstance(self.chopper_flip, ChopperFlipMode):
+            raise_enum("tiki_taka.chopper_flip", self.chopper_flip, ChopperFlipMode)
         if not isinstance(self.periphery, TransferServerKind):
             raise_enum("tiki_taka.periphery", self.periphery, TransferServerKind)
 
@@ -143,20 +148,21 @@ class DfaSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class SbeSettings:
-    """Streaming batch eigenupdates: one rank-k pulsed update per mini-batch instead of one per sample."""
+    """Streaming batch eigenupdates: one rank-k pulsed update per mini-batch instead of one per sample.
+
+    The batch is the run's ``batch_size`` (at batch 1 SBE is exactly analog SGD: one sample's gradient
+    is rank 1).
+    """
 
     #: Number of singular pairs kept and written per batch (1 = the rank-1 SBE of Hoskins et al.; k > 1
     #: keeps an Oja subspace of k pairs).
     rank: int = 1
-    #: Samples per batch whose gradient outer products are summarised by the streamed singular pairs.
-    batch_size: int = 16
     #: Start each batch's power iteration from the previous batch's vectors (as in Hoskins et al.);
     #: False starts from fresh random vectors.
     warm_start: bool = True
 
     def __post_init__(self) -> None:
         check_int("sbe.rank", self.rank, 1, 64)
-        check_int("sbe.batch_size", self.batch_size, 1, 1 << 20)
         if not isinstance(self.warm_start, bool):
             raise_enum("sbe.warm_start", self.warm_start, bool)
 

@@ -1,0 +1,306 @@
+"""Tiki-Taka v2 (``ttv2``), chopped TTv2 (``c-ttv2``) and AGAD (``agad``) on analog tiles.
+
+Every layer is a :class:`TikiTakaLayer`: two analog tiles, A (fast: accumulates the gradient by pulsed
+updates) and C (slow: holds the weights), plus a *transfer periphery* that holds all digital state (the
+H buffer, column pointer, chopper signs, AGAD references) and makes every digital decision
+(:mod:`pulsetrain.model.transfer`). The layer moves data between the tiles and the periphery in the
+four transactions of that protocol, per training sample:
+
+1. ``signs()``: chopper signs; the sample's update ``-fast_lr d x^T`` is written into A with the x lines
+   (and d lines) multiplied by them (a sign flip of the pulse trains' sign lines).
+2. the pulsed rank-1 update of A (stochastic pulse trains from the tile's pulse source).
+3. ``step()``: every ``transfer_every`` samples the periphery names the columns to transfer.
+4. per column: a one-hot read of A through the forward periphery (ADC codes), ``transfer(k, codes)``,
+   and the returned signed pulse counts applied to column k of C.
+
+The periphery is the float server (:class:`~pulsetrain.model.transfer.FloatTransferPeriphery`, NumPy
+random flips, fast) or the bit-exact twin of the RTL (:class:`~pulsetrain.model.twins.transfer.
+TwinTransferPeriphery`), picked with ``tiki_taka.periphery``; the co-simulation serves the same protocol
+with the simulated Verilog. Both see the same analog tiles.
+
+The three algorithms differ only in the periphery's mode (ALGORITHMS.md §2; Rasch et al., arXiv
+2303.04721):
+
+* ``ttv2``: no choppers; A is read against its reference array, whose per-device offset
+  (``device.reference_offset_std``, σ_r) enters H unmodulated and biases every transfer.
+* ``c-ttv2``: input (and optional output) choppers modulate the gradient written into A and demodulate
+  the read, so a constant offset of A or its reference enters H with alternating sign and averages out.
+* ``agad``: choppers plus a digital per-device reference taken at each chopper flip (the running mean of
+  the reads of the previous chopper period); H accumulates ``c (read - reference)``, so any constant
+  offset cancels. The tile's reference offset is still there physically; AGAD does not care.
+
+A starts at its devices' symmetry point (where up and down steps balance: where the soft-bounds decay
+pulls it anyway), C at the network's initial weights; the effective weight is ``gamma A + C``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pulsetrain.model.algorithms.base import Algorithm, FloatArray
+from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
+from pulsetrain.model.network import MLP, initial_weights
+from pulsetrain.model.tile import Tile
+from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery
+
+from pulsetrain.config import ConfigError
+from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
+
+#: the widest ADC code the transfer controller's config accepts
+_MAX_TRANSFER_ADC_BITS = 16
+
+
+def transfer_controller_config(
+    settings: TikiTakaSettings,
+    mode: TransferMode,
+    *,
+    in_size: int,
+    out_size: int,
+    adc_bits: int | None,
+    adc_lsb: float | None,
+    dw_min: float,
+    lr: float,
+    seeds: tuple[int, int],
+) -> TransferControllerConfig:
+    """The digital config of one layer's transfer controller, derived from the algorithm settings.
+
+    ``transfer_lr_per_lsb = lr * transfer_lr * adc_lsb / dw_min``: one ADC LSB of a read of A (device
+    units per LSB: ``adc_lsb``) adds that much to H, which counts pulses on C (``dw_min`` device units
+    each; A and C share the output scale, so device units compare directly). Without an ADC the reads
+    are passed in units of ``dw_min`` (``adc_lsb = dw_min``) and the float server is required.
+    """
+    if adc_bits is None or adc_lsb is None:
+        if settings.periphery is TransferServerKind.TWIN:
+            raise ConfigError(
+                "tiki_taka.periphery=twin needs integer ADC codes: set io.adc_bits (not an ideal ADC)"
+            )
+        bits, lsb = _MAX_TRANSFER_ADC_BITS, dw_min
+    else:
+        if adc_bits > _MAX_TRANSFER_ADC_BITS:
+            raise ConfigError(
+                f"io.adc_bits must be <= {_MAX_TRANSFER_ADC_BITS} for the TTv2 transfer controller, "
+                f"not {adc_bits!r}"
+            )
+        bits, lsb = adc_bits, adc_lsb
+    return TransferControllerConfig(
+        mode=mode,
+        in_size=in_size,
+        out_size=out_size,
+        transfer_every=settings.transfer_every,
+        n_reads_per_transfer=min(settings.n_reads_per_transfer, in_size),
+        adc_bits=bits,
+        h_bits=settings.h_bits,
+        h_frac_bits=settings.h_frac_bits,
+        transfer_lr_per_lsb=lr * settings.transfer_lr * lsb / dw_min,
+        thres_scale=settings.thres_scale,
+        max_pulses_per_transfer=settings.max_pulses_per_transfer,
+        momentum=settings.momentum,
+        forget_buffer=settings.forget_buffer,
+        buffer_cap=settings.buffer_cap,
+        in_chop_prob=settings.in_chop_prob if mode is not TransferMode.TTV2 else 0.0,
+        chopper_flip=settings.chopper_flip,
+        out_chop_prob=settings.out_chop_prob if mode is not TransferMode.TTV2 else 0.0,
+        in_chop_seed=seeds[0],
+        out_chop_seed=seeds[1],
+        reads_held_after_flip=settings.reads_held_after_flip,
+        tail_weightening=settings.tail_weightening,
+    )
+
+
+def make_transfer_periphery(
+    kind: TransferServerKind, config: TransferControllerConfig, rng: np.random.Generator
+) -> TransferPeriphery:
+    """The transfer periphery server ``kind`` for ``config`` (float: seeded from ``rng``)."""
+    if kind is TransferServerKind.TWIN:
+        from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+        return TwinTransferPeriphery(config)
+    return FloatTransferPeriphery(config, rng)
+
+
+class TikiTakaLayer:
+    """One TTv2-family layer: tiles A and C and their transfer periphery, as an MLP weight array.
+
+    Parameters
+    ----------
+    fast, slow
+        Tiles A and C (same shape, same output scale).
+    periphery
+        The transfer periphery of this layer (float server or twin).
+    fast_lr
+        Learning rate of the pulsed updates onto A.
+    gamma
+        Weight of A in the effective weight ``gamma A + C``.
+    """
+
+    def __init__(
+        self, fast: Tile, slow: Tile, periphery: TransferPeriphery, *, fast_lr: float, gamma: float
+    ) -> None:
+        if (fast.out_size, fast.in_size) != (slow.out_size, slow.in_size):
+            raise ValueError("tiles A and C must have the same shape")
+        self.fast = fast
+        self.slow = slow
+        self.periphery = periphery
+        self.fast_lr = fast_lr
+        self.gamma = gamma
+        self.out_size = slow.out_size
+        self.in_size = slow.in_size
+        #: training samples written into A so far
+        self.samples = 0
+        #: column reads of A (transfers) so far
+        self.column_reads = 0
+
+    # ------------------------------------------------------------------ MLP weight-array protocol
+    def forward(self, x: FloatArray) -> FloatArray:
+        """``(gamma A + C) x`` through the forward periphery (C alone when ``gamma = 0``)."""
+        out = self.slow.forward(x)
+        if self.gamma > 0.0:
+            out = out + self.gamma * self.fast.forward(x)
+        return out
+
+    def backward(self, d: FloatArray) -> FloatArray:
+        """``(gamma A + C)^T d`` through the backward periphery."""
+        out = self.slow.backward(d)
+        if self.gamma > 0.0:
+            out = out + self.gamma * self.fast.backward(d)
+        return out
+
+    def update(self, x: FloatArray, d: FloatArray, lr: float) -> None:
+        """Write each sample's gradient into A (chopped) and run the transfers that fall due.
+
+        ``lr`` is the run's learning rate; it is already folded into the periphery's transfer rate
+        (aihwkit ``scale_transfer_lr``), so A is written with ``fast_lr``.
+        """
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
+        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
+        for x_b, d_b in zip(x, d, strict=True):
+            signs = self.periphery.signs()
+            self.fast.update(x_b * signs.in_signs, d_b * signs.out_signs, self.fast_lr)
+            self.samples += 1
+            request = self.periphery.step()
+            if request is None:
+                continue
+            for column in request.columns:
+                self.transfer_column(column)
+
+    def transfer_column(self, column: int) -> None:
+        """Read ``column`` of A (one-hot, forward ADC), let the periphery decide, pulse C's column."""
+        read = self.fast.read_column(column)
+        readout: NDArray[Any] = (
+            read.codes if read.codes is not None else read.values / self.slow.device.dw_min
+        )
+        result = self.periphery.transfer(column, readout)
+        if np.any(result.pulses):
+            self.slow.apply_column_pulses(column, result.pulses)
+        self.column_reads += 1
+
+    def weights(self) -> FloatArray:
+        """Effective logical weights ``gamma A + C`` (noise-free)."""
+        if self.gamma > 0.0:
+            return self.slow.weights() + self.gamma * self.fast.weights()
+        return self.slow.weights()
+
+
+class TikiTakaFamily(Algorithm):
+    """Shared implementation of ``ttv2``, ``c-ttv2`` and ``agad`` (they differ in :attr:`mode`)."""
+
+    #: the transfer controller's mode
+    mode: ClassVar[TransferMode] = TransferMode.TTV2
+
+    def __init__(self, config, layer_sizes, seed):  # type: ignore[no-untyped-def]
+        super().__init__(config, layer_sizes, seed)
+        settings: TikiTakaSettings = config.tiki_taka
+        self.settings = settings
+        rng = self.spawn_rng()
+        bias = config.network.bias
+        io = config.io
+        self.layers: list[TikiTakaLayer] = []
+        for out_size, in_size in self.array_shapes():
+            fast = self.make_tile(out_size, in_size)
+            slow = self.make_tile(out_size, in_size)
+            # A starts where its devices' up and down steps balance (its symmetry point)
+            fast.set_device_weights(fast.devices.symmetry_point() - fast.reference)
+            slow.set_weights(initial_weights(rng, out_size, in_size, bias))
+            seeds_draw = self.spawn_rng()
+            lfsr_limit = 1 << min(32, 16 + 8)
+            digital = transfer_controller_config(
+                settings,
+                self.mode,
+                in_size=in_size,
+                out_size=out_size,
+                adc_bits=io.adc_bits,
+                adc_lsb=io.adc_lsb,
+                dw_min=config.device.dw_min,
+                lr=config.lr,
+                seeds=(int(seeds_draw.integers(1, lfsr_limit)), int(seeds_draw.integers(1, lfsr_limit))),
+            )
+            periphery = make_transfer_periphery(settings.periphery, digital, seeds_draw)
+            self.layers.append(
+                TikiTakaLayer(fast, slow, periphery, fast_lr=settings.fast_lr, gamma=settings.gamma)
+            )
+        self.mlp = MLP(list(self.layers), config.network.activation, bias)
+
+    def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
+        from pulsetrain.model.network import softmax_cross_entropy
+
+        trace = self.mlp.trace(x)
+        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
+        deltas = self.mlp.backprop(trace, grad)
+        self.mlp.update(trace, deltas, self.config.lr)
+        return loss
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        return self.mlp.forward(x)
+
+    def weights(self) -> list[FloatArray]:
+        return [layer.weights() for layer in self.layers]
+
+    def pulse_counts(self) -> dict[str, dict[str, int]]:
+        return {
+            f"layer{i}": {"A": layer.fast.total_pulses, "C": layer.slow.total_pulses}
+            for i, layer in enumerate(self.layers)
+        }
+
+    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
+        return {
+            f"layer{i}": {"A": layer.fast.pulse_counts.copy(), "C": layer.slow.pulse_counts.copy()}
+            for i, layer in enumerate(self.layers)
+        }
+
+    def extra_results(self) -> dict[str, Any]:
+        """Pulses per sample per device on A and C (endurance, Rasch et al. report ~0.5-4 on A and
+        ~2-4e-4 on C), column reads, and the periphery used."""
+        layers = {}
+        for i, layer in enumerate(self.layers):
+            samples = max(layer.samples, 1)
+            devices = layer.out_size * layer.in_size
+            layers[f"layer{i}"] = {
+                "samples": layer.samples,
+                "column_reads": layer.column_reads,
+                "pulses_per_sample_per_device_A": layer.fast.total_pulses / samples / devices,
+                "pulses_per_sample_per_device_C": layer.slow.total_pulses / samples / devices,
+            }
+        return {"mode": self.mode.value, "periphery": self.settings.periphery.value, "layers": layers}
+
+
+class TikiTakaV2(TikiTakaFamily):
+    """Tiki-Taka v2: A read against its reference array, no choppers."""
+
+    name: ClassVar[str] = "ttv2"
+    mode: ClassVar[TransferMode] = TransferMode.TTV2
+
+
+class ChoppedTikiTakaV2(TikiTakaFamily):
+    """Chopped TTv2: choppers cancel the offsets of A and its reference in H."""
+
+    name: ClassVar[str] = "c-ttv2"
+    mode: ClassVar[TransferMode] = TransferMode.CHOPPED_TTV2
+
+
+class Agad(TikiTakaFamily):
+    """AGAD: choppers and a dynamic digital reference per device instead of a reference array."""
+
+    name: ClassVar[str] = "agad"
+    mode: ClassVar[TransferMode] = TransferMode.AGAD
