@@ -73,6 +73,12 @@ BLOCKS: dict[str, Block] = {
             "pulsetrain.rtl.sbe_unit:SbeUnit",
             "streaming batch eigenupdate unit (rank 1: running X, D, sigma)",
         ),  # noqa: E501
+        Block(
+            "transfer-controller",
+            "pulsetrain.periphery.transfer:TransferControllerConfig",
+            "pulsetrain.rtl.transfer_controller:TransferController",
+            "TTv2 / c-TTv2 / AGAD transfer controller (H buffer, threshold, choppers, AGAD reference)",
+        ),  # noqa: E501
     )
 }
 

@@ -1,0 +1,365 @@
+"""TTv2 / c-TTv2 / AGAD transfer controller: the digital half of Tiki-Taka v2 for one layer.
+
+Generated from :class:`pulsetrain.periphery.transfer.TransferControllerConfig`, the config the model's
+twin (:class:`pulsetrain.model.twins.transfer.TwinTransferPeriphery`) reads; the fixed-point formulas
+are documented once, in :mod:`pulsetrain.periphery.transfer`. Per read the controller holds:
+
+- a ``transfer_every`` counter of A updates and a column pointer;
+- per-column input chopper signs (and optional per-row output chopper signs) that flip at random (an
+  LFSR word compared with the probability code) or regularly (a pass counter);
+- the H buffer in on-chip memory (one signed word per device, column-major: address
+  ``column * out_size + row``), accumulated with the chopper-signed, fixed-point scaled ADC code,
+  saturated at its width, thresholded into signed pulse counts for C and reduced after firing;
+- in AGAD mode, a running-mean memory and a reference memory of the same shape, the reference taken at
+  each flip of the column's chopper, with the first reads after a flip held off.
+
+Ports
+-----
+``update_done`` (in)
+    one-cycle strobe per update of A; counted only while ``busy`` is low.
+``busy`` (out)
+    a transfer event is in progress.
+``transfer_due`` (out), ``column`` (out)
+    the controller is transferring ``column``: the host reads column ``column`` of A and sends its
+    ``out_size`` ADC codes on ``readout``, row 0 first.
+``readout`` (in stream of signed ``adc_bits``)
+    the codes of the column read.
+``result`` (out stream of :meth:`TransferController.result_layout`)
+    one record per row: row, column, pulses to C (signed), H after, AGAD reference used, whether H was
+    accumulated, whether the column's chopper flips after this read.
+``in_negative`` (out, ``in_size`` bits), ``out_negative`` (out, ``out_size`` bits)
+    chopper signs (1: the sign is -1) for the update path of A; they change only while ``busy``.
+
+Cycles: one to decide a column (flip draw, hold-off), then per row one memory-read cycle, one compute
+cycle (readout accepted) and one result cycle (result accepted), one finishing cycle per column and,
+after the last column of a pass with output choppers, one cycle per row for the output flip draws.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from pulsetrain.rtl.lfsr import advance_step
+
+from pulsetrain.config import ConfigError
+from pulsetrain.periphery.transfer import (
+    MOMENTUM_FRAC_BITS,
+    ChopperFlipMode,
+    TransferControllerConfig,
+    TransferMode,
+)
+
+__all__ = ["TransferController", "result_layout"]
+
+
+def _bits_for(count: int) -> int:
+    """Bits of an unsigned counter that holds ``0 .. count - 1`` (at least 1)."""
+    return max(1, (count - 1).bit_length())
+
+
+def result_layout(config: TransferControllerConfig) -> data.StructLayout:
+    """Layout of one per-row result record (benches decode it with ``layout.from_bits``)."""
+    return data.StructLayout(
+        {
+            "row": unsigned(_bits_for(config.out_size)),
+            "column": unsigned(_bits_for(config.in_size)),
+            "pulses": signed(config.max_pulses_per_transfer.bit_length() + 1),
+            "h": signed(config.h_bits),
+            "reference": signed(config.mean_bits),
+            "accumulated": unsigned(1),
+            "in_flip": unsigned(1),
+        }
+    )
+
+
+class TransferController(wiring.Component):
+    """Transfer controller of one TTv2-family layer (mode ttv2, c-ttv2 or agad).
+
+    Parameters
+    ----------
+    config
+        The shared digital configuration (validated when it was made; checked again here for the
+        properties only the hardware needs).
+    """
+
+    def __init__(self, config: TransferControllerConfig) -> None:
+        if not isinstance(config, TransferControllerConfig):
+            raise ConfigError(f"config must be a TransferControllerConfig, not {config!r}")
+        # The config validates itself; re-check what elaboration relies on, before any hardware exists.
+        if config.memory_words < config.in_size * config.out_size:
+            raise ConfigError(
+                f"transfer.h_memory_words={config.memory_words} is too small for H "
+                f"({config.in_size * config.out_size} words)"
+            )
+        self._config = config
+        self._layout = result_layout(config)
+        super().__init__(
+            {
+                "update_done": In(1),
+                "busy": Out(1),
+                "transfer_due": Out(1),
+                "column": Out(_bits_for(config.in_size)),
+                "readout": In(stream.Signature(signed(config.adc_bits))),
+                "result": Out(stream.Signature(self._layout)),
+                "in_negative": Out(config.in_size),
+                "out_negative": Out(config.out_size),
+            }
+        )
+
+    @property
+    def config(self) -> TransferControllerConfig:
+        """The config this controller was built from."""
+        return self._config
+
+    @property
+    def layout(self) -> data.StructLayout:
+        """Layout of the ``result`` payload."""
+        return self._layout
+
+    def elaborate(self, platform: object) -> Module:
+        config = self._config
+        m = Module()
+        agad = config.mode is TransferMode.AGAD
+        frac = config.reference_frac_bits
+        random_in_flips = (
+            config.chopped and config.in_chop_prob > 0.0 and config.chopper_flip is ChopperFlipMode.RANDOM
+        )
+        regular_in_flips = (
+            config.chopped and config.in_chop_prob > 0.0 and config.chopper_flip is ChopperFlipMode.REGULAR
+        )
+
+        # ------------------------------------------------------------------ memories
+        address_bits = _bits_for(config.memory_words)
+        h_memory = Memory(shape=signed(config.h_bits), depth=config.memory_words, init=[])
+        m.submodules.h_memory = h_memory
+        h_read = h_memory.read_port()
+        h_write = h_memory.write_port()
+
+        # ------------------------------------------------------------------ sequencing state
+        counter = Signal(_bits_for(config.transfer_every))
+        pointer = Signal(_bits_for(config.in_size))
+        reads_left = Signal(_bits_for(config.n_reads_per_transfer))
+        row = Signal(_bits_for(config.out_size))
+        flip = Signal()
+        active = Signal()
+        in_negative = Signal(config.in_size)
+        out_negative = Signal(config.out_size)
+        m.d.comb += [self.in_negative.eq(in_negative), self.out_negative.eq(out_negative)]
+        result = Signal(self._layout)
+        m.d.comb += [self.result.payload.eq(result), self.column.eq(pointer)]
+
+        address = Signal(address_bits)
+        m.d.comb += address.eq(pointer * config.out_size + row)
+        m.d.comb += [h_read.addr.eq(address), h_write.addr.eq(address)]
+
+        # ------------------------------------------------------------------ chopper draws
+        if random_in_flips:
+            in_lfsr_config = config.in_chop_lfsr
+            in_lfsr = Signal(in_lfsr_config.width, init=in_lfsr_config.seed)
+            in_next = advance_step(in_lfsr_config, in_lfsr)
+            in_draw = in_next[: config.chop_prob_bits] < config.in_chop_prob_code
+        if config.uses_out_chopper:
+            out_lfsr_config = config.out_chop_lfsr
+            out_lfsr = Signal(out_lfsr_config.width, init=out_lfsr_config.seed)
+            out_next = advance_step(out_lfsr_config, out_lfsr)
+            out_draw = out_next[: config.chop_prob_bits] < config.out_chop_prob_code
+        if regular_in_flips:
+            period = config.regular_period_passes
+            passes = Signal(_bits_for(period))
+            regular_due = passes == period - 1
+
+        # ------------------------------------------------------------------ AGAD state
+        if agad:
+            mean_memory = Memory(shape=signed(config.mean_bits), depth=config.memory_words, init=[])
+            reference_memory = Memory(shape=signed(config.mean_bits), depth=config.memory_words, init=[])
+            m.submodules.mean_memory = mean_memory
+            m.submodules.reference_memory = reference_memory
+            mean_read = mean_memory.read_port()
+            mean_write = mean_memory.write_port()
+            reference_read = reference_memory.read_port()
+            reference_write = reference_memory.write_port()
+            m.d.comb += [
+                mean_read.addr.eq(address),
+                mean_write.addr.eq(address),
+                reference_read.addr.eq(address),
+                reference_write.addr.eq(address),
+            ]
+            has_reference = Signal(config.in_size)
+            held_bits = max(1, config.reads_held_after_flip.bit_length())
+            held = Signal(config.in_size * held_bits)
+            held_here = held.word_select(pointer, held_bits)
+            reference_value = reference_read.data
+        else:
+            reference_value = Const(0, signed(config.mean_bits))
+
+        # ------------------------------------------------------------------ datapath of one row
+        code = self.readout.payload
+        in_sign_negative = in_negative.bit_select(pointer, 1)
+        chop_negative = in_sign_negative ^ out_negative.bit_select(row, 1)
+        signal = Signal(signed(config.mean_bits + 1))
+        m.d.comb += signal.eq((code << frac) - reference_value)
+        product = Signal(signed(len(signal) + config.transfer_lr_code.bit_length() + 1))
+        m.d.comb += product.eq(Mux(chop_negative, -signal, signal) * config.transfer_lr_code)
+        increment = Signal.like(product)
+        if frac:
+            m.d.comb += increment.eq((product + (1 << (frac - 1))) >> frac)
+        else:
+            m.d.comb += increment.eq(product)
+        h_sum = Signal(signed(max(config.h_bits, len(increment)) + 1))
+        m.d.comb += h_sum.eq(h_read.data + increment)
+        # Saturation, identical in the twin: clamp to the two's complement range of h_bits.
+        h_saturated = Signal(signed(config.h_bits))
+        m.d.comb += h_saturated.eq(
+            Mux(
+                h_sum > config.h_max_code,
+                config.h_max_code,
+                Mux(h_sum < config.h_min_code, config.h_min_code, h_sum),
+            )
+        )
+        h_negative = h_saturated < 0
+        magnitude = Signal(unsigned(config.h_bits))
+        m.d.comb += magnitude.eq(Mux(h_negative, -h_saturated, h_saturated))
+        steps = Signal(range(config.max_pulses_per_transfer + 1))
+        m.d.comb += steps.eq(
+            sum(
+                (magnitude >= level * config.threshold_code).as_unsigned()
+                for level in range(1, config.max_pulses_per_transfer + 1)
+            )
+        )
+        pulses = Signal(signed(len(steps) + 1))
+        m.d.comb += pulses.eq(Mux(h_negative, -steps, steps))
+        h_kept = Signal(signed(config.h_bits))
+        if config.forget_buffer:
+            scaled = Signal(signed(config.h_bits + MOMENTUM_FRAC_BITS + 2))
+            m.d.comb += scaled.eq(h_saturated * config.momentum_code)
+            # Rounded toward zero so that positive and negative H decay alike.
+            m.d.comb += h_kept.eq(
+                Mux(scaled < 0, -((-scaled) >> MOMENTUM_FRAC_BITS), scaled >> MOMENTUM_FRAC_BITS)
+            )
+        else:
+            fired = Signal(unsigned(config.h_bits + 1))
+            m.d.comb += fired.eq(steps * config.threshold_code)
+            net = Signal(unsigned(config.h_bits + 1))
+            m.d.comb += net.eq(fired - ((fired * config.momentum_code) >> MOMENTUM_FRAC_BITS))
+            reduced = Signal(signed(config.h_bits + 2))
+            m.d.comb += reduced.eq(h_saturated - Mux(h_negative, -net, net))
+            cap = config.buffer_cap_code
+            if cap > 0:
+                m.d.comb += h_kept.eq(Mux(reduced > cap, cap, Mux(reduced < -cap, -cap, reduced)))
+            else:
+                m.d.comb += h_kept.eq(reduced)
+        h_next = Signal(signed(config.h_bits))
+        m.d.comb += h_next.eq(Mux(active, Mux(steps != 0, h_kept, h_saturated), h_read.data))
+        pulses_out = Signal.like(pulses)
+        m.d.comb += pulses_out.eq(Mux(active, pulses, 0))
+        if agad:
+            mean_next = Signal(signed(config.mean_bits))
+            delta = Signal(signed(config.mean_bits + 1))
+            m.d.comb += delta.eq((code << frac) - mean_read.data)
+            m.d.comb += mean_next.eq(mean_read.data + (delta >> config.mean_shift))
+
+        # ------------------------------------------------------------------ control
+        last_row = row == config.out_size - 1
+        last_column = pointer == config.in_size - 1
+        m.d.comb += h_write.data.eq(h_next)
+        if agad:
+            m.d.comb += [mean_write.data.eq(mean_next), reference_write.data.eq(mean_next)]
+
+        with m.FSM(name="transfer_fsm") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.update_done):
+                    with m.If(counter == config.transfer_every - 1):
+                        m.d.sync += [counter.eq(0), reads_left.eq(config.n_reads_per_transfer - 1)]
+                        m.next = "DECIDE"
+                    with m.Else():
+                        m.d.sync += counter.eq(counter + 1)
+            with m.State("DECIDE"):
+                # Order of draws as in the twin: the column's input chopper draw first.
+                if random_in_flips:
+                    m.d.sync += [in_lfsr.eq(in_next), flip.eq(in_draw)]
+                elif regular_in_flips:
+                    m.d.sync += flip.eq(regular_due)
+                else:
+                    m.d.sync += flip.eq(0)
+                if agad:
+                    m.d.sync += active.eq(has_reference.bit_select(pointer, 1) & (held_here == 0))
+                else:
+                    m.d.sync += active.eq(1)
+                m.d.sync += row.eq(0)
+                m.next = "LOAD"
+            with m.State("LOAD"):
+                # The memories answer the address of this row in the next cycle.
+                m.next = "ROW"
+            with m.State("ROW"):
+                m.d.comb += self.readout.ready.eq(1)
+                with m.If(self.readout.valid):
+                    m.d.comb += h_write.en.eq(active)
+                    if agad:
+                        m.d.comb += [mean_write.en.eq(1), reference_write.en.eq(flip)]
+                    m.d.sync += [
+                        result.row.eq(row),
+                        result.column.eq(pointer),
+                        result.pulses.eq(pulses_out),
+                        result.h.eq(h_next),
+                        result.reference.eq(reference_value),
+                        result.accumulated.eq(active),
+                        result.in_flip.eq(flip),
+                    ]
+                    m.next = "EMIT"
+            with m.State("EMIT"):
+                m.d.comb += self.result.valid.eq(1)
+                with m.If(self.result.ready):
+                    with m.If(last_row):
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.d.sync += row.eq(row + 1)
+                        m.next = "LOAD"
+            with m.State("FINISH"):
+                with m.If(flip):
+                    m.d.sync += in_negative.bit_select(pointer, 1).eq(~in_sign_negative)
+                if agad:
+                    with m.If(flip):
+                        m.d.sync += [
+                            has_reference.bit_select(pointer, 1).eq(1),
+                            held_here.eq(config.reads_held_after_flip),
+                        ]
+                    with m.Elif(held_here != 0):
+                        m.d.sync += held_here.eq(held_here - 1)
+                m.d.sync += [pointer.eq(Mux(last_column, 0, pointer + 1)), row.eq(0)]
+                with m.If(last_column):
+                    if regular_in_flips:
+                        m.d.sync += passes.eq(Mux(regular_due, 0, passes + 1))
+                    if config.uses_out_chopper:
+                        m.next = "OUT_FLIPS"
+                    else:
+                        self._next_column(m, reads_left)
+                with m.Else():
+                    self._next_column(m, reads_left)
+            if config.uses_out_chopper:
+                with m.State("OUT_FLIPS"):
+                    # One draw per row, row 0 first (the twin's order).
+                    m.d.sync += out_lfsr.eq(out_next)
+                    with m.If(out_draw):
+                        m.d.sync += out_negative.bit_select(row, 1).eq(~out_negative.bit_select(row, 1))
+                    m.d.sync += row.eq(row + 1)
+                    with m.If(last_row):
+                        m.d.sync += row.eq(0)
+                        self._next_column(m, reads_left)
+        m.d.comb += [
+            self.busy.eq(~fsm.ongoing("IDLE")),
+            self.transfer_due.eq(
+                fsm.ongoing("DECIDE") | fsm.ongoing("LOAD") | fsm.ongoing("ROW") | fsm.ongoing("EMIT")
+            ),
+        ]
+        return m
+
+    @staticmethod
+    def _next_column(m: Module, reads_left: Signal) -> None:
+        """After a column: the next column of the same transfer event, or back to idle."""
+        with m.If(reads_left != 0):
+            m.d.sync += reads_left.eq(reads_left - 1)
+            m.next = "DECIDE"
+        with m.Else():
+            m.next = "IDLE"
