@@ -187,3 +187,17 @@ def test_ports_follow_the_mode() -> None:
     Fragment.get(bp, None), Fragment.get(dfa, None)  # elaborates (and so uses) both
     assert "bwd_done" in bp.signature.members and "proj_start" not in bp.signature.members
     assert "proj_start" in dfa.signature.members and "proj_done" not in dfa.signature.members
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("depth", DEPTHS, ids=lambda d: f"depth{d}")
+def test_default_costs_speedup_measured_on_rtl(depth: int) -> None:
+    """With the default operation costs the RTL's counted cycles give the model's DFA/BP speed-up."""
+    sizes = mlp_sizes(depth)
+    cycles = {}
+    for mode in ScheduleMode:
+        config = ScheduleConfig(mode=mode, layer_sizes=sizes)
+        ((rtl, busy),) = simulate(config)
+        assert rtl.cycles == busy == training_schedule(config).total_cycles
+        cycles[mode] = rtl.cycles
+    assert cycles[ScheduleMode.BP] > cycles[ScheduleMode.DFA]
