@@ -1,0 +1,241 @@
+"""``pulsetrain synth`` and ``pulsetrain estimate``."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import click
+
+from pulsetrain.config import ConfigError, apply_overrides, parse_set_options, resolve
+
+__all__ = ["estimate", "synth"]
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("block", "target", "quantity") else "right")
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            cells.append(f"{value:.4g}" if isinstance(value, float) else str(value))
+        table.add_row(*cells)
+    Console(width=220).print(table)
+
+
+@click.command("synth")
+@click.option("--block", "block_name", default="all", show_default=True, help="registry block name, or 'all'")
+@click.option(
+    "--target",
+    default="generic",
+    show_default=True,
+    help="generic, ice40, ecp5, nangate45, sky130, or 'all'",
+)
+@click.option("--size", type=int, default=None, help="array size knob (lines / rows / columns), e.g. 64")
+@click.option("--config", "config_file", default=None, help="TOML file overriding the block config")
+@click.option("--set", "sets", multiple=True, help="block config override key=value (repeatable)")
+@click.option("--flow-set", "flow_sets", multiple=True, help="flow option override, e.g. clock_period_ns=5")
+@click.option("--sweep", "sweep_spec", default=None, help="knob=v1,v2,... (array_size, adc_bits, bl, h_bits)")
+@click.option("--plot", "plot_path", default=None, help="PNG of the sweep")
+@click.option("--no-cache", is_flag=True, help="rerun even when a cached report exists")
+@click.option("--json", "json_path", default=None, help="write the reports as JSON")
+def synth(
+    block_name: str,
+    target: str,
+    size: int | None,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    flow_sets: tuple[str, ...],
+    sweep_spec: str | None,
+    plot_path: str | None,
+    no_cache: bool,
+    json_path: str | None,
+) -> None:
+    """Synthesize periphery blocks and report cells, LUTs, area, timing and power."""
+    from pulsetrain.synth.blocks import KNOBS, block_design, block_names
+    from pulsetrain.synth.flows import FlowOptions, Target, synthesize
+    from pulsetrain.synth.sweeps import plot_sweep, sweep
+
+    from pulsetrain.results import write_json
+
+    names = block_names() if block_name == "all" else [block_name]
+    known = block_names()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"--block must be one of {', '.join(known)} or all; not {name!r}")
+    targets = list(Target) if target == "all" else []
+    if not targets:
+        try:
+            targets = [Target(target)]
+        except ValueError:
+            raise ConfigError(
+                f"--target must be one of {', '.join(t.value for t in Target)} or all; not {target!r}"
+            ) from None
+    base = apply_overrides(FlowOptions(), parse_set_options(flow_sets))
+    knobs = {"array_size": size} if size is not None else {}
+    sweep_knob: str | None = None
+    sweep_values: tuple[int, ...] = ()
+    if sweep_spec:
+        knob, _, values_text = sweep_spec.partition("=")
+        if knob not in KNOBS or not values_text:
+            raise ConfigError(
+                f"--sweep must be knob=v1,v2 with knob one of {', '.join(KNOBS)}; not {sweep_spec!r}"
+            )
+        try:
+            sweep_values = tuple(int(v) for v in values_text.split(","))
+        except ValueError:
+            raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
+        sweep_knob = knob
+    # validate every block config before any synthesis starts
+    designs = [block_design(name, sets=sets, config_file=config_file, knobs=knobs) for name in names]
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    reports: list[Any] = []
+    for options in (dataclasses.replace(base, target=t) for t in targets):
+        if sweep_knob is not None:
+            found = sweep(names, sweep_knob, sweep_values, options, base_knobs=knobs, sets=sets)
+            rows.extend(found)
+            continue
+        for design in designs:
+            report = synthesize(design, options, use_cache=not no_cache)
+            reports.append(report)
+            rows.append({**report.summary(), "runtime_s": report.runtime_s, "cached": report.cached})
+    columns = ["block", "target"]
+    if sweep_knob:
+        columns.append(sweep_knob)
+    for column in (
+        "cells",
+        "flip_flops",
+        "luts",
+        "brams",
+        "fmax_MHz",
+        "area_um2",
+        "sram_area_um2",
+        "critical_path_ns",
+        "power_W",
+        "memory_bits",
+        "cached",
+    ):
+        if any(column in row for row in rows):
+            columns.append(column)
+    _table(rows, columns, f"synthesis ({time.perf_counter() - started:.1f} s)")
+    if sweep_knob and plot_path:
+        for t in targets:
+            subset = [r for r in rows if r.get("target") == t.value]
+            if subset:
+                path = plot_path if len(targets) == 1 else plot_path.replace(".png", f"_{t.value}.png")
+                click.echo(f"plot: {plot_sweep(subset, sweep_knob, path)}")
+    if json_path:
+        document: dict[str, Any] = {"rows": rows}
+        if reports:
+            document["reports"] = [dataclasses.asdict(r) for r in reports]
+        write_json(json_path, document)
+        click.echo(f"wrote {json_path}")
+
+
+@click.command("estimate")
+@click.option("--network", default="64-32-10", show_default=True, help="layer sizes, input to output")
+@click.option(
+    "--algo", "algorithm", default="all", show_default=True, help="sgd, dfa, ttv2, c-ttv2, agad, sbe, all"
+)
+@click.option(
+    "--tech", "technology", default="rpu_45nm", show_default=True, help="technology table name or path"
+)
+@click.option(
+    "--pulse-counts", default=None, help="JSON with measured pulse counts per sample (see estimator)"
+)
+@click.option("--set", "sets", multiple=True, help="EstimateConfig override key=value, e.g. bl=15")
+@click.option("--no-synthesis", is_flag=True, help="leave the digital periphery out (no synthesis runs)")
+@click.option("--crosscheck", is_flag=True, help="also print the comparison with NeuroSim V2.1's models")
+@click.option("--depths", default=None, help="DFA vs BP latency for these depths, e.g. 2,3,4,5,6")
+@click.option("--json", "json_path", default=None, help="write the estimates as JSON")
+def estimate(
+    network: str,
+    algorithm: str,
+    technology: str,
+    pulse_counts: str | None,
+    sets: tuple[str, ...],
+    no_synthesis: bool,
+    crosscheck: bool,
+    depths: str | None,
+    json_path: str | None,
+) -> None:
+    """Area / energy / latency of training a network in-situ with each algorithm."""
+    from pulsetrain.synth import estimator as est
+    from pulsetrain.synth.technology import load_technology
+
+    from pulsetrain.results import write_json
+
+    sizes = est.parse_network(network)
+    load_technology(technology)
+    algorithms = list(est.ESTIMATE_ALGORITHMS) if algorithm == "all" else [algorithm]
+    configs = []
+    for name in algorithms:
+        try:
+            algo = est.Algorithm(name)
+        except ValueError:
+            raise ConfigError(
+                f"--algo must be one of {', '.join(est.ESTIMATE_ALGORITHMS)} or all; not {name!r}"
+            ) from None
+        config = est.EstimateConfig(
+            network=sizes, algorithm=algo, technology=technology, use_synthesis=not no_synthesis
+        )
+        configs.append(resolve(config, sets=sets))
+    counts = est.load_pulse_counts(pulse_counts) if pulse_counts else None
+    depth_list: list[int] = []
+    if depths:
+        try:
+            depth_list = [int(d) for d in depths.split(",")]
+        except ValueError:
+            raise ConfigError(f"--depths must be integers like 2,3,4, not {depths!r}") from None
+    started = time.perf_counter()
+    results = []
+    with click.progressbar(configs, label="estimating", file=None) as bar:
+        for config in bar:
+            results.append(est.estimate(config, counts))
+    rows = []
+    for result in results:
+        row: dict[str, Any] = {"algorithm": result.config["algorithm"]}
+        row["area_mm2"] = result.total_area_um2 * 1e-6
+        for category in est.CATEGORIES:
+            row[category] = result.energy_per_sample_pJ[category]
+        row["E_sample_pJ"] = result.total_energy_per_sample_pJ
+        row["t_sample_ns"] = result.total_latency_per_sample_ns
+        row["E_epoch_uJ"] = result.energy_per_epoch_uJ
+        row["latency"] = result.latency_source
+        rows.append(row)
+    _table(
+        rows,
+        list(rows[0]),
+        f"estimate {network} on {technology}: energy per sample by category (pJ), "
+        f"{time.perf_counter() - started:.1f} s",
+    )
+    area_rows = [
+        {"algorithm": r.config["algorithm"], **{c: r.area_um2[c] for c in est.CATEGORIES}} for r in results
+    ]
+    _table(area_rows, list(area_rows[0]), "area per category (µm²)")
+    document: dict[str, Any] = {
+        "estimates": [r.as_dict() for r in results],
+        "wall_s": time.perf_counter() - started,
+    }
+    if depth_list:
+        document["depths"] = est.depth_study(
+            depth_list, technology=technology, use_synthesis=not no_synthesis
+        )
+        _table(document["depths"], list(document["depths"][0]), "BP vs DFA by depth")
+    if crosscheck:
+        document["neurosim_crosscheck"] = est.neurosim_crosscheck()
+        _table(
+            document["neurosim_crosscheck"],
+            ["quantity", "ours", "neurosim", "ratio"],
+            "cross-check against NeuroSim V2.1's default models",
+        )
+    if json_path:
+        write_json(json_path, document)
+        click.echo(f"wrote {json_path}")
