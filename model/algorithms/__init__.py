@@ -26,6 +26,8 @@ ALGORITHMS: dict[str, str] = {
     "ttv2": "pulsetrain.model.algorithms.tiki_taka:TikiTakaV2",
     "c-ttv2": "pulsetrain.model.algorithms.tiki_taka:ChoppedTikiTakaV2",
     "agad": "pulsetrain.model.algorithms.tiki_taka:Agad",
+    "dfa": "pulsetrain.model.algorithms.dfa:DirectFeedbackAlignment",
+    "sbe": "pulsetrain.model.algorithms.sbe:StreamingBatchEigenupdate",
 }
 
 

@@ -26,9 +26,14 @@ at the bottom drives it per layer, applies the rank-k update to the tiles and co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
+from pulsetrain.model.algorithms.base import Algorithm
+from pulsetrain.model.algorithms.configs import SbeSettings
+from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
+from pulsetrain.model.tile import Tile
 
 FloatArray = NDArray[np.float64]
 
@@ -154,3 +159,78 @@ class StreamingEigenEstimator:
             x_factors=q_x,
             singular_values=self._projection_sum / self._count,
         )
+
+
+class StreamingBatchEigenupdate(Algorithm):
+    """SBE on analog tiles: backpropagation, then one rank-k pulsed update per layer per batch.
+
+    The forward and backward passes are the same as analog SGD's (through each tile's periphery). The
+    per-sample errors and inputs of a batch stream through one :class:`StreamingEigenEstimator` per
+    layer (the digital SBE unit); at the end of the batch the layer's tile receives ``rank`` rank-1
+    pulsed updates ``-lr D_m X^_m^T`` instead of the ``batch`` updates of mini-batch SGD. The number of
+    rank-1 array updates is counted (:attr:`array_updates`).
+    """
+
+    name: ClassVar[str] = "sbe"
+
+    def __init__(self, config, layer_sizes, seed):  # type: ignore[no-untyped-def]
+        super().__init__(config, layer_sizes, seed)
+        settings: SbeSettings = config.sbe
+        self.settings = settings
+        rng = self.spawn_rng()
+        bias = config.network.bias
+        self.tiles: list[Tile] = []
+        self.estimators: list[StreamingEigenEstimator] = []
+        for out_size, in_size in self.array_shapes():
+            tile = self.make_tile(out_size, in_size)
+            tile.set_weights(initial_weights(rng, out_size, in_size, bias))
+            self.tiles.append(tile)
+            rank = min(settings.rank, out_size, in_size)
+            self.estimators.append(
+                StreamingEigenEstimator(
+                    out_size, in_size, rank, self.spawn_rng(), warm_start=settings.warm_start
+                )
+            )
+        self.mlp = MLP(list(self.tiles), config.network.activation, bias)
+        #: rank-1 pulsed updates written to the arrays, all layers together
+        self.array_updates = 0
+        #: batches trained
+        self.batches = 0
+
+    def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
+        trace = self.mlp.trace(x)
+        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
+        deltas = self.mlp.backprop(trace, grad)
+        batch = x.shape[0]
+        for tile, estimator, layer_input, delta in zip(
+            self.tiles, self.estimators, trace.inputs, deltas, strict=True
+        ):
+            # the loss is the batch mean, so the gradient is sum_b delta_b x_b^T = mean_b (B delta_b) x_b^T,
+            # which is what the estimator's running means summarise
+            estimator.start_batch()
+            estimator.add_batch(layer_input, delta * batch)
+            summary = estimator.result()
+            tile.update(summary.x_factors.T, summary.d_factors.T, self.config.lr)
+            self.array_updates += summary.rank
+        self.batches += 1
+        return loss
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        return self.mlp.forward(x)
+
+    def weights(self) -> list[FloatArray]:
+        return [tile.weights() for tile in self.tiles]
+
+    def pulse_counts(self) -> dict[str, dict[str, int]]:
+        return {f"layer{i}": {"W": tile.total_pulses} for i, tile in enumerate(self.tiles)}
+
+    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
+        return {f"layer{i}": {"W": tile.pulse_counts.copy()} for i, tile in enumerate(self.tiles)}
+
+    def extra_results(self) -> dict[str, Any]:
+        """Rank, batches and the number of rank-1 array updates written (all layers)."""
+        return {
+            "rank": self.settings.rank,
+            "batches": self.batches,
+            "array_updates": self.array_updates,
+        }
