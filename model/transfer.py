@@ -159,10 +159,11 @@ class TransferPeriphery(Protocol):
 class TransferSequencer:
     """Integer bookkeeping common to every server: counter, pointer, passes, flips and hold-off.
 
-    Subclasses supply the arithmetic (:meth:`_read_column`) and the random flip draws
-    (:meth:`_draw_in_flip`, :meth:`_draw_out_flips`). The order of draws is part of the contract with
-    the RTL: per read, first the input chopper draw of that column (random mode, chopped, p > 0), then,
-    after the last column of a pass, one output chopper draw per row in row order.
+    Subclasses supply the arithmetic (:meth:`_read_column`) and the flip decisions
+    (:meth:`_in_flip_event` / :meth:`_draw_in_flip`, :meth:`_draw_out_flips`). The order of events is
+    part of the contract with the RTL (:mod:`pulsetrain.periphery.transfer`): per read, the AGAD
+    reference and hold-off bookkeeping, the rows, then the column's input chopper event, then, after the
+    last column of a pass, one output chopper event per row in row order.
     """
 
     def __init__(self, config: TransferControllerConfig) -> None:
@@ -180,6 +181,8 @@ class TransferSequencer:
         self._out_negative = np.zeros(config.out_size, dtype=np.bool_)
         #: AGAD: column has a reference (its chopper flipped at least once).
         self._has_reference = np.zeros(config.in_size, dtype=np.bool_)
+        #: AGAD: column's chopper flipped since its last read (its next read takes the reference).
+        self._switched = np.zeros(config.in_size, dtype=np.bool_)
         #: AGAD: reads of the column still held off after its last flip.
         self._held_reads = np.zeros(config.in_size, dtype=np.int64)
 
@@ -210,7 +213,7 @@ class TransferSequencer:
         return TransferRequest(columns=columns)
 
     def transfer(self, column: int, readout: ArrayLike) -> TransferResult:
-        """Accumulate one read of ``column`` into H, decide pulses, then advance choppers."""
+        """Accumulate one read of ``column`` into H, decide pulses, then the column's chopper event."""
         config = self._config
         if not self._pending or column != self._pending[0]:
             expected = self._pending[0] if self._pending else "none (call step() first)"
@@ -218,26 +221,31 @@ class TransferSequencer:
         values = self._check_readout(readout)
         self._pending.pop(0)
 
-        last_of_pass = column == config.in_size - 1
-        in_flip = self._in_flip_due()
+        # AGAD: the first read after a flip takes the reference (the running mean at the flip) and
+        # starts the hold-off; reads before the column's first flip have no reference and are held.
         agad = config.mode is TransferMode.AGAD
+        take_reference = agad and bool(self._switched[column])
+        if take_reference:
+            self._switched[column] = False
+            self._has_reference[column] = True
+            self._held_reads[column] = config.reads_held_after_flip
         accumulated = (not agad) or (bool(self._has_reference[column]) and self._held_reads[column] == 0)
+        if self._held_reads[column] > 0:
+            self._held_reads[column] -= 1
+
         in_sign = -1 if self._in_negative[column] else 1
         out_signs = np.where(self._out_negative, -1, 1).astype(np.int8)
         pulses, h_column, reference = self._read_column(
-            column, values, in_sign, out_signs, accumulated=accumulated, take_reference=in_flip
+            column, values, in_sign, out_signs, accumulated=accumulated, take_reference=take_reference
         )
 
-        # Chopper and hold-off state for the next read of this column.
+        # The column's chopper event, after its read.
+        in_flip = config.uses_in_chopper and self._in_flip_event(column)
         if in_flip:
             self._in_negative[column] = ~self._in_negative[column]
-            if agad:
-                self._has_reference[column] = True
-                self._held_reads[column] = config.reads_held_after_flip
-        elif self._held_reads[column] > 0:
-            self._held_reads[column] -= 1
+            self._switched[column] = True
         out_flipped = np.zeros(config.out_size, dtype=np.bool_)
-        if last_of_pass:
+        if column == config.in_size - 1:
             if config.uses_out_chopper:
                 out_flipped = self._draw_out_flips()
                 self._out_negative ^= out_flipped
@@ -256,12 +264,10 @@ class TransferSequencer:
 
     # ----------------------------------------------------------------------------------------------
 
-    def _in_flip_due(self) -> bool:
-        config = self._config
-        if not config.chopped or config.in_chop_prob <= 0.0:
-            return False
-        if config.chopper_flip is ChopperFlipMode.REGULAR:
-            period = config.regular_period_passes
+    def _in_flip_event(self, column: int) -> bool:
+        """The flip decision of ``column``'s chopper after its read (chopped modes, p > 0)."""
+        if self._config.chopper_flip is ChopperFlipMode.REGULAR:
+            period = self._config.regular_period_passes
             return self._passes % period == period - 1
         return self._draw_in_flip()
 
@@ -336,6 +342,8 @@ class FloatTransferPeriphery(TransferSequencer):
         config = self._config
         read = values.astype(np.float64)
         agad = config.mode is TransferMode.AGAD
+        if take_reference:
+            self._reference[:, column] = self._mean[:, column]
         reference = self._reference[:, column].copy() if agad else None
         h = self._h[:, column]
         pulses = np.zeros(config.out_size, dtype=np.int64)
@@ -358,6 +366,4 @@ class FloatTransferPeriphery(TransferSequencer):
         if agad:
             # Running mean of the raw reads between flips; the reference is the mean at the flip.
             self._mean[:, column] += (read - self._mean[:, column]) * self._mean_weight
-            if take_reference:
-                self._reference[:, column] = self._mean[:, column]
         return pulses, self._h[:, column].copy(), reference

@@ -24,15 +24,22 @@ Ports
     ``out_size`` ADC codes on ``readout``, row 0 first.
 ``readout`` (in stream of signed ``adc_bits``)
     the codes of the column read.
-``result`` (out stream of :meth:`TransferController.result_layout`)
+``result`` (out stream of :func:`result_layout`)
     one record per row: row, column, pulses to C (signed), H after, AGAD reference used, whether H was
-    accumulated, whether the column's chopper flips after this read.
+    accumulated (False: AGAD hold-off).
 ``in_negative`` (out, ``in_size`` bits), ``out_negative`` (out, ``out_size`` bits)
     chopper signs (1: the sign is -1) for the update path of A; they change only while ``busy``.
+``in_flipped`` (out)
+    whether the chopper of the last transferred column flipped after its read.
 
-Cycles: one to decide a column (flip draw, hold-off), then per row one memory-read cycle, one compute
-cycle (readout accepted) and one result cycle (result accepted), one finishing cycle per column and,
-after the last column of a pass with output choppers, one cycle per row for the output flip draws.
+The chopper signs are the shared chopper block (:class:`pulsetrain.rtl.chopper.ChopperSign`, one for the
+columns and, with ``out_chop_prob > 0``, one for the rows), driven with one flip event per column read
+and one per row after each full pass.
+
+Cycles: one to decide a column (AGAD reference and hold-off), then per row one memory-read cycle, one
+compute cycle (readout accepted) and one result cycle (result accepted), two cycles per column for the
+chopper event and, after the last column of a pass with output choppers, one cycle per row for the
+output chopper events.
 """
 
 from __future__ import annotations
@@ -41,15 +48,10 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
-from pulsetrain.rtl.lfsr import advance_step
+from pulsetrain.rtl.chopper import ChopperSign
 
 from pulsetrain.config import ConfigError
-from pulsetrain.periphery.transfer import (
-    MOMENTUM_FRAC_BITS,
-    ChopperFlipMode,
-    TransferControllerConfig,
-    TransferMode,
-)
+from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig, TransferMode
 
 __all__ = ["TransferController", "result_layout"]
 
@@ -69,7 +71,6 @@ def result_layout(config: TransferControllerConfig) -> data.StructLayout:
             "h": signed(config.h_bits),
             "reference": signed(config.mean_bits),
             "accumulated": unsigned(1),
-            "in_flip": unsigned(1),
         }
     )
 
@@ -104,6 +105,7 @@ class TransferController(wiring.Component):
                 "readout": In(stream.Signature(signed(config.adc_bits))),
                 "result": Out(stream.Signature(self._layout)),
                 "in_negative": Out(config.in_size),
+                "in_flipped": Out(1),
                 "out_negative": Out(config.out_size),
             }
         )
@@ -123,12 +125,6 @@ class TransferController(wiring.Component):
         m = Module()
         agad = config.mode is TransferMode.AGAD
         frac = config.reference_frac_bits
-        random_in_flips = (
-            config.chopped and config.in_chop_prob > 0.0 and config.chopper_flip is ChopperFlipMode.RANDOM
-        )
-        regular_in_flips = (
-            config.chopped and config.in_chop_prob > 0.0 and config.chopper_flip is ChopperFlipMode.REGULAR
-        )
 
         # ------------------------------------------------------------------ memories
         address_bits = _bits_for(config.memory_words)
@@ -142,11 +138,8 @@ class TransferController(wiring.Component):
         pointer = Signal(_bits_for(config.in_size))
         reads_left = Signal(_bits_for(config.n_reads_per_transfer))
         row = Signal(_bits_for(config.out_size))
-        flip = Signal()
         active = Signal()
-        in_negative = Signal(config.in_size)
-        out_negative = Signal(config.out_size)
-        m.d.comb += [self.in_negative.eq(in_negative), self.out_negative.eq(out_negative)]
+        take_reference = Signal()
         result = Signal(self._layout)
         m.d.comb += [self.result.payload.eq(result), self.column.eq(pointer)]
 
@@ -154,21 +147,32 @@ class TransferController(wiring.Component):
         m.d.comb += address.eq(pointer * config.out_size + row)
         m.d.comb += [h_read.addr.eq(address), h_write.addr.eq(address)]
 
-        # ------------------------------------------------------------------ chopper draws
-        if random_in_flips:
-            in_lfsr_config = config.in_chop_lfsr
-            in_lfsr = Signal(in_lfsr_config.width, init=in_lfsr_config.seed)
-            in_next = advance_step(in_lfsr_config, in_lfsr)
-            in_draw = in_next[: config.chop_prob_bits] < config.in_chop_prob_code
+        # ------------------------------------------------------------------ choppers (shared block)
+        in_negative = Signal(config.in_size)
+        out_negative = Signal(config.out_size)
+        in_flip_event = Signal()
+        out_flip_event = Signal()
+        in_flipped = Signal()
+        if config.uses_in_chopper:
+            m.submodules.in_chopper = in_chopper = ChopperSign(config.in_chopper)
+            m.d.comb += [
+                in_chopper.flip.eq(in_flip_event),
+                in_chopper.flip_line.eq(pointer),
+                in_negative.eq(in_chopper.negative),
+                in_flipped.eq(in_chopper.flipped),
+            ]
         if config.uses_out_chopper:
-            out_lfsr_config = config.out_chop_lfsr
-            out_lfsr = Signal(out_lfsr_config.width, init=out_lfsr_config.seed)
-            out_next = advance_step(out_lfsr_config, out_lfsr)
-            out_draw = out_next[: config.chop_prob_bits] < config.out_chop_prob_code
-        if regular_in_flips:
-            period = config.regular_period_passes
-            passes = Signal(_bits_for(period))
-            regular_due = passes == period - 1
+            m.submodules.out_chopper = out_chopper = ChopperSign(config.out_chopper)
+            m.d.comb += [
+                out_chopper.flip.eq(out_flip_event),
+                out_chopper.flip_line.eq(row),
+                out_negative.eq(out_chopper.negative),
+            ]
+        m.d.comb += [
+            self.in_negative.eq(in_negative),
+            self.out_negative.eq(out_negative),
+            self.in_flipped.eq(in_flipped),
+        ]
 
         # ------------------------------------------------------------------ AGAD state
         if agad:
@@ -187,17 +191,18 @@ class TransferController(wiring.Component):
                 reference_write.addr.eq(address),
             ]
             has_reference = Signal(config.in_size)
+            switched = Signal(config.in_size)
             held_bits = max(1, config.reads_held_after_flip.bit_length())
             held = Signal(config.in_size * held_bits)
             held_here = held.word_select(pointer, held_bits)
-            reference_value = reference_read.data
+            # The first read after a flip takes the old running mean as its reference.
+            reference_value = Mux(take_reference, mean_read.data, reference_read.data)
         else:
             reference_value = Const(0, signed(config.mean_bits))
 
         # ------------------------------------------------------------------ datapath of one row
         code = self.readout.payload
-        in_sign_negative = in_negative.bit_select(pointer, 1)
-        chop_negative = in_sign_negative ^ out_negative.bit_select(row, 1)
+        chop_negative = in_negative.bit_select(pointer, 1) ^ out_negative.bit_select(row, 1)
         signal = Signal(signed(config.mean_bits + 1))
         m.d.comb += signal.eq((code << frac) - reference_value)
         product = Signal(signed(len(signal) + config.transfer_lr_code.bit_length() + 1))
@@ -265,7 +270,7 @@ class TransferController(wiring.Component):
         last_column = pointer == config.in_size - 1
         m.d.comb += h_write.data.eq(h_next)
         if agad:
-            m.d.comb += [mean_write.data.eq(mean_next), reference_write.data.eq(mean_next)]
+            m.d.comb += [mean_write.data.eq(mean_next), reference_write.data.eq(mean_read.data)]
 
         with m.FSM(name="transfer_fsm") as fsm:
             with m.State("IDLE"):
@@ -276,17 +281,20 @@ class TransferController(wiring.Component):
                     with m.Else():
                         m.d.sync += counter.eq(counter + 1)
             with m.State("DECIDE"):
-                # Order of draws as in the twin: the column's input chopper draw first.
-                if random_in_flips:
-                    m.d.sync += [in_lfsr.eq(in_next), flip.eq(in_draw)]
-                elif regular_in_flips:
-                    m.d.sync += flip.eq(regular_due)
-                else:
-                    m.d.sync += flip.eq(0)
                 if agad:
-                    m.d.sync += active.eq(has_reference.bit_select(pointer, 1) & (held_here == 0))
+                    # Reference and hold-off bookkeeping of this column, before its rows.
+                    take = switched.bit_select(pointer, 1)
+                    held_now = Signal(held_bits)
+                    m.d.comb += held_now.eq(Mux(take, config.reads_held_after_flip, held_here))
+                    m.d.sync += [
+                        take_reference.eq(take),
+                        active.eq((has_reference.bit_select(pointer, 1) | take) & (held_now == 0)),
+                        has_reference.bit_select(pointer, 1).eq(has_reference.bit_select(pointer, 1) | take),
+                        switched.bit_select(pointer, 1).eq(0),
+                        held_here.eq(Mux(held_now != 0, held_now - 1, 0)),
+                    ]
                 else:
-                    m.d.sync += active.eq(1)
+                    m.d.sync += [active.eq(1), take_reference.eq(0)]
                 m.d.sync += row.eq(0)
                 m.next = "LOAD"
             with m.State("LOAD"):
@@ -297,7 +305,7 @@ class TransferController(wiring.Component):
                 with m.If(self.readout.valid):
                     m.d.comb += h_write.en.eq(active)
                     if agad:
-                        m.d.comb += [mean_write.en.eq(1), reference_write.en.eq(flip)]
+                        m.d.comb += [mean_write.en.eq(1), reference_write.en.eq(take_reference)]
                     m.d.sync += [
                         result.row.eq(row),
                         result.column.eq(pointer),
@@ -305,44 +313,36 @@ class TransferController(wiring.Component):
                         result.h.eq(h_next),
                         result.reference.eq(reference_value),
                         result.accumulated.eq(active),
-                        result.in_flip.eq(flip),
                     ]
                     m.next = "EMIT"
             with m.State("EMIT"):
                 m.d.comb += self.result.valid.eq(1)
                 with m.If(self.result.ready):
                     with m.If(last_row):
-                        m.next = "FINISH"
+                        m.next = "FLIP"
                     with m.Else():
                         m.d.sync += row.eq(row + 1)
                         m.next = "LOAD"
+            with m.State("FLIP"):
+                # The column's chopper event, after its read; the chopper answers next cycle.
+                m.d.comb += in_flip_event.eq(1)
+                m.next = "FINISH"
             with m.State("FINISH"):
-                with m.If(flip):
-                    m.d.sync += in_negative.bit_select(pointer, 1).eq(~in_sign_negative)
                 if agad:
-                    with m.If(flip):
-                        m.d.sync += [
-                            has_reference.bit_select(pointer, 1).eq(1),
-                            held_here.eq(config.reads_held_after_flip),
-                        ]
-                    with m.Elif(held_here != 0):
-                        m.d.sync += held_here.eq(held_here - 1)
+                    with m.If(in_flipped):
+                        m.d.sync += switched.bit_select(pointer, 1).eq(1)
                 m.d.sync += [pointer.eq(Mux(last_column, 0, pointer + 1)), row.eq(0)]
-                with m.If(last_column):
-                    if regular_in_flips:
-                        m.d.sync += passes.eq(Mux(regular_due, 0, passes + 1))
-                    if config.uses_out_chopper:
+                if config.uses_out_chopper:
+                    with m.If(last_column):
                         m.next = "OUT_FLIPS"
-                    else:
+                    with m.Else():
                         self._next_column(m, reads_left)
-                with m.Else():
+                else:
                     self._next_column(m, reads_left)
             if config.uses_out_chopper:
                 with m.State("OUT_FLIPS"):
-                    # One draw per row, row 0 first (the twin's order).
-                    m.d.sync += out_lfsr.eq(out_next)
-                    with m.If(out_draw):
-                        m.d.sync += out_negative.bit_select(row, 1).eq(~out_negative.bit_select(row, 1))
+                    # One output chopper event per row, row 0 first (the twin's order).
+                    m.d.comb += out_flip_event.eq(1)
                     m.d.sync += row.eq(row + 1)
                     with m.If(last_row):
                         m.d.sync += row.eq(0)

@@ -115,7 +115,6 @@ def run_against_twin(config: TransferControllerConfig, seed: int, updates: int) 
                     assert got.pulses == expected.pulses[row], f"pulses, {where}"
                     assert got.h == h_after[row], f"H, {where}"
                     assert bool(got.accumulated) == expected.accumulated, f"hold-off, {where}"
-                    assert bool(got.in_flip) == expected.in_flipped, f"flip, {where}"
                     if expected.reference is not None:
                         expected_reference = round(
                             expected.reference[row] * (1 << config.reference_frac_bits)
@@ -127,6 +126,8 @@ def run_against_twin(config: TransferControllerConfig, seed: int, updates: int) 
                 counts["held"] += int(not expected.accumulated)
             while ctx.get(dut.busy):
                 await ctx.tick()
+            if config.uses_in_chopper:
+                assert bool(ctx.get(dut.in_flipped)) == expected.in_flipped, f"flip, update {update}"
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -179,8 +180,9 @@ def test_bad_config_refused_before_elaboration(changes: dict[str, Any], fragment
 #: WIDTHEXPAND / WIDTHTRUNC - Amaranth extends and truncates operands implicitly, with defined semantics;
 #: CASEINCOMPLETE - FSM and Mux case statements without a default (every reachable value is listed);
 #: PROCASSINIT - registers carry their reset value as a declaration initialiser;
-#: UNUSEDSIGNAL - low bits of intermediate products dropped by the fixed-point shifts.
-LINT_WAIVERS = ("WIDTHEXPAND", "WIDTHTRUNC", "CASEINCOMPLETE", "PROCASSINIT", "UNUSEDSIGNAL")
+#: UNUSEDSIGNAL - low bits of intermediate products dropped by the fixed-point shifts;
+#: DECLFILENAME - Amaranth writes the submodules (the chopper blocks) into the same file as the top.
+LINT_WAIVERS = ("WIDTHEXPAND", "WIDTHTRUNC", "CASEINCOMPLETE", "PROCASSINIT", "UNUSEDSIGNAL", "DECLFILENAME")
 
 
 @pytest.mark.sim

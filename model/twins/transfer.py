@@ -2,19 +2,19 @@
 
 Integers only: ADC codes in, H in two's complement with the config's width and fractional bits
 (saturating, never wrapping), the transfer learning rate and threshold as fixed-point constants, AGAD's
-running mean and reference with ``reference_frac_bits`` fractional bits, and chopper flips drawn from
-the same LFSRs as the RTL. The formulas are documented once, in :mod:`pulsetrain.periphery.transfer`;
-the sequencing (counter, pointer, passes, hold-off, regular flips) is the shared
-:class:`pulsetrain.model.transfer.TransferSequencer`. Vectorised over the rows of a column with int64
-NumPy (every intermediate fits: ``adc_bits + reference_frac_bits <= 24`` and ``h_bits <= 32``).
-"""
+running mean and reference with ``reference_frac_bits`` fractional bits, and chopper flips from the
+shared chopper block's twin (:class:`pulsetrain.model.twins.chopper.TwinChopper`). The formulas are
+documented once, in :mod:`pulsetrain.periphery.transfer`; the sequencing (counter, pointer, passes,
+hold-off) is the shared :class:`pulsetrain.model.transfer.TransferSequencer`. Vectorised over the rows
+of a column with int64 NumPy (every intermediate fits: ``adc_bits + reference_frac_bits <= 24`` and
+``h_bits <= 32``)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pulsetrain.model.transfer import TransferSequencer
-from pulsetrain.model.twins.lfsr import TwinLfsrBank
+from pulsetrain.model.twins.chopper import TwinChopper
 
 from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig, TransferMode
 
@@ -55,9 +55,9 @@ class TwinTransferPeriphery(TransferSequencer):
         #: AGAD running mean and reference codes (reference_frac_bits fractional bits).
         self._mean = np.zeros(shape, dtype=np.int64)
         self._reference = np.zeros(shape, dtype=np.int64)
-        self._in_lfsr = TwinLfsrBank(config.in_chop_lfsr, 1)
-        self._out_lfsr = TwinLfsrBank(config.out_chop_lfsr, 1)
-        self._word_mask = np.uint64((1 << config.chop_prob_bits) - 1)
+        # The shared chopper block's twins: the same flip events and LFSR draws as the RTL's ChopperSign.
+        self._in_chopper = TwinChopper(config.in_chopper)
+        self._out_chopper = TwinChopper(config.out_chopper)
         # Pulse counts 1..max: |H| >= n * threshold fires at least n pulses.
         self._pulse_levels = config.threshold_code * np.arange(1, config.max_pulses_per_transfer + 1)
 
@@ -99,13 +99,14 @@ class TwinTransferPeriphery(TransferSequencer):
             )
         return codes
 
-    def _draw_in_flip(self) -> bool:
-        word = self._in_lfsr.run(1)[0, 0] & self._word_mask
-        return bool(word < self._config.in_chop_prob_code)
+    def _in_flip_event(self, column: int) -> bool:
+        flipped = self._in_chopper.event(column)
+        return flipped
 
     def _draw_out_flips(self) -> NDArray[np.bool_]:
-        words = self._out_lfsr.run(self._config.out_size)[:, 0] & self._word_mask
-        return words < np.uint64(self._config.out_chop_prob_code)
+        return np.array(
+            [self._out_chopper.event(row) for row in range(self._config.out_size)], dtype=np.bool_
+        )
 
     def _read_column(
         self,
@@ -121,6 +122,8 @@ class TwinTransferPeriphery(TransferSequencer):
         codes = values.astype(np.int64)
         frac = config.reference_frac_bits
         agad = config.mode is TransferMode.AGAD
+        if take_reference:
+            self._reference[:, column] = self._mean[:, column]
         reference = self._reference[:, column].copy() if agad else None
         pulses = np.zeros(config.out_size, dtype=np.int64)
         if accumulated:
@@ -146,8 +149,6 @@ class TwinTransferPeriphery(TransferSequencer):
             # Running mean: mean += ((code << F) - mean) >> mean_shift (floor), stays within the codes.
             mean = self._mean[:, column]
             mean += ((codes << frac) - mean) >> config.mean_shift
-            if take_reference:
-                self._reference[:, column] = mean
         h_column = self._h[:, column] / float(config.h_one)
         reference_float = None if reference is None else reference / float(1 << frac)
         return pulses, h_column, reference_float

@@ -31,8 +31,15 @@ Per read of column ``k`` and row ``j`` (``c = in_sign[k] * out_sign[j]``; ``F = 
     pulses to C[j, k] = n                                    # positive: C increases by n steps
 
 ``>>`` is an arithmetic (floor) shift, ``trunc0`` rounds toward zero. AGAD additionally updates
-``mean[j, k] += ((code << F) - mean[j, k]) >> mean_shift`` after every read, and copies mean into the
-reference when column ``k``'s chopper flips.
+``mean[j, k] += ((code << F) - mean[j, k]) >> mean_shift`` after every read. When column ``k``'s chopper
+has flipped since its last read, the read first copies the (not yet updated) mean into the reference:
+the reference is the running mean at the flip. A read is *held* (H untouched, no pulses) before the
+column's first flip and for ``reads_held_after_flip`` reads starting with the first read after a flip.
+
+Order of events per read (the same in twin and RTL): AGAD reference / hold-off bookkeeping, the rows
+of the column (row 0 first), then the column's input chopper event (one LFSR draw in random mode), then,
+after the last column of a pass with output choppers, one output chopper event per row (row 0 first).
+Choppers are the shared chopper block (:mod:`pulsetrain.periphery.chopper`): see :attr:`in_chopper`.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ import math
 from dataclasses import dataclass
 
 from pulsetrain.config import ConfigError, check_choice, check_int, check_range
+from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig
 
 #: Fractional bits of the momentum multiplier (``momentum_code = round(momentum * 256)``).
@@ -67,8 +75,8 @@ class ChopperFlipMode(enum.Enum):
     #: flips with probability ``in_chop_prob`` per read, drawn from the LFSR (aihwkit
     #: ``in_chop_random=True``).
     RANDOM = "random"
-    #: all input choppers flip together every ``max(ceil(1 / in_chop_prob), 2)`` full passes over the
-    #: columns (aihwkit ``in_chop_random=False``).
+    #: all input choppers flip in the same pass, every ``ceil(1 / in_chop_prob)`` full passes over the
+    #: columns (aihwkit ``in_chop_random=False``, which takes at least 2).
     REGULAR = "regular"
 
 
@@ -121,8 +129,8 @@ class TransferControllerConfig:
     #: Probability that each output chopper flips after a full pass over the columns (aihwkit
     #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD.
     out_chop_prob: float = 0.0
-    #: Fractional bits of the probability comparison: after one advance of the chopper LFSR, its low
-    #: ``chop_prob_bits`` bits are compared with ``round(prob * 2**chop_prob_bits)``; below means flip.
+    #: Fractional bits of the chopper flip probabilities: after one advance of the chopper LFSR its low
+    #: ``chop_prob_bits`` bits are compared with ``probability_code(prob, chop_prob_bits)``; below flips.
     chop_prob_bits: int = 16
     #: Seed of the LFSR that draws the input chopper flips (non-zero, below ``2**lfsr_bits``).
     in_chop_seed: int = 0xACE1
@@ -162,7 +170,7 @@ class TransferControllerConfig:
         check_range("transfer.buffer_cap", self.buffer_cap, 0.0, None)
         check_range("transfer.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
         check_range("transfer.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
-        check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 24)
+        check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 16)
         check_int("transfer.in_chop_seed", self.in_chop_seed, 1, (1 << self.lfsr_bits) - 1)
         check_int("transfer.out_chop_seed", self.out_chop_seed, 1, (1 << self.lfsr_bits) - 1)
         check_int("transfer.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
@@ -258,33 +266,49 @@ class TransferControllerConfig:
         )
 
     @property
-    def in_chop_prob_code(self) -> int:
-        """Input chopper flip probability compared against a ``chop_prob_bits`` LFSR word."""
-        return round(self.in_chop_prob * (1 << self.chop_prob_bits))
-
-    @property
-    def out_chop_prob_code(self) -> int:
-        """Output chopper flip probability compared against a ``chop_prob_bits`` LFSR word."""
-        return round(self.out_chop_prob * (1 << self.chop_prob_bits))
-
-    @property
     def lfsr_bits(self) -> int:
-        """Width of the chopper LFSRs: 8 bits wider than the compared word, so that the word takes the
-        value 0 too and the flip probability is ``in_chop_prob_code / 2**chop_prob_bits`` within
-        ``2**-8`` relative."""
-        return min(32, self.chop_prob_bits + 8)
+        """Width of the chopper LFSRs: 8 bits wider than the compared draw, so that the draw is uniform
+        over ``0 .. 2**chop_prob_bits - 1`` to within ``2**-lfsr_bits``."""
+        return self.chop_prob_bits + 8
 
     @property
-    def in_chop_lfsr(self) -> LfsrConfig:
-        """The LFSR drawing input chopper flips: one advance (``chop_prob_bits`` fresh bits) per draw."""
-        return LfsrConfig(width=self.lfsr_bits, seed=self.in_chop_seed, steps_per_advance=self.chop_prob_bits)
+    def in_chopper(self) -> ChopperConfig:
+        """The input chopper block (one sign per column; one flip event after each read of a column).
+
+        Random: one LFSR advance (``chop_prob_bits`` fresh bits) per event, flip when the draw is below
+        the probability code. Regular: a sweep counter advanced by the events of column 0; every column
+        flips in sweeps ``P - 1, 2P - 1, ...`` with ``P = ceil(1 / in_chop_prob)`` (aihwkit's
+        DynamicTransferCompound uses ``max(P, 2)``; here ``in_chop_prob > 0.5`` flips after every read).
+        """
+        mode = ChopperMode.RANDOM if self.chopper_flip is ChopperFlipMode.RANDOM else ChopperMode.REGULAR
+        lfsr = LfsrConfig(width=self.lfsr_bits, seed=self.in_chop_seed, steps_per_advance=self.chop_prob_bits)
+        return ChopperConfig(
+            lines=self.in_size,
+            mode=mode,
+            flip_probability=self.in_chop_prob if self.chopped else 0.0,
+            probability_bits=self.chop_prob_bits,
+            lfsr=lfsr,
+        )
 
     @property
-    def out_chop_lfsr(self) -> LfsrConfig:
-        """The LFSR drawing output chopper flips: one advance per row at the end of each pass."""
-        return LfsrConfig(
+    def out_chopper(self) -> ChopperConfig:
+        """The output chopper block (one sign per row): after each full pass over the columns, one random
+        flip event per row, row 0 first (aihwkit draws each output chopper independently)."""
+        lfsr = LfsrConfig(
             width=self.lfsr_bits, seed=self.out_chop_seed, steps_per_advance=self.chop_prob_bits
         )
+        return ChopperConfig(
+            lines=self.out_size,
+            mode=ChopperMode.RANDOM,
+            flip_probability=self.out_chop_prob if self.chopped else 0.0,
+            probability_bits=self.chop_prob_bits,
+            lfsr=lfsr,
+        )
+
+    @property
+    def uses_in_chopper(self) -> bool:
+        """True when input choppers can flip (chopped modes with ``in_chop_prob > 0``)."""
+        return self.chopped and self.in_chop_prob > 0.0
 
     @property
     def uses_out_chopper(self) -> bool:
@@ -293,10 +317,8 @@ class TransferControllerConfig:
 
     @property
     def regular_period_passes(self) -> int:
-        """Full passes between two regular chopper flips: ``max(ceil(1 / in_chop_prob), 2)``."""
-        if self.in_chop_prob <= 0.0:
-            return 0
-        return max(math.ceil(1.0 / self.in_chop_prob), 2)
+        """Regular flips: full passes between two flips of a column, ``ceil(1 / in_chop_prob)``."""
+        return self.in_chopper.regular_period
 
     @property
     def reads_per_chopper_period(self) -> int:
