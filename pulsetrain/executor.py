@@ -136,12 +136,26 @@ class RunRecord:
     cached: bool
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """The result of a run that raised, when :meth:`Executor.map` is asked to return failures.
+
+    Failures are never cached: the next attempt computes the run again.
+    """
+
+    #: the run's label
+    label: str
+    #: the exception, as ``Type: message``
+    error: str
+
+
 @dataclass
 class ExecutorStats:
     """Where the time of the runs went: counts and summed compute seconds."""
 
     computed: int = 0
     cached: int = 0
+    failed: int = 0
     #: sum of the wall seconds of the runs computed now (worker time, not elapsed time)
     compute_seconds: float = 0.0
     #: sum of the seconds the cached runs took when they were computed (time the cache saved)
@@ -285,11 +299,14 @@ class Executor:
         self,
         runs: Sequence[Run],
         on_result: Callable[[RunRecord], None] | None = None,
+        *,
+        return_failures: bool = False,
     ) -> list[Any]:
         """Compute every run (or read it from the cache) and return the results in the order given.
 
         ``on_result`` is called in this process once per run as it finishes (cached runs first), for
-        progress displays.
+        progress displays. A run that raises stops the whole map, unless ``return_failures``: then its
+        result is a :class:`RunFailure` and the other runs go on.
         """
         records: list[RunRecord | None] = [None] * len(runs)
         keys = [run.key(self.version) for run in runs]
@@ -322,24 +339,39 @@ class Executor:
                 pending.append(index)
 
         def computed(index: int, result: Any, seconds: float) -> None:
+            if isinstance(result, RunFailure):
+                self.stats.failed += 1
+                records[index] = RunRecord(index, runs[index].label, result, seconds, False)
+                if on_result is not None:
+                    on_result(records[index])  # type: ignore[arg-type]
+                return
             if self.cache is not None:
                 self.cache.store(keys[index], runs[index], self.version, result, seconds)
             finish(RunRecord(index, runs[index].label, result, seconds, False))
 
         if pending:
             if self.scheduler is not None:
-                self._map_dask(runs, keys, pending, computed)
+                self._map_dask(runs, keys, pending, computed, return_failures)
             elif self.workers == 1:
                 for index in pending:
-                    result, seconds = timed_call(runs[index].function, runs[index].spec)
+                    started = time.perf_counter()
+                    try:
+                        result, seconds = timed_call(runs[index].function, runs[index].spec)
+                    except Exception as error:
+                        if not return_failures:
+                            raise
+                        result, seconds = self._failure(runs[index], error), time.perf_counter() - started
                     computed(index, result, seconds)
             else:
-                self._map_local(runs, pending, computed)
+                self._map_local(runs, pending, computed, return_failures)
 
         for index, original in duplicates.items():
             done = records[original]
             assert done is not None
-            finish(RunRecord(index, runs[index].label, done.result, 0.0, True))
+            if isinstance(done.result, RunFailure):
+                records[index] = RunRecord(index, runs[index].label, done.result, 0.0, False)
+            else:
+                finish(RunRecord(index, runs[index].label, done.result, 0.0, True))
 
         out: list[Any] = []
         for record in records:
@@ -347,11 +379,16 @@ class Executor:
             out.append(record.result)
         return out
 
+    @staticmethod
+    def _failure(run: Run, error: BaseException) -> RunFailure:
+        return RunFailure(run.label, f"{type(error).__name__}: {error}")
+
     def _map_local(
         self,
         runs: Sequence[Run],
         pending: list[int],
         computed: Callable[[int, Any, float], None],
+        return_failures: bool,
     ) -> None:
         # "spawn": the parent holds threads (the progress display), which fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
@@ -366,8 +403,14 @@ class Executor:
             while waiting:
                 done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
                 for future in done:
-                    result, seconds = future.result()
-                    computed(futures[future], result, seconds)
+                    index = futures[future]
+                    try:
+                        result, seconds = future.result()
+                    except Exception as error:
+                        if not return_failures:
+                            raise
+                        result, seconds = self._failure(runs[index], error), 0.0
+                    computed(index, result, seconds)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -379,6 +422,7 @@ class Executor:
         keys: list[str],
         pending: list[int],
         computed: Callable[[int, Any, float], None],
+        return_failures: bool,
     ) -> None:
         from distributed import as_completed
 
@@ -400,8 +444,14 @@ class Executor:
             futures.append(future)
         try:
             for future in as_completed(futures, loop=client.loop):
-                result, seconds = future.result()
-                computed(index_of[future.key], result, seconds)
+                index = index_of[future.key]
+                try:
+                    result, seconds = future.result()
+                except Exception as error:
+                    if not return_failures:
+                        raise
+                    result, seconds = self._failure(runs[index], error), 0.0
+                computed(index, result, seconds)
         except BaseException:
             client.cancel(futures)
             raise
@@ -416,12 +466,15 @@ def probe_run(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Fit a tiny logistic regression by SGD on seeded synthetic data; a pure function of ``spec``.
 
     ``spec`` holds ``seed`` (int), optionally ``samples`` (default 200), ``features`` (8), ``epochs``
-    (20) and ``hold_s`` (extra seconds the run lasts, so that tests can stop a worker mid-run). Returns
+    (20), ``hold_s`` (extra seconds the run lasts, so that tests can stop a worker mid-run) and ``fail``
+    (raise ValueError instead of returning, to test failure handling). Returns
     the final weights and training loss, which differ from seed to seed and are identical for one seed
     wherever they are computed.
     """
     import numpy as np
 
+    if spec.get("fail"):
+        raise ValueError(f"probe run {spec!r} asked to fail")
     seed = int(spec["seed"])
     samples = int(spec.get("samples", 200))
     features = int(spec.get("features", 8))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pulsetrain.config import ConfigError
-from pulsetrain.executor import Executor, Run, RunRecord, code_version, probe_run
+from pulsetrain.executor import Executor, Run, RunFailure, RunRecord, code_version, probe_run
 
 SEEDS = (0, 1, 2, 3)
 
@@ -112,3 +112,21 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
     executor = Executor(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1.0)
     with pytest.raises(ConfigError, match="cannot be reached"):
         executor.map(probe_runs()[:1])
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-processes"])
+def test_failure_stops_the_map_by_default(workers: int) -> None:
+    runs = [*probe_runs()[:1], Run(probe_run, {"seed": 9, "fail": True}, "failing")]
+    with pytest.raises(ValueError, match="asked to fail"):
+        Executor(workers=workers).map(runs)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-processes"])
+def test_returned_failures_are_not_cached(workers: int, tmp_path: Path) -> None:
+    runs = [*probe_runs()[:1], Run(probe_run, {"seed": 9, "fail": True}, "failing")]
+    executor = Executor(workers=workers, cache_dir=tmp_path)
+    good, bad = executor.map(runs, return_failures=True)
+    assert good["seed"] == 0
+    assert isinstance(bad, RunFailure) and "asked to fail" in bad.error
+    assert executor.stats.failed == 1
+    assert len(list(tmp_path.rglob("*.json"))) == 1
