@@ -363,7 +363,11 @@ class DeviceArray:
             if self.dw_min_std > 0.0:
                 step = np.where(up, p["dw_up"][index], p["dw_down"][index])
                 # variance of sum_k r^(n-1-k) * noise_k, noise_k ~ N(0, (std*step)^2)
-                variance = (self.dw_min_std * step) ** 2 * (1.0 - r_n * r_n) / (1.0 - r * r)
+                # (geometric sum; a device with a zero step has r = 1 and no noise either)
+                denominator = 1.0 - r * r
+                safe = denominator > 1e-12
+                terms = np.where(safe, (1.0 - r_n * r_n) / np.where(safe, denominator, 1.0), magnitude)
+                variance = (self.dw_min_std * step) ** 2 * terms
                 new = new + np.sqrt(variance) * rng.standard_normal(index.size)
         else:
             step = np.where(up, p["dw_up"][index], -p["dw_down"][index])

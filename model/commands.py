@@ -1,0 +1,105 @@
+"""``pulsetrain train``: train a network on the behavioral model.
+
+Settings come from the defaults in code, then ``--config FILE.toml``, then the explicit options below,
+then ``--set key=value`` (any field of :class:`~pulsetrain.model.training.TrainConfig` by dotted path).
+Every value is validated before any work; a bad one is a :class:`~pulsetrain.config.ConfigError`, which
+the CLI prints as one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from pulsetrain.results import write_json
+
+
+@click.command("train")
+@click.option("--algo", default=None, help="Learning algorithm: fp, sgd, ... (default sgd).")
+@click.option(
+    "--device",
+    default=None,
+    help="Device model: ideal, constant-step, soft-bounds, pow-step (default constant-step).",
+)
+@click.option(
+    "--dataset", default=None, help="digits (embedded, default) or mnist (idx files in --data-dir)."
+)
+@click.option("--data-dir", default=None, help="Folder holding the MNIST idx files.")
+@click.option(
+    "--hidden",
+    multiple=True,
+    help="Hidden layer size; repeat for more layers, or give a list: --hidden 32,16 (default 32).",
+)
+@click.option("--epochs", default=None, help="Passes over the training set (default 10).")
+@click.option("--batch-size", default=None, help="Samples per training step, >= 1 (default 1).")
+@click.option("--lr", default=None, help="Learning rate (default 0.1).")
+@click.option("--seed", default=None, help="Seed of every random number (default 0).")
+@click.option("--config", "config_file", default=None, help="TOML file with the same keys as --set.")
+@click.option("--set", "sets", multiple=True, help="Override a config field: --set device.dw_min=0.002.")
+@click.option("--json", "json_path", default=None, help="Write the results to this JSON file.")
+@click.option("--checkpoint-dir", default=None, help="Write a checkpoint after every epoch into this folder.")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
+@click.option("--progress/--no-progress", default=True, help="Show the progress bar (default on).")
+def train(
+    algo: str | None,
+    device: str | None,
+    dataset: str | None,
+    data_dir: str | None,
+    hidden: tuple[str, ...],
+    epochs: str | None,
+    batch_size: str | None,
+    lr: str | None,
+    seed: str | None,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    json_path: str | None,
+    checkpoint_dir: str | None,
+    resume: bool,
+    progress: bool,
+) -> None:
+    """Train a network on the behavioral model and report per-epoch accuracies and pulse counts."""
+    from pulsetrain.model.data import check_available
+    from pulsetrain.model.training import resolve_train_config
+    from pulsetrain.model.training import train as run_training
+
+    from pulsetrain.config import ConfigError
+
+    options: dict[str, Any] = {}
+    for key, value in (
+        ("algo", algo),
+        ("device", device),
+        ("dataset", dataset),
+        ("data_dir", data_dir),
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("lr", lr),
+        ("seed", seed),
+    ):
+        if value is not None:
+            options[key] = value
+    if hidden:
+        options["network.hidden"] = ",".join(hidden)
+    config = resolve_train_config(options=options, config_file=config_file, sets=sets)
+    check_available(config.dataset, config.data_dir)
+    if resume and checkpoint_dir is None:
+        raise ConfigError("--resume needs --checkpoint-dir")
+
+    results = run_training(config, checkpoint_dir=checkpoint_dir, resume=resume, progress=progress)
+    for record in results["epochs"]:
+        click.echo(
+            f"epoch {record['epoch']:3d}  train {100 * record['train_accuracy']:5.1f} %  "
+            f"test {100 * record['test_accuracy']:5.1f} %  loss {record['loss']:.4f}  "
+            f"{record['seconds']:.2f} s"
+        )
+    pulses = ", ".join(
+        f"{layer} " + "/".join(f"{name} {count}" for name, count in arrays.items())
+        for layer, arrays in results["pulses"].items()
+    )
+    click.echo(
+        f"{config.algo} on {config.device.kind}: test accuracy {100 * results['test_accuracy']:.1f} % "
+        f"after {results['completed_epochs']} epochs, {results['wall_seconds']:.1f} s; pulses: {pulses}"
+    )
+    if json_path is not None:
+        write_json(json_path, results)
+        click.echo(f"results written to {json_path}")
