@@ -88,7 +88,8 @@ def block_design(
     block = get_block(name)
     config = block.default_config()
     for knob, value in (knobs or {}).items():
-        config = with_knob(config, knob, value)
+        if knob_fields(config, knob):  # blocks without the knob (an LFSR has no array size) keep their config
+            config = with_knob(config, knob, value)
     config = resolve(config, config_file=config_file, sets=sets)
 
     def factory(block: Any = block, config: Any = config) -> Any:

@@ -319,7 +319,7 @@ def _digital_blocks(config: EstimateConfig) -> list[tuple[str, dict[str, Any], i
     ]
     for fan_in, fan_out in config.layers:
         blocks.append(("pulse-generator", {"x_lines": fan_in, "d_lines": fan_out}, 1))
-        blocks.append(("adc-readout", {"lines": fan_out}, 1))
+        blocks.append(("adc-readout", {"columns": fan_out}, 1))
         if algorithm in (Algorithm.TTV2, Algorithm.CTTV2, Algorithm.AGAD):
             transfer_mode = {Algorithm.TTV2: "ttv2", Algorithm.CTTV2: "c-ttv2", Algorithm.AGAD: "agad"}[
                 algorithm

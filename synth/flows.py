@@ -21,7 +21,7 @@ Memories (``amaranth.lib.memory.Memory``: H buffer, references, SBE vectors) bec
 FPGA targets. On the ASIC targets they are *not* synthesized: the flow records each one (bits, ports),
 cuts it out of the netlist (its read data become inputs, its address/data/enables outputs, so the logic
 around it stays) and costs it from the SRAM model of the technology table. ``memories = "flops"`` forces
-them into flip-flops instead. The generic target maps them to flip-flops.
+them into flip-flops instead. The generic target cuts them out the same way and only reports them.
 
 Runs are cached under ``<cache>/synth/<key>`` where the key hashes the emitted RTLIL (with source
 locations removed), the flow options and a flow version: a rerun with the same design and options
@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: bump when a flow script changes in a way that changes results (invalidates the cache).
-FLOW_VERSION = 3
+FLOW_VERSION = 4
 
 
 class Target(enum.Enum):
@@ -242,8 +242,11 @@ def _memories_only(top: str) -> str:
     return _script_front(top) + "memory -nomap\nopt_clean\nwrite_json memories.json\n"
 
 
-def _generic_script(top: str) -> str:
-    return _memories_only(top) + f"synth -top {top} -flatten\nopt_clean\ntee -q -o stat.json stat -json\n"
+def _generic_script(top: str, cut: bool) -> str:
+    front = _script_front(top) + (
+        _CUT_MEMORIES if cut else "memory -nomap\nopt_clean\nwrite_json memories.json\n"
+    )
+    return front + f"synth -top {top} -flatten\nopt_clean\ntee -q -o stat.json stat -json\n"
 
 
 def _fpga_script(top: str, family: str) -> str:
@@ -422,8 +425,10 @@ def _memory_reports(
     found = parse_yosys_memories(memories_json.read_text())
     reports = []
     for memory in found:
-        if options.memories is MemoryMapping.FLOPS or target is Target.GENERIC:
+        if options.memories is MemoryMapping.FLOPS:
             mapped = "flops"
+        elif target is Target.GENERIC:
+            mapped = "cut out (reported, not synthesized)"
         elif target.is_fpga:
             # Yosys picks block RAM, LUT RAM or flip-flops by size; report what it chose for the design
             mapped = _fpga_memory_kind(cell_types)
@@ -493,7 +498,7 @@ def _run_fpga(run: Path, top: str, options: FlowOptions) -> tuple[dict[str, Any]
     else:
         device = ["--" + options.ecp5_device, "--package", options.ecp5_package]
     arguments = [*device, "--json", "wrapped.json", "--freq", f"{frequency:.3f}", "--report", "pnr.json"]
-    arguments += ["--seed", str(options.seed), "-q", "-l", "nextpnr.log"]
+    arguments += ["--seed", str(options.seed), "--timing-allow-fail", "-q", "-l", "nextpnr.log"]
     if family == "ice40":
         arguments.append("--pcf-allow-unconstrained")
     else:
@@ -594,7 +599,7 @@ def synthesize(
     run.mkdir(parents=True)
     (run / "design.il").write_text(rtlil_text)
     target = options.target
-    cut = target.is_asic and options.memories is MemoryMapping.AUTO
+    cut = not target.is_fpga and options.memories is MemoryMapping.AUTO
     library: dict[str, Path] = {}
     if target is Target.NANGATE45:
         from pulsetrain.synth.liberty import nangate45_liberty
@@ -609,7 +614,7 @@ def synthesize(
         shutil.copyfile(sky.genlib, run / "cells.genlib")
         library = {"liberty": run / "cells_area.lib", "genlib": run / "cells.genlib"}
     if target is Target.GENERIC:
-        script = _generic_script(top)
+        script = _generic_script(top, cut)
     elif target.is_fpga:
         script = _fpga_script(top, target.value)
     else:
@@ -631,7 +636,11 @@ def synthesize(
     else:
         result, notes = _run_asic(run, top, options, design)
     memories = _memory_reports(run / "memories.json", target, options, result["cell_types"])
-    if cut and memories:
+    if cut and memories and target is Target.GENERIC:
+        notes.append(
+            f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist"
+        )
+    elif cut and memories:
         notes.append(
             f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist and "
             f"costed as single-port SRAM macros from the SRAM model of {options.sram_technology} at "

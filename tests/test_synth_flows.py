@@ -1,0 +1,154 @@
+"""Synthesis flows on small components of our own: counts, memories, caching, timing and power."""
+
+import dataclasses
+import time
+
+import pytest
+from amaranth import Cat, Module, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+from pulsetrain.synth.activity import ActivityStimulus
+from pulsetrain.synth.flows import BlockDesign, FlowOptions, MemoryMapping, Target, synthesize
+from pulsetrain.synth.tools import have_sta
+
+pytestmark = pytest.mark.synth
+
+
+class CounterLfsr(wiring.Component):
+    """An 8-bit enabled counter and a 16-bit Fibonacci LFSR: exactly 24 flip-flops."""
+
+    enable: In(1)
+    count: Out(8)
+    bit: Out(1)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        lfsr = Signal(16, init=1)
+        with m.If(self.enable):
+            m.d.sync += self.count.eq(self.count + 1)
+            m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[2] ^ lfsr[3] ^ lfsr[5]))
+        m.d.comb += self.bit.eq(lfsr[0])
+        return m
+
+
+class Accumulator(wiring.Component):
+    """A 64 x 8 bit memory read, added to an input and written back (an H-buffer in miniature)."""
+
+    addr: In(6)
+    data: In(8)
+    write: In(1)
+    total: Out(8)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.buffer = buffer = memory.Memory(shape=8, depth=64, init=[])
+        read, write = buffer.read_port(), buffer.write_port()
+        m.d.comb += [
+            read.addr.eq(self.addr),
+            write.addr.eq(self.addr),
+            write.data.eq(read.data + self.data),
+            write.en.eq(self.write),
+        ]
+        m.d.sync += self.total.eq(self.total + read.data)
+        return m
+
+
+class XorAccumulator(wiring.Component):
+    """Registers ``acc ^ data`` each cycle: its switching follows the input toggles directly."""
+
+    data: In(16)
+    acc: Out(16)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.d.sync += self.acc.eq(self.acc ^ self.data)
+        return m
+
+
+COUNTER = BlockDesign("test-counter-lfsr", CounterLfsr, {})
+XOR_ACCUMULATOR = BlockDesign("test-xor-accumulator", XorAccumulator, {})
+ACCUMULATOR = BlockDesign("test-accumulator", Accumulator, {})
+
+
+def test_generic_flow_counts_the_flip_flops() -> None:
+    report = synthesize(COUNTER, FlowOptions(target=Target.GENERIC))
+    assert report.flip_flops == 24
+    assert report.cells > report.flip_flops
+    assert report.tools.yosys.startswith("Yosys")
+
+
+def test_rerun_with_the_same_rtl_and_options_comes_from_the_cache() -> None:
+    first = synthesize(COUNTER, FlowOptions(target=Target.GENERIC), use_cache=False)
+    started = time.perf_counter()
+    second = synthesize(COUNTER, FlowOptions(target=Target.GENERIC))
+    assert second.cached and not first.cached
+    assert second.key == first.key
+    assert second.cells == first.cells
+    assert time.perf_counter() - started < 5.0  # emission only: no tool runs
+
+
+def test_changed_options_change_the_cache_key() -> None:
+    a = synthesize(COUNTER, FlowOptions(target=Target.GENERIC))
+    b = synthesize(COUNTER, FlowOptions(target=Target.SKY130))
+    assert a.key != b.key
+
+
+def test_sky130_costs_memories_from_the_sram_model_instead_of_flops() -> None:
+    report = synthesize(ACCUMULATOR, FlowOptions(target=Target.SKY130))
+    assert [m.mapped_to for m in report.memories] == ["sram model"]
+    assert report.memory_bits == 64 * 8
+    # 8 output flops only: the 512 memory bits are not synthesized
+    assert report.flip_flops == 8
+    assert report.sram_area_um2 > 0 and report.area_um2 is not None and report.area_um2 > 0
+
+
+def test_generic_target_reports_memories_without_synthesizing_them() -> None:
+    report = synthesize(ACCUMULATOR, FlowOptions(target=Target.GENERIC))
+    assert report.memories[0].mapped_to.startswith("cut out")
+    assert report.flip_flops == 8
+    forced = synthesize(ACCUMULATOR, FlowOptions(target=Target.GENERIC, memories=MemoryMapping.FLOPS))
+    assert forced.memories[0].mapped_to == "flops"
+    assert forced.flip_flops >= 64 * 8
+
+
+def test_forcing_flops_on_an_asic_target_keeps_the_memory_in_the_netlist() -> None:
+    report = synthesize(ACCUMULATOR, FlowOptions(target=Target.SKY130, memories=MemoryMapping.FLOPS))
+    assert report.flip_flops >= 64 * 8
+    assert report.sram_area_um2 == 0
+
+
+def test_ice40_maps_the_memory_to_block_ram_and_reports_fmax() -> None:
+    report = synthesize(ACCUMULATOR, FlowOptions(target=Target.ICE40))
+    assert report.brams is not None and report.brams >= 1
+    assert report.memories[0].mapped_to == "bram"
+    assert report.fmax_MHz is not None and 10 < report.fmax_MHz < 1000
+    assert "nextpnr" in report.tools.nextpnr
+
+
+@pytest.mark.skipif(not have_sta(), reason="OpenSTA (Debian package opensta, command sta) is not installed")
+def test_nangate45_reports_area_critical_path_and_power() -> None:
+    report = synthesize(COUNTER, FlowOptions(target=Target.NANGATE45, clock_period_ns=2.0))
+    assert report.area_um2 is not None and report.area_um2 > 24 * 4.0  # 24 DFF_X1 of 4.5 µm² alone
+    assert report.critical_path_ns is not None and 0.05 < report.critical_path_ns < 2.0
+    assert report.power is not None and report.power.total_W > 0
+    assert report.power.annotated_pins > 0
+
+
+@pytest.mark.skipif(not have_sta(), reason="OpenSTA (Debian package opensta, command sta) is not installed")
+def test_nangate45_power_follows_the_simulated_activity() -> None:
+    quiet = FlowOptions(
+        target=Target.NANGATE45,
+        clock_period_ns=2.0,
+        activity=ActivityStimulus(cycles=400, input_toggle_probability=0.05, seed=3),
+    )
+    busy = dataclasses.replace(
+        quiet, activity=dataclasses.replace(quiet.activity, input_toggle_probability=0.5)
+    )
+    low, high = synthesize(XOR_ACCUMULATOR, quiet), synthesize(XOR_ACCUMULATOR, busy)
+    assert low.key != high.key
+    assert low.power is not None and high.power is not None
+    # ten times the input toggles: the XOR gates and the register outputs switch about ten times as
+    # often, so the switching (net) power must grow several-fold; leakage does not depend on activity
+    assert high.power.switching_W > 3 * low.power.switching_W
+    assert high.power.total_W > low.power.total_W
+    assert low.power.leakage_W == pytest.approx(high.power.leakage_W, rel=1e-3)
