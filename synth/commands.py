@@ -154,6 +154,9 @@ def synth(
 @click.option("--no-synthesis", is_flag=True, help="leave the digital periphery out (no synthesis runs)")
 @click.option("--crosscheck", is_flag=True, help="also print the comparison with NeuroSim V2.1's models")
 @click.option("--depths", default=None, help="DFA vs BP latency for these depths, e.g. 2,3,4,5,6")
+@click.option(
+    "--accuracy", "accuracy_file", default=None, help="JSON {algorithm: accuracy} from training runs"
+)
 @click.option("--json", "json_path", default=None, help="write the estimates as JSON")
 def estimate(
     network: str,
@@ -164,6 +167,7 @@ def estimate(
     no_synthesis: bool,
     crosscheck: bool,
     depths: str | None,
+    accuracy_file: str | None,
     json_path: str | None,
 ) -> None:
     """Area / energy / latency of training a network in-situ with each algorithm."""
@@ -188,6 +192,14 @@ def estimate(
         )
         configs.append(resolve(config, sets=sets))
     counts = est.load_pulse_counts(pulse_counts) if pulse_counts else None
+    if accuracy_file:
+        import json
+        from pathlib import Path
+
+        try:
+            {str(k): float(v) for k, v in json.loads(Path(accuracy_file).read_text()).items()}
+        except (OSError, ValueError, AttributeError) as error:
+            raise ConfigError(f"--accuracy must be a JSON object algorithm -> accuracy: {error}") from None
     depth_list: list[int] = []
     if depths:
         try:

@@ -53,6 +53,7 @@ __all__ = [
     "depth_study",
     "load_pulse_counts",
     "neurosim_crosscheck",
+    "overhead_table",
 ]
 
 #: the algorithms the estimator describes (``fp`` is the digital floating-point reference: no analog cost).
@@ -362,6 +363,11 @@ def _synth_digital(
             design = block_design(name)
             notes.append(f"{name}: default config synthesized ({error})")
         report = synthesize(design, FlowOptions(target=Target.NANGATE45, clock_period_ns=clock_ns))
+        if report.critical_path_ns is not None and report.critical_path_ns > clock_ns:
+            notes.append(
+                f"{label}: critical path {report.critical_path_ns:.2f} ns at 45 nm exceeds the "
+                f"{clock_ns:g} ns clock (not pipelined for this clock)"
+            )
         block_area = (report.area_um2 or 0.0) * tech.number("digital.area_scale") * count
         block_power = (
             (report.power.total_W if report.power else 0.0) * tech.number("digital.energy_scale") * count
@@ -717,4 +723,30 @@ def depth_study(
                 "latency_source": dfa.latency_source,
             }
         )
+    return rows
+
+
+def overhead_table(
+    estimates: list[Estimate], accuracy: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """What each algorithm's periphery adds over analog SGD (area, energy per sample), with its accuracy.
+
+    ``accuracy`` maps an algorithm name to the test accuracy a training run reached (from the algorithms'
+    experiments); missing entries stay empty.
+    """
+    baseline = next((e for e in estimates if e.config["algorithm"] == "sgd"), None)
+    rows = []
+    for result in estimates:
+        name = result.config["algorithm"]
+        row: dict[str, Any] = {"algorithm": name}
+        if baseline is not None:
+            row["extra_area_um2"] = result.total_area_um2 - baseline.total_area_um2
+            row["extra_energy_pJ"] = result.total_energy_per_sample_pJ - baseline.total_energy_per_sample_pJ
+            row["extra_latency_ns"] = (
+                result.total_latency_per_sample_ns - baseline.total_latency_per_sample_ns
+            )
+        row["buffers_um2"] = result.area_um2["buffers"]
+        row["digital_um2"] = result.area_um2["digital"]
+        row["accuracy"] = (accuracy or {}).get(name, "")
+        rows.append(row)
     return rows

@@ -503,7 +503,22 @@ def _run_fpga(run: Path, top: str, options: FlowOptions) -> tuple[dict[str, Any]
         arguments.append("--pcf-allow-unconstrained")
     else:
         arguments += ["--lpf-allow-unconstrained"]
-    run_tool(f"yowasp-nextpnr-{family}", arguments, cwd=run, log_name="nextpnr.out")
+    try:
+        run_tool(f"yowasp-nextpnr-{family}", arguments, cwd=run, log_name="nextpnr.out")
+    except ToolError as error:
+        # typically: the block does not fit the device; the Yosys counts still stand
+        reason = next(
+            (line for line in str(error).splitlines() if "ERROR" in line), str(error).splitlines()[0]
+        )
+        failed_notes = [f"nextpnr failed on {family} {device[0][2:]}: {reason.strip()} (no Fmax)"]
+        return {
+            "cells": stat.cells,
+            "cell_types": types,
+            "flip_flops": flops,
+            "luts": luts,
+            "brams": brams,
+            "fmax_MHz": None,
+        }, failed_notes
     fmax, used = parse_nextpnr_report((run / "pnr.json").read_text())
     notes = [
         (
