@@ -181,10 +181,12 @@ class StreamingBatchEigenupdate(Algorithm):
         bias = config.network.bias
         self.tiles: list[Tile] = []
         self.estimators: list[StreamingEigenEstimator] = []
+        # tiles first, in the same order of seeds as analog SGD: at batch 1 both runs see the same devices
         for out_size, in_size in self.array_shapes():
             tile = self.make_tile(out_size, in_size)
             tile.set_weights(initial_weights(rng, out_size, in_size, bias))
             self.tiles.append(tile)
+        for out_size, in_size in self.array_shapes():
             rank = min(settings.rank, out_size, in_size)
             self.estimators.append(
                 StreamingEigenEstimator(

@@ -22,7 +22,8 @@ The three algorithms differ only in the periphery's mode (ALGORITHMS.md §2; Ras
 2303.04721):
 
 * ``ttv2``: no choppers; A is read against its reference array, whose per-device offset
-  (``device.reference_offset_std``, σ_r) enters H unmodulated and biases every transfer.
+  (``device.reference_offset_std``, σ_r; applied to A only, see :class:`TikiTakaFamily`) enters H
+  unmodulated and biases every transfer.
 * ``c-ttv2``: input (and optional output) choppers modulate the gradient written into A and demodulate
   the read, so a constant offset of A or its reference enters H with alternating sign and averages out.
 * ``agad``: choppers plus a digital per-device reference taken at each chopper flip (the running mean of
@@ -35,6 +36,7 @@ pulls it anyway), C at the network's initial weights; the effective weight is ``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -217,11 +219,20 @@ class TikiTakaFamily(Algorithm):
         bias = config.network.bias
         io = config.io
         self.layers: list[TikiTakaLayer] = []
+        # The reference offset σ_r is the one of A's reference (the quantity Rasch et al. sweep): it biases
+        # every transfer. C is modelled without one: its offset would be a constant weight offset that
+        # training compensates, costing only range, and would blur what the sweep isolates.
+        slow_device = config.device
+        if getattr(slow_device, "reference_offset_std", 0.0):
+            slow_device = dataclasses.replace(slow_device, reference_offset_std=0.0)  # type: ignore[call-arg]
         for out_size, in_size in self.array_shapes():
             fast = self.make_tile(out_size, in_size)
-            slow = self.make_tile(out_size, in_size)
-            # A starts where its devices' up and down steps balance (its symmetry point)
-            fast.set_device_weights(fast.devices.symmetry_point() - fast.reference)
+            slow = self.make_tile(out_size, in_size, device=slow_device)
+            # A starts where its devices' up and down steps balance (its symmetry point); a device whose
+            # sampled step is 0 (stuck) has none and stays at its reference
+            with np.errstate(divide="ignore", invalid="ignore"):
+                symmetry = np.nan_to_num(fast.devices.symmetry_point() - fast.reference, nan=0.0)
+            fast.set_device_weights(symmetry)
             slow.set_weights(initial_weights(rng, out_size, in_size, bias))
             seeds_draw = self.spawn_rng()
             lfsr_limit = 1 << min(32, 16 + 8)
