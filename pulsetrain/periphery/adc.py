@@ -70,6 +70,10 @@ class AdcReadoutConfig:
         if self.mode is AdcMode.RAMP and self.adc_bits > 12:
             raise ConfigError(f"adc.adc_bits must be <= 12 for a ramp ADC (4096 trials), not {self.adc_bits}")
 
+    def derived(self) -> dict[str, object]:
+        """Values derived from the config (recorded next to it by ``pulsetrain rtl``)."""
+        return {"adcs": self.adcs, "full_scale_code": self.full_scale_code}
+
     @property
     def adcs(self) -> int:
         """Number of ADCs."""

@@ -68,6 +68,15 @@ class ChopperConfig:
                 f"not {self.lfsr.width}"
             )
 
+    def derived(self) -> dict[str, object]:
+        """Values derived from the config (recorded next to it by ``pulsetrain rtl``)."""
+        return {
+            "flip_code": self.flip_code,
+            "code_width": self.code_width,
+            "regular_period": self.regular_period,
+            "lfsr_taps": list(self.lfsr.tap_stages),
+        }
+
     @property
     def flip_code(self) -> int:
         """Fixed-point flip probability: an event flips when the draw is below this code."""

@@ -100,7 +100,8 @@ class LfsrConfig:
     width: int = 16
     #: feedback wiring.
     form: LfsrForm = LfsrForm.GALOIS
-    #: tap stage numbers (1-based, must contain ``width``); empty: the XAPP052 table entry for ``width``.
+    #: tap stage numbers (1-based, must contain ``width``); empty: the XAPP052 entry for ``width``
+    #: (:attr:`tap_stages` gives the taps in use).
     taps: tuple[int, ...] = ()
     #: initial state (nonzero, below ``2**width``); the base of the per-line seeds.
     seed: int = 1
@@ -110,9 +111,7 @@ class LfsrConfig:
     def __post_init__(self) -> None:
         check_int("lfsr.width", self.width, MIN_WIDTH, MAX_WIDTH)
         check_choice("lfsr.form", self.form, list(LfsrForm))
-        if not self.taps:
-            object.__setattr__(self, "taps", MAXIMAL_TAPS[self.width])
-        taps = tuple(sorted(set(self.taps), reverse=True))
+        taps = self.tap_stages
         for tap in taps:
             check_int("lfsr.taps entry", tap, 1, self.width)
         if taps[0] != self.width:
@@ -122,9 +121,17 @@ class LfsrConfig:
                 f"lfsr.taps {self.taps!r} do not give a maximal-length {self.width}-bit LFSR "
                 "(the polynomial is not primitive); leave taps empty for the XAPP052 table entry"
             )
-        object.__setattr__(self, "taps", taps)
         check_seed("lfsr.seed", self.seed, self.width)
         check_int("lfsr.steps_per_advance", self.steps_per_advance, 1, 4 * self.width)
+
+    @property
+    def tap_stages(self) -> tuple[int, ...]:
+        """The taps in use, largest first: ``taps``, or the XAPP052 entry for ``width`` when empty."""
+        return tuple(sorted(set(self.taps or MAXIMAL_TAPS[self.width]), reverse=True))
+
+    def derived(self) -> dict[str, object]:
+        """Values derived from the config (recorded next to it by ``pulsetrain rtl``)."""
+        return {"taps": list(self.tap_stages), "period": self.period}
 
     @property
     def period(self) -> int:
@@ -135,7 +142,7 @@ class LfsrConfig:
     def tap_mask(self) -> int:
         """``OR of 1 << (t - 1)`` over the taps: Galois XOR mask, Fibonacci feedback bits."""
         mask = 0
-        for tap in self.taps:
+        for tap in self.tap_stages:
             mask |= 1 << (tap - 1)
         return mask
 

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pulsetrain.config import ConfigError, check_choice, check_int
-from pulsetrain.periphery.lfsr import LfsrConfig, line_seeds
+from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm, line_seeds
 
 #: Largest number of lines per side (x or d) a generator may have.
 MAX_LINES = 4096
@@ -62,8 +62,13 @@ class PulseGeneratorConfig:
     #: stochastic or deterministic trains.
     mode: PulseMode = PulseMode.STOCHASTIC
     #: per-line LFSRs (stochastic mode); ``steps_per_advance >= probability_bits`` gives fresh draws.
+    #: The default, a 31-bit Fibonacci LFSR on the trinomial x^31 + x^28 + 1 (XAPP052), advances 8 steps
+    #: per slot with 8 two-input XORs per line (a leap of up to 28 steps touches only old bits), and its
+    #: period 2^31 - 1 leaves each of 1024 lines a private segment of 2 million steps.
     lfsr: LfsrConfig = field(
-        default_factory=lambda: LfsrConfig(width=32, seed=0x1234_5678, steps_per_advance=8)
+        default_factory=lambda: LfsrConfig(
+            width=31, form=LfsrForm.FIBONACCI, seed=0x1234_5678, steps_per_advance=8
+        )
     )
 
     def __post_init__(self) -> None:
@@ -85,6 +90,10 @@ class PulseGeneratorConfig:
                 f"pulse.lfsr.width {self.lfsr.width} gives {self.lfsr.period} distinct seeds, "
                 f"fewer than the {self.lines} lines"
             )
+
+    def derived(self) -> dict[str, object]:
+        """Values derived from the config (recorded next to it by ``pulsetrain rtl``)."""
+        return {"lines": self.lines, "code_width": self.code_width, "lfsr_taps": list(self.lfsr.tap_stages)}
 
     @property
     def lines(self) -> int:
