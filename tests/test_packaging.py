@@ -1,4 +1,4 @@
-"""The wheel must carry every subpackage: pyproject lists packages explicitly because of the folder mapping."""
+"""The wheel must carry every subpackage: pyproject lists them explicitly because of the folder mapping."""
 
 from __future__ import annotations
 
