@@ -135,3 +135,16 @@ def test_same_seed_same_trains_different_seed_different() -> None:
 
     assert np.array_equal(trains(5), trains(5))
     assert not np.array_equal(trains(5), trains(6))
+
+
+def test_factory_serves_the_training_loop() -> None:
+    from pulsetrain.model.twins.pulse import pulse_source_factory
+
+    source = pulse_source_factory(np.random.SeedSequence(4), 5, 3)
+    again = pulse_source_factory(np.random.SeedSequence(4), 5, 3)
+    p = np.full(5, 0.5)
+    q = np.full(3, 0.5)
+    first = source.trains(p, p < 0, q, q < 0, 100)
+    assert first.x_fire.shape == (100, 5)
+    assert first.d_fire.shape == (100, 3)
+    assert first.same_as(again.trains(p, p < 0, q, q < 0, 100))

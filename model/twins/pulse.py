@@ -9,6 +9,8 @@ Two levels:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.periphery import PulseTrains
@@ -140,3 +142,26 @@ class TwinPulseSource:
             d_negative,
             bl,
         )
+
+
+#: Slot counter of the generators the training loop's twin uses: 8 bits, BL up to 255, so any
+#: ``desired_bl`` the model accepts is served (the RTL default, 5 bits and BL 31, matches aihwkit's).
+TRAINING_BL_COUNTER_BITS = 8
+
+
+def pulse_source_factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> TwinPulseSource:
+    """The twin as a ``PULSE_SOURCES`` entry of :mod:`pulsetrain.model.pulses` (``pulse_source="twin"``).
+
+    The default generator config sized ``in_size x out_size``, its LFSR seed drawn from the tile's seed
+    sequence (mapped to ``1..2**width - 1``; zero would lock the LFSR up).
+    """
+    default = PulseGeneratorConfig()
+    lfsr_seed = int(seed.generate_state(1, dtype=np.uint64)[0]) % default.lfsr.period + 1
+    config = PulseGeneratorConfig(
+        x_lines=in_size,
+        d_lines=out_size,
+        bl_counter_bits=TRAINING_BL_COUNTER_BITS,
+        bl_max=(1 << TRAINING_BL_COUNTER_BITS) - 1,
+        lfsr=dataclasses.replace(default.lfsr, seed=lfsr_seed),
+    )
+    return TwinPulseSource(config)
