@@ -90,6 +90,12 @@ BLOCKS: dict[str, Block] = {
             "pulsetrain.periphery.sbe:SbeConfig",
             "pulsetrain.rtl.sbe_unit:SbeUnit",
             "streaming batch eigenupdate unit (rank 1: running X, D, sigma)",
+        ),
+        Block(
+            "tile-periphery",
+            "pulsetrain.rtl.tile_periphery:TilePeripheryConfig",
+            "pulsetrain.rtl.tile_periphery:TilePeriphery",
+            "one layer's periphery: pulse generator, ADC readout, transfer controller with chopper",
         ),  # noqa: E501
         Block(
             "transfer-controller",
