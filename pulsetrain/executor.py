@@ -213,6 +213,9 @@ def timed_call(function: RunFunction, spec: Mapping[str, Any]) -> tuple[Any, flo
 def _worker_init() -> None:
     # Worker processes plot nothing on screen and must not open a display.
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # One run per core: BLAS threads inside each worker would only oversubscribe the cores.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 
 class Executor:

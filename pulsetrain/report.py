@@ -38,6 +38,8 @@ ALL_STUDIES: tuple[str, ...] = ("offset-sweep", "bp-vs-dfa", "sbe-batch")
 COSIM_ALGORITHMS: tuple[str, ...] = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
 #: simulators for the RTL-in-the-loop run
 SIMULATORS: tuple[str, ...] = ("verilator", "icarus")
+#: device models of the behavioral model (``pulsetrain train --device``)
+DEVICE_KINDS: tuple[str, ...] = ("ideal", "constant-step", "soft-bounds", "pow-step")
 #: synthesis targets (``pulsetrain synth --target``)
 SYNTH_TARGETS: tuple[str, ...] = ("generic", "ice40", "ecp5", "nangate45", "sky130")
 
@@ -67,6 +69,8 @@ class TrainingPart:
     epochs: int = 30
     #: Hidden layer widths of the MLP (64 inputs and 10 classes are fixed by the digits data).
     hidden: tuple[int, ...] = (32,)
+    #: Device model of the arrays (``pulsetrain train --device``): the defaults study uses soft bounds.
+    device: str = "soft-bounds"
     #: Overrides of the model's TrainConfig by dotted path, as ``key=value`` strings
     #: (e.g. ``("device.dw_min=0.002",)``), applied to every algorithm.
     train_set: tuple[str, ...] = ()
@@ -82,6 +86,7 @@ class TrainingPart:
             raise ConfigError("training.hidden must hold at least one hidden layer width")
         for width in self.hidden:
             check_int("training.hidden", width, 1, 4096)
+        check_choice("training.device", self.device, DEVICE_KINDS)
         for item in self.train_set:
             if "=" not in item:
                 raise ConfigError(f"training.train_set entries must be key=value, not {item!r}")
@@ -119,6 +124,9 @@ class CostPart:
     targets: tuple[str, ...] = ("generic", "nangate45")
     #: Technology point of the estimator (a name from the estimator's technology table; empty: its default).
     technology: str = ""
+    #: Cost the digital periphery from the Nangate45 synthesis reports of the RTL blocks (slow the first
+    #: time: every block is synthesized; cached after).
+    use_synthesis: bool = True
 
     def __post_init__(self) -> None:
         _check_names("cost.targets", self.targets, SYNTH_TARGETS, empty_ok=True)
@@ -134,9 +142,19 @@ class StudiesPart:
     studies: tuple[str, ...] = ALL_STUDIES
     #: Use each study's ``--quick`` size instead of its full size.
     quick: bool = False
+    #: Seeds of every study setting (the studies' own default is 0,1,2; one seed keeps the default report
+    #: within about 15 minutes on 2 cores).
+    seeds: tuple[int, ...] = (0,)
+    #: Cap on the training epochs of every study run (0: the study's own number).
+    max_epochs: int = 0
 
     def __post_init__(self) -> None:
         _check_names("studies.studies", self.studies, ALL_STUDIES, empty_ok=True)
+        if not self.seeds:
+            raise ConfigError("studies.seeds must hold at least one seed")
+        for seed in self.seeds:
+            check_int("studies.seeds", seed, 0, 2**32 - 1)
+        check_int("studies.max_epochs", self.max_epochs, 0, 10_000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,9 +278,10 @@ def report(
       training.epochs            epochs over the digits training split
       training.hidden            hidden widths, e.g. 32 or 32,32
       training.train_set         TrainConfig overrides, e.g. device.dw_min=0.002
+      training.device            ideal, constant-step, soft-bounds, pow-step
       cosim.enabled / cosim.algorithm / cosim.samples / cosim.simulator / cosim.seed
-      cost.enabled / cost.targets / cost.technology
-      studies.enabled / studies.studies / studies.quick
+      cost.enabled / cost.targets / cost.technology / cost.use_synthesis
+      studies.enabled / studies.studies / studies.quick / studies.seeds / studies.max_epochs
     """
     from pulsetrain.report_run import run_report
 

@@ -240,10 +240,13 @@ def run_report(
     cache_dir: Path | None = None,
     json_path: Path | None = None,
     console: Console | None = None,
+    code_version: str | None = None,
 ) -> dict[str, Any]:
     """Compute the whole report for ``config``; write ``out_dir/index.html`` and ``results.json``.
 
-    Returns the results document (the content of results.json).
+    ``code_version`` replaces the hash of the source files in the cache keys (tests pin it so that
+    edits elsewhere in a working tree do not invalidate their cache). Returns the results document
+    (the content of results.json).
     """
     if console is None:
         console = Console()
@@ -252,23 +255,32 @@ def run_report(
     started = time.perf_counter()
     timing = ReportTiming()
     # The executor checks its arguments and computes the code version before any work.
-    executor = Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir)
+    executor = Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir, version=code_version)
     plans = plan_parts(config)
     timing.plan_seconds = time.perf_counter() - started
 
-    runs: list[Run] = []
-    owner: list[int] = []
-    for part_index, plan in enumerate(plans):
-        runs.extend(plan.runs)
-        owner.extend([part_index] * len(plan.runs))
-        timing.parts[plan.key] = PartTiming(runs=len(plan.runs))
+    available = {plan.key for plan in plans if plan.unavailable is None}
+    # Parts whose runs need another part's results run in a second phase (e.g. the estimator needs the
+    # pulse counts of the training runs); if that part is not available they are planned without them.
+    second = [
+        index
+        for index, plan in enumerate(plans)
+        if plan.unavailable is None and plan.plan_after is not None and plan.after in available
+    ]
+    part_runs: dict[int, list[Run]] = {}
+    for index, plan in enumerate(plans):
+        if plan.unavailable is not None or index in second:
+            continue
+        part_runs[index] = plan.plan_after([]) if plan.plan_after is not None else list(plan.runs)
+    for index, plan in enumerate(plans):
+        timing.parts[plan.key] = PartTiming(runs=len(part_runs.get(index, [])))
+    part_results: dict[int, list[Any]] = {index: [] for index in range(len(plans))}
 
-    results: list[Any] = []
     runs_started = time.perf_counter()
     with (
         executor,
         Progress(
-            TextColumn("{task.description:<34}"),
+            TextColumn("{task.description:<28}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -277,38 +289,64 @@ def run_report(
         ) as progress,
     ):
         tasks = []
-        for plan in plans:
-            label = plan.title if plan.unavailable is None else f"{plan.title} (not available)"
-            tasks.append(progress.add_task(label, total=max(1, len(plan.runs)), completed=0))
-            if not plan.runs:
-                progress.update(tasks[-1], completed=1)
-
-        def on_result(record: RunRecord) -> None:
-            part_index = owner[record.index]
-            part = timing.parts[plans[part_index].key]
-            if isinstance(record.result, RunFailure):
-                part.failed += 1
-                part.compute_seconds += record.seconds
-            elif record.cached:
-                part.cached += 1
-                part.cached_seconds += record.seconds
+        for index, plan in enumerate(plans):
+            if plan.unavailable is not None:
+                tasks.append(progress.add_task(f"{plan.key} (not available)", total=1, completed=1))
+            elif index in second:
+                tasks.append(progress.add_task(f"{plan.key} (after {plan.after})", total=None))
             else:
-                part.computed += 1
-                part.compute_seconds += record.seconds
-            progress.advance(tasks[part_index])
+                count = len(part_runs[index])
+                tasks.append(progress.add_task(plan.key, total=max(1, count), completed=0 if count else 1))
 
-        if runs:
+        def run_phase(indices: list[int]) -> None:
+            runs: list[Run] = []
+            owner: list[int] = []
+            for index in indices:
+                runs.extend(part_runs[index])
+                owner.extend([index] * len(part_runs[index]))
+            if not runs:
+                return
+
+            def on_result(record: RunRecord) -> None:
+                index = owner[record.index]
+                part = timing.parts[plans[index].key]
+                if isinstance(record.result, RunFailure):
+                    part.failed += 1
+                    part.compute_seconds += record.seconds
+                elif record.cached:
+                    part.cached += 1
+                    part.cached_seconds += record.seconds
+                else:
+                    part.computed += 1
+                    part.compute_seconds += record.seconds
+                progress.advance(tasks[index])
+
             results = executor.map(runs, on_result=on_result, return_failures=True)
+            for result, index in zip(results, owner, strict=True):
+                part_results[index].append(result)
+
+        run_phase(sorted(part_runs))
+        key_index = {plan.key: index for index, plan in enumerate(plans)}
+        for index in second:
+            plan = plans[index]
+            assert plan.plan_after is not None and plan.after is not None
+            part_runs[index] = plan.plan_after(part_results[key_index[plan.after]])
+            timing.parts[plan.key].runs = len(part_runs[index])
+            progress.update(tasks[index], total=max(1, len(part_runs[index])), description=plan.key)
+        run_phase(second)
     timing.runs_seconds = time.perf_counter() - runs_started
 
     outcomes: list[PartOutcome] = []
     for part_index, plan in enumerate(plans):
         assemble_started = time.perf_counter()
-        part_results = [result for result, o in zip(results, owner, strict=True) if o == part_index]
         if plan.unavailable is not None:
             outcome = unavailable_section(plan.key, plan.title, plan.unavailable)
         else:
-            outcome = plan.assemble(part_results)
+            try:
+                outcome = plan.assemble(part_results[part_index])
+            except Exception as error:  # a part's assembly must not sink the others' results
+                reason = f"assembling the results failed: {type(error).__name__}: {error}"
+                outcome = unavailable_section(plan.key, plan.title, reason)
         timing.parts[plan.key].assemble_seconds = time.perf_counter() - assemble_started
         outcomes.append(outcome)
 

@@ -38,6 +38,7 @@ def tiny_report(out: Path, *extra: str, workers: int = 1) -> dict[str, Any]:
         workers=workers,
         cache_dir=out / "cache",
         console=Console(file=io.StringIO(), width=120),
+        code_version="pinned-for-this-test",
     )
 
 
