@@ -66,7 +66,7 @@ class TikiTakaSettings:
     fast_lr: float = 0.1
     #: Scale from a read of A into H (aihwkit ``transfer_lr``, multiplied by the run's ``lr``):
     #: ``H += lr * transfer_lr * v / dw_min_C`` with v the read in device units, so H counts pulses on C.
-    transfer_lr: float = 1.0
+    transfer_lr: float = 0.3
     #: Weight of A in the effective weight ``gamma * A + C`` (aihwkit ``gamma``; 0 in TTv2).
     gamma: float = 0.0
     #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
