@@ -59,6 +59,7 @@ _CLOCK_PERIOD_S = 1e-8
 
 def simulate_activity(component: object, vcd_path: Path, stimulus: ActivityStimulus) -> Path:
     """Simulate ``component`` (an Amaranth ``wiring.Component``) with random inputs, writing ``vcd_path``."""
+    from amaranth.hdl import Value
     from amaranth.lib import wiring
     from amaranth.sim import Simulator
 
@@ -67,7 +68,8 @@ def simulate_activity(component: object, vcd_path: Path, stimulus: ActivityStimu
     inputs = []
     for _path, member, value in component.signature.flatten(component):
         if member.flow is wiring.In:
-            inputs.append(value)
+            # struct / enum views are driven through their underlying bits
+            inputs.append(Value.cast(value))
     widths = [len(value) for value in inputs]
     rng = np.random.default_rng(stimulus.seed)
     total = sum(widths)

@@ -108,3 +108,23 @@ def test_a_number_without_source_is_refused(build_dir: Path) -> None:
 def test_unknown_technology_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="rpu_45nm"):
         load_technology("no-such-table")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--target", "asic7"], "--target must be one of"),
+        (["--block", "no-such-block"], "--block must be one of"),
+        (["--sweep", "colour=1,2"], "--sweep must be knob=v1,v2"),
+        (["--flow-set", "clock_period_ns=-1"], "clock_period_ns must be in"),
+    ],
+    ids=["target", "block", "sweep-knob", "flow-option"],
+)
+def test_synth_command_refuses_bad_input_before_any_work(arguments: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from pulsetrain.cli import main
+
+    result = CliRunner().invoke(main, ["synth", *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
