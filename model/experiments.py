@@ -630,7 +630,8 @@ def plot(study: str, summary: Mapping[str, Any], path: str | Path) -> Path:
                     capsize=3,
                 )
         left.set(xlabel="non-ideality level", ylabel="digits test accuracy (%)", title="accuracy")
-        left.legend(fontsize=8)
+        if rows:
+            left.legend(fontsize=8)
         latency = summary.get("latency", [])
         depths = [r["depth"] for r in latency]
         right.plot(depths, [r["speedup"] for r in latency], marker="o", label="whole sample")
