@@ -176,9 +176,16 @@ class TransferSequencer:
         self._passes = 0
         #: Columns requested and not yet transferred, in order.
         self._pending: list[int] = []
-        #: True where a chopper sign is -1.
-        self._in_negative = np.zeros(config.in_size, dtype=np.bool_)
-        self._out_negative = np.zeros(config.out_size, dtype=np.bool_)
+        #: Chopper signs, +1 / -1 (int8, as handed to the update path).
+        self._in_signs = np.ones(config.in_size, dtype=np.int8)
+        self._out_signs = np.ones(config.out_size, dtype=np.int8)
+        # Derived config flags, looked up once: the per-transfer path runs ~10^5 times per epoch.
+        self._agad = config.mode is TransferMode.AGAD
+        self._uses_in_chopper = config.uses_in_chopper
+        self._uses_out_chopper = config.uses_out_chopper
+        self._regular_period = (
+            config.regular_period_passes if config.chopper_flip is ChopperFlipMode.REGULAR else 0
+        )
         #: AGAD: column has a reference (its chopper flipped at least once).
         self._has_reference = np.zeros(config.in_size, dtype=np.bool_)
         #: AGAD: column's chopper flipped since its last read (its next read takes the reference).
@@ -193,10 +200,7 @@ class TransferSequencer:
 
     def signs(self) -> ChopperSigns:
         """Chopper signs for the next update of A."""
-        return ChopperSigns(
-            in_signs=np.where(self._in_negative, -1, 1).astype(np.int8),
-            out_signs=np.where(self._out_negative, -1, 1).astype(np.int8),
-        )
+        return ChopperSigns(in_signs=self._in_signs.copy(), out_signs=self._out_signs.copy())
 
     def step(self) -> TransferRequest | None:
         """Count one update of A; every ``transfer_every`` updates hand out the next columns."""
@@ -223,7 +227,7 @@ class TransferSequencer:
 
         # AGAD: the first read after a flip takes the reference (the running mean at the flip) and
         # starts the hold-off; reads before the column's first flip have no reference and are held.
-        agad = config.mode is TransferMode.AGAD
+        agad = self._agad
         take_reference = agad and bool(self._switched[column])
         if take_reference:
             self._switched[column] = False
@@ -233,22 +237,22 @@ class TransferSequencer:
         if self._held_reads[column] > 0:
             self._held_reads[column] -= 1
 
-        in_sign = -1 if self._in_negative[column] else 1
-        out_signs = np.where(self._out_negative, -1, 1).astype(np.int8)
+        in_sign = int(self._in_signs[column])
+        out_signs = self._out_signs.copy()
         pulses, h_column, reference = self._read_column(
             column, values, in_sign, out_signs, accumulated=accumulated, take_reference=take_reference
         )
 
         # The column's chopper event, after its read.
-        in_flip = config.uses_in_chopper and self._in_flip_event(column)
+        in_flip = self._uses_in_chopper and self._in_flip_event(column)
         if in_flip:
-            self._in_negative[column] = ~self._in_negative[column]
+            self._in_signs[column] = -self._in_signs[column]
             self._switched[column] = True
         out_flipped = np.zeros(config.out_size, dtype=np.bool_)
         if column == config.in_size - 1:
-            if config.uses_out_chopper:
+            if self._uses_out_chopper:
                 out_flipped = self._draw_out_flips()
-                self._out_negative ^= out_flipped
+                self._out_signs[out_flipped] = -self._out_signs[out_flipped]
             self._passes += 1
         return TransferResult(
             column=column,
@@ -266,9 +270,8 @@ class TransferSequencer:
 
     def _in_flip_event(self, column: int) -> bool:
         """The flip decision of ``column``'s chopper after its read (chopped modes, p > 0)."""
-        if self._config.chopper_flip is ChopperFlipMode.REGULAR:
-            period = self._config.regular_period_passes
-            return self._passes % period == period - 1
+        if self._regular_period:
+            return self._passes % self._regular_period == self._regular_period - 1
         return self._draw_in_flip()
 
     def _check_readout(self, readout: ArrayLike) -> NDArray[np.float64] | NDArray[np.int64]:
@@ -311,17 +314,28 @@ class FloatTransferPeriphery(TransferSequencer):
     def __init__(self, config: TransferControllerConfig, seed: int | np.random.Generator = 0) -> None:
         super().__init__(config)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        shape = (config.out_size, config.in_size)
+        # Stored column-major ((in_size, out_size)) so that a transferred column is contiguous.
+        shape = (config.in_size, config.out_size)
         self._h = np.zeros(shape)
         self._mean = np.zeros(shape)
         self._reference = np.zeros(shape)
         self._h_low = config.h_min_code / config.h_one
         self._h_high = config.h_max_code / config.h_one
         self._mean_weight = 2.0**-config.mean_shift
+        self._lr = config.transfer_lr_per_lsb
+        self._threshold = config.thres_scale
+        self._max_pulses = float(config.max_pulses_per_transfer)
+        self._momentum = config.momentum
+        self._forget = config.forget_buffer
+        self._cap = (
+            config.buffer_cap * config.max_pulses_per_transfer * config.thres_scale
+            if config.buffer_cap > 0.0
+            else 0.0
+        )
 
     def h_buffer(self) -> NDArray[np.float64]:
         """(out_size, in_size) copy of H in units of one pulse on C."""
-        return self._h.copy()
+        return self._h.T.copy()
 
     def _draw_in_flip(self) -> bool:
         return bool(self._rng.random() < self._config.in_chop_prob)
@@ -339,31 +353,30 @@ class FloatTransferPeriphery(TransferSequencer):
         accumulated: bool,
         take_reference: bool,
     ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
-        config = self._config
         read = values.astype(np.float64)
-        agad = config.mode is TransferMode.AGAD
         if take_reference:
-            self._reference[:, column] = self._mean[:, column]
-        reference = self._reference[:, column].copy() if agad else None
-        h = self._h[:, column]
-        pulses = np.zeros(config.out_size, dtype=np.int64)
+            self._reference[column] = self._mean[column]
+        reference = self._reference[column].copy() if self._agad else None
         if accumulated:
             signal = read - reference if reference is not None else read
-            h = np.clip(
-                h + in_sign * out_signs * config.transfer_lr_per_lsb * signal, self._h_low, self._h_high
+            h = np.minimum(
+                np.maximum(self._h[column] + (in_sign * self._lr) * out_signs * signal, self._h_low),
+                self._h_high,
             )
-            steps = np.minimum(np.floor(np.abs(h) / config.thres_scale), config.max_pulses_per_transfer)
-            pulses = (np.sign(h) * steps).astype(np.int64)
-            fired = pulses != 0
-            if config.forget_buffer:
-                h = np.where(fired, h * config.momentum, h)
-            else:
-                h = h - (1.0 - config.momentum) * pulses * config.thres_scale
-                if config.buffer_cap > 0.0:
-                    cap = config.buffer_cap * config.max_pulses_per_transfer * config.thres_scale
-                    h = np.where(fired, np.clip(h, -cap, cap), h)
-            self._h[:, column] = h
-        if agad:
+            steps = np.minimum(np.floor(np.abs(h) / self._threshold), self._max_pulses)
+            pulses = np.copysign(steps, h).astype(np.int64)
+            if steps.any():
+                fired = steps > 0
+                if self._forget:
+                    h = np.where(fired, h * self._momentum, h)
+                else:
+                    h = h - (1.0 - self._momentum) * self._threshold * pulses
+                    if self._cap > 0.0:
+                        h = np.where(fired, np.minimum(np.maximum(h, -self._cap), self._cap), h)
+            self._h[column] = h
+        else:
+            pulses = np.zeros(self._config.out_size, dtype=np.int64)
+        if self._agad:
             # Running mean of the raw reads between flips; the reference is the mean at the flip.
-            self._mean[:, column] += (read - self._mean[:, column]) * self._mean_weight
-        return pulses, self._h[:, column].copy(), reference
+            self._mean[column] += (read - self._mean[column]) * self._mean_weight
+        return pulses, self._h[column].copy(), reference

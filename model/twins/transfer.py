@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from pulsetrain.model.transfer import TransferSequencer
 from pulsetrain.model.twins.chopper import TwinChopper
 
-from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig, TransferMode
+from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig
 
 __all__ = ["TwinTransferPeriphery", "saturate", "shift_round_half_up", "truncate_toward_zero"]
 
@@ -49,7 +49,9 @@ class TwinTransferPeriphery(TransferSequencer):
 
     def __init__(self, config: TransferControllerConfig) -> None:
         super().__init__(config)
-        shape = (config.out_size, config.in_size)
+        # Stored column-major ((in_size, out_size)), like the RTL's memories (address column * out_size
+        # + row), so that a transferred column is contiguous.
+        shape = (config.in_size, config.out_size)
         #: H codes (h_frac_bits fractional bits).
         self._h = np.zeros(shape, dtype=np.int64)
         #: AGAD running mean and reference codes (reference_frac_bits fractional bits).
@@ -67,19 +69,19 @@ class TwinTransferPeriphery(TransferSequencer):
 
     def h_buffer(self) -> NDArray[np.float64]:
         """(out_size, in_size) copy of H in units of one pulse on C (exact: dyadic rationals)."""
-        return self._h / float(self._config.h_one)
+        return self._h.T / float(self._config.h_one)
 
     def h_codes(self) -> NDArray[np.int64]:
         """(out_size, in_size) copy of the H memory contents (two's complement values)."""
-        return self._h.copy()
+        return self._h.T.copy()
 
     def mean_codes(self) -> NDArray[np.int64]:
         """(out_size, in_size) copy of AGAD's running-mean memory."""
-        return self._mean.copy()
+        return self._mean.T.copy()
 
     def reference_codes(self) -> NDArray[np.int64]:
         """(out_size, in_size) copy of AGAD's reference memory."""
-        return self._reference.copy()
+        return self._reference.T.copy()
 
     # ------------------------------------------------------------------------------------------
 
@@ -121,16 +123,16 @@ class TwinTransferPeriphery(TransferSequencer):
         config = self._config
         codes = values.astype(np.int64)
         frac = config.reference_frac_bits
-        agad = config.mode is TransferMode.AGAD
+        agad = self._agad
         if take_reference:
-            self._reference[:, column] = self._mean[:, column]
-        reference = self._reference[:, column].copy() if agad else None
+            self._reference[column] = self._mean[column]
+        reference = self._reference[column].copy() if agad else None
         pulses = np.zeros(config.out_size, dtype=np.int64)
         if accumulated:
             signal = (codes << frac) - (reference if reference is not None else 0)
-            signed = signal * (in_sign * out_signs.astype(np.int64)) * config.transfer_lr_code
+            signed = signal * (in_sign * config.transfer_lr_code) * out_signs.astype(np.int64)
             h = saturate(
-                self._h[:, column] + shift_round_half_up(signed, frac), config.h_min_code, config.h_max_code
+                self._h[column] + shift_round_half_up(signed, frac), config.h_min_code, config.h_max_code
             )
             magnitude = np.abs(h)
             steps = (magnitude[:, None] >= self._pulse_levels[None, :]).sum(axis=1)
@@ -144,11 +146,11 @@ class TwinTransferPeriphery(TransferSequencer):
                 kept = h - np.where(h < 0, -net, net)
                 if config.buffer_cap_code > 0:
                     kept = np.clip(kept, -config.buffer_cap_code, config.buffer_cap_code)
-            self._h[:, column] = np.where(fired, kept, h)
+            self._h[column] = np.where(fired, kept, h)
         if agad:
             # Running mean: mean += ((code << F) - mean) >> mean_shift (floor), stays within the codes.
-            mean = self._mean[:, column]
+            mean = self._mean[column]
             mean += ((codes << frac) - mean) >> config.mean_shift
-        h_column = self._h[:, column] / float(config.h_one)
+        h_column = self._h[column] / float(config.h_one)
         reference_float = None if reference is None else reference / float(1 << frac)
         return pulses, h_column, reference_float
