@@ -33,7 +33,7 @@ from pulsetrain.results import write_json
 )
 @click.option("--epochs", default=None, help="Passes over the training set (default 10).")
 @click.option("--batch-size", default=None, help="Samples per training step, >= 1 (default 1).")
-@click.option("--lr", default=None, help="Learning rate (default 0.1).")
+@click.option("--lr", default=None, help="Learning rate (default 0.05).")
 @click.option("--seed", default=None, help="Seed of every random number (default 0).")
 @click.option("--config", "config_file", default=None, help="TOML file with the same keys as --set.")
 @click.option("--set", "sets", multiple=True, help="Override a config field: --set device.dw_min=0.002.")

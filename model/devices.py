@@ -304,10 +304,29 @@ class DeviceArray:
         self._flat = {
             name: getattr(self, name).reshape(-1) for name in ("dw_up", "dw_down", "w_max", "w_min")
         }
-        # soft bounds: per-pulse contraction factors toward each bound, precomputed once
+        flat = self._flat
+        # Tables of length 2N for the aggregated path, indexed by ``device + N * (pulse is up)``: one
+        # gather per quantity instead of two gathers and a select.
         with np.errstate(divide="ignore", invalid="ignore"):
-            self._flat["r_up"] = 1.0 - self._flat["dw_up"] / self._flat["w_max"]
-            self._flat["r_down"] = 1.0 - self._flat["dw_down"] / (-self._flat["w_min"])
+            # soft bounds: per-pulse contraction factor of the distance to the bound of that direction
+            contraction = np.concatenate(
+                [1.0 - flat["dw_down"] / (-flat["w_min"]), 1.0 - flat["dw_up"] / flat["w_max"]]
+            )
+            step = np.concatenate([flat["dw_down"], flat["dw_up"]])
+            if self.step == _StepModel.SOFT_BOUNDS:
+                # n pulses of additive noise std*step, each then contracted: total variance
+                # (std*step)^2 (1 - r^2n) / (1 - r^2); the part without n is precomputed (a device
+                # with a zero step has r = 1 and no noise)
+                noise = self.dw_min_std * step / np.sqrt(1.0 - contraction * contraction)
+                noise[~np.isfinite(noise)] = 0.0
+            else:
+                noise = self.dw_min_std * step
+        self._table = {
+            "bound": np.concatenate([flat["w_min"], flat["w_max"]]),
+            "contraction": contraction,
+            "signed_step": np.concatenate([-flat["dw_down"], flat["dw_up"]]),
+            "noise": noise,
+        }
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -341,42 +360,38 @@ class DeviceArray:
 
     def apply_at(
         self, w_flat: FloatArray, index: NDArray[np.int64], n: FloatArray, rng: np.random.Generator
-    ) -> None:
-        """Apply ``n[m]`` signed pulses to device ``index[m]`` of the flat states ``w_flat``, in place."""
+    ) -> FloatArray:
+        """Apply ``n[m]`` signed pulses to device ``index[m]`` of the flat states ``w_flat``, in place.
+
+        Returns ``|n|`` (the pulses each of those devices received).
+        """
+        magnitude = np.abs(n)
         if index.size == 0:
-            return
+            return magnitude
         if self.step == _StepModel.POW_STEP:
             self._pulse_by_pulse(w_flat, index, n, rng)
-            return
-        up = n > 0
-        magnitude = np.abs(n)
-        p = self._flat
+            return magnitude
+        size = self._flat["w_max"].size
+        table_index = index + size * (n > 0)
+        table = self._table
         w0 = w_flat[index]
-        w_hi = p["w_max"][index]
-        w_lo = p["w_min"][index]
         if self.step == _StepModel.SOFT_BOUNDS:
             # closed form of n linear-contraction steps toward the bound of the pulse direction
-            r = np.where(up, p["r_up"][index], p["r_down"][index])
-            bound = np.where(up, w_hi, w_lo)
-            r_n = r**magnitude
+            bound = table["bound"][table_index]
+            r_n = table["contraction"][table_index] ** magnitude
             new = bound + (w0 - bound) * r_n
-            if self.dw_min_std > 0.0:
-                step = np.where(up, p["dw_up"][index], p["dw_down"][index])
-                # variance of sum_k r^(n-1-k) * noise_k, noise_k ~ N(0, (std*step)^2)
-                # (geometric sum; a device with a zero step has r = 1 and no noise either)
-                denominator = 1.0 - r * r
-                safe = denominator > 1e-12
-                terms = np.where(safe, (1.0 - r_n * r_n) / np.where(safe, denominator, 1.0), magnitude)
-                variance = (self.dw_min_std * step) ** 2 * terms
-                new = new + np.sqrt(variance) * rng.standard_normal(index.size)
+            if self.dw_min_std == 0.0:
+                w_flat[index] = new  # a contraction toward the bound never leaves [w_min, w_max]
+                return magnitude
+            new += table["noise"][table_index] * np.sqrt(1.0 - r_n * r_n) * rng.standard_normal(index.size)
         else:
-            step = np.where(up, p["dw_up"][index], -p["dw_down"][index])
-            new = w0 + magnitude * step
+            new = w0 + magnitude * table["signed_step"][table_index]
             if self.dw_min_std > 0.0:
-                new = new + self.dw_min_std * np.abs(step) * np.sqrt(magnitude) * rng.standard_normal(
-                    index.size
-                )
-        w_flat[index] = np.minimum(np.maximum(new, w_lo), w_hi)
+                new += table["noise"][table_index] * np.sqrt(magnitude) * rng.standard_normal(index.size)
+        np.maximum(new, self._flat["w_min"][index], out=new)
+        np.minimum(new, self._flat["w_max"][index], out=new)
+        w_flat[index] = new
+        return magnitude
 
     def _single_step(
         self, w: FloatArray, index: IntArray, up: NDArray[np.bool_], rng: np.random.Generator

@@ -56,7 +56,7 @@ class NetworkConfig:
     #: Sizes of the hidden layers, input side first (``--hidden 32 --hidden 16`` or ``"32,16"``).
     hidden: tuple[int, ...] = (32,)
     #: Activation after every hidden layer (the output layer is linear, into softmax).
-    activation: Activation = Activation.SIGMOID
+    activation: Activation = Activation.TANH
     #: Whether every layer has a bias (an extra input line held at 1).
     bias: bool = True
 
@@ -137,7 +137,7 @@ def softmax_cross_entropy(logits: FloatArray, labels: NDArray[np.int64]) -> tupl
     total = exp.sum(axis=1, keepdims=True)
     batch = logits.shape[0]
     rows = np.arange(batch)
-    loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
+    loss = float((np.log(total[:, 0]) - shifted[rows, labels]).sum()) / batch
     grad = exp / total
     grad[rows, labels] -= 1.0
     grad /= batch
@@ -165,7 +165,10 @@ class MLP:
     def _with_bias(self, h: FloatArray) -> FloatArray:
         if not self.bias:
             return h
-        return np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+        with_bias = np.empty((h.shape[0], h.shape[1] + 1))
+        with_bias[:, :-1] = h
+        with_bias[:, -1] = 1.0
+        return with_bias
 
     def trace(self, x: FloatArray) -> Trace:
         """Forward pass keeping every layer's input and output."""

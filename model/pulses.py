@@ -69,8 +69,10 @@ def plan_pulses(
     bl_management, update_management:
         aihwkit's ``update_bl_management`` and ``update_management``.
     """
-    x_max = float(np.max(np.abs(x))) if x.size else 0.0
-    d_max = float(np.max(np.abs(d))) if d.size else 0.0
+    x_abs = np.abs(x)
+    d_abs = np.abs(d)
+    x_max = float(x_abs.max()) if x.size else 0.0
+    d_max = float(d_abs.max()) if d.size else 0.0
     if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
         return None
     if bl_management:
@@ -79,8 +81,10 @@ def plan_pulses(
         bl = desired_bl
     gain = math.sqrt(lr / (dw_min * bl))
     balance = math.sqrt(d_max / x_max) if update_management else 1.0
-    x_probability = np.minimum(np.abs(x) * (gain * balance), 1.0)
-    d_probability = np.minimum(np.abs(d) * (gain / balance), 1.0)
+    x_probability = x_abs * (gain * balance)
+    d_probability = d_abs * (gain / balance)
+    np.minimum(x_probability, 1.0, out=x_probability)
+    np.minimum(d_probability, 1.0, out=d_probability)
     return PulsePlan(bl=bl, x_probability=x_probability, d_probability=d_probability)
 
 
@@ -103,8 +107,11 @@ class FloatPulseSource:
         bl: int,
     ) -> PulseTrains:
         """Draw the ``bl`` slots of every x and d line (see ``PulseSource``)."""
-        x_fire = self.rng.random((bl, x_probability.shape[0])) < x_probability
-        d_fire = self.rng.random((bl, d_probability.shape[0])) < d_probability
+        n_x = x_probability.shape[0]
+        # one draw for both sides: slot t of x line i uses u[t, i], of d line j uses u[t, n_x + j]
+        uniform = self.rng.random((bl, n_x + d_probability.shape[0]))
+        x_fire = uniform[:, :n_x] < x_probability
+        d_fire = uniform[:, n_x:] < d_probability
         return PulseTrains(x_fire=x_fire, d_fire=d_fire, x_negative=x_negative, d_negative=d_negative)
 
 

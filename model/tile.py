@@ -45,6 +45,8 @@ from pulsetrain.model.pulses import plan_pulses
 from pulsetrain.config import check_choice, check_int, check_range
 
 FloatArray = NDArray[np.float64]
+_ONE = np.float32(1.0)
+_MINUS_ONE = np.float32(-1.0)
 
 
 class NoiseManagement(enum.Enum):
@@ -215,14 +217,28 @@ class Tile:
         ).copy()
         # start every device at its read reference (logical weight 0) until programmed
         self.g: FloatArray = self.devices.clip(self.devices.reference.copy())
-        self._pulses = np.zeros(out_size * in_size, dtype=np.int64)
+        # float64 counts are exact up to 2^53 pulses and save a cast per update
+        self._pulses = np.zeros(out_size * in_size)
+        self._unit_gain = np.ones(in_size)
         self._has_reference = bool(np.any(self.devices.reference))
         self._refresh()
 
     # ------------------------------------------------------------------ state
+    def __getstate__(self) -> dict[str, Any]:
+        # views of g are rebuilt on unpickling (pickle would store them as independent copies)
+        state = self.__dict__.copy()
+        state.pop("_g_flat", None)
+        state.pop("_read_matrix", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._refresh()
+
     def _refresh(self) -> None:
         """Recompute the matrix the reads see after the device states changed."""
         self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
+        self._g_flat = self.g.reshape(-1)  # a view: the aggregated pulse path writes through it
 
     @property
     def reference(self) -> FloatArray:
@@ -232,7 +248,7 @@ class Tile:
     @property
     def pulse_counts(self) -> NDArray[np.int64]:
         """(out_size, in_size) number of pulses each device has received (endurance)."""
-        return self._pulses.reshape(self.out_size, self.in_size)
+        return self._pulses.reshape(self.out_size, self.in_size).astype(np.int64)
 
     @property
     def total_pulses(self) -> int:
@@ -261,38 +277,55 @@ class Tile:
         self._refresh()
 
     # ------------------------------------------------------------------ reads
-    def _read(self, inputs: FloatArray, transpose: bool, io: IOConfig) -> FloatArray:
-        """Analog MVM through ``io``: ``inputs`` (batch, n) in, (batch, m) out, in device units."""
-        scale = None
+    def _read(self, inputs: FloatArray, transpose: bool, io: IOConfig, gain: FloatArray) -> FloatArray:
+        """Analog MVM through ``io``: ``inputs`` (batch, n) in, (batch, m) out times the digital ``gain``.
+
+        Written with few NumPy calls (ufuncs in place, no ``np.clip`` wrapper): at batch 1 the call
+        overhead, not the arithmetic, sets the speed.
+        """
+        bound = io.inp_bound
         if io.noise_management is NoiseManagement.ABS_MAX:
-            scale = np.max(np.abs(inputs), axis=1, keepdims=True)
-            scale[scale == 0.0] = 1.0
+            # each input vector scaled by its largest magnitude (all-zero rows: any scale gives 0)
+            scale = np.abs(inputs).max(axis=1, keepdims=True)
+            np.maximum(scale, 1e-300, out=scale)
             inputs = inputs / scale
-        inputs = np.clip(inputs, -io.inp_bound, io.inp_bound)
+            clip = bound < 1.0  # after the scaling every |input| <= 1
+        else:
+            scale = None
+            inputs = inputs.copy()
+            clip = True
+        if clip:
+            np.minimum(inputs, bound, out=inputs)
+            np.maximum(inputs, -bound, out=inputs)
         dac = io.dac_lsb
         if dac is not None:
-            inputs = np.rint(inputs * (1.0 / dac)) * dac
+            inputs *= 1.0 / dac
+            np.rint(inputs, out=inputs)
+            inputs *= dac
         out = inputs @ self._read_matrix if transpose else inputs @ self._read_matrix.T
         if io.out_noise > 0.0:
-            out += io.out_noise * self.rng.standard_normal(out.shape)
-        np.clip(out, -io.out_bound, io.out_bound, out=out)
+            out += self.rng.normal(0.0, io.out_noise, out.shape)
+        np.minimum(out, io.out_bound, out=out)
+        np.maximum(out, -io.out_bound, out=out)
         adc = io.adc_lsb
         if adc is not None:
-            out = np.rint(out * (1.0 / adc)) * adc
-        if scale is not None:
-            out *= scale
+            out *= 1.0 / adc
+            np.rint(out, out=out)
+            gain = gain * adc
+        out *= gain if scale is None else scale * gain
         return out
 
     def forward(self, x: FloatArray) -> FloatArray:
         """``y = W x`` for a batch: ``x`` (batch, in_size) -> (batch, out_size), through the forward IO."""
-        return self._read(np.asarray(x, dtype=np.float64), False, self.forward_io) * self.output_scale
+        return self._read(np.asarray(x, dtype=np.float64), False, self.forward_io, self.output_scale)
 
     def backward(self, d: FloatArray) -> FloatArray:
         """``z = Wᵀ d`` for a batch: ``d`` (batch, out_size) -> (batch, in_size), through the backward IO.
 
         The output scale is applied digitally to ``d`` before the DAC (``Wᵀ d = gᵀ (S d)``).
         """
-        return self._read(np.asarray(d, dtype=np.float64) * self.output_scale, True, self.backward_io)
+        d = np.asarray(d, dtype=np.float64) * self.output_scale
+        return self._read(d, True, self.backward_io, self._unit_gain)
 
     def read_column(self, k: int, io: IOConfig | None = None) -> ColumnRead:
         """One-hot read of input line ``k`` through the forward periphery (or ``io``): ``g[:, k] - ref``.
@@ -318,9 +351,9 @@ class Tile:
         if flat_index.size == 0:
             return
         counts = np.asarray(signed_counts, dtype=np.float64)
-        self.devices.apply_at(self.g.reshape(-1), flat_index, counts, self.rng)
-        self._pulses[flat_index] += np.abs(counts).astype(np.int64)
-        self._refresh()
+        self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts, self.rng)
+        if self._has_reference:
+            self._refresh()
 
     def apply_pulse_counts(self, counts: NDArray[Any]) -> None:
         """Apply a (out_size, in_size) matrix of signed pulse counts (integers or integer-valued floats)."""
@@ -374,7 +407,8 @@ class Tile:
         for x_b, d_b in zip(x, d, strict=True):
             if mode is UpdateMode.DETERMINISTIC:
                 counts = np.rint(np.outer(d_b, x_b) * (-lr / dw_min))
-                np.clip(counts, -config.desired_bl, config.desired_bl, out=counts)
+                np.minimum(counts, config.desired_bl, out=counts)
+                np.maximum(counts, -config.desired_bl, out=counts)
                 self.apply_pulse_counts(counts)
                 continue
             plan = plan_pulses(
@@ -388,7 +422,15 @@ class Tile:
             )
             if plan is None:
                 continue
+            x_negative = x_b < 0
+            d_negative = d_b < 0
             trains = self.pulse_source.trains(
-                plan.x_probability, x_b < 0, plan.d_probability, d_b < 0, plan.bl
+                plan.x_probability, x_negative, plan.d_probability, d_negative, plan.bl
             )
-            self.apply_pulse_counts(self.coincidences(trains))
+            # signed lines (float32 is exact for counts < 2^24): x lines carry sign(x), d lines -sign(d),
+            # so the product counts +1 for each coincidence that steps up (-x d > 0)
+            x_lines = trains.x_fire * np.where(x_negative, _MINUS_ONE, _ONE)
+            d_lines = trains.d_fire * np.where(d_negative, _ONE, _MINUS_ONE)
+            flat = (d_lines.T @ x_lines).reshape(-1)
+            index = np.flatnonzero(flat)
+            self.apply_pulses_at(index, flat[index])

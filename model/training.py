@@ -74,7 +74,7 @@ class TrainConfig:
     #: Samples per training step (>= 1).
     batch_size: int = 1
     #: Learning rate (of the mean loss over a batch).
-    lr: float = 0.1
+    lr: float = 0.05
     #: Seed of every random number in the run.
     seed: int = 0
     #: Source of the stochastic pulse trains, a key of :data:`pulsetrain.model.pulses.PULSE_SOURCES`

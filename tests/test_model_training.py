@@ -147,8 +147,8 @@ def test_resume_with_another_config_is_refused(small_digits: DataSplit, tmp_path
 
 
 def test_batches_larger_than_one_train(small_digits: DataSplit) -> None:
-    results = _run(small_digits, batch_size=10, epochs=2, algo="fp", lr=1.0)
-    assert results["test_accuracy"] > 0.5  # chance is 0.1
+    results = _run(small_digits, batch_size=10, epochs=2, algo="fp", lr=0.5)
+    assert results["test_accuracy"] > 0.8  # chance is 0.1; measured 0.90
 
 
 def test_per_device_pulse_counts_are_reported(small_digits: DataSplit) -> None:
