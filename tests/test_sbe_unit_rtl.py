@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -166,3 +167,49 @@ def test_rtl_matches_twin_random_configs(seed: int) -> None:
     sizes = [rng.randint(1, config.max_batch) for _ in range(3)]
     batches = stimulus(config, sizes, seed=seed)
     assert_same(run_rtl(config, batches, seed=seed), run_twin(config, batches))
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("mode", list(Normalization), ids=lambda m: m.value)
+def test_normalizer_matches_twin_on_extreme_and_random_operands(mode: Normalization) -> None:
+    from pulsetrain.model.twins.sbe import normalize
+    from pulsetrain.rtl.sbe_unit import Normalizer
+
+    config = SbeConfig(rows=4, cols=4, batch_bits=3, normalization=mode)
+    dut = Normalizer(config)
+    rng = random.Random(11)
+    top_dot = (1 << (config.dot_bits - 1)) - 1
+    top_sq = (1 << config.norm_sq_bits) - 1
+    cases = [
+        (0, 0),
+        (5, 0),
+        (1, 1),
+        (-1, 1),
+        (top_dot >> 30, top_sq),
+        (-(top_dot >> 30), top_sq),
+        (7, 4),
+        (7, 5),
+    ]
+    for _ in range(40):
+        # a consistent pair: |numerator| <= sqrt(lines) * 2^in_frac * sqrt(norm_sq) (Cauchy-Schwarz)
+        norm_sq = rng.randrange(1, 1 << rng.randint(1, config.norm_sq_bits - 8))
+        bound = 2 * (1 << config.input_frac_bits) * math.isqrt(norm_sq)
+        cases.append((rng.randint(-bound, bound), norm_sq))
+    got: list[int] = []
+
+    async def bench(ctx) -> None:  # type: ignore[no-untyped-def]
+        for numerator, norm_sq in cases:
+            ctx.set(dut.numerator, numerator)
+            ctx.set(dut.norm_sq, norm_sq)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().until(dut.done)
+            got.append(ctx.get(dut.quotient))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    want = [normalize(n, s, config.dividend_shift, mode) for n, s in cases]
+    assert got == want
