@@ -159,6 +159,38 @@ def test_rtl_matches_twin_many_seeds(name: str) -> None:
         run_against_twin(config, seed, updates=150)
 
 
+@pytest.mark.sim
+@pytest.mark.parametrize("name", ["ttv2", "c-ttv2-random-out-chopper", "agad-random"], ids=str)
+def test_cycles_per_column_match_the_config(name: str) -> None:
+    config = CONFIGS[name]
+    dut = TransferController(config)
+    measured: list[int] = []
+
+    async def bench(ctx) -> None:  # type: ignore[no-untyped-def]
+        # A source and sink that never stall: codes always valid, results always taken.
+        ctx.set(dut.readout.valid, 1)
+        ctx.set(dut.result.ready, 1)
+        for _ in range(config.in_size * config.transfer_every):
+            ctx.set(dut.update_done, 1)
+            await ctx.tick()
+            ctx.set(dut.update_done, 0)
+            cycles = 0
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                cycles += 1
+            if cycles:
+                measured.append(cycles)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    per_event = config.n_reads_per_transfer
+    expected = [per_event * config.column_cycles() for _ in measured]
+    expected[-1] += config.column_cycles(end_of_pass=True) - config.column_cycles()
+    assert measured == expected
+
+
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [

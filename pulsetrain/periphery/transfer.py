@@ -342,6 +342,15 @@ class TransferControllerConfig:
         """Width of a signed running-mean / reference word."""
         return self.adc_bits + self.reference_frac_bits
 
+    def column_cycles(self, *, end_of_pass: bool = False) -> int:
+        """Clock cycles of the RTL for one column transfer when the ADC codes and the result sink never
+        stall: one decide cycle, three per row (memory read, compute, result), two for the chopper event,
+        plus one per row for the output chopper events after the last column of a pass."""
+        cycles = 1 + 3 * self.out_size + 2
+        if end_of_pass and self.uses_out_chopper:
+            cycles += self.out_size
+        return cycles
+
     @property
     def memory_words(self) -> int:
         """Words of the H (and AGAD mean / reference) memories."""
