@@ -159,6 +159,52 @@ def test_rtl_matches_twin_many_seeds(name: str) -> None:
         run_against_twin(config, seed, updates=150)
 
 
+def random_config(seed: int) -> TransferControllerConfig:
+    """A random valid config: mode, sizes, widths, fixed-point constants, flips, hold-off (seeded)."""
+    rng = np.random.default_rng(1000 + seed)
+    mode = list(TransferMode)[seed % 3]
+    h_bits = int(rng.integers(6, 17))
+    h_frac_bits = int(rng.integers(0, h_bits - 3))
+    h_one = 1 << h_frac_bits
+    h_max = ((1 << (h_bits - 1)) - 1) / h_one
+    max_pulses = int(rng.integers(1, 5))
+    threshold = max(1, int(rng.integers(h_one // 2 + 1, 2 * h_one + 2))) / h_one
+    threshold = min(threshold, h_max / max_pulses)
+    lr_code = int(rng.integers(1, max(2, h_one // 2 + 2)))
+    return TransferControllerConfig(
+        mode=mode,
+        in_size=int(rng.integers(1, 6)),
+        out_size=int(rng.integers(1, 5)),
+        transfer_every=int(rng.integers(1, 3)),
+        adc_bits=int(rng.integers(3, 8)),
+        h_bits=h_bits,
+        h_frac_bits=h_frac_bits,
+        transfer_lr_per_lsb=lr_code / h_one,
+        thres_scale=threshold,
+        max_pulses_per_transfer=max_pulses,
+        momentum=float(rng.choice([0.0, 0.25, 0.5, 0.75])),
+        forget_buffer=bool(rng.integers(0, 2)),
+        buffer_cap=float(rng.choice([0.0, 1.0, 2.0])),
+        in_chop_prob=float(rng.choice([0.2, 0.35, 0.5, 0.8])),
+        chopper_flip=ChopperFlipMode.RANDOM if rng.integers(0, 2) else ChopperFlipMode.REGULAR,
+        out_chop_prob=float(rng.choice([0.0, 0.3])),
+        chop_prob_bits=int(rng.integers(4, 12)),
+        in_chop_seed=int(rng.integers(1, 4096)),
+        out_chop_seed=int(rng.integers(1, 4096)),
+        reads_held_after_flip=int(rng.integers(0, 3)),
+        reference_frac_bits=int(rng.integers(0, 5)),
+        tail_weightening=float(rng.choice([0.5, 1.0, 5.0])),
+    )
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "seed", [0, 1, 2, *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(3, 30))], ids=str
+)
+def test_rtl_matches_twin_on_random_configs(seed: int) -> None:
+    run_against_twin(random_config(seed), seed, updates=40)
+
+
 @pytest.mark.sim
 @pytest.mark.parametrize("name", ["ttv2", "c-ttv2-random-out-chopper", "agad-random"], ids=str)
 def test_cycles_per_column_match_the_config(name: str) -> None:
