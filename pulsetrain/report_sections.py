@@ -172,6 +172,13 @@ def _plan_training(config: ReportConfig) -> PartPlan:
     registry = _require("pulsetrain.model.algorithms", "ALGORITHMS")
     missing = [name for name in part.algorithms if name not in registry.ALGORITHMS]
     runnable = [name for name in part.algorithms if name in registry.ALGORITHMS]
+    # The TrainConfig overrides are checked here, before any work, so that a bad key fails the command.
+    from pulsetrain.model.training import resolve_train_config
+
+    for algo in runnable:
+        resolve_train_config(
+            options={"algo": algo}, sets=[*algorithm_sets(algo, part.device), *part.train_set]
+        )
     runs = [
         Run(
             train_run,
@@ -767,6 +774,125 @@ def _depth_plot(rows: list[dict[str, Any]]) -> Plot:
 
 
 # ==================================================================================================
+# The RTL in the loop (cosim/training.py)
+# ==================================================================================================
+
+
+def cosim_run(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Train with every pulse-train decision served by the simulated RTL, against the pure-model run."""
+    from pulsetrain.cosim.training import CosimRequest, run_training_cosim
+
+    request = CosimRequest(
+        options={
+            "algo": spec["algo"],
+            "seed": spec["seed"],
+            "network.hidden": ",".join(str(width) for width in spec["hidden"]),
+        },
+        sets=tuple(spec["sets"]),
+        samples=int(spec["samples"]),
+        simulator=str(spec["simulator"]),
+    )
+    result = run_training_cosim(request)
+    # paths into this machine's build folder mean nothing in a cache shared with other machines
+    return {k: v for k, v in result.items() if k not in ("log",)}
+
+
+def _plan_cosim(config: ReportConfig) -> PartPlan:
+    part = config.cosim
+    key, title = "cosim", "RTL in the loop: the periphery's decisions against the model"
+    _require("pulsetrain.cosim.training", "run_training_cosim", "CosimRequest")
+    runner = _require("pulsetrain.cosim.runner", "unavailable_reason", "parse_simulator")
+    reason = runner.unavailable_reason(runner.parse_simulator(part.simulator))
+    if reason is not None:
+        raise Unavailable(f"simulator {part.simulator}: {reason}")
+    spec = {
+        "algo": part.algorithm,
+        "seed": part.seed,
+        "hidden": list(config.training.hidden),
+        "sets": [*algorithm_sets(part.algorithm, config.training.device), *config.training.train_set],
+        "samples": part.samples,
+        "simulator": part.simulator,
+    }
+    run = Run(cosim_run, spec, f"cosim {part.algorithm} {part.samples} samples")
+
+    def assemble(results: list[Any]) -> PartOutcome:
+        return _assemble_cosim(config, results)
+
+    return PartPlan(key, title, [run], assemble)
+
+
+def _assemble_cosim(config: ReportConfig, results: list[Any]) -> PartOutcome:
+    part = config.cosim
+    section = Section(
+        "cosim",
+        "RTL in the loop: the periphery's decisions against the model",
+        intro=(
+            f"pulsetrain cosim --algo {part.algorithm} --sim {part.simulator} --samples {part.samples} "
+            f"--seed {part.seed}: the pure model runs first with the bit-exact twin of the pulse generators; "
+            "then the same training runs with every pulse-train decision (each line's pulse in each slot, "
+            "each sign line) served by the simulated Verilog and compared with the twin before it reaches "
+            "the analog tiles, which are the model's in both runs."
+        ),
+    )
+    failures = _failures(results)
+    if failures:
+        section.unavailable = _failure_text(failures)
+        return PartOutcome(section, {"status": "failed", "reason": section.unavailable})
+    (result,) = results
+    same_weights = result.get("weights_sha256") is not None and (
+        result.get("weights_sha256") == result.get("model_weights_sha256")
+    )
+    rows = [
+        ["algorithm", part.algorithm],
+        ["simulator", str(result.get("simulator"))],
+        ["training samples with the RTL in the loop", str(result.get("samples"))],
+        ["digital decisions compared", f"{result.get('decisions_compared', 0):,}"],
+        ["update transactions compared", f"{result.get('transactions_compared', 0):,}"],
+        ["mismatches", str(result.get("mismatches"))],
+        ["first mismatch", str(result.get("first_mismatch") or "none")],
+        ["RTL run matches the model", "yes" if result.get("matches_model") else "NO"],
+        ["weights identical (SHA-256)", "yes" if same_weights else "no"],
+        ["test accuracy, RTL in the loop", _short(result.get("test_accuracy"))],
+        ["test accuracy, pure model", _short(result.get("model_test_accuracy"))],
+        ["simulated clock cycles", f"{result.get('cycles', 0):,}"],
+        ["simulation wall seconds", _short(result.get("wall_seconds"))],
+        ["Verilog build seconds", _short(result.get("build_seconds"))],
+    ]
+    section.tables.append(Table(["", "value"], rows))
+    section.plots.append(_agreement_plot(result))
+    return PartOutcome(section, {"status": "ok", "result": result})
+
+
+def _agreement_plot(result: Mapping[str, Any]) -> Plot:
+    compared = int(result.get("decisions_compared", 0))
+    mismatches = int(result.get("mismatches", 0))
+
+    def draw(figure: Any) -> None:
+        axes = figure.add_subplot(1, 1, 1)
+        labels = ["decisions compared", "agreeing", "mismatching"]
+        values = [compared, compared - mismatches, mismatches]
+        bars = axes.bar(labels, values, color=["#1f77b4", "#2ca02c", "#d62728"])
+        for bar, value in zip(bars, values, strict=True):
+            axes.annotate(
+                f"{value:,}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=9,
+            )
+        axes.set_ylabel("pulse-train decisions")
+        verdict = "matches the model" if result.get("matches_model") else "DOES NOT match the model"
+        axes.set_title(f"RTL ({result.get('simulator')}) versus twin: {verdict}")
+        axes.grid(alpha=0.3, axis="y")
+
+    return Plot(
+        "RTL versus model agreement",
+        figure_png(draw, width_in=6.5, height_in=3.6),
+        "Every pulse-train decision of the simulated RTL compared with the model's twin, same seed.",
+    )
+
+
+# ==================================================================================================
 # Planning all parts
 # ==================================================================================================
 
@@ -780,6 +906,7 @@ def _one(planner: Callable[[ReportConfig], PartPlan]) -> Callable[[ReportConfig]
 
 PLANNERS: tuple[tuple[str, str, str, Callable[[ReportConfig], list[PartPlan]]], ...] = (
     ("training", "Training on the behavioral model", "training", _one(_plan_training)),
+    ("cosim", "RTL in the loop: the periphery's decisions against the model", "cosim", _one(_plan_cosim)),
     ("cost", "Area, energy and latency per algorithm (estimator)", "cost", _one(_plan_cost)),
     ("synthesis", "Synthesis of the periphery blocks", "cost", _one(_plan_synthesis)),
     ("studies", "Studies of the algorithms", "studies", _plan_studies),

@@ -1,0 +1,125 @@
+"""The parts of the report: their arithmetic, their honesty when something is missing, and each part
+wired end to end on the smallest size that still exercises it."""
+
+from __future__ import annotations
+
+import importlib
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from pulsetrain.config import ConfigError
+from pulsetrain.report import resolve_report_config
+from pulsetrain.report_run import run_report
+from pulsetrain.report_sections import layer_weight_counts, limit_epochs, pulses_per_weight
+
+ONLY_TRAINING = ("cosim.enabled=false", "cost.enabled=false", "studies.enabled=false")
+
+
+def report(out: Path, *sets: str) -> dict[str, Any]:
+    config = resolve_report_config(quick=True, sets=sets)
+    return run_report(
+        config,
+        out_dir=out,
+        workers=1,
+        cache_dir=None,
+        console=Console(file=io.StringIO(), width=120),
+        code_version="pinned-for-this-test",
+    )
+
+
+def test_layer_weight_counts_include_bias_lines() -> None:
+    assert layer_weight_counts((32,), bias=True) == [32 * 65, 10 * 33]
+    assert layer_weight_counts((32, 16), bias=False) == [32 * 64, 16 * 32, 10 * 16]
+
+
+def test_pulses_per_weight_averages_over_devices_of_each_array() -> None:
+    pulses = {"layer0": {"A": 200, "C": 10}, "layer1": {"A": 100, "C": 0}}
+    assert pulses_per_weight(pulses, [100, 50]) == {"A": 2.0, "C": pytest.approx(10 / 150)}
+
+
+@pytest.mark.parametrize(
+    ("spec", "cap", "expected_last"),
+    [
+        ({"kind": "train", "sets": ["algo=sgd", "epochs=8"]}, 2, "epochs=2"),
+        ({"kind": "train", "sets": ["algo=sgd", "epochs=1"]}, 2, "epochs=1"),
+        ({"kind": "train", "sets": ["algo=sgd", "epochs=8"]}, 0, "epochs=8"),
+    ],
+    ids=["capped", "already-below", "no-cap"],
+)
+def test_limit_epochs(spec: dict[str, Any], cap: int, expected_last: str) -> None:
+    assert limit_epochs(spec, cap)["sets"][-1] == expected_last
+
+
+def test_limit_epochs_leaves_other_runs_alone() -> None:
+    spec = {"kind": "latency", "depths": [2, 3]}
+    assert limit_epochs(spec, 1) == spec
+
+
+def test_bad_train_override_is_refused_before_work(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nonsense"):
+        report(tmp_path, "training.algorithms=fp", "training.train_set=device.nonsense=1", *ONLY_TRAINING)
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_missing_module_is_shown_as_not_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.import_module
+
+    def without_experiments(name: str, package: str | None = None) -> Any:
+        if name == "pulsetrain.model.experiments":
+            raise ImportError("No module named 'pulsetrain.model.experiments'")
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", without_experiments)
+    document = report(
+        tmp_path,
+        "training.algorithms=fp",
+        "training.epochs=1",
+        "training.hidden=4",
+        "cosim.enabled=false",
+        "cost.enabled=false",
+        "studies.studies=sbe-batch",
+    )
+    page = (tmp_path / "index.html").read_text()
+    assert "not available: pulsetrain.model.experiments cannot be imported" in page
+    assert document["sections"]["studies"]["status"] == "not available"
+
+
+def test_cost_part_uses_the_estimator_with_measured_pulses(tmp_path: Path) -> None:
+    document = report(
+        tmp_path,
+        "training.algorithms=fp,sgd",
+        "training.epochs=1",
+        "training.hidden=8",
+        "cosim.enabled=false",
+        "studies.enabled=false",
+        "cost.use_synthesis=false",
+        "cost.targets=",
+    )
+    sgd, fp = document["algorithms"]["sgd"], document["algorithms"]["fp"]
+    assert sgd["area_um2"] > 0 and sgd["energy_per_sample_j"] > 0 and sgd["latency_per_sample_s"] > 0
+    assert fp["area_um2"] is None, "fp has no analog tile: the estimator must not invent a cost for it"
+    (estimate,) = document["sections"]["cost"]["estimates"]
+    assert any("measured by the training run of sgd" in note for note in estimate["notes"])
+    depth = document["sections"]["cost"]["depth"]["rows"]
+    assert [row["depth"] for row in depth] == [2, 3, 4, 5, 6]
+    assert "no synthesis target chosen" in (tmp_path / "index.html").read_text()
+
+
+def test_study_part_embeds_the_studys_own_plot(tmp_path: Path) -> None:
+    document = report(
+        tmp_path,
+        "training.enabled=false",
+        "cosim.enabled=false",
+        "cost.enabled=false",
+        "studies.studies=bp-vs-dfa",
+        "studies.max_epochs=1",
+    )
+    section = document["sections"]["study-bp-vs-dfa"]
+    assert section["status"] == "ok"
+    assert section["summary"]["latency"], "the latency-by-depth rows are missing"
+    page = (tmp_path / "index.html").read_text()
+    assert page.count('class="plot"') == 1
