@@ -153,6 +153,8 @@ class TikiTakaLayer:
         self.samples = 0
         #: column reads of A (transfers) so far
         self.column_reads = 0
+        #: the chopper signs as floats, cached until a transfer reports a flip
+        self._signs: tuple[FloatArray, FloatArray] | None = None
 
     # ------------------------------------------------------------------ MLP weight-array protocol
     def forward(self, x: FloatArray) -> FloatArray:
@@ -178,8 +180,11 @@ class TikiTakaLayer:
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
         d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
         for x_b, d_b in zip(x, d, strict=True):
-            signs = self.periphery.signs()
-            self.fast.update(x_b * signs.in_signs, d_b * signs.out_signs, self.fast_lr)
+            if self._signs is None:
+                signs = self.periphery.signs()
+                self._signs = (signs.in_signs.astype(np.float64), signs.out_signs.astype(np.float64))
+            in_signs, out_signs = self._signs
+            self.fast.update(x_b * in_signs, d_b * out_signs, self.fast_lr)
             self.samples += 1
             request = self.periphery.step()
             if request is None:
@@ -194,7 +199,9 @@ class TikiTakaLayer:
             read.codes if read.codes is not None else read.values / self.slow.device.dw_min
         )
         result = self.periphery.transfer(column, readout)
-        if np.any(result.pulses):
+        if result.in_flipped or result.out_flipped.any():
+            self._signs = None  # the chopper signs changed: ask the periphery again
+        if result.pulses.any():
             self.slow.apply_column_pulses(column, result.pulses)
         self.column_reads += 1
 
