@@ -1,0 +1,58 @@
+"""The papers' claims on the real studies (``--long`` only: tens of minutes on one core).
+
+Each test runs the planned runs of a study through :func:`pulsetrain.model.experiments.run_study` and
+checks the claim of issue 3 on the summary, with the tolerance stated next to it. Measured numbers and
+the cases where the physics of this model does not give a claimed number are in the algorithms note
+(see the module docstring of :mod:`pulsetrain.model.experiments`).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pulsetrain.model.experiments import run_study
+
+pytestmark = pytest.mark.slow
+
+
+def test_offset_sweep_ordering_on_digits_and_weight_error() -> None:
+    summary = run_study("offset-sweep", quick=True, seeds=(0, 1, 2))["summary"]
+    claims = summary["claims"]
+    errors = claims["weight_error_at_0.3"]
+    # weight error: TTv2 > c-TTv2 > AGAD at sigma_r = 0.3, each step by at least 0.05 (seed spread ~0.02)
+    assert errors["ttv2"] > errors["c-ttv2"] + 0.05, claims
+    assert errors["c-ttv2"] > errors["agad"] + 0.05, claims
+    # AGAD nearly flat: its weight error changes by less than 0.1 over the sweep
+    assert claims["agad_weight_error_span"] < 0.10, claims
+    # digits accuracy at sigma_r = 0.3: AGAD and c-TTv2 not below TTv2 (2 points of tolerance: the
+    # seed-to-seed spread of the test accuracy on 360 test images)
+    accuracy = claims["test_accuracy_at_0.3"]
+    assert accuracy["agad"] >= accuracy["ttv2"] - 0.02, claims
+    assert accuracy["c-ttv2"] >= accuracy["ttv2"] - 0.02, claims
+
+
+def test_bp_stays_ahead_of_dfa_as_nonidealities_grow() -> None:
+    summary = run_study("bp-vs-dfa", quick=False, seeds=(0, 1, 2))["summary"]
+    claims = summary["claims"]
+    # Wolters et al.: BP more accurate; checked at the harshest two levels of the ladder, per network,
+    # where the gap is the claim (a tie within 1 point at the mild levels is allowed)
+    harsh = [g for g in claims["bp_minus_dfa"] if g["level"] >= 3]
+    assert harsh and all(g["bp_minus_dfa"] > -0.01 for g in harsh), claims
+    speedups = claims["training_speedup_by_depth"]
+    assert all(speedups[n] > 0.6 * n for n in (2, 3, 4, 5, 6)), speedups
+
+
+def test_sbe_needs_ten_times_fewer_array_updates_at_batch_128() -> None:
+    summary = run_study("sbe-batch", quick=False, seeds=(0, 1, 2))["summary"]
+    savings = [s for s in summary["claims"]["savings"] if s["batch"] == 128]
+    assert savings, summary
+    for entry in savings:
+        # comparable accuracy: within 3 points of mini-batch SGD at the same batch
+        assert entry["sbe_test_accuracy"] >= entry["sgd_test_accuracy"] - 0.03, entry
+    rank_one = next(s for s in savings if s["rank"] == 1)
+    assert rank_one.get("update_ratio_to_target", 0.0) >= 10.0, rank_one
+
+
+def test_defaults_reach_their_accuracy_floors() -> None:
+    summary = run_study("defaults", quick=False, seeds=(0,))["summary"]
+    failed = {algo: c for algo, c in summary["claims"].items() if not c["meets_floor"]}
+    assert not failed, failed
