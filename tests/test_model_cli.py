@@ -48,11 +48,19 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_bad_value_fails_with_one_line_and_exit_2(args: list[str], fragment: str) -> None:
-    result = run_cli(*args, "--epochs", "1", "--no-progress")
-    assert result.returncode == 2
+    result = CliRunner().invoke(main, ["train", *args, "--epochs", "1", "--no-progress"])
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1 and fragment in lines[0]
     assert result.stdout == ""  # nothing ran
+
+
+def test_the_installed_entry_point_prints_no_traceback() -> None:
+    result = run_cli("--set", "device.dw_min=-0.002", "--no-progress")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "pulsetrain: error: device.dw_min must be in (0, inf], not -0.002"
+    ]
 
 
 def test_missing_idx_file_in_existing_folder_is_named(tmp_path: Path) -> None:
