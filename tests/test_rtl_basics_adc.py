@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pulsetrain.model.twins.adc import TwinAdcReadout
 from pulsetrain.rtl.adc_readout import AdcReadout
 
@@ -125,3 +127,48 @@ def test_codes_match_twin_many_seeds(name: str, seed: int) -> None:
     levels = _levels(config, 100 + seed)
     results, _ = run_readout(config, levels, ready_probability=0.7, seed=seed)
     assert results == list(TwinAdcReadout(config).convert_levels(levels).results)
+
+
+# --------------------------------------------------------------------------------------------------
+# Randomized configs (hypothesis): a few by default, many with --long
+# --------------------------------------------------------------------------------------------------
+
+FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@st.composite
+def adc_configs(draw: st.DrawFn) -> AdcReadoutConfig:
+    columns = draw(st.integers(1, 9))
+    mode = draw(st.sampled_from(list(AdcMode)))
+    return AdcReadoutConfig(
+        columns=columns,
+        columns_per_adc=draw(st.integers(1, columns)),
+        adc_bits=draw(st.integers(1, 5 if mode is AdcMode.RAMP else 8)),
+        mode=mode,
+        settle_cycles=draw(st.integers(1, 3)),
+        compare_cycles=draw(st.integers(1, 3)),
+    )
+
+
+def _check_random(config: AdcReadoutConfig, seed: int) -> None:
+    levels = np.random.default_rng(seed).uniform(-1, config.full_scale_code + 1, config.columns)
+    results, cycles = run_readout(config, levels, ready_probability=1.0, seed=seed)
+    expected = TwinAdcReadout(config).convert_levels(levels)
+    assert results == list(expected.results)
+    assert cycles == expected.cycles
+
+
+@FEW
+@given(adc_configs(), st.integers(0, 2**16))
+def test_random_configs_match_twin(config: AdcReadoutConfig, seed: int) -> None:
+    _check_random(config, seed)
+
+
+@pytest.mark.slow
+@MANY
+@given(adc_configs(), st.integers(0, 2**16))
+def test_many_random_configs_match_twin(config: AdcReadoutConfig, seed: int) -> None:
+    _check_random(config, seed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pulsetrain.model.twins.chopper import TwinChopper
 from pulsetrain.rtl.chopper import ChopperSign
 
@@ -88,3 +90,49 @@ def test_chopper_matches_twin(name: str) -> None:
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_chopper_matches_twin_many_seeds(name: str, seed: int) -> None:
     assert _run(CONFIGS[name], seed=seed, cycles=400) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Randomized configs (hypothesis): a few by default, many with --long
+# --------------------------------------------------------------------------------------------------
+
+FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@st.composite
+def lfsr_configs(draw: st.DrawFn, min_width: int = 3) -> LfsrConfig:
+    width = draw(st.integers(max(min_width, 3), 32))
+    return LfsrConfig(
+        width=width,
+        form=draw(st.sampled_from(list(LfsrForm))),
+        seed=draw(st.integers(1, (1 << width) - 1)),
+        steps_per_advance=draw(st.integers(1, 12)),
+    )
+
+
+@st.composite
+def chopper_configs(draw: st.DrawFn) -> ChopperConfig:
+    bits = draw(st.integers(1, 10))
+    return ChopperConfig(
+        lines=draw(st.integers(1, 6)),
+        mode=draw(st.sampled_from(list(ChopperMode))),
+        flip_probability=draw(st.floats(0.0, 1.0)),
+        probability_bits=bits,
+        lfsr=draw(lfsr_configs(min_width=bits)),
+    )
+
+
+@FEW
+@given(chopper_configs(), st.integers(0, 2**16))
+def test_random_configs_match_twin(config: ChopperConfig, seed: int) -> None:
+    assert _run(config, seed=seed, cycles=120) == []
+
+
+@pytest.mark.slow
+@MANY
+@given(chopper_configs(), st.integers(0, 2**16))
+def test_many_random_configs_match_twin(config: ChopperConfig, seed: int) -> None:
+    assert _run(config, seed=seed, cycles=120) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
 from pulsetrain.rtl.pulse_generator import PulseGenerator
@@ -136,3 +138,52 @@ def test_busy_refuses_codes_and_start() -> None:
     sim.add_testbench(bench)
     sim.run()
     assert seen == {"busy": 1, "ready": 0, "slots": 5}
+
+
+# --------------------------------------------------------------------------------------------------
+# Randomized configs (hypothesis): a few by default, many with --long
+# --------------------------------------------------------------------------------------------------
+
+FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@st.composite
+def lfsr_configs(draw: st.DrawFn, min_width: int = 3) -> LfsrConfig:
+    width = draw(st.integers(max(min_width, 3), 32))
+    return LfsrConfig(
+        width=width,
+        form=draw(st.sampled_from(list(LfsrForm))),
+        seed=draw(st.integers(1, (1 << width) - 1)),
+        steps_per_advance=draw(st.integers(1, 12)),
+    )
+
+
+@st.composite
+def pulse_configs(draw: st.DrawFn) -> PulseGeneratorConfig:
+    bits = draw(st.integers(1, 10))
+    counter = draw(st.integers(1, 6))
+    return PulseGeneratorConfig(
+        x_lines=draw(st.integers(1, 5)),
+        d_lines=draw(st.integers(1, 5)),
+        bl_counter_bits=counter,
+        bl_max=draw(st.integers(1, (1 << counter) - 1)),
+        probability_bits=bits,
+        mode=draw(st.sampled_from(list(PulseMode))),
+        lfsr=draw(lfsr_configs(min_width=max(bits, 4))),
+    )
+
+
+@FEW
+@given(pulse_configs(), st.integers(0, 2**16))
+def test_random_configs_match_twin(config: PulseGeneratorConfig, seed: int) -> None:
+    assert run_updates(config, seed=seed, updates=3) == []
+
+
+@pytest.mark.slow
+@MANY
+@given(pulse_configs(), st.integers(0, 2**16))
+def test_many_random_configs_match_twin(config: PulseGeneratorConfig, seed: int) -> None:
+    assert run_updates(config, seed=seed, updates=3) == []
