@@ -109,6 +109,18 @@ def test_cost_part_uses_the_estimator_with_measured_pulses(tmp_path: Path) -> No
     assert "no synthesis target chosen" in (tmp_path / "index.html").read_text()
 
 
+def test_schedule_part_counts_cycles_of_model_twin_and_rtl() -> None:
+    from pulsetrain.report_sections import schedule_cycles_run
+
+    (row,) = schedule_cycles_run({"depths": [3]})["rows"]
+    for mode in ("bp", "dfa"):
+        assert row[f"{mode}_model_cycles"] > 0 and row[f"{mode}_rtl_cycles"] > 0
+        assert row[f"{mode}_twin_cycles"] > 0
+    # DFA skips the sequential backward pass: fewer cycles per sample in every count
+    assert row["dfa_rtl_cycles"] < row["bp_rtl_cycles"]
+    assert row["dfa_model_cycles"] < row["bp_model_cycles"]
+
+
 def test_study_part_embeds_the_studys_own_plot(tmp_path: Path) -> None:
     document = report(
         tmp_path,
