@@ -11,8 +11,8 @@ Prints
 The aihwkit reference figures were measured by the project lead for IBM aihwkit 1.2.0 (C++, CPU, one
 thread) on the same work and are quoted in the pulsetrain issue "Foundation and the behavioral model":
 0.43 s/epoch fp, ~0.55 s/epoch ConstantStep or SoftBounds SGD, 1.09 s per 512x512 step. When aihwkit is
-importable, this script says so (a side-by-side run is left to ``--aihwkit``, see the note it prints);
-otherwise it says it is absent and compares with the quoted figures.
+importable this script says so, but it does not drive aihwkit itself (not done: a side-by-side run);
+otherwise it says it is absent. Either way it compares with the quoted figures.
 
 Usage: ``python benchmarks/bench_model.py [--epochs 3] [--steps 5] [--json out.json]``.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import time
 from typing import Any
@@ -52,19 +53,21 @@ def epoch_seconds(algo: str, device: str, epochs: int) -> dict[str, Any]:
     sizes = layer_sizes(data.n_features, config.network.hidden, data.n_classes)
     algorithm = create_algorithm(config, sizes, np.random.SeedSequence(0))
     rng = np.random.default_rng(0)
-    train_times, eval_times = [], []
+    train_times, cpu_times, eval_times = [], [], []
     for _ in range(epochs):
         order = rng.permutation(data.x_train.shape[0])
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for index in order:
             algorithm.train_batch(data.x_train[index : index + 1], data.y_train[index : index + 1])
         train_times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
         start = time.perf_counter()
         logits = algorithm.predict(data.x_test)
         eval_times.append(time.perf_counter() - start)
     accuracy = float(np.mean(np.argmax(logits, axis=1) == data.y_test))
     return {
         "seconds_per_epoch": statistics.median(train_times),
+        "cpu_seconds_per_epoch": statistics.median(cpu_times),
         "evaluation_seconds": statistics.median(eval_times),
         "test_accuracy_after": accuracy,
         "epochs": epochs,
@@ -86,17 +89,19 @@ def large_layer_step_seconds(steps: int) -> dict[str, Any]:
         rng=np.random.default_rng(2),
     )
     tile.set_weights(rng.uniform(-0.3, 0.3, size=(512, 512)))
-    times = []
+    times, cpu_times = [], []
     for _ in range(steps):
         x = rng.uniform(-1, 1, size=(100, 512))
         d = rng.normal(0, 0.1, size=(100, 512))
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         tile.forward(x)
         tile.backward(d)
         tile.update(x, d, lr=0.01)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     return {
         "seconds_per_step": statistics.median(times),
+        "cpu_seconds_per_step": statistics.median(cpu_times),
         "pulses_per_sample": tile.total_pulses / (100 * steps),
         "steps": steps,
     }
@@ -122,15 +127,28 @@ def main() -> None:
         results[key] = epoch_seconds(algo, device, args.epochs)
     results["soft-bounds-512x512-step"] = large_layer_step_seconds(args.steps)
 
-    print("pulsetrain behavioral model speed (NumPy, this machine)")
-    print(f"{'work':32s} {'pulsetrain s':>13s} {'aihwkit s':>10s} {'ratio':>7s}")
+    load = os.getloadavg()[0]
+    results["load_average_1min"] = load
+    results["cpu_count"] = os.cpu_count()
+    print(f"pulsetrain behavioral model speed (NumPy, this machine: {os.cpu_count()} cores, load {load:.1f})")
+    print(
+        "wall = median wall-clock seconds; cpu = median CPU seconds of this process (less sensitive to a "
+        "busy machine)"
+    )
+    print(
+        f"{'work':34s} {'wall s':>8s} {'cpu s':>8s} {'aihwkit s':>10s} "
+        f"{'wall/aihwkit':>13s} {'cpu/aihwkit':>12s}"
+    )
     for key, reference in AIHWKIT_SECONDS.items():
         entry = results[key]
-        seconds = entry.get("seconds_per_epoch", entry.get("seconds_per_step"))
+        unit = "step" if "512" in key else "epoch"
+        seconds = entry[f"seconds_per_{unit}"]
+        cpu = entry[f"cpu_seconds_per_{unit}"]
         entry["ratio_to_aihwkit"] = seconds / reference
-        unit = "step" if key.endswith("-step") and "512" in key else "epoch"
+        entry["cpu_ratio_to_aihwkit"] = cpu / reference
         print(
-            f"{key + ' (s/' + unit + ')':32s} {seconds:13.3f} {reference:10.2f} {seconds / reference:7.2f}x"
+            f"{key + ' (s/' + unit + ')':34s} {seconds:8.3f} {cpu:8.3f} {reference:10.2f} "
+            f"{seconds / reference:12.2f}x {cpu / reference:11.2f}x"
         )
     for key in ("fp", "sgd-constant-step", "sgd-soft-bounds"):
         entry = results[key]
@@ -140,10 +158,8 @@ def main() -> None:
         )
     print(f"  512x512 step: {results['soft-bounds-512x512-step']['pulses_per_sample']:.0f} pulses per sample")
     if have_aihwkit:
-        print(
-            "aihwkit is installed: the figures above are the quoted reference; run its examples on the same"
-        )
-        print("work for a side-by-side number on this machine.")
+        print("aihwkit is importable here, but this script does not drive it: the figures above are the")
+        print("quoted reference (issue #2), not a side-by-side run on this machine.")
     else:
         print("aihwkit is not installed here: compared with the figures quoted for aihwkit 1.2.0 (issue #2).")
     if args.json:

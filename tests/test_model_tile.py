@@ -272,3 +272,25 @@ def test_soft_bounds_update_of_a_large_tile_keeps_states_in_bounds() -> None:
         tile.update(rng.uniform(-1, 1, size=(8, 256)), rng.normal(0, 0.3, size=(8, 256)), lr=0.1)
     assert np.all(tile.g <= tile.devices.w_max) and np.all(tile.g >= tile.devices.w_min)
     assert tile.total_pulses > 0
+
+
+class GenericFloatSource(FloatPulseSource):
+    """The float source through the generic PulseSource path (the fast path is for the exact type)."""
+
+
+def test_fast_path_makes_the_same_decisions_as_the_protocol_path() -> None:
+    tiles = [
+        make_tile(
+            16, 12, device=SoftBoundsDevice(), io=IOConfig(), pulse_source=source(np.random.default_rng(5))
+        )
+        for source in (FloatPulseSource, GenericFloatSource)
+    ]
+    rng = np.random.default_rng(6)
+    x, d = rng.uniform(-1, 1, size=(20, 12)), rng.normal(0, 0.3, size=(20, 16))
+    x[3] = 0.0  # a sample without input writes nothing on either path
+    for tile in tiles:
+        tile.set_weights(np.zeros((16, 12)))
+        tile.update(x, d, lr=0.05)
+    assert tiles[0].total_pulses > 0
+    np.testing.assert_array_equal(tiles[0].g, tiles[1].g)
+    np.testing.assert_array_equal(tiles[0].pulse_counts, tiles[1].pulse_counts)
