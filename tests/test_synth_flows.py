@@ -147,8 +147,9 @@ def test_nangate45_power_follows_the_simulated_activity() -> None:
     low, high = synthesize(XOR_ACCUMULATOR, quiet), synthesize(XOR_ACCUMULATOR, busy)
     assert low.key != high.key
     assert low.power is not None and high.power is not None
-    # ten times the input toggles: the XOR gates and the register outputs switch about ten times as
-    # often, so the switching (net) power must grow several-fold; leakage does not depend on activity
-    assert high.power.switching_W > 3 * low.power.switching_W
+    # ten times the input toggles: the 16 input nets and the XOR gates they drive switch ten times as
+    # often (the register outputs flip whenever a data bit is 1, about half the cycles in both runs), so
+    # the switching power must grow clearly; leakage does not depend on activity
+    assert high.power.switching_W > 1.5 * low.power.switching_W
     assert high.power.total_W > low.power.total_W
     assert low.power.leakage_W == pytest.approx(high.power.leakage_W, rel=1e-3)
