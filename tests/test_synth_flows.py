@@ -2,6 +2,7 @@
 
 import dataclasses
 import time
+from pathlib import Path
 
 import pytest
 from amaranth import Cat, Module, Signal
@@ -153,3 +154,32 @@ def test_nangate45_power_follows_the_simulated_activity() -> None:
     assert high.power.switching_W > 1.5 * low.power.switching_W
     assert high.power.total_W > low.power.total_W
     assert low.power.leakage_W == pytest.approx(high.power.leakage_W, rel=1e-3)
+
+
+def _registered(name: str) -> bool:
+    from pulsetrain.synth.blocks import block_names
+
+    return name in block_names()
+
+
+@pytest.mark.skipif(not _registered("chopper"), reason="the chopper block is not in the RTL registry yet")
+def test_registry_block_grows_with_the_array_size_knob(build_dir: Path) -> None:
+    from pulsetrain.synth.sweeps import plot_sweep, sweep
+
+    rows = sweep(["chopper"], "array_size", [8, 32], FlowOptions(target=Target.GENERIC))
+    assert [row["array_size"] for row in rows] == [8, 32]
+    # one sign register per line: more lines, more flip-flops and cells
+    assert rows[1]["flip_flops"] > rows[0]["flip_flops"]
+    assert rows[1]["cells"] > rows[0]["cells"]
+    plot = plot_sweep(rows, "array_size", build_dir / "chopper_sweep.png")
+    assert plot.stat().st_size > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", [t for t in Target], ids=[t.value for t in Target])
+def test_every_registry_block_synthesizes_at_64_lines(target: Target) -> None:
+    from pulsetrain.synth.blocks import block_design, block_names
+
+    for name in block_names():
+        report = synthesize(block_design(name, knobs={"array_size": 64}), FlowOptions(target=target))
+        assert report.cells > 0, name
