@@ -31,8 +31,10 @@ Aggregation of n same-sign pulses
 A pulsed update gives each device a signed count ``n`` of coincidences. Applying them one pulse at a
 time costs ``max |n|`` passes over the array, so the fast path aggregates:
 
-* constant step: ``w + n dw + dw_min_std dw sqrt(n) N(0, 1)``, then clip. Exact in distribution: the sum
-  of n Gaussian steps is Gaussian, and a monotone walk clipped at the end equals one clipped per pulse.
+* constant step: ``w + n dw + dw_min_std dw sqrt(n) N(0, 1)``, then clip. Exact in distribution as long
+  as no device reaches a bound within the train: the sum of n Gaussian steps is Gaussian. At a bound the
+  per-pulse path clips each step, the aggregate clips once; without noise (a monotone walk) both are
+  identical, with noise they differ only for trains that touch the bound.
 * soft bounds: the step is linear in ``w``, so ``w_max - w`` shrinks geometrically,
   ``(w_max - w_n) = r^n (w_max - w_0) - noise`` with ``r = 1 - dw_up0 / w_max``, and the additive
   noise terms add up to a Gaussian with variance ``(dw_min_std dw_up0)^2 (1 - r^(2n)) / (1 - r^2)``

@@ -350,7 +350,8 @@ class Tile:
         """Apply ``signed_counts[m]`` pulses (+ up, - down) to device ``flat_index[m]`` (row-major)."""
         if flat_index.size == 0:
             return
-        counts = np.asarray(signed_counts, dtype=np.float64)
+        # integer-valued float32 counts from the coincidence product are used as they are
+        counts = np.asarray(signed_counts)
         self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts, self.rng)
         if self._has_reference:
             self._refresh()
