@@ -8,6 +8,7 @@ simply computes the lost run again elsewhere).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -127,3 +128,32 @@ def test_cluster_results_fill_the_cache(dask_cluster: str, tmp_path: Path) -> No
     again = Executor(workers=1, cache_dir=tmp_path / "cache")
     assert again.map(runs) == remote
     assert again.stats.cached == len(runs)
+
+
+def test_report_command_runs_on_the_cluster(dask_cluster: str, tmp_path: Path) -> None:
+    """``pulsetrain report --scheduler`` sends its runs to the cluster and gets the local numbers."""
+    from click.testing import CliRunner
+
+    from pulsetrain.cli import main
+
+    tiny = [
+        "training.algorithms=fp",
+        "training.epochs=1",
+        "training.hidden=4",
+        "cosim.enabled=false",
+        "cost.enabled=false",
+        "studies.enabled=false",
+    ]
+    outputs = {}
+    for where, options in (("cluster", ["--scheduler", dask_cluster]), ("local", ["--workers", "1"])):
+        arguments = ["report", "--quick", "--no-cache", "--out", str(tmp_path / where), *options]
+        for setting in tiny:
+            arguments += ["--set", setting]
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 0, result.output
+        outputs[where] = json.loads((tmp_path / where / "results.json").read_text())
+    cluster, local = outputs["cluster"], outputs["local"]
+    assert cluster["configuration"]["execution"]["where"] == f"Dask scheduler {dask_cluster}"
+    for name in ("fp",):
+        for field in ("test_accuracy", "pulses_per_weight"):
+            assert cluster["algorithms"][name][field] == local["algorithms"][name][field]
