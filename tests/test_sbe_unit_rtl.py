@@ -14,6 +14,17 @@ from pulsetrain.rtl.sbe_unit import SbeUnit
 from pulsetrain.periphery.sbe import Normalization, SbeConfig
 
 
+def add_watchdog(sim: Simulator, cycles: int) -> None:
+    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
+
+    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(cycles):
+            await ctx.tick()
+        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
+
+    sim.add_testbench(watchdog, background=True)
+
+
 def stimulus(config: SbeConfig, batches: list[int], seed: int) -> list[list[tuple[list[int], list[int]]]]:
     """Random correlated samples (a dominant rank-1 direction plus noise), as input codes."""
     rng = np.random.default_rng(seed)
@@ -89,6 +100,7 @@ def run_rtl(
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    add_watchdog(sim, 50_000)
     sim.run()
     return states
 
@@ -210,6 +222,7 @@ def test_normalizer_matches_twin_on_extreme_and_random_operands(mode: Normalizat
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    add_watchdog(sim, 50_000)
     sim.run()
     want = [normalize(n, s, config.dividend_shift, mode) for n, s in cases]
     assert got == want

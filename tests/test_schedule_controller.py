@@ -26,6 +26,17 @@ DEPTHS = [2, 3, 4, 5, 6]
 QUICK = OperationTiming(adc_bits=4, columns_per_adc=2, bl=7, read_integration_cycles=2)
 
 
+def add_watchdog(sim: Simulator, cycles: int) -> None:
+    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
+
+    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(cycles):
+            await ctx.tick()
+        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
+
+    sim.add_testbench(watchdog, background=True)
+
+
 def simulate(
     config: ScheduleConfig,
     latencies: dict[tuple[int, OperationKind], int] | None = None,
@@ -82,6 +93,7 @@ def simulate(
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    add_watchdog(sim, 20_000)
     sim.run()
     return runs
 

@@ -24,6 +24,17 @@ from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
 
+def add_watchdog(sim: Simulator, cycles: int) -> None:
+    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
+
+    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(cycles):
+            await ctx.tick()
+        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
+
+    sim.add_testbench(watchdog, background=True)
+
+
 def small_config(mode: TransferMode = TransferMode.CHOPPED_TTV2) -> TilePeripheryConfig:
     # 3 columns over 2 ADCs (k = 2): the second phase leaves the last ADC idle and the ADC order
     # (0, 2, 1) differs from row order, which the top must undo for the transfer controller
@@ -132,6 +143,7 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    add_watchdog(sim, 20_000)
     sim.run()
     assert not sign_errors and not one_hot_errors
     # the chopped modes must have written with some negative chopper signs, or the XOR went untested
@@ -173,6 +185,7 @@ def test_host_forward_read_drives_dacs_and_returns_every_column() -> None:
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    add_watchdog(sim, 20_000)
     sim.run()
     assert sorted(seen) == [(0, 5), (1, 60), (2, 33)]
     assert dac_seen and all(codes == dac for codes in dac_seen)
