@@ -9,6 +9,9 @@ sweeps without an edit here.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -95,4 +98,24 @@ def block_design(
     def factory(block: Any = block, config: Any = config) -> Any:
         return block.build(config)
 
-    return BlockDesign(name=name, factory=factory, parameters=to_plain(config))
+    plain = to_plain(config)
+    digest = hashlib.sha256(
+        json.dumps({"block": name, "config": plain, "sources": _generator_sources()}, sort_keys=True).encode()
+    ).hexdigest()
+    return BlockDesign(name=name, factory=factory, parameters=plain, source_digest=digest)
+
+
+@functools.cache
+def _generator_sources() -> str:
+    """Digest of the RTL generators' sources (rtl/, the shared configs) and the Amaranth version."""
+    import amaranth
+    import pulsetrain.rtl
+
+    import pulsetrain.periphery
+
+    digest = hashlib.sha256(amaranth.__version__.encode())
+    for package in (pulsetrain.rtl, pulsetrain.periphery):
+        for path in sorted(Path(next(iter(package.__path__))).rglob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -184,6 +184,9 @@ class BlockDesign:
     factory: Callable[[], Any]
     #: the block's configuration as plain data (for the report; the RTL itself is what is hashed).
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: a digest of everything the RTL is generated from (config + generator sources), or "" when unknown.
+    #: When given, a rerun finds its cached report without emitting the RTL again.
+    source_digest: str = ""
 
 
 def _top_name(name: str) -> str:
@@ -649,8 +652,21 @@ def synthesize(
 ) -> SynthesisReport:
     """Synthesize ``design`` for ``options.target`` (cached by RTL and options) and return its report."""
     top = _top_name(design.name)
-    rtlil_text = emit_rtlil(design.factory(), top)
     relevant = options.relevant()
+    index_path: Path | None = None
+    if design.source_digest:
+        index_material = json.dumps(
+            {"name": design.name, "digest": design.source_digest, "options": relevant, "flow": FLOW_VERSION},
+            sort_keys=True,
+        )
+        index_path = (
+            cache_root() / "synth" / "index" / (hashlib.sha256(index_material.encode()).hexdigest() + ".json")
+        )
+        if use_cache and index_path.is_file():
+            indexed = Path(json.loads(index_path.read_text())["report"])
+            if indexed.is_file():
+                return report_from_dict(json.loads(indexed.read_text()))
+    rtlil_text = emit_rtlil(design.factory(), top)
     key_material = json.dumps(
         {"rtl": rtl_fingerprint(rtlil_text), "options": relevant, "flow": FLOW_VERSION}, sort_keys=True
     )
@@ -658,6 +674,8 @@ def synthesize(
     run = cache_root() / "synth" / f"{top}-{options.target.value}-{key[:16]}"
     report_path = run / "report.json"
     if use_cache and report_path.is_file():
+        if index_path is not None:
+            write_json(index_path, {"report": str(report_path)})
         return report_from_dict(json.loads(report_path.read_text()))
     started = time.perf_counter()
     if run.exists():
@@ -734,4 +752,6 @@ def synthesize(
             if item.name != "report.json":
                 item.unlink()
     write_atomic(run / "key.txt", key_material)
+    if index_path is not None:
+        write_json(index_path, {"report": str(report_path)})
     return report

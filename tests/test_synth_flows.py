@@ -183,3 +183,20 @@ def test_every_registry_block_synthesizes_at_64_lines(target: Target) -> None:
     for name in block_names():
         report = synthesize(block_design(name, knobs={"array_size": 64}), FlowOptions(target=target))
         assert report.cells > 0, name
+
+
+def test_a_known_source_digest_finds_the_report_without_emitting_rtl() -> None:
+    digest = "test-digest-counter-lfsr-v1"
+    first = synthesize(
+        BlockDesign("test-counter-lfsr", CounterLfsr, {}, source_digest=digest),
+        FlowOptions(target=Target.GENERIC),
+    )
+
+    def unbuildable() -> CounterLfsr:
+        raise AssertionError("the RTL must not be emitted again")
+
+    again = synthesize(
+        BlockDesign("test-counter-lfsr", unbuildable, {}, source_digest=digest),
+        FlowOptions(target=Target.GENERIC),
+    )
+    assert again.cached and again.key == first.key
