@@ -117,3 +117,17 @@ def test_estimate_command_refuses_an_unknown_algorithm() -> None:
     result = CliRunner().invoke(main, ["estimate", "--no-synthesis", "--algo", "backprop2"])
     assert result.exit_code == 2
     assert "--algo must be one of" in result.output
+
+
+@pytest.mark.synth
+@pytest.mark.slow
+def test_digital_periphery_comes_from_the_nangate45_reports() -> None:
+    from pulsetrain.synth.tools import have_sta
+
+    if not have_sta():
+        pytest.skip("OpenSTA (sta) is not installed: no power for the digital periphery")
+    result = estimate(EstimateConfig(algorithm=Algorithm.CTTV2))
+    costed = [row for row in result.digital_blocks.values() if "nangate45" in row["status"]]
+    assert costed, result.digital_blocks
+    assert result.area_um2["digital"] == pytest.approx(sum(row["area_um2_scaled"] for row in costed))
+    assert result.energy_per_sample_pJ["digital"] > 0
