@@ -75,11 +75,42 @@ class AnalogStandIn:
     "mode", [TransferMode.TTV2, TransferMode.CHOPPED_TTV2, TransferMode.AGAD], ids=lambda m: m.value
 )
 def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) -> None:
-    config = small_config(mode)
+    check_against_transfer_twin(small_config(mode), seed=5, updates=24)
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"seed{s}")
+def test_transfer_twin_random_configs(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    in_size, out_size = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    config = TilePeripheryConfig(
+        in_size=in_size,
+        out_size=out_size,
+        adc=AdcReadoutConfig(
+            columns=out_size, columns_per_adc=int(rng.integers(1, out_size + 1)), adc_bits=6
+        ),
+        transfer=TransferControllerConfig(
+            mode=list(TransferMode)[seed % 3],
+            in_size=in_size,
+            out_size=out_size,
+            transfer_every=int(rng.integers(1, 4)),
+            n_reads_per_transfer=int(rng.integers(1, in_size + 1)),
+            in_chop_prob=0.3,
+            out_chop_prob=0.3 if seed % 2 else 0.0,
+            transfer_lr_per_lsb=0.03,
+        ),
+    )
+    check_against_transfer_twin(config, seed=seed, updates=30)
+
+
+def check_against_transfer_twin(config: TilePeripheryConfig, *, seed: int, updates: int) -> None:
+    """Updates with random signs, automatic transfer reads answered by the stand-in, results vs twin."""
+    mode = config.transfer.mode
     dut = TilePeriphery(config)
-    rng = np.random.default_rng(5)
-    updates = 24
-    targets = rng.integers(0, 1 << config.adc.adc_bits, size=(updates, config.out_size))
+    rng = np.random.default_rng(seed)
+    reads = updates * config.transfer.n_reads_per_transfer
+    targets = rng.integers(0, 1 << config.adc.adc_bits, size=(reads, config.out_size))
     stand_in = AnalogStandIn(dut, targets)
     twin = TwinTransferPeriphery(config.transfer)
     mid = 1 << (config.adc.adc_bits - 1)
@@ -89,8 +120,12 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
     flipped_updates: list[int] = []
     one_hot_errors: list[str] = []
 
+    planned_columns: list[int] = []  # the twin's column reads, in order
+    driven_columns: list[int] = []  # the line the top drove full scale in each transfer read
+
     async def bench(ctx) -> None:  # type: ignore[no-untyped-def]
         ctx.set(dut.transfer_results.ready, 1)
+        was_transferring = False
         for step in range(updates):
             negative = rng.integers(0, 2, size=config.in_size + config.out_size)
             for line in range(config.in_size + config.out_size):
@@ -112,8 +147,8 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
             request = twin.step()
             if request is not None:
                 for column in request.columns:
-                    stand_in.read += 1
-                    result = twin.transfer(column, targets[stand_in.read] - mid)
+                    planned_columns.append(column)
+                    result = twin.transfer(column, targets[len(planned_columns) - 1] - mid)
                     h = np.round(result.h_column * config.transfer.h_one).astype(int)
                     expected.extend(
                         [
@@ -122,6 +157,11 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
                         ]
                     )
             while ctx.get(dut.busy):
+                transferring = bool(ctx.get(dut.transferring))
+                if transferring and not was_transferring:
+                    stand_in.read += 1  # a new column read: the stand-in answers with its targets
+                    driven_columns.append(-1)
+                was_transferring = transferring
                 if ctx.get(dut.slot_valid):
                     x_neg = ctx.get(dut.x_negative)
                     d_neg = ctx.get(dut.d_negative)
@@ -134,6 +174,8 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
                     hot = [i for i, code in enumerate(codes) if code]
                     if len(hot) != 1 or codes[hot[0]] != config.dac_full_scale:
                         one_hot_errors.append(f"update {step}: {codes}")
+                    else:
+                        driven_columns[-1] = hot[0]
                 stand_in.answer(ctx)
                 if ctx.get(dut.transfer_results.valid):
                     payload = ctx.get(dut.transfer_results.payload)
@@ -146,9 +188,12 @@ def test_updates_and_transfer_reads_match_the_transfer_twin(mode: TransferMode) 
     add_watchdog(sim, 20_000)
     sim.run()
     assert not sign_errors and not one_hot_errors
+    assert driven_columns == planned_columns
     # the chopped modes must have written with some negative chopper signs, or the XOR went untested
-    assert bool(flipped_updates) == (mode is not TransferMode.TTV2)
-    assert len(expected) == updates // config.transfer.transfer_every * config.out_size
+    if seed == 5:
+        assert bool(flipped_updates) == (mode is not TransferMode.TTV2)
+    events = updates // config.transfer.transfer_every
+    assert len(expected) == events * config.transfer.n_reads_per_transfer * config.out_size
     assert records == expected
 
 
