@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Signal
-from amaranth.lib import data
 from pulsetrain.rtl.lfsr import advance_step
 from pulsetrain.rtl.pulse_generator import PulseGenerator
 
@@ -17,7 +16,7 @@ class StuckLfsrBitPulseGenerator(PulseGenerator):
 
     stuck_bit = 0
 
-    def _stochastic(self, m: Module, running: Signal, codes: data.View) -> None:
+    def _stochastic(self, m: Module, running: Signal, codes: list[Signal]) -> None:
         config = self._config
         fires = []
         for line, seed in enumerate(config.seeds()):

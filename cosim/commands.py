@@ -1,0 +1,119 @@
+"""``pulsetrain cosim``: block benches, or training with the periphery RTL in the loop.
+
+``pulsetrain cosim --algo c-ttv2 --sim verilator --samples 200 --json out.json``
+    trains the digits network with every pulsed update served by the simulated pulse generators, runs
+    the pure model with the same seed, and compares them decision by decision (see
+    :mod:`pulsetrain.cosim.training`). Exit status 1 when they differ.
+``pulsetrain cosim --bench pulse --sim icarus --seed 3``
+    runs one block bench (see :data:`pulsetrain.cosim.benches.BENCHES`) with its coverage report.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from pulsetrain.results import write_json
+
+
+@click.command("cosim")
+@click.option("--algo", default=None, help="Train with the RTL in the loop: sgd, ttv2, c-ttv2, agad, dfa.")
+@click.option("--bench", default=None, help="Run one block bench instead (see --list).")
+@click.option("--list", "list_benches", is_flag=True, help="List the block benches and exit.")
+@click.option("--sim", default="verilator", show_default=True, help="Simulator: verilator or icarus.")
+@click.option("--hidden", multiple=True, help="Hidden layer size(s), as for `pulsetrain train` (default 32).")
+@click.option("--samples", default=None, type=int, help="Train on the first N training samples (one pass).")
+@click.option(
+    "--epochs", default=None, type=int, help="Whole epochs (default 1 when --samples is not given)."
+)
+@click.option("--seed", default=0, type=int, show_default=True, help="Seed of the run (and of a bench).")
+@click.option("--set", "sets", multiple=True, help="Override a training config field: --set lr=0.05.")
+@click.option("--long", "long_mode", is_flag=True, help="Benches: the long randomized mode.")
+@click.option("--waves", is_flag=True, help="Record a waveform of the whole run (large).")
+@click.option("--json", "json_path", default=None, help="Write the results to this JSON file.")
+def cosim(
+    algo: str | None,
+    bench: str | None,
+    list_benches: bool,
+    sim: str,
+    hidden: tuple[str, ...],
+    samples: int | None,
+    epochs: int | None,
+    seed: int,
+    sets: tuple[str, ...],
+    long_mode: bool,
+    waves: bool,
+    json_path: str | None,
+) -> None:
+    """Co-simulate the periphery RTL with the analog model (Verilator or Icarus)."""
+    from pulsetrain.cosim import runner
+    from pulsetrain.cosim.benches import BENCHES, run_named_bench
+
+    from pulsetrain.config import ConfigError
+
+    simulator = runner.parse_simulator(sim)
+    if list_benches:
+        for name, entry in BENCHES.items():
+            click.echo(f"{name:12s} {entry.description}")
+        return
+    if (algo is None) == (bench is None):
+        raise ConfigError("give exactly one of --algo (training) or --bench (a block bench)")
+    if samples is not None and epochs is not None:
+        raise ConfigError("give --samples or --epochs, not both")
+    if bench is not None:
+        document = run_named_bench(bench, simulator, seed=seed, long_mode=long_mode)
+        click.echo(document["summary"])
+        if json_path is not None:
+            write_json(json_path, document)
+        if not document["passed"]:
+            sys.exit(1)
+        return
+
+    from pulsetrain.cosim.training import CosimRequest, run_training_cosim
+
+    options: dict[str, Any] = {"algo": algo, "seed": seed}
+    if hidden:
+        options["network.hidden"] = ",".join(hidden)
+    request = CosimRequest(
+        options=options,
+        sets=tuple(sets),
+        samples=samples,
+        epochs=epochs if epochs is not None else 1,
+        simulator=simulator.value,
+        waves=waves,
+    )
+    results = run_training_cosim(request)
+    split = results["time_split"]
+    click.echo(
+        f"{results['config']['algo']} on {results['simulator']}: {results['samples']} samples, "
+        f"{results['cycles']} cycles, {results['wall_seconds']:.1f} s in the simulator "
+        f"({results['samples_per_second'] or 0:.1f} samples/s)"
+    )
+    if split:
+        click.echo(
+            f"  time: transactions {split['transactions_seconds']:.1f} s (simulator ~"
+            f"{split['simulator_cycles_seconds_estimate']:.2f} s, per-cycle Python ~"
+            f"{split['per_cycle_python_seconds_estimate']:.1f} s), "
+            f"model {split['model_python_seconds']:.1f} s"
+        )
+    click.echo(
+        f"  decisions compared {results['decisions_compared']} in "
+        f"{results['transactions_compared']} updates; "
+        f"matches model: {results['matches_model']}"
+    )
+    if results["test_accuracy"] is not None:
+        click.echo(
+            f"  test accuracy RTL {100 * results['test_accuracy']:.1f} % / model "
+            f"{100 * results['model_test_accuracy']:.1f} %"
+        )
+    if results["first_mismatch"]:
+        click.echo(f"  first differing decision: {results['first_mismatch']}")
+    if results["waveform"]:
+        click.echo(f"  waveform: {results['waveform']}")
+    if json_path is not None:
+        write_json(json_path, results)
+        click.echo(f"results written to {json_path}")
+    if not results["matches_model"]:
+        sys.exit(1)
