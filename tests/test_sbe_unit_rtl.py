@@ -226,3 +226,36 @@ def test_normalizer_matches_twin_on_extreme_and_random_operands(mode: Normalizat
     sim.run()
     want = [normalize(n, s, config.dividend_shift, mode) for n, s in cases]
     assert got == want
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("mode", list(Normalization), ids=lambda m: m.value)
+def test_sample_cycles_match_the_config(mode: Normalization) -> None:
+    """Back-to-back samples on a gap-free stream take exactly ``config.sample_cycles`` each."""
+    config = SbeConfig(rows=5, cols=3, batch_bits=3, normalization=mode)
+    dut = SbeUnit(config)
+    (batch,) = stimulus(config, [4], seed=3)
+    accepted: list[int] = []  # cycle of each accepted word
+
+    async def bench(ctx) -> None:  # type: ignore[no-untyped-def]
+        cycle = 0
+        words = [value for xq, dq in batch for value in (*dq, *xq)]
+        ctx.set(dut.samples.valid, 1)
+        for value in words:
+            ctx.set(dut.samples.payload, value)
+            while not ctx.get(dut.samples.ready):
+                await ctx.tick()
+                cycle += 1
+            accepted.append(cycle)
+            await ctx.tick()
+            cycle += 1
+        ctx.set(dut.samples.valid, 0)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    add_watchdog(sim, 50_000)
+    sim.run()
+    per_sample = config.rows + config.cols
+    firsts = accepted[::per_sample]
+    assert [b - a for a, b in zip(firsts, firsts[1:], strict=False)] == [config.sample_cycles] * 3

@@ -155,3 +155,22 @@ class SbeConfig:
     def initial_vector_code(self) -> int:
         """Code of every entry of ``D`` before the first batch (1.0)."""
         return 1 << self.frac_bits
+
+    # ---------------------------------------------------------------- timing of the RTL unit
+    @property
+    def normalize_cycles(self) -> int:
+        """Cycles from a normalization's start to the unit seeing its result (non-zero norm).
+
+        Exact: one cycle per root bit (``ceil(norm_sq_bits / 2)``), one per dividend bit
+        (``dot_bits + dividend_shift``), one to apply the sign, one for the registered done. Shift: 1.
+        """
+        if self.normalization is Normalization.SHIFT:
+            return 1
+        root_bits = (self.norm_sq_bits + 1) // 2
+        return root_bits + self.dot_bits + self.dividend_shift + 2
+
+    @property
+    def sample_cycles(self) -> int:
+        """Cycles per sample with a gap-free input stream (two per element of each of the three passes,
+        one idle cycle and three normalizations with their start cycles); for latency estimates."""
+        return 1 + 2 * (2 * self.cols + self.rows) + 3 * (1 + self.normalize_cycles)
