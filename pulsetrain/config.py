@@ -146,22 +146,50 @@ def _convert(path: str, text: Any, annotation: Any) -> Any:
     return text
 
 
-def _set_path(config: T, parts: list[str], raw: Any, full: str) -> T:
-    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
-        raise ConfigError(f"unknown key {full!r}: {'.'.join(parts[:-1]) or full} is not a section")
-    names = [f.name for f in dataclasses.fields(config)]
-    head = parts[0]
-    if head not in names:
-        raise ConfigError(f"unknown key {full!r}; allowed here: {', '.join(names)}")
-    current = getattr(config, head)
-    if len(parts) == 1:
-        if dataclasses.is_dataclass(current) and isinstance(raw, Mapping):
-            new_value: Any = apply_overrides(current, _flatten(raw), prefix=full + ".")
+def _nest(overrides: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Group dotted keys by their first part: ``{"a.b": 1, "a.c": 2} -> {"a": {"b": 1, "c": 2}}``."""
+    nested: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        head, dot, rest = key.partition(".")
+        if not head:
+            raise ConfigError(f"unknown key {prefix + key!r}")
+        if dot:
+            branch = nested.setdefault(head, {})
+            if not isinstance(branch, dict):
+                raise ConfigError(f"{prefix}{head} is set both as a value and as a section")
+            branch[rest] = raw
+        elif isinstance(raw, Mapping):
+            nested.setdefault(head, {}).update(_flatten(raw))
         else:
-            new_value = _convert(full, raw, _field_type(type(config), head))
-    else:
-        new_value = _set_path(current, parts[1:], raw, full)
-    return dataclasses.replace(config, **{head: new_value})  # type: ignore[type-var]
+            nested[head] = raw
+    return nested
+
+
+def _apply_level(config: T, nested: Mapping[str, Any], prefix: str) -> T:
+    """Apply all overrides of one dataclass level, then validate once (``dataclasses.replace``).
+
+    Validating once per level lets interdependent fields change together (``--set columns=4
+    --set columns_per_adc=4``) whatever order the user gives them in.
+    """
+    names = [f.name for f in dataclasses.fields(config)]  # type: ignore[arg-type]
+    changes: dict[str, Any] = {}
+    for head, raw in nested.items():
+        path = prefix + head
+        if head not in names:
+            raise ConfigError(f"unknown key {path!r}; allowed here: {', '.join(names)}")
+        current = getattr(config, head)
+        if isinstance(raw, dict):
+            if not (dataclasses.is_dataclass(current) and not isinstance(current, type)):
+                raise ConfigError(f"unknown key {path + '.' + next(iter(raw))!r}: {path} is not a section")
+            changes[head] = _apply_level(current, raw, path + ".")
+        else:
+            changes[head] = _convert(path, raw, _field_type(type(config), head))
+    try:
+        return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {error}") from None
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -177,18 +205,13 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def apply_overrides(config: T, overrides: Mapping[str, Any], *, prefix: str = "") -> T:
     """Return ``config`` with each ``dotted.path -> value`` applied and the result validated again.
 
-    Values may be strings (``--set``) or TOML values. Unknown keys and values of the wrong type raise
-    :class:`ConfigError` naming the key.
+    Values may be strings (``--set``) or TOML values. All keys of one section are applied together and
+    the section is validated once, so their order does not matter. Unknown keys and values of the wrong
+    type raise :class:`ConfigError` naming the key.
     """
-    for key, raw in overrides.items():
-        parts = key.split(".")
-        try:
-            config = _set_path(config, parts, raw, prefix + key)
-        except ConfigError:
-            raise
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"{prefix}{key}: {error}") from None
-    return config
+    if not overrides:
+        return config
+    return _apply_level(config, _nest(overrides, prefix), prefix)
 
 
 def parse_set_options(options: Iterable[str]) -> dict[str, str]:

@@ -91,3 +91,26 @@ def test_results_are_plain_json_written_atomically(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["config"]["inner"]["shape"] == "square"
     assert to_plain(Outer())["sizes"] == [1, 2]
     assert not list((tmp_path / "sub").glob(".*tmp"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pair:
+    columns: int = 8
+    columns_per_adc: int = 8
+
+    def __post_init__(self) -> None:
+        if self.columns % self.columns_per_adc:
+            raise ConfigError(
+                f"columns_per_adc must divide columns ({self.columns}), not {self.columns_per_adc}"
+            )
+
+
+def test_interdependent_fields_can_change_together_in_any_order() -> None:
+    assert apply_overrides(Pair(), {"columns": "4", "columns_per_adc": "4"}) == Pair(
+        columns=4, columns_per_adc=4
+    )
+    assert apply_overrides(Pair(), {"columns_per_adc": "3", "columns": "9"}) == Pair(
+        columns=9, columns_per_adc=3
+    )
+    with pytest.raises(ConfigError, match="columns_per_adc must divide columns"):
+        apply_overrides(Pair(), {"columns": "9"})
