@@ -96,8 +96,9 @@ def train(
         f"{layer} " + "/".join(f"{name} {count}" for name, count in arrays.items())
         for layer, arrays in results["pulses"].items()
     )
+    substrate = "floating point" if config.algo == "fp" else config.device.kind
     click.echo(
-        f"{config.algo} on {config.device.kind}: test accuracy {100 * results['test_accuracy']:.1f} % "
+        f"{config.algo} on {substrate}: test accuracy {100 * results['test_accuracy']:.1f} % "
         f"after {results['completed_epochs']} epochs, {results['wall_seconds']:.1f} s; pulses: {pulses}"
     )
     if json_path is not None:
