@@ -415,7 +415,11 @@ class Executor:
                         result, seconds = self._failure(runs[index], error), 0.0
                     computed(index, result, seconds)
         except BaseException:
+            # Interrupted (Ctrl-C) or a run failed: stop the runs still going instead of waiting for them;
+            # what finished is already in the cache, so a rerun resumes from there.
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in multiprocessing.active_children():
+                process.terminate()
             raise
         pool.shutdown(wait=True)
 

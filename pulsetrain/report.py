@@ -106,8 +106,13 @@ class CosimPart:
     simulator: str = "verilator"
     #: Seed of the run (the pure-model run it is compared with uses the same).
     seed: int = 0
+    #: Hidden layer widths of the co-simulated network (empty: the same as ``training.hidden``). The
+    #: Verilator build grows with the number of pulsed lines, so the quick preset uses a narrow one.
+    hidden: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        for width in self.hidden:
+            check_int("cosim.hidden", width, 1, 4096)
         check_choice("cosim.algorithm", self.algorithm, COSIM_ALGORITHMS)
         check_int("cosim.samples", self.samples, 1, 1_000_000)
         check_choice("cosim.simulator", self.simulator, SIMULATORS)
@@ -188,9 +193,9 @@ class ReportConfig:
         return cls(
             title="pulsetrain report (quick)",
             training=TrainingPart(epochs=3),
-            cosim=CosimPart(samples=100),
-            cost=CostPart(targets=("generic",)),
-            studies=StudiesPart(quick=True),
+            cosim=CosimPart(samples=100, hidden=(8,)),
+            cost=CostPart(targets=("generic",), use_synthesis=False),
+            studies=StudiesPart(quick=True, max_epochs=3),
         )
 
 
@@ -279,7 +284,7 @@ def report(
       training.hidden            hidden widths, e.g. 32 or 32,32
       training.train_set         TrainConfig overrides, e.g. device.dw_min=0.002
       training.device            ideal, constant-step, soft-bounds, pow-step
-      cosim.enabled / cosim.algorithm / cosim.samples / cosim.simulator / cosim.seed
+      cosim.enabled / cosim.algorithm / cosim.samples / cosim.simulator / cosim.seed / cosim.hidden
       cost.enabled / cost.targets / cost.technology / cost.use_synthesis
       studies.enabled / studies.studies / studies.quick / studies.seeds / studies.max_epochs
     """

@@ -808,7 +808,7 @@ def _plan_cosim(config: ReportConfig) -> PartPlan:
     spec = {
         "algo": part.algorithm,
         "seed": part.seed,
-        "hidden": list(config.training.hidden),
+        "hidden": list(part.hidden or config.training.hidden),
         "sets": [*algorithm_sets(part.algorithm, config.training.device), *config.training.train_set],
         "samples": part.samples,
         "simulator": part.simulator,
@@ -828,7 +828,8 @@ def _assemble_cosim(config: ReportConfig, results: list[Any]) -> PartOutcome:
         "RTL in the loop: the periphery's decisions against the model",
         intro=(
             f"pulsetrain cosim --algo {part.algorithm} --sim {part.simulator} --samples {part.samples} "
-            f"--seed {part.seed}: the pure model runs first with the bit-exact twin of the pulse generators; "
+            f"--seed {part.seed}, network 64-{'-'.join(map(str, part.hidden or config.training.hidden))}-10: "
+            "the pure model runs first with the bit-exact twin of the pulse generators; "
             "then the same training runs with every pulse-train decision (each line's pulse in each slot, "
             "each sign line) served by the simulated Verilog and compared with the twin before it reaches "
             "the analog tiles, which are the model's in both runs."

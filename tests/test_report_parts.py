@@ -135,3 +135,22 @@ def test_study_part_embeds_the_studys_own_plot(tmp_path: Path) -> None:
     assert section["summary"]["latency"], "the latency-by-depth rows are missing"
     page = (tmp_path / "index.html").read_text()
     assert page.count('class="plot"') == 1
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_cosim_part_shows_rtl_matching_the_model(tmp_path: Path) -> None:
+    """The RTL-in-the-loop part on a narrow network (the Verilator build takes minutes: long mode)."""
+    document = report(
+        tmp_path,
+        "training.enabled=false",
+        "cost.enabled=false",
+        "studies.enabled=false",
+        "cosim.samples=20",
+        "cosim.hidden=4",
+    )
+    section = document["sections"]["cosim"]
+    assert section["status"] == "ok", section
+    assert section["result"]["decisions_compared"] > 0
+    assert section["result"]["matches_model"] is True
+    assert "RTL versus model agreement" in (tmp_path / "index.html").read_text()
