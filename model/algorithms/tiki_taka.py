@@ -52,6 +52,8 @@ from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
 #: the widest ADC code the transfer controller's config accepts
 _MAX_TRANSFER_ADC_BITS = 16
+#: chopper LFSR seeds are drawn below this (non-zero, within the LFSR width of the default config)
+_LFSR_SEED_LIMIT = 1 << TransferControllerConfig().lfsr_bits
 
 
 def transfer_controller_config(
@@ -242,7 +244,6 @@ class TikiTakaFamily(Algorithm):
             fast.set_device_weights(symmetry)
             slow.set_weights(initial_weights(rng, out_size, in_size, bias))
             seeds_draw = self.spawn_rng()
-            lfsr_limit = 1 << min(32, 16 + 8)
             digital = transfer_controller_config(
                 settings,
                 self.mode,
@@ -252,7 +253,10 @@ class TikiTakaFamily(Algorithm):
                 adc_lsb=io.adc_lsb,
                 dw_min=config.device.dw_min,
                 lr=config.lr,
-                seeds=(int(seeds_draw.integers(1, lfsr_limit)), int(seeds_draw.integers(1, lfsr_limit))),
+                seeds=(
+                    int(seeds_draw.integers(1, _LFSR_SEED_LIMIT)),
+                    int(seeds_draw.integers(1, _LFSR_SEED_LIMIT)),
+                ),
             )
             periphery = make_transfer_periphery(settings.periphery, digital, seeds_draw)
             self.layers.append(
