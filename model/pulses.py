@@ -127,20 +127,27 @@ class FloatPulseSource:
         self.rng = rng
 
     def signed_lines(
-        self, x: NDArray[np.float64], x_gain: float, d: NDArray[np.float64], d_gain: float, bl: int
+        self,
+        x_abs: NDArray[np.float64],
+        x_sign: NDArray[np.float32],
+        x_gain: float,
+        d_abs: NDArray[np.float64],
+        d_sign: NDArray[np.float32],
+        d_gain: float,
+        bl: int,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
-        """The trains of :meth:`trains` for ``p = min(x_gain |x|, 1)``, ``q = min(d_gain |d|, 1)``, as
-        signed lines ready for the coincidence product: ``x`` lines carry ``sign(x)``, ``d`` lines
-        ``-sign(d)`` (so ``d_linesᵀ x_lines`` counts up-steps positive).
+        """The trains of :meth:`trains` as signed float32 lines ready for the coincidence product.
 
-        Same random numbers and decisions as :meth:`trains`, with fewer NumPy calls (the tile's fast path
-        at batch 1). ``u < min(p, 1)`` equals ``u < p`` for ``u`` in [0, 1), so no clipping is needed.
+        ``p = min(x_gain |x|, 1)`` and ``q = min(d_gain |d|, 1)`` from the magnitudes ``x_abs``,
+        ``d_abs``; each line is multiplied by its sign (``x_sign``, ``d_sign``; the tile passes
+        ``sign(x)`` and ``-sign(d)``, so that ``d_linesᵀ x_lines`` counts up-steps positive). Same random
+        numbers and decisions as :meth:`trains`, with fewer NumPy calls (the tile's fast path); ``u <
+        min(p, 1)`` equals ``u < p`` for ``u`` in [0, 1), so no clipping is needed.
         """
-        n_x = x.shape[0]
-        uniform = self.rng.random((bl, n_x + d.shape[0]))
-        # float32 signs: the coincidence product runs in single precision (exact below 2^24)
-        x_lines = (uniform[:, :n_x] < np.abs(x) * x_gain) * np.sign(x, dtype=np.float32)
-        d_lines = (uniform[:, n_x:] < np.abs(d) * d_gain) * np.sign(-d, dtype=np.float32)
+        n_x = x_abs.shape[0]
+        uniform = self.rng.random((bl, n_x + d_abs.shape[0]))
+        x_lines = (uniform[:, :n_x] < x_abs * x_gain) * x_sign
+        d_lines = (uniform[:, n_x:] < d_abs * d_gain) * d_sign
         return x_lines, d_lines
 
     def trains(

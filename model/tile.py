@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -412,28 +412,15 @@ class Tile:
         }
         source = self.pulse_source
         # exactly the float source (not a subclass that may draw differently): take its fast path
-        fast = type(source) is FloatPulseSource
-        float_source = cast(FloatPulseSource, source)
+        if mode is UpdateMode.STOCHASTIC and type(source) is FloatPulseSource:
+            self._update_float(x, d, lr, dw_min, management, source)
+            return
         for x_b, d_b in zip(x, d, strict=True):
             if mode is UpdateMode.DETERMINISTIC:
                 counts = np.rint(np.outer(d_b, x_b) * (-lr / dw_min))
                 np.minimum(counts, config.desired_bl, out=counts)
                 np.maximum(counts, -config.desired_bl, out=counts)
                 self.apply_pulse_counts(counts)
-                continue
-            if fast:
-                # the float source's signed lines directly: same random numbers and decisions as
-                # trains(), without building PulseTrains (a few NumPy calls fewer per sample)
-                x_abs_max = float(np.abs(x_b).max())
-                d_abs_max = float(np.abs(d_b).max())
-                scales = pulse_scales(x_abs_max, d_abs_max, lr, dw_min, **management)
-                if scales is None:
-                    continue
-                bl, x_gain, d_gain = scales
-                x_lines, d_lines = float_source.signed_lines(x_b, x_gain, d_b, d_gain, bl)
-                flat = (d_lines.T @ x_lines).reshape(-1)
-                index = np.flatnonzero(flat)
-                self.apply_pulses_at(index, flat[index])
                 continue
             plan = plan_pulses(x_b, d_b, lr, dw_min, **management)
             if plan is None:
@@ -448,5 +435,35 @@ class Tile:
             x_lines32 = trains.x_fire * np.where(x_negative, _MINUS_ONE, _ONE)
             d_lines32 = trains.d_fire * np.where(d_negative, _ONE, _MINUS_ONE)
             flat = (d_lines32.T @ x_lines32).reshape(-1)
-            index = np.flatnonzero(flat)
+            index = flat.nonzero()[0]
+            self.apply_pulses_at(index, flat[index])
+
+    def _update_float(
+        self,
+        x: FloatArray,
+        d: FloatArray,
+        lr: float,
+        dw_min: float,
+        management: dict[str, Any],
+        source: FloatPulseSource,
+    ) -> None:
+        """Stochastic update with the float source's signed lines: the same random numbers and decisions
+        as through :meth:`FloatPulseSource.trains`, without building PulseTrains; magnitudes and signs are
+        computed once per batch (a few NumPy calls fewer per sample)."""
+        x_abs = np.abs(x)
+        d_abs = np.abs(d)
+        x_sign = np.sign(x, dtype=np.float32)
+        d_sign = np.sign(-d, dtype=np.float32)  # d lines carry -sign(d): + counts are up-steps
+        x_max = x_abs.max(axis=1).tolist()
+        d_max = d_abs.max(axis=1).tolist()
+        for b in range(x.shape[0]):
+            scales = pulse_scales(x_max[b], d_max[b], lr, dw_min, **management)
+            if scales is None:
+                continue
+            bl, x_gain, d_gain = scales
+            x_lines, d_lines = source.signed_lines(
+                x_abs[b], x_sign[b], x_gain, d_abs[b], d_sign[b], d_gain, bl
+            )
+            flat = (d_lines.T @ x_lines).reshape(-1)
+            index = flat.nonzero()[0]
             self.apply_pulses_at(index, flat[index])
