@@ -601,6 +601,9 @@ def _run_asic(
         cwd=run,
         log_name="buffering.log",
     )
+    # OpenSTA's Verilog reader does not know "signed" in declarations; signedness means nothing to a netlist
+    verilog = (run / "netlist.v").read_text()
+    (run / "netlist.v").write_text(re.sub(r"\b(input|output|inout|wire|reg)\s+signed\b", r"\1", verilog))
     buffered = parse_yosys_stat((run / "stat_buffered.json").read_text(), top)
     result.update(
         cells=buffered.cells,
