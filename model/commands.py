@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from pulsetrain.model.algorithms import ALGORITHMS
+from pulsetrain.model.devices import DEVICES
 
 from pulsetrain.results import write_json
 
 
 @click.command("train")
-@click.option("--algo", default=None, help="Learning algorithm: fp, sgd, ... (default sgd).")
-@click.option(
-    "--device",
-    default=None,
-    help="Device model: ideal, constant-step, soft-bounds, pow-step (default constant-step).",
-)
+@click.option("--algo", default=None, help=f"Learning algorithm: {', '.join(ALGORITHMS)} (default sgd).")
+@click.option("--device", default=None, help=f"Device model: {', '.join(DEVICES)} (default constant-step).")
 @click.option(
     "--dataset", default=None, help="digits (embedded, default) or mnist (idx files in --data-dir)."
 )

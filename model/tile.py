@@ -185,6 +185,16 @@ class Tile:
         :class:`~pulsetrain.model.periphery.PulseSource`).
     rng:
         Generator for the device sampling, read noise and cycle-to-cycle write noise.
+
+    Attributes
+    ----------
+    g:
+        (out_size, in_size) device states in device units. Read it freely; change it only through
+        :meth:`set_weights`, :meth:`set_device_weights` or the pulse methods (the tile keeps views of it).
+    devices:
+        The sampled device parameters (:class:`~pulsetrain.model.devices.DeviceArray`).
+    output_scale:
+        (out_size,) digital output scale.
     """
 
     def __init__(
