@@ -123,10 +123,11 @@ def register_twin_source(ledger: SourceLedger, bl_max: int) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def training_periphery(configs: list[PulseGeneratorConfig]) -> Any:
+def training_periphery(configs: list[PulseGeneratorConfig], generator_class: Any = None) -> Any:
     """An Amaranth top with one :class:`~pulsetrain.rtl.pulse_generator.PulseGenerator` per config.
 
     Ports of generator ``k`` are prefixed ``tile{k}__`` in the Verilog (``tile0__codes__payload``...).
+    ``generator_class`` replaces the generator (a deliberately broken variant in tests).
     """
     from amaranth.hdl import Module
     from amaranth.lib import wiring
@@ -137,7 +138,8 @@ def training_periphery(configs: list[PulseGeneratorConfig]) -> Any:
         """The update pulse generators of every tile of a network, side by side."""
 
         def __init__(self) -> None:
-            self._generators = [PulseGenerator(config) for config in configs]
+            cls = generator_class or PulseGenerator
+            self._generators = [cls(config) for config in configs]
             super().__init__({f"tile{k}": Out(g.signature) for k, g in enumerate(self._generators)})
 
         def elaborate(self, platform: object) -> Module:
@@ -218,6 +220,8 @@ class CosimRequest:
     simulator: str = "verilator"
     #: record waveforms of the whole run (large)
     waves: bool = False
+    #: pulse generator class of the RTL (None: the real one; tests pass broken variants)
+    generator_class: Any = None
 
 
 def resolve(request: CosimRequest) -> Any:
@@ -320,7 +324,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         )
     configs = [ledger.configs[i] for i in used]
     build_start = time.perf_counter()
-    top = training_periphery(configs)
+    top = training_periphery(configs, request.generator_class)
     built = runner.build(runner.verilog_of(top, "training_periphery"), "training_periphery", simulator)
     if request.waves:
         built = runner.build(built.verilog, built.toplevel, simulator, waves=True, root=built.folder.parent)
@@ -351,19 +355,20 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         and rtl_results.get("weights_sha256") == model_results["weights_sha256"]
         and rtl_results.get("test_accuracy") == model_results["test_accuracy"]
     )
-    samples_run = int(rtl.get("samples", 0))
+    samples_run = int(rtl.get("samples") or 0)
     return {
         "config": model_results["config"],
         "simulator": simulator.value,
         "samples": samples_run,
         "epochs": config.epochs if request.samples is None else None,
-        "cycles": int(rtl.get("cycles", 0)),
+        "cycles": int(rtl.get("cycles") or 0),
         "wall_seconds": result.run_seconds,
         "build_seconds": build_seconds,
         "model_wall_seconds": model_seconds,
         "decisions_compared": int(rtl.get("decisions_compared", 0)),
         "transactions_compared": int(rtl.get("transactions", 0)),
-        "mismatches": int(rtl.get("mismatches", 0)) + (0 if matches or mismatch else 1),
+        # a differing decision stops the run (1); without one, differing weights or accuracy count as 1
+        "mismatches": int(rtl.get("mismatches", 0)) or (0 if matches else 1),
         "first_mismatch": mismatch,
         "matches_model": matches,
         "test_accuracy": rtl_results.get("test_accuracy"),
