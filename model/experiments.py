@@ -102,7 +102,7 @@ def sbe_epochs(batch: int, quick: bool) -> int:
     """Epochs at ``batch``: larger batches take more passes (fewer steps per pass)."""
     if quick:
         return 12 if batch <= 16 else 25
-    return int(min(20 + 10 * np.log2(max(batch, 1)) // 2, 80))
+    return min(20 + 5 * round(np.log2(max(batch, 1))), 80)
 
 
 #: Per-algorithm settings of the ``defaults`` study beyond the TrainConfig defaults.
