@@ -179,10 +179,11 @@ def offset_errors() -> dict[tuple[str, float], float]:
 def test_offset_ordering_at_sigma_0_3(offset_errors: dict[tuple[str, float], float]) -> None:
     # Rasch et al.: TTv2 suffers from the reference offset, c-TTv2 much less, AGAD hardly at all.
     # Tolerance: each step of the ordering must hold by at least 0.05 relative weight error (5 % of |W*|),
-    # larger than the seed-to-seed spread of one configuration measured here (about 0.02).
+    # larger than the seed-to-seed spread of one configuration measured here (about 0.02). Measured
+    # (seed 0): ttv2 0.92, c-ttv2 0.37, agad 0.20 (without offset all three 0.18-0.21).
     ttv2, chopped, agad = (offset_errors[(algo, 0.3)] for algo in FAMILY)
     assert ttv2 > chopped + 0.05, offset_errors
-    assert chopped > agad + 0.05 or chopped < ttv2 - 0.3, offset_errors
+    assert chopped > agad + 0.05, offset_errors
 
 
 def test_agad_is_nearly_insensitive_to_the_offset(offset_errors: dict[tuple[str, float], float]) -> None:
