@@ -199,13 +199,13 @@ class RunCache:
 
 
 def timed_call(function: RunFunction, spec: Mapping[str, Any]) -> tuple[Any, float]:
-    """Call ``function(spec)`` with its stdout swallowed; return (plain result, wall seconds).
+    """Call ``function(spec)`` with its stdout and stderr swallowed; return (plain result, wall seconds).
 
-    This is what runs on a worker. Swallowing stdout keeps a run's prints from tearing the single
-    progress display of the parent; errors still travel back as exceptions.
+    This is what runs on a worker. Swallowing a run's prints and warnings keeps them from tearing the
+    single progress display of the parent; errors still travel back as exceptions.
     """
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         result = function(spec)
     return _plain_json(result), time.perf_counter() - start
 

@@ -97,6 +97,7 @@ table { border-collapse: collapse; margin: 0.8em 0; font-variant-numeric: tabula
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
+td.text { text-align: left; }
 caption { caption-side: bottom; color: #666; font-size: 0.9em; text-align: left; padding-top: 0.3em; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
@@ -107,11 +108,23 @@ nav a { margin-right: 1em; }
 """
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").replace(" ", ""))
+    except ValueError:
+        return text in ("-", "n/a")
+    return True
+
+
+def _cell_html(text: str) -> str:
+    # numbers right-aligned (the style sheet's default), words left-aligned
+    css = "" if _is_number(text) else ' class="text"'
+    return f"<td{css}>{html.escape(text)}</td>"
+
+
 def _table_html(table: Table) -> str:
     head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in table.header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in table.rows
-    )
+    body = "".join("<tr>" + "".join(_cell_html(str(cell)) for cell in row) + "</tr>" for row in table.rows)
     caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

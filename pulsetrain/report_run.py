@@ -10,6 +10,7 @@ table and where the time went) follow.
 from __future__ import annotations
 
 import datetime
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,9 +250,10 @@ def run_report(
     (the content of results.json).
     """
     if console is None:
-        console = Console()
+        # bound to the current stdout now: runs in this process swallow sys.stdout while they work
+        console = Console(file=sys.stdout)
         if not console.is_terminal:
-            console = Console(width=120)
+            console = Console(file=sys.stdout, width=120)
     started = time.perf_counter()
     timing = ReportTiming()
     # The executor checks its arguments and computes the code version before any work.
@@ -388,7 +390,9 @@ def run_report(
     console.print(timing_table(timing, executor.where))
     for plan in plans:
         if plan.unavailable is not None:
-            console.print(f"[yellow]{plan.title}: not available: {plan.unavailable}[/yellow]")
+            console.print(
+                f"[yellow]{plan.title}: not available: {plan.unavailable}[/yellow]", highlight=False
+            )
     console.print(f"report: {out_dir / 'index.html'}  results: {out_dir / 'results.json'}")
     return document
 

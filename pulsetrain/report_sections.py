@@ -705,8 +705,12 @@ def _assemble_cost(
                 ],
             )
         )
-        notes = sorted({note for r in estimates for note in r.get("notes", ())})
-        section.notes.extend(f"estimator: {note}" for note in notes)
+        section.tables.append(
+            Table(
+                ["algorithm", "estimator notes (assumptions and sources)"],
+                [[r["algorithm"], "; ".join(r.get("notes", ())) or "-"] for r in estimates],
+            )
+        )
     if depth is not None:
         section.plots.append(_depth_plot(depth["rows"]))
     if not estimates and depth is None:
