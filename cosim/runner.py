@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import xml.etree.ElementTree as ElementTree
@@ -146,6 +147,24 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+#: the dummy register Yosys' Verilog backend puts in every ``always @*`` block of a module
+_DUMMY_TRIGGER = re.compile(
+    r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+)\s*=\s*0;", re.MULTILINE
+)
+
+
+def icarus_time_zero_fix(verilog: str) -> str:
+    """Make Icarus evaluate every ``always @*`` block once at time zero.
+
+    Icarus starts ``always @*`` blocks without running them, so a combinational output whose inputs
+    never change (an FSM output while the state register stays at its initial value) stays X: measured
+    on the ADC readout's ``busy``. Yosys' Verilog gives every such block a dummy register in its
+    sensitivity list for exactly this purpose; toggling it after a ``#0`` delay (once every process has
+    started) wakes every block. Simulation-only: the Verilator build and the emitted RTL are untouched.
+    """
+    return _DUMMY_TRIGGER.sub(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0 {m.group(2)} = 1'h1;", verilog)
+
+
 @contextlib.contextmanager
 def _environment(name: str, addition: str) -> Iterator[None]:
     """Append ``addition`` to environment variable ``name`` for the duration of the block."""
@@ -181,8 +200,9 @@ def build(
     reason = unavailable_reason(simulator)
     if reason is not None:
         raise RuntimeError(reason)
+    text = icarus_time_zero_fix(verilog) if simulator is SimulatorName.ICARUS else verilog
     digest = hashlib.sha256(
-        "\n".join([verilog, toplevel, simulator.value, str(waves), _versions()]).encode()
+        "\n".join([text, toplevel, simulator.value, str(waves), _versions()]).encode()
     ).hexdigest()[:16]
     folder = (root or BUILD_ROOT) / f"{toplevel}-{simulator.value}-{digest}{'-waves' if waves else ''}"
     stamp = folder / ".built"
@@ -191,7 +211,7 @@ def build(
             return Build(simulator, toplevel, folder, waves, verilog, 0.0)
         start = time.perf_counter()
         source = folder / "design.v"
-        source.write_text(verilog)
+        source.write_text(text)
         runner = get_runner(simulator.value)
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator is SimulatorName.VERILATOR else []
         with contextlib.ExitStack() as stack:
