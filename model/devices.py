@@ -336,7 +336,11 @@ class DeviceArray:
         return self.dw_up.shape  # type: ignore[return-value]
 
     def symmetry_point(self) -> FloatArray:
-        """Per-device state where an up and a down pulse have the same expected size."""
+        """Per-device state where an up and a down pulse have the same expected size.
+
+        Soft bounds and power step have one; constant-step and ideal devices do not (their steps do not
+        depend on the state), for them this returns 0.
+        """
         if self.step == _StepModel.SOFT_BOUNDS:
             # dw_up (1 - w/w_max) = dw_down (1 - w/w_min), solved for w
             return (self.dw_up - self.dw_down) / (self.dw_up / self.w_max - self.dw_down / self.w_min)
