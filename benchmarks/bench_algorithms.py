@@ -1,13 +1,13 @@
 """Speed of one training epoch on digits (64-32-10, batch 1, soft-bounds devices) per algorithm.
 
-Prints seconds per epoch (training steps only, the median of ``--repeats`` epochs after one warm-up
+Prints CPU seconds per epoch (training steps only, the median of ``--repeats`` epochs after one warm-up
 epoch) for analog SGD and the TTv2 family (and DFA, SBE), the ratio of each to analog SGD (issue 3: a
 TTv2 / c-TTv2 / AGAD epoch must cost at most 2x an SGD epoch), and the ratio to IBM aihwkit's TTv2-family
 presets on the same task, measured by the issue's author with aihwkit 1.2.0 on this kind of machine:
 0.70-0.82 s per epoch (issue 3; target at most 0.5x). aihwkit is not a dependency; where it is
 installed this benchmark does not run it either (the quoted range is what it compares against).
 
-Run: ``.venv/bin/python benchmarks/bench_algorithms.py [--repeats 3] [--json out.json]``.
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_algorithms.py [--repeats 3] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,12 @@ ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa", "sbe")
 
 
 def epoch_seconds(algo: str, repeats: int) -> list[float]:
-    """Training-only seconds of ``repeats`` epochs (after one warm-up epoch) of ``algo``."""
+    """Training-only CPU seconds of ``repeats`` epochs (after one warm-up epoch) of ``algo``.
+
+    CPU time of this process (``time.process_time``), not wall time: on a shared machine the wall time
+    of a single-threaded loop mostly measures the other processes. Set ``OMP_NUM_THREADS=1`` (and the
+    BLAS equivalents) so that CPU time equals the single core's busy time.
+    """
     data = load_digits_split()
     sets = [f"algo={algo}", "device.kind=soft-bounds"]
     if algo == "sbe":
@@ -44,12 +49,12 @@ def epoch_seconds(algo: str, repeats: int) -> list[float]:
     times = []
     for epoch in range(repeats + 1):
         order = rng.permutation(data.x_train.shape[0])
-        started = time.perf_counter()
+        started = time.process_time()
         for start in range(0, order.size, batch):
             index = order[start : start + batch]
             algorithm.train_batch(data.x_train[index], data.y_train[index])
         if epoch:
-            times.append(time.perf_counter() - started)
+            times.append(time.process_time() - started)
     return times
 
 
