@@ -3,14 +3,19 @@
 A checker that never fails proves nothing. The faults here wrap or patch real components so that a
 test can run the unmodified bench against them and require it to report a mismatch:
 
+:class:`OutputFault`
+    any component with one output port passed through a function (the base of the faults below).
 :class:`StuckBit`
-    any component with one output bit stuck at 0 or 1 (an LFSR state bit that never toggles, a pulse
-    line that never fires, an ADC code bit stuck at a rail).
+    one output bit stuck at 0 or 1 (an LFSR state bit that never toggles, an ADC code bit stuck).
+:class:`OffByOne`
+    an index output one ahead, wrapping (a column pointer that points at the next column).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Value, ValueCastable
+from collections.abc import Callable
+
+from amaranth.hdl import Const, Module, Mux, Value, ValueCastable
 from amaranth.lib import wiring
 
 
@@ -20,18 +25,17 @@ def _as_value(value: object) -> Value:
     return Value.cast(value)
 
 
-class StuckBit(wiring.Component):
-    """``inner`` with bit ``bit`` of output port ``port`` (flattened name, ``a__b``) stuck at ``level``.
+class OutputFault(wiring.Component):
+    """``inner`` with output port ``port`` (flattened name, ``a__b``) replaced by ``fault(value)``.
 
     The wrapper has the inner component's signature, so it converts to a Verilog module with the same
     ports and the same bench drives it unchanged.
     """
 
-    def __init__(self, inner: wiring.Component, *, port: str, bit: int, level: int = 0) -> None:
+    def __init__(self, inner: wiring.Component, *, port: str, fault: Callable[[Value], Value]) -> None:
         self._inner = inner
         self._port = port
-        self._bit = bit
-        self._level = level
+        self._fault = fault
         super().__init__(inner.signature)
         names = ["__".join(map(str, path)) for path, _, _ in inner.signature.flatten(inner)]
         if port not in names:
@@ -40,18 +44,36 @@ class StuckBit(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.inner = self._inner
-        outer_ports = {"__".join(map(str, p)): (mem, v) for p, mem, v in self.signature.flatten(self)}
+        outer_ports = {"__".join(map(str, p)): v for p, _, v in self.signature.flatten(self)}
         for path, member, inner_value in self._inner.signature.flatten(self._inner):
             name = "__".join(map(str, path))
-            _, outer_value = outer_ports[name]
-            inner_bits, outer_bits = _as_value(inner_value), _as_value(outer_value)
+            inner_bits, outer_bits = _as_value(inner_value), _as_value(outer_ports[name])
             if member.flow == wiring.In:
                 m.d.comb += inner_bits.eq(outer_bits)
             elif name == self._port:
-                width = len(inner_bits)
-                mask = ((1 << width) - 1) & ~(1 << self._bit)
-                forced = (inner_bits & Const(mask, width)) | Const(self._level << self._bit, width)
-                m.d.comb += outer_bits.eq(forced)
+                m.d.comb += outer_bits.eq(self._fault(inner_bits))
             else:
                 m.d.comb += outer_bits.eq(inner_bits)
         return m
+
+
+class StuckBit(OutputFault):
+    """``inner`` with bit ``bit`` of output port ``port`` stuck at ``level``."""
+
+    def __init__(self, inner: wiring.Component, *, port: str, bit: int, level: int = 0) -> None:
+        def stuck(value: Value) -> Value:
+            width = len(value)
+            mask = ((1 << width) - 1) & ~(1 << bit)
+            return (value & Const(mask, width)) | Const(level << bit, width)
+
+        super().__init__(inner, port=port, fault=stuck)
+
+
+class OffByOne(OutputFault):
+    """``inner`` with index output ``port`` one ahead, wrapping at ``modulus``."""
+
+    def __init__(self, inner: wiring.Component, *, port: str, modulus: int) -> None:
+        def ahead(value: Value) -> Value:
+            return Mux(value == modulus - 1, 0, value + 1)
+
+        super().__init__(inner, port=port, fault=ahead)

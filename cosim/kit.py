@@ -380,3 +380,15 @@ def config_from_plain(cls: type[Any], plain: Mapping[str, Any]) -> Any:
         else:
             values[item.name] = raw
     return cls(**values)
+
+
+def decode_struct(layout: Any, value: int) -> dict[str, int]:
+    """Fields of a packed Amaranth ``StructLayout`` value, signed fields sign-extended (no hand masks)."""
+    fields: dict[str, int] = {}
+    for name, item in layout:
+        width = item.width
+        raw = (value >> item.offset) & ((1 << width) - 1)
+        if item.shape.signed and raw >> (width - 1):
+            raw -= 1 << width
+        fields[name] = raw
+    return fields
