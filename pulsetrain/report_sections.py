@@ -298,6 +298,9 @@ def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[dict[str, A
                     alpha=1.0 if seed_index == 0 else 0.5,
                     label=algo if seed_index == 0 else None,
                 )
+        from matplotlib.ticker import MaxNLocator
+
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("epoch")
         axes.set_ylabel("test accuracy (%)")
         axes.set_title("Test accuracy per epoch (digits)")
