@@ -18,10 +18,35 @@ import click
 from pulsetrain.results import write_json
 
 
+def parse_depths(text: str) -> tuple[int, ...]:
+    """``"2..6"`` or ``"2,4,6"`` as a tuple of depths 1..16 (a ConfigError otherwise)."""
+    from pulsetrain.config import ConfigError, check_int
+
+    try:
+        if ".." in text:
+            low, high = (int(part) for part in text.split("..", 1))
+            depths = tuple(range(low, high + 1))
+        else:
+            depths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"depth must be 'A..B' or a comma list of integers, not {text!r}") from None
+    if not depths:
+        raise ConfigError(f"depth must name at least one depth, not {text!r}")
+    for value in depths:
+        check_int("depth", value, 1, 16)
+    return depths
+
+
 @click.command("cosim")
 @click.option("--algo", default=None, help="Train with the RTL in the loop: sgd, ttv2, c-ttv2, agad, dfa.")
 @click.option("--bench", default=None, help="Run one block bench instead (see --list).")
 @click.option("--list", "list_benches", is_flag=True, help="List the block benches and exit.")
+@click.option(
+    "--schedule", is_flag=True, help="BP vs DFA cycles per sample from the schedule controller RTL."
+)
+@click.option(
+    "--depth", default="2..6", show_default=True, help="With --schedule: depths, 'A..B' or 'A,B,C'."
+)
 @click.option("--sim", default="verilator", show_default=True, help="Simulator: verilator or icarus.")
 @click.option("--hidden", multiple=True, help="Hidden layer size(s), as for `pulsetrain train` (default 32).")
 @click.option("--samples", default=None, type=int, help="Train on the first N training samples (one pass).")
@@ -37,6 +62,8 @@ def cosim(
     algo: str | None,
     bench: str | None,
     list_benches: bool,
+    schedule: bool,
+    depth: str,
     sim: str,
     hidden: tuple[str, ...],
     samples: int | None,
@@ -58,8 +85,25 @@ def cosim(
         for name, entry in BENCHES.items():
             click.echo(f"{name:12s} {entry.description}")
         return
+    if schedule:
+        from pulsetrain.cosim.schedule import run_schedule_sweep
+
+        sweep = run_schedule_sweep(simulator, parse_depths(depth))
+        click.echo(f"cycles per training sample on {sweep['simulator']} (RTL schedule controllers)")
+        click.echo("depth   BP RTL  DFA RTL  speed-up RTL  speed-up model")
+        for row in sweep["rows"]:
+            click.echo(
+                f"{row['depth']:5d} {row['rtl_bp_cycles']:8d} {row['rtl_dfa_cycles']:8d} "
+                f"{row['rtl_speedup']:13.2f} {row['model_speedup']:15.2f}"
+            )
+        click.echo(f"RTL cycles equal the twin's: {sweep['rtl_matches_twin']}")
+        if json_path is not None:
+            write_json(json_path, sweep)
+        if not sweep["rtl_matches_twin"]:
+            sys.exit(1)
+        return
     if (algo is None) == (bench is None):
-        raise ConfigError("give exactly one of --algo (training) or --bench (a block bench)")
+        raise ConfigError("give exactly one of --algo (training), --bench (a block bench) or --schedule")
     if samples is not None and epochs is not None:
         raise ConfigError("give --samples or --epochs, not both")
     if bench is not None:
