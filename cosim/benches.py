@@ -77,6 +77,38 @@ def _pulse(config: Any) -> Any:
     return PulseGenerator(config)
 
 
+def _adc_config() -> Any:
+    from pulsetrain.periphery.adc import AdcMode, AdcReadoutConfig
+
+    return AdcReadoutConfig(columns=6, columns_per_adc=4, adc_bits=4, mode=AdcMode.SAR)
+
+
+def _adc(config: Any) -> Any:
+    from pulsetrain.rtl.adc_readout import AdcReadout
+
+    return AdcReadout(config)
+
+
+def _transfer_config() -> Any:
+    from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
+
+    return TransferControllerConfig(
+        mode=TransferMode.AGAD,
+        in_size=4,
+        out_size=3,
+        adc_bits=6,
+        transfer_lr_per_lsb=0.125,
+        max_pulses_per_transfer=2,
+        in_chop_prob=0.5,
+    )
+
+
+def _transfer(config: Any) -> Any:
+    from pulsetrain.rtl.transfer_controller import TransferController
+
+    return TransferController(config)
+
+
 def _running_sum_config() -> Any:
     return None
 
@@ -123,6 +155,24 @@ BENCHES: dict[str, BenchEntry] = {
         _pulse_config,
         _pulse,
         {"updates": 25},
+        {"updates": 2_000},
+    ),
+    "adc": BenchEntry(
+        "SAR ADC readout against TwinAdcReadout, comparators answered from model reads",
+        "pulsetrain.cosim.bench_adc",
+        "adc_readout",
+        _adc_config,
+        _adc,
+        {"readouts": 8, "sink": "random60"},
+        {"readouts": 400, "sink": "random60"},
+    ),
+    "transfer": BenchEntry(
+        "AGAD transfer controller against TwinTransferPeriphery (H, pulses to C, choppers, reference)",
+        "pulsetrain.cosim.bench_transfer",
+        "transfer_controller",
+        _transfer_config,
+        _transfer,
+        {"updates": 40},
         {"updates": 2_000},
     ),
 }
