@@ -123,9 +123,10 @@ def test_sweep_survives_a_killed_worker(dask_cluster: str) -> None:
 
 def test_cluster_results_fill_the_cache(dask_cluster: str, tmp_path: Path) -> None:
     runs = [Run(probe_run, {"seed": seed, "epochs": 5}, f"probe seed={seed}") for seed in SEEDS[:4]]
-    with Executor(scheduler=dask_cluster, cache_dir=tmp_path / "cache") as executor:
+    # the code version is pinned: other edits in the working tree must not invalidate the cache mid-test
+    with Executor(scheduler=dask_cluster, cache_dir=tmp_path / "cache", version="pinned") as executor:
         remote = executor.map(runs)
-    again = Executor(workers=1, cache_dir=tmp_path / "cache")
+    again = Executor(workers=1, cache_dir=tmp_path / "cache", version="pinned")
     assert again.map(runs) == remote
     assert again.stats.cached == len(runs)
 

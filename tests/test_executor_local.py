@@ -35,9 +35,9 @@ def test_seeds_give_different_results() -> None:
 
 
 def test_cache_skips_finished_runs(tmp_path: Path) -> None:
-    first = Executor(workers=1, cache_dir=tmp_path)
+    first = Executor(workers=1, cache_dir=tmp_path, version="pinned")
     fresh = first.map(probe_runs())
-    second = Executor(workers=1, cache_dir=tmp_path)
+    second = Executor(workers=1, cache_dir=tmp_path, version="pinned")
     seen: list[RunRecord] = []
     again = second.map(probe_runs(), on_result=seen.append)
     assert again == fresh
@@ -47,8 +47,8 @@ def test_cache_skips_finished_runs(tmp_path: Path) -> None:
 
 def test_interrupted_study_resumes(tmp_path: Path) -> None:
     # A study stopped after two runs: only the other two are computed on the next attempt.
-    Executor(workers=1, cache_dir=tmp_path).map(probe_runs()[:2])
-    resumed = Executor(workers=1, cache_dir=tmp_path)
+    Executor(workers=1, cache_dir=tmp_path, version="pinned").map(probe_runs()[:2])
+    resumed = Executor(workers=1, cache_dir=tmp_path, version="pinned")
     resumed.map(probe_runs())
     assert (resumed.stats.cached, resumed.stats.computed) == (2, 2)
 
@@ -66,7 +66,7 @@ def test_cache_key_depends_on_spec() -> None:
 
 
 def test_cache_entries_are_complete_json(tmp_path: Path) -> None:
-    Executor(workers=1, cache_dir=tmp_path).map(probe_runs()[:1])
+    Executor(workers=1, cache_dir=tmp_path, version="pinned").map(probe_runs()[:1])
     files = list(tmp_path.rglob("*.json"))
     assert len(files) == 1
     entry = json.loads(files[0].read_text())
@@ -75,11 +75,11 @@ def test_cache_entries_are_complete_json(tmp_path: Path) -> None:
 
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path: Path) -> None:
-    executor = Executor(workers=1, cache_dir=tmp_path)
+    executor = Executor(workers=1, cache_dir=tmp_path, version="pinned")
     fresh = executor.map(probe_runs()[:1])
     (file,) = tmp_path.rglob("*.json")
     file.write_text("{not json")
-    again = Executor(workers=1, cache_dir=tmp_path)
+    again = Executor(workers=1, cache_dir=tmp_path, version="pinned")
     assert again.map(probe_runs()[:1]) == fresh
     assert again.stats.computed == 1
 
@@ -124,9 +124,19 @@ def test_failure_stops_the_map_by_default(workers: int) -> None:
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-processes"])
 def test_returned_failures_are_not_cached(workers: int, tmp_path: Path) -> None:
     runs = [*probe_runs()[:1], Run(probe_run, {"seed": 9, "fail": True}, "failing")]
-    executor = Executor(workers=workers, cache_dir=tmp_path)
+    executor = Executor(workers=workers, cache_dir=tmp_path, version="pinned")
     good, bad = executor.map(runs, return_failures=True)
     assert good["seed"] == 0
     assert isinstance(bad, RunFailure) and "asked to fail" in bad.error
     assert executor.stats.failed == 1
     assert len(list(tmp_path.rglob("*.json"))) == 1
+
+
+def test_code_version_follows_source_edits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "versionprobe"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_version(("versionprobe",))
+    (package / "__init__.py").write_text("VALUE = 2\n")
+    assert code_version(("versionprobe",)) != before
