@@ -72,14 +72,15 @@ REGRESSION_STEPS_QUICK = 4_000
 #: up/down asymmetry, device states); level 0 is an ideal periphery on a fine device, level 2 is about
 #: the default periphery. Measured limits that shaped it (analog SGD, 3 epochs, constant-step devices):
 #: an up/down asymmetry of 0.3 alone drops accuracy to ~26 % (the drift of unbalanced steps), while a
-#: 7-bit ADC, a 5-bit DAC or output noise 0.1 alone each keep ~91-94 %; the ladder grows all knobs
-#: together and stops where BP still learns.
+#: 7-bit ADC, a 5-bit DAC or output noise 0.1 alone each keep ~91-94 %; all together with asymmetry
+#: 0.15 and 60 states leave ~25 % for both. The ladder grows all knobs together and stops where BP still
+#: learns (level 4: ~80 % for BP after 4 epochs).
 NONIDEALITY_LADDER: tuple[tuple[int | None, int | None, float, float, int], ...] = (
     (None, None, 0.0, 0.0, 2000),
     (8, 10, 0.02, 0.02, 600),
     (7, 9, 0.06, 0.05, 200),
     (6, 8, 0.08, 0.1, 100),
-    (5, 7, 0.1, 0.15, 60),
+    (5, 8, 0.1, 0.12, 80),
 )
 NETWORKS = {"64-32-10": (32,), "64-32-32-32-10": (32, 32, 32)}
 DEPTHS = (2, 3, 4, 5, 6)
