@@ -16,6 +16,7 @@ from typing import Any
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
+from pulsetrain.cosim.bridge import AdcComparatorBridge, dac_level
 from pulsetrain.cosim.coverage import Coverage
 from pulsetrain.cosim.kit import (
     CycleCounter,
@@ -34,63 +35,6 @@ from pulsetrain.model.tile import IOConfig, Tile, UpdateConfig
 from pulsetrain.model.twins.adc import TwinAdcReadout
 
 from pulsetrain.periphery.adc import AdcReadoutConfig
-
-
-def dac_level(code: int, config: AdcReadoutConfig, lsb: float) -> float:
-    """Analog level of a trial code: offset binary around mid-scale, edges half an LSB below each code.
-
-    With this DAC the conversion ``max{c : value >= level(c)}`` rounds ``value / lsb`` to the nearest code.
-    """
-    mid = 1 << (config.adc_bits - 1)
-    return (code - mid - 0.5) * lsb
-
-
-class AdcComparatorBridge:
-    """Answers the RTL's comparator trials from the model's analog read.
-
-    At the first ``sample`` cycle of each readout it calls ``read()`` (a model forward read, one analog
-    value per column) and holds the result; in every ``compare`` cycle it drives each ADC's comparator
-    with ``held[column] >= dac_level(trial_code)`` for the column that ADC's multiplexer selects.
-    """
-
-    def __init__(self, dut: Any, config: AdcReadoutConfig, read: Any, lsb: float) -> None:
-        self.dut = dut
-        self.config = config
-        self.read = read
-        self.lsb = lsb
-        self.held: np.ndarray | None = None
-        self.readouts = 0
-        self.trials = 0
-        dut.comparator.value = 0
-        self._task = cocotb.start_soon(self._serve())
-
-    async def _serve(self) -> None:
-        config, dut = self.config, self.dut
-        bits = config.adc_bits
-        mask = (1 << bits) - 1
-        busy_before = False
-        while True:
-            await FallingEdge(dut.clk)
-            busy = bool(read_int(dut.busy))
-            if busy and not busy_before:
-                self.held = np.asarray(self.read(), dtype=np.float64)
-                self.readouts += 1
-            busy_before = busy
-            if not busy or self.held is None:
-                continue
-            phase = read_int(dut.mux_select)
-            trials = read_int(dut.trial_code)
-            answer = 0
-            for adc in range(config.adcs):
-                column = config.column(adc, phase)
-                if column >= config.columns:
-                    continue
-                code = (trials >> (adc * bits)) & mask
-                if self.held[column] >= dac_level(code, config, self.lsb):
-                    answer |= 1 << adc
-            if read_int(dut.compare):
-                self.trials += 1
-            dut.comparator.value = answer
 
 
 @cocotb.test()
