@@ -284,9 +284,20 @@ def report(
       training.hidden            hidden widths, e.g. 32 or 32,32
       training.train_set         TrainConfig overrides, e.g. device.dw_min=0.002
       training.device            ideal, constant-step, soft-bounds, pow-step
-      cosim.enabled / cosim.algorithm / cosim.samples / cosim.simulator / cosim.seed / cosim.hidden
-      cost.enabled / cost.targets / cost.technology / cost.use_synthesis
-      studies.enabled / studies.studies / studies.quick / studies.seeds / studies.max_epochs
+      cosim.enabled              run the RTL in the loop (true/false)
+      cosim.algorithm            sgd, ttv2, c-ttv2, agad or dfa
+      cosim.samples              training samples with the RTL in the loop
+      cosim.simulator            verilator or icarus
+      cosim.seed / cosim.hidden  seed; hidden widths (empty: training.hidden)
+      cost.enabled               synthesis, estimator and BP/DFA cycles (true/false)
+      cost.targets               generic, ice40, ecp5, nangate45, sky130
+      cost.technology            estimator technology table (empty: rpu_45nm)
+      cost.use_synthesis         cost the digital periphery from Nangate45 synthesis
+      studies.enabled            run the studies (true/false)
+      studies.studies            offset-sweep, bp-vs-dfa, sbe-batch
+      studies.quick              each study's --quick size
+      studies.seeds              seeds of every study setting, e.g. 0,1,2
+      studies.max_epochs         cap on each study run's epochs (0: none)
     """
     from pulsetrain.report_run import run_report
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulsetrain.config import ConfigError
 from pulsetrain.executor import Run, RunFailure
 from pulsetrain.report import ReportConfig
 from pulsetrain.report_html import Plot, Section, Table, colour, figure_png
@@ -622,6 +623,13 @@ def _plan_cost(config: ReportConfig) -> PartPlan:
     key, title = "cost", "Area, energy and latency per algorithm (estimator)"
     estimator = _require("pulsetrain.synth.estimator", "estimate", "EstimateConfig", "ESTIMATE_ALGORITHMS")
     technology = config.cost.technology or "rpu_45nm"
+    try:
+        # an unknown technology is the user's error: refused here, before any run starts
+        importlib.import_module("pulsetrain.synth.technology").load_technology(technology)
+    except ImportError as error:
+        raise Unavailable(f"pulsetrain.synth.technology cannot be imported ({error})") from None
+    except ConfigError as error:
+        raise ConfigError(f"cost.technology: {error}") from None
     hidden = config.training.hidden
     network = [DIGITS_INPUTS, *hidden, DIGITS_CLASSES]
     algorithms = [a for a in config.training.algorithms if a in estimator.ESTIMATE_ALGORITHMS]

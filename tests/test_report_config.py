@@ -92,3 +92,22 @@ def test_help_lists_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--quick", "--out", "--config", "--set", "--scheduler", "--workers", "training.epochs"):
         assert option in result.output
+
+
+def test_unknown_technology_is_refused_before_work(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--quick",
+            "--out",
+            str(tmp_path / "out"),
+            "--set",
+            "cost.technology=tsmc3",
+            "--set",
+            "training.enabled=false",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "cost.technology" in result.output
+    assert not (tmp_path / "out").exists()
