@@ -527,7 +527,9 @@ def dfa_claims(rows: Sequence[Mapping[str, Any]], latency: Sequence[Mapping[str,
             )
     return {
         "bp_minus_dfa": gaps,
-        "bp_ahead_at_every_level": bool(gaps) and all(g["bp_minus_dfa"] > 0 for g in gaps),
+        # the claim is about growing non-idealities: with an ideal periphery (level 0) the two tie
+        "bp_ahead_at_every_nonideal_level": bool(gaps)
+        and all(g["bp_minus_dfa"] > 0 for g in gaps if g["level"] > 0),
         "speedup_by_depth": {int(r["depth"]): r["speedup"] for r in latency},
         "training_speedup_by_depth": {int(r["depth"]): r["training_speedup"] for r in latency},
     }
