@@ -112,6 +112,8 @@ class EstimateConfig:
     use_synthesis: bool = True
     #: simulate the schedule controller RTL for the cycle count when the block exists.
     use_rtl_latency: bool = True
+    #: digital blocks draw dynamic power only in the phases they work in (clock-gated otherwise).
+    clock_gating: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.network, tuple) or not 2 <= len(self.network) <= 33:
@@ -215,6 +217,8 @@ class Estimate:
     digital_blocks: dict[str, Any] = field(default_factory=dict)
     #: assumptions and missing pieces.
     notes: tuple[str, ...] = ()
+    #: energy per sample of the analog reads by purpose (forward, backward, feedback, transfer), pJ.
+    read_energy_pJ: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_area_um2(self) -> float:
@@ -311,16 +315,27 @@ def _schedule(config: EstimateConfig, tech: Technology) -> tuple[Any, int, str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _digital_blocks(config: EstimateConfig) -> list[tuple[str, dict[str, Any], int]]:
-    """(registry block, config overrides, instances) making up the periphery of ``config``."""
+#: when each digital block switches: the phases of a sample in which it is busy.
+_BUSY: dict[str, str] = {
+    "schedule-controller": "all",
+    "pulse-generator": "update",
+    "adc-readout": "read",
+    "transfer-controller": "transfer",
+    "chopper": "transfer",
+    "sbe-unit": "sbe",
+}
+
+
+def _digital_blocks(config: EstimateConfig) -> list[tuple[str, dict[str, Any], int, int]]:
+    """(registry block, config overrides, instances, layer or -1) making up the periphery of ``config``."""
     algorithm = config.algorithm
     mode = {"bp": "bp", "dfa": "dfa"}["dfa" if algorithm is Algorithm.DFA else "bp"]
-    blocks: list[tuple[str, dict[str, Any], int]] = [
-        ("schedule-controller", {"mode": mode, "layer_sizes": ",".join(map(str, config.network))}, 1)
+    blocks: list[tuple[str, dict[str, Any], int, int]] = [
+        ("schedule-controller", {"mode": mode, "layer_sizes": ",".join(map(str, config.network))}, 1, -1)
     ]
-    for fan_in, fan_out in config.layers:
-        blocks.append(("pulse-generator", {"x_lines": fan_in, "d_lines": fan_out}, 1))
-        blocks.append(("adc-readout", {"columns": fan_out}, 1))
+    for layer, (fan_in, fan_out) in enumerate(config.layers):
+        blocks.append(("pulse-generator", {"x_lines": fan_in, "d_lines": fan_out}, 1, layer))
+        blocks.append(("adc-readout", {"columns": fan_out}, 1, layer))
         if algorithm in (Algorithm.TTV2, Algorithm.CTTV2, Algorithm.AGAD):
             transfer_mode = {Algorithm.TTV2: "ttv2", Algorithm.CTTV2: "c-ttv2", Algorithm.AGAD: "agad"}[
                 algorithm
@@ -330,28 +345,34 @@ def _digital_blocks(config: EstimateConfig) -> list[tuple[str, dict[str, Any], i
                     "transfer-controller",
                     {"mode": transfer_mode, "in_size": fan_in, "out_size": fan_out, "h_bits": config.h_bits},
                     1,
+                    layer,
                 )
             )
         if algorithm in (Algorithm.CTTV2, Algorithm.AGAD):
-            blocks.append(("chopper", {"lines": fan_in}, 1))
+            blocks.append(("chopper", {"lines": fan_in}, 1, layer))
         if algorithm is Algorithm.SBE:
-            blocks.append(("sbe-unit", {"rows": fan_in, "cols": fan_out}, 1))
+            blocks.append(("sbe-unit", {"rows": fan_in, "cols": fan_out}, 1, layer))
     return blocks
 
 
 def _synth_digital(
-    config: EstimateConfig, tech: Technology
+    config: EstimateConfig, tech: Technology, busy_ns: dict[str, float], total_ns: float
 ) -> tuple[float, float, dict[str, Any], list[str]]:
-    """(area µm², power W) of the digital periphery at the table's node, per-block detail, notes."""
+    """(area µm², energy pJ per sample) of the digital periphery at the table's node, detail, notes.
+
+    Leakage counts for the whole sample; dynamic power (internal + switching, OpenSTA at the simulated
+    activity) only while the block is busy (``busy_ns`` of its phase kind) when ``config.clock_gating``,
+    else for the whole sample.
+    """
     from pulsetrain.rtl.blocks import BLOCKS
     from pulsetrain.synth.blocks import block_design
     from pulsetrain.synth.flows import FlowOptions, Target, synthesize
 
-    area = power = 0.0
+    area = energy_pJ = 0.0
     detail: dict[str, Any] = {}
     notes: list[str] = []
     clock_ns = 1000.0 / tech.number("digital.clock_MHz")
-    for name, overrides, count in _digital_blocks(config):
+    for name, overrides, count, layer in _digital_blocks(config):
         label = f"{name}({', '.join(f'{k}={v}' for k, v in overrides.items())})"
         if name not in BLOCKS:
             detail[label] = {"status": "not in the RTL registry: not costed"}
@@ -369,20 +390,27 @@ def _synth_digital(
                 f"{clock_ns:g} ns clock (not pipelined for this clock)"
             )
         block_area = (report.area_um2 or 0.0) * tech.number("digital.area_scale") * count
-        block_power = (
-            (report.power.total_W if report.power else 0.0) * tech.number("digital.energy_scale") * count
-        )
+        scale = tech.number("digital.energy_scale") * count
+        leakage_W = (report.power.leakage_W if report.power else 0.0) * scale
+        dynamic_W = ((report.power.internal_W + report.power.switching_W) if report.power else 0.0) * scale
+        tag = _BUSY.get(name, "all")
+        tag = f"{tag}:{layer}" if tag in ("update", "read") else tag
+        active_ns = busy_ns.get(tag, total_ns) if config.clock_gating else total_ns
+        block_energy = (leakage_W * total_ns + dynamic_W * active_ns) * 1e-9 * 1e12
         area += block_area
-        power += block_power
+        energy_pJ += block_energy
         detail[label] = {
             "status": "nangate45 synthesis" + (" (cached)" if report.cached else ""),
             "area_um2_scaled": block_area,
-            "power_W_scaled": block_power,
+            "dynamic_W_scaled": dynamic_W,
+            "leakage_W_scaled": leakage_W,
+            "busy_ns": active_ns,
+            "energy_pJ": block_energy,
             "nangate45_area_um2": report.area_um2,
             "critical_path_ns": report.critical_path_ns,
             "key": report.key[:16],
         }
-    return area, power, detail, notes
+    return area, energy_pJ, detail, notes
 
 
 # --------------------------------------------------------------------------------------------------
@@ -410,13 +438,18 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
     area = dict.fromkeys(CATEGORIES, 0.0)
     energy = dict.fromkeys(CATEGORIES, 0.0)
 
+    read_energy: dict[str, float] = {}
+
     def read(rows: int, cols: int, outputs: int, times: float, label: str) -> None:
         """``times`` reads of a ``rows x cols`` tile driving ``rows`` inputs and converting ``outputs``."""
         column_resistance = 1.0 / (rows * g_mean)
-        energy["arrays"] += times * rows * cols * config.input_activity * v_read**2 * g_mean * t_read * 1e12
-        energy["adcs"] += times * outputs * tech.adc_energy_pJ(adc_bits, column_resistance)
-        line_cap = cols * pitch_um * wire_cap
-        energy["drivers"] += times * rows * line_cap * v_read**2 * 1e12
+        cells = times * rows * cols * config.input_activity * v_read**2 * g_mean * t_read * 1e12
+        conversions = times * outputs * tech.adc_energy_pJ(adc_bits, column_resistance)
+        drive = times * rows * cols * pitch_um * wire_cap * v_read**2 * 1e12
+        energy["arrays"] += cells
+        energy["adcs"] += conversions
+        energy["drivers"] += drive
+        read_energy[label] = read_energy.get(label, 0.0) + cells + conversions + drive
 
     # arrays per layer: A (and C, and a reference array for TTv2 / c-TTv2), plus DFA's B_l
     arrays_per_layer = (
@@ -511,6 +544,13 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
     latency = dict.fromkeys(CATEGORIES, 0.0)
     from pulsetrain.periphery.schedule import OperationKind
 
+    # busy time of each layer's blocks: its own update (pulse generator) and reads (ADC readout)
+    busy_ns: dict[str, float] = dict.fromkeys(("transfer", "sbe"), 0.0)
+    for operation in schedule.operations:
+        tag = {OperationKind.UPDATE: "update", OperationKind.ERROR: ""}.get(operation.kind, "read")
+        if tag:
+            key = f"{tag}:{operation.layer}"
+            busy_ns[key] = busy_ns.get(key, 0.0) + operation.duration * cycle_ns
     for phase in schedule.config.phases():
         layer, kind = max(phase, key=lambda op: schedule.config.operation_cycles(op[1], op[0]))
         duration = schedule.config.operation_cycles(kind, layer)
@@ -541,6 +581,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
             timing.read_cycles(fan_out_max) + timing.update_setup_cycles + timing.cycles_per_slot
         )
         extra_cycles += transfer_cycles / config.transfer_every
+        busy_ns["transfer"] += transfer_cycles * cycle_ns / config.transfer_every
         latency["arrays"] += timing.read_integration_cycles * cycle_ns / config.transfer_every
         latency["adcs"] += (
             timing.conversions(fan_out_max) * timing.conversion_cycles * cycle_ns / config.transfer_every
@@ -556,6 +597,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         # streaming update of X and D: one vector entry per cycle (assumption of the SBE unit's datapath)
         sbe_cycles = max(fi + fo for fi, fo in config.layers)
         extra_cycles += sbe_cycles
+        busy_ns["sbe"] += sbe_cycles * cycle_ns
         latency["digital"] += sbe_cycles * cycle_ns
         notes.append("SBE: per-sample vector update at one entry per cycle; pulsed update once per batch")
     if latency_source == "rtl simulation":
@@ -564,6 +606,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         target_total = (cycles + extra_cycles) * cycle_ns
         if model_total > 0:
             latency = {k: v * target_total / model_total for k, v in latency.items()}
+            busy_ns = {k: v * target_total / model_total for k, v in busy_ns.items()}
     cycles_total = int(round(cycles + extra_cycles))
 
     # digital periphery
@@ -571,9 +614,20 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
     latency_s = sum(latency.values()) * 1e-9
     if config.use_synthesis:
         try:
-            digital_area, digital_power, digital_detail, digital_notes = _synth_digital(config, tech)
+            digital_area, digital_energy, digital_detail, digital_notes = _synth_digital(
+                config, tech, busy_ns, latency_s * 1e9
+            )
             area["digital"] += digital_area
-            energy["digital"] += digital_power * latency_s * 1e12
+            energy["digital"] += digital_energy
+            notes.append(
+                "digital energy: OpenSTA power at random-input activity (see each report), leakage over the "
+                "whole sample, dynamic power "
+                + (
+                    "only in the phases each block works in (clock gating assumed)"
+                    if config.clock_gating
+                    else "over the whole sample"
+                )
+            )
             notes.extend(digital_notes)
             missing = [
                 name for name, row in digital_detail.items() if "not in the RTL registry" in row["status"]
@@ -605,6 +659,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         latency_per_epoch_ms=sum(latency.values()) * config.samples_per_epoch * 1e-6,
         digital_blocks=digital_detail,
         notes=tuple(notes),
+        read_energy_pJ=read_energy,
     )
 
 
@@ -718,6 +773,8 @@ def depth_study(
                 )
                 * tech.number("array.cell_area_F2")
                 * tech.feature_size_um**2,
+                "dfa_feedback_read_pJ": dfa.read_energy_pJ.get("feedback", 0.0),
+                "bp_backward_read_pJ": bp.read_energy_pJ.get("backward", 0.0),
                 "bp_energy_pJ": bp.total_energy_per_sample_pJ,
                 "dfa_energy_pJ": dfa.total_energy_per_sample_pJ,
                 "latency_source": dfa.latency_source,
