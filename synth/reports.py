@@ -148,6 +148,8 @@ class SynthesisReport:
                 row[name] = value
         if self.memories and self.area_um2 is not None:
             row["sram_area_um2"] = self.sram_area_um2
+        if self.area_um2 is not None:
+            row["total_area_um2"] = self.area_um2 + self.sram_area_um2
         if self.power is not None:
             row["power_W"] = self.power.total_W
         return row

@@ -57,7 +57,7 @@ def sweep(
 
 
 def _metric(rows: list[dict[str, Any]]) -> str:
-    for name in ("area_um2", "luts", "cells"):
+    for name in ("total_area_um2", "area_um2", "luts", "cells"):
         if any(name in row for row in rows):
             return name
     return "cells"
@@ -82,7 +82,10 @@ def plot_sweep(rows: list[dict[str, Any]], knob: str, path: str | Path) -> Path:
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
     axis.set_xlabel(knob.replace("_", " "))
-    axis.set_ylabel(metric.replace("_um2", " (µm²)").replace("_", " "))
+    label = (
+        "area, logic + SRAM model (µm²)" if metric == "total_area_um2" else metric.replace("_um2", " (µm²)")
+    )
+    axis.set_ylabel(label.replace("_", " "))
     target = rows[0].get("target", "") if rows else ""
     axis.set_title(f"periphery cost vs {knob.replace('_', ' ')} ({target})")
     axis.grid(True, which="both", alpha=0.3)
