@@ -30,7 +30,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
 
 
 @click.command("synth")
-@click.option("--block", "block_name", default="all", show_default=True, help="registry block name, or 'all'")
+@click.option(
+    "--block",
+    "block_name",
+    default="all",
+    show_default=True,
+    help="registry block name(s), comma-separated, or 'all'",
+)
 @click.option(
     "--target",
     default="generic",
@@ -64,7 +70,7 @@ def synth(
 
     from pulsetrain.results import write_json
 
-    names = block_names() if block_name == "all" else [block_name]
+    names = block_names() if block_name == "all" else [n.strip() for n in block_name.split(",") if n.strip()]
     known = block_names()
     for name in names:
         if name not in known:
