@@ -198,12 +198,13 @@ def estimate(
         )
         configs.append(resolve(config, sets=sets))
     counts = est.load_pulse_counts(pulse_counts) if pulse_counts else None
+    accuracy: dict[str, float] = {}
     if accuracy_file:
         import json
         from pathlib import Path
 
         try:
-            {str(k): float(v) for k, v in json.loads(Path(accuracy_file).read_text()).items()}
+            accuracy = {str(k): float(v) for k, v in json.loads(Path(accuracy_file).read_text()).items()}
         except (OSError, ValueError, AttributeError) as error:
             raise ConfigError(f"--accuracy must be a JSON object algorithm -> accuracy: {error}") from None
     depth_list: list[int] = []
@@ -242,6 +243,13 @@ def estimate(
         "estimates": [r.as_dict() for r in results],
         "wall_s": time.perf_counter() - started,
     }
+    if len(results) > 1:
+        document["overhead"] = est.overhead_table(results, accuracy)
+        _table(
+            document["overhead"],
+            list(document["overhead"][0]),
+            "periphery each algorithm adds over analog SGD",
+        )
     if depth_list:
         document["depths"] = est.depth_study(
             depth_list, technology=technology, use_synthesis=not no_synthesis

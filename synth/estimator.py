@@ -550,7 +550,8 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         tag = {OperationKind.UPDATE: "update", OperationKind.ERROR: ""}.get(operation.kind, "read")
         if tag:
             key = f"{tag}:{operation.layer}"
-            busy_ns[key] = busy_ns.get(key, 0.0) + operation.duration * cycle_ns
+            share = 1.0 / config.sbe_batch if tag == "update" and algorithm is Algorithm.SBE else 1.0
+            busy_ns[key] = busy_ns.get(key, 0.0) + operation.duration * cycle_ns * share
     for phase in schedule.config.phases():
         layer, kind = max(phase, key=lambda op: schedule.config.operation_cycles(op[1], op[0]))
         duration = schedule.config.operation_cycles(kind, layer)
@@ -600,13 +601,17 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         busy_ns["sbe"] += sbe_cycles * cycle_ns
         latency["digital"] += sbe_cycles * cycle_ns
         notes.append("SBE: per-sample vector update at one entry per cycle; pulsed update once per batch")
+    if algorithm is Algorithm.SBE:
+        # the controller runs the BP schedule with a pulsed update per sample; SBE updates once per batch
+        update_cycles = sum(op.duration for op in schedule.operations if op.kind is OperationKind.UPDATE)
+        cycles = cycles - update_cycles * (1.0 - 1.0 / config.sbe_batch)
     if latency_source == "rtl simulation":
-        # scale the category split so that the total matches the RTL count plus the extras
+        # the RTL count is the total; the category split keeps the model's proportions (equal when the
+        # RTL's cycle count equals the model schedule's, as it does with fixed operation costs)
         model_total = sum(latency.values())
         target_total = (cycles + extra_cycles) * cycle_ns
         if model_total > 0:
             latency = {k: v * target_total / model_total for k, v in latency.items()}
-            busy_ns = {k: v * target_total / model_total for k, v in busy_ns.items()}
     cycles_total = int(round(cycles + extra_cycles))
 
     # digital periphery

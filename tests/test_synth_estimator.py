@@ -131,3 +131,18 @@ def test_digital_periphery_comes_from_the_nangate45_reports() -> None:
     assert costed, result.digital_blocks
     assert result.area_um2["digital"] == pytest.approx(sum(row["area_um2_scaled"] for row in costed))
     assert result.energy_per_sample_pJ["digital"] > 0
+
+
+def test_overhead_table_lists_every_algorithm_against_sgd_with_accuracy(build_dir: Path) -> None:
+    accuracy = build_dir / "accuracy.json"
+    accuracy.write_text(json.dumps({"sgd": 0.9, "agad": 0.93}))
+    out = build_dir / "all.json"
+    result = CliRunner().invoke(
+        main, ["estimate", "--no-synthesis", "--accuracy", str(accuracy), "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {row["algorithm"]: row for row in json.loads(out.read_text())["overhead"]}
+    assert set(rows) == {"sgd", "dfa", "ttv2", "c-ttv2", "agad", "sbe"}
+    assert rows["sgd"]["extra_area_um2"] == 0
+    assert rows["agad"]["accuracy"] == 0.93 and rows["dfa"]["accuracy"] == ""
+    assert rows["agad"]["extra_area_um2"] > rows["ttv2"]["extra_area_um2"] > 0  # references on top of H
