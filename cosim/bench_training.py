@@ -61,10 +61,12 @@ class RtlPulseSource:
         config: PulseGeneratorConfig,
         transactor: PulseGeneratorTransactor | None,
         statistics: RunStatistics,
+        layer: int = -1,
     ) -> None:
         from pulsetrain.model.twins.pulse import TwinPulseGenerator
 
         self.index = index
+        self.layer = layer
         self.config = config
         self.transactor = transactor
         self.twin = TwinPulseGenerator(config)
@@ -90,7 +92,7 @@ class RtlPulseSource:
         model = self.twin.fire(x_codes, x_negative, d_codes, d_negative, bl)
         self.statistics.transactions += 1
         self.statistics.decisions += decisions_in(model)
-        difference = first_difference(self.updates, self.index, design, model)
+        difference = first_difference(self.updates, self.index, design, model, self.layer)
         self.updates += 1
         if difference is not None:
             self.statistics.first_mismatch = difference
@@ -127,6 +129,7 @@ async def train_with_rtl_periphery(dut: Any) -> None:
         created.append(index)
         config = pulse_config_for(seed, in_size, out_size, bl_max)
         transactor = None
+        position = -1
         if index in used:
             position = used.index(index)
             if config != expected[position]:
@@ -135,7 +138,7 @@ async def train_with_rtl_periphery(dut: Any) -> None:
                 )
             transactor = PulseGeneratorTransactor(dut, config, prefix=f"tile{position}__")
             transactors.append(transactor)
-        return RtlPulseSource(index, config, transactor, statistics)
+        return RtlPulseSource(index, config, transactor, statistics, position)
 
     PULSE_SOURCES["rtl"] = factory  # type: ignore[assignment]
     register_twin_source(SourceLedger(), bl_max)

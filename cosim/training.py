@@ -161,18 +161,21 @@ def training_periphery(configs: list[PulseGeneratorConfig], generator_class: Any
 class Decision:
     """The first periphery decision where RTL and model differ."""
 
-    #: update index of that tile (0-based)
+    #: update index of that tile (0-based): the training step at batch 1 with one update per step
     update: int
-    #: tile index in creation order (``tile0`` = first layer's array)
+    #: tile index in the algorithm's creation order (e.g. A and C of each layer for TTv2)
     tile: int
     #: which decision: ``x_fire[slot, line]``, ``d_negative[line]``...
     what: str
     rtl: Any
     model: Any
+    #: layer: index among the tiles that issue updates (the RTL generator ``tile{layer}``), input first
+    layer: int = -1
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "update": self.update,
+            "step": self.update,
+            "layer": self.layer,
             "tile": self.tile,
             "what": self.what,
             "rtl": self.rtl,
@@ -180,17 +183,19 @@ class Decision:
         }
 
 
-def first_difference(update: int, tile: int, design: PulseTrains, model: PulseTrains) -> Decision | None:
+def first_difference(
+    update: int, tile: int, design: PulseTrains, model: PulseTrains, layer: int = -1
+) -> Decision | None:
     """The first differing decision of two pulse-train transactions, or None when they agree."""
     for name in ("x_fire", "d_fire", "x_negative", "d_negative"):
         a, b = np.asarray(getattr(design, name)), np.asarray(getattr(model, name))
         if a.shape != b.shape:
-            return Decision(update, tile, f"{name} shape", list(a.shape), list(b.shape))
+            return Decision(update, tile, f"{name} shape", list(a.shape), list(b.shape), layer)
         differ = np.argwhere(a != b)
         if differ.size:
             index = tuple(int(i) for i in differ[0])
             label = f"{name}[slot {index[0]}, line {index[1]}]" if a.ndim == 2 else f"{name}[line {index[0]}]"
-            return Decision(update, tile, label, bool(a[index]), bool(b[index]))
+            return Decision(update, tile, label, bool(a[index]), bool(b[index]), layer)
     return None
 
 

@@ -15,6 +15,25 @@ pytestmark = pytest.mark.sim
 
 SIMULATORS = [pytest.param(s, id=s.value) for s in runner.SimulatorName]
 
+# A Verilator build costs ~8 s of CI's two cores, Icarus' nothing: the default mode builds one
+# configuration per block on Verilator and runs the others, and the deliberately broken variants, on
+# Icarus; --long runs every combination on both simulators.
+FAULT_SIMULATORS = [
+    pytest.param(runner.SimulatorName.ICARUS, id="icarus"),
+    pytest.param(runner.SimulatorName.VERILATOR, id="verilator", marks=pytest.mark.slow),
+]
+
+
+def _matrix(configs: list[tuple[object, str]]) -> list[object]:
+    """(config, simulator) pairs: the first config on both simulators, the others on Verilator in --long."""
+    pairs: list[object] = []
+    for index, (config, name) in enumerate(configs):
+        for simulator in runner.SimulatorName:
+            slow = simulator is runner.SimulatorName.VERILATOR and index > 0
+            marks = [pytest.mark.slow] if slow else []
+            pairs.append(pytest.param(config, simulator, id=f"{simulator.value}-{name}", marks=marks))
+    return pairs
+
 
 def _config(mode: TransferMode) -> TransferControllerConfig:
     """4 columns of 3 rows, 6-bit ADC codes, fast chopper flips: every behaviour within 40 updates."""
@@ -53,8 +72,7 @@ def _run(
     )
 
 
-@pytest.mark.parametrize("config", [pytest.param(CHOPPED, id="c-ttv2"), pytest.param(AGAD, id="agad")])
-@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize(("config", "simulator"), _matrix([(CHOPPED, "c-ttv2"), (AGAD, "agad")]))
 def test_transfer_controller_matches_twin(
     config: TransferControllerConfig, simulator: runner.SimulatorName
 ) -> None:
@@ -65,7 +83,7 @@ def test_transfer_controller_matches_twin(
     assert unhit_bins(result.measurements["coverage"]) == []
 
 
-@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("simulator", FAULT_SIMULATORS)
 def test_off_by_one_column_pointer_is_caught(simulator: runner.SimulatorName) -> None:
     result = _run(CHOPPED, simulator, off_by_one=True)
     assert not result.passed
