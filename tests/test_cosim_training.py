@@ -102,3 +102,24 @@ def test_cosim_command_writes_the_documented_json(tmp_path: Path) -> None:
     ):
         assert key in document
     assert document["matches_model"] is True and document["mismatches"] == 0
+
+
+@pytest.mark.sim
+def test_cosim_bench_command_reports_coverage(tmp_path: Path) -> None:
+    if runner.unavailable_reason(runner.SimulatorName.ICARUS):
+        pytest.skip("iverilog not installed")
+    out = tmp_path / "bench.json"
+    outcome = CliRunner().invoke(main, ["cosim", "--bench", "chopper", "--sim", "icarus", "--json", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "coverage of chopper" in outcome.output
+    import json
+
+    document = json.loads(out.read_text())
+    assert document["passed"] is True and document["unhit_bins"] == []
+
+
+def test_cosim_lists_the_benches() -> None:
+    outcome = CliRunner().invoke(main, ["cosim", "--list"])
+    assert outcome.exit_code == 0
+    for name in ("lfsr", "chopper", "pulse", "adc", "transfer"):
+        assert name in outcome.output
