@@ -128,27 +128,33 @@ class FloatPulseSource:
 
     def signed_lines(
         self,
-        x_abs: NDArray[np.float64],
-        x_sign: NDArray[np.float32],
-        x_gain: float,
-        d_abs: NDArray[np.float64],
-        d_sign: NDArray[np.float32],
-        d_gain: float,
+        magnitudes: NDArray[np.float64],
+        signs: NDArray[np.float32],
+        gains: NDArray[np.float64],
         bl: int,
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
+    ) -> NDArray[np.float32]:
         """The trains of :meth:`trains` as signed float32 lines ready for the coincidence product.
 
-        ``p = min(x_gain |x|, 1)`` and ``q = min(d_gain |d|, 1)`` from the magnitudes ``x_abs``,
-        ``d_abs``; each line is multiplied by its sign (``x_sign``, ``d_sign``; the tile passes
-        ``sign(x)`` and ``-sign(d)``, so that ``d_linesᵀ x_lines`` counts up-steps positive). Same random
-        numbers and decisions as :meth:`trains`, with fewer NumPy calls (the tile's fast path); ``u <
-        min(p, 1)`` equals ``u < p`` for ``u`` in [0, 1), so no clipping is needed.
+        ``magnitudes``, ``signs`` and ``gains`` hold the x lines followed by the d lines (the layout of
+        the one uniform draw of :meth:`trains`); line ``k`` fires in a slot when ``u < gains[k]
+        magnitudes[k]`` and is multiplied by ``signs[k]`` (the tile passes ``sign(x)`` and ``-sign(d)``,
+        so that ``d_linesᵀ x_lines`` counts up-steps positive). Returns ``(bl, lines)``. Same random
+        numbers and decisions as :meth:`trains` with ``p = min(gain |x|, 1)``: ``u < min(p, 1)`` equals
+        ``u < p`` for ``u`` in [0, 1), so no clipping is needed. The uniform numbers go to a reused
+        buffer (``Generator.random(out=...)`` fills it in the same order as a fresh draw).
         """
-        n_x = x_abs.shape[0]
-        uniform = self.rng.random((bl, n_x + d_abs.shape[0]))
-        x_lines = (uniform[:, :n_x] < x_abs * x_gain) * x_sign
-        d_lines = (uniform[:, n_x:] < d_abs * d_gain) * d_sign
-        return x_lines, d_lines
+        n_lines = magnitudes.shape[0]
+        buffer = self.__dict__.get("_uniform")
+        if buffer is None or buffer.shape[0] < bl or buffer.shape[1] != n_lines:
+            buffer = self._uniform = np.empty((max(bl, 32), n_lines))
+        uniform = self.rng.random(out=buffer[:bl])
+        return (uniform < magnitudes * gains) * signs  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the draw buffer is scratch space, not state
+        state = self.__dict__.copy()
+        state.pop("_uniform", None)
+        return state
 
     def trains(
         self,
