@@ -377,25 +377,35 @@ class DeviceArray:
         if self.step == _StepModel.POW_STEP:
             self._pulse_by_pulse(w_flat, index, n, rng)
             return magnitude
-        size = self._flat["w_max"].size
-        table_index = index + size * (n > 0)
+        flat = self._flat
         table = self._table
-        w0 = w_flat[index]
+        table_index = index + flat["w_max"].size * (n > 0)
+        # in-place arithmetic on fresh gathers: the same operations and roundings, fewer temporaries
+        new = w_flat[index]
         if self.step == _StepModel.SOFT_BOUNDS:
-            # closed form of n linear-contraction steps toward the bound of the pulse direction
+            # closed form of n linear-contraction steps toward the bound of the pulse direction:
+            # bound + (w0 - bound) r^n
             bound = table["bound"][table_index]
             r_n = table["contraction"][table_index] ** magnitude
-            new = bound + (w0 - bound) * r_n
+            new -= bound
+            new *= r_n
+            new += bound
             if self.dw_min_std == 0.0:
                 w_flat[index] = new  # a contraction toward the bound never leaves [w_min, w_max]
                 return magnitude
-            new += table["noise"][table_index] * np.sqrt(1.0 - r_n * r_n) * rng.standard_normal(index.size)
+            # noise std * sqrt(1 - r^2n) * N(0, 1)
+            r_n *= r_n
+            np.subtract(1.0, r_n, out=r_n)
+            np.sqrt(r_n, out=r_n)
+            r_n *= table["noise"][table_index]
+            r_n *= rng.standard_normal(index.size)
+            new += r_n
         else:
-            new = w0 + magnitude * table["signed_step"][table_index]
+            new += magnitude * table["signed_step"][table_index]
             if self.dw_min_std > 0.0:
                 new += table["noise"][table_index] * np.sqrt(magnitude) * rng.standard_normal(index.size)
-        np.maximum(new, self._flat["w_min"][index], out=new)
-        np.minimum(new, self._flat["w_max"][index], out=new)
+        np.maximum(new, flat["w_min"][index], out=new)
+        np.minimum(new, flat["w_max"][index], out=new)
         w_flat[index] = new
         return magnitude
 

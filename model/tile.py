@@ -240,6 +240,8 @@ class Tile:
         state = self.__dict__.copy()
         state.pop("_g_flat", None)
         state.pop("_read_matrix", None)
+        state.pop("_io_cache", None)
+        state.pop("_management_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -288,12 +290,25 @@ class Tile:
         self._refresh()
 
     # ------------------------------------------------------------------ reads
+    def _io_constants(self, io: IOConfig) -> tuple[IOConfig, float | None, float, float | None, float]:
+        """``(io, dac_lsb, 1/dac_lsb, adc_lsb, 1/adc_lsb)`` of a read periphery, kept per config object
+        (the properties and divisions cost more than the arithmetic of a batch-1 read)."""
+        dac, adc = io.dac_lsb, io.adc_lsb
+        constants = (io, dac, 1.0 / dac if dac else 0.0, adc, 1.0 / adc if adc else 0.0)
+        cache = self.__dict__.setdefault("_io_cache", {})
+        cache[id(io)] = constants
+        return constants
+
     def _read(self, inputs: FloatArray, transpose: bool, io: IOConfig, gain: FloatArray) -> FloatArray:
         """Analog MVM through ``io``: ``inputs`` (batch, n) in, (batch, m) out times the digital ``gain``.
 
         Written with few NumPy calls (ufuncs in place, no ``np.clip`` wrapper): at batch 1 the call
         overhead, not the arithmetic, sets the speed.
         """
+        constants = self.__dict__.get("_io_cache", {}).get(id(io))
+        if constants is None or constants[0] is not io:
+            constants = self._io_constants(io)
+        _, dac, inverse_dac, adc, inverse_adc = constants
         bound = io.inp_bound
         if io.noise_management is NoiseManagement.ABS_MAX:
             # each input vector scaled by its largest magnitude (all-zero rows: any scale gives 0)
@@ -308,9 +323,8 @@ class Tile:
         if clip:
             np.minimum(inputs, bound, out=inputs)
             np.maximum(inputs, -bound, out=inputs)
-        dac = io.dac_lsb
         if dac is not None:
-            inputs *= 1.0 / dac
+            inputs *= inverse_dac
             np.rint(inputs, out=inputs)
             inputs *= dac
         out = inputs @ self._read_matrix if transpose else inputs @ self._read_matrix.T
@@ -318,9 +332,8 @@ class Tile:
             out += self.rng.normal(0.0, io.out_noise, out.shape)
         np.minimum(out, io.out_bound, out=out)
         np.maximum(out, -io.out_bound, out=out)
-        adc = io.adc_lsb
         if adc is not None:
-            out *= 1.0 / adc
+            out *= inverse_adc
             np.rint(out, out=out)
             gain = gain * adc
         out *= gain if scale is None else scale * gain
@@ -349,12 +362,15 @@ class Tile:
         values = np.array(self._read_matrix[:, k], dtype=np.float64)
         if io.out_noise > 0.0:
             values += io.out_noise * self.rng.standard_normal(self.out_size)
-        np.clip(values, -io.out_bound, io.out_bound, out=values)
+        # saturation as two in-place ufuncs (np.clip's Python wrapper costs more than the work here)
+        np.maximum(values, -io.out_bound, out=values)
+        np.minimum(values, io.out_bound, out=values)
         lsb = io.adc_lsb
         if lsb is None:
             return ColumnRead(values=values, codes=None, lsb=None)
         codes = np.rint(values / lsb).astype(np.int64)
-        return ColumnRead(values=(codes * lsb).astype(np.float64), codes=codes, lsb=lsb)
+        # int64 codes times a float: already a new float64 array (no astype copy needed)
+        return ColumnRead(values=np.multiply(codes, lsb, dtype=np.float64), codes=codes, lsb=lsb)
 
     # ------------------------------------------------------------------ writes
     def apply_pulses_at(self, flat_index: NDArray[np.int64], signed_counts: FloatArray) -> None:
@@ -362,8 +378,9 @@ class Tile:
         if flat_index.size == 0:
             return
         # integer-valued float32 counts from the coincidence product are used as they are
-        counts = np.asarray(signed_counts)
-        self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts, self.rng)
+        self._pulses[flat_index] += self.devices.apply_at(
+            self._g_flat, flat_index, np.asarray(signed_counts), self.rng
+        )
         if self._has_reference:
             self._refresh()
 
@@ -380,7 +397,7 @@ class Tile:
         """
         check_int("column", k, 0, self.in_size - 1)
         counts = np.asarray(counts).reshape(-1)
-        rows = np.flatnonzero(counts)
+        rows = counts.nonzero()[0]
         self.apply_pulses_at(rows * self.in_size + k, counts[rows])
 
     def apply_trains(self, trains: PulseTrains) -> None:
@@ -416,11 +433,7 @@ class Tile:
             return
         dw_min = self.device.dw_min
         config = self.update_config
-        management = {
-            "desired_bl": config.desired_bl,
-            "bl_management": config.bl_management,
-            "update_management": config.update_management,
-        }
+        management = self._management(config)
         source = self.pulse_source
         # exactly the float source (not a subclass that may draw differently): take its fast path
         if mode is UpdateMode.STOCHASTIC and type(source) is FloatPulseSource:
@@ -448,6 +461,18 @@ class Tile:
             flat = (d_lines32.T @ x_lines32).reshape(-1)
             index = flat.nonzero()[0]
             self.apply_pulses_at(index, flat[index])
+
+    def _management(self, config: UpdateConfig) -> dict[str, Any]:
+        """Update management keywords of ``config`` (built once per config object, not per update)."""
+        cached = self.__dict__.get("_management_cache")
+        if cached is None or cached[0] is not config:
+            management = {
+                "desired_bl": config.desired_bl,
+                "bl_management": config.bl_management,
+                "update_management": config.update_management,
+            }
+            cached = self._management_cache = (config, management)
+        return cached[1]
 
     def _update_float(
         self,
