@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults import StuckBit
@@ -12,27 +13,6 @@ from pulsetrain.config import to_plain
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
 
 pytestmark = pytest.mark.sim
-
-SIMULATORS = [pytest.param(s, id=s.value) for s in runner.SimulatorName]
-
-# A Verilator build costs ~8 s of CI's two cores, Icarus' nothing: the default mode builds one
-# configuration per block on Verilator and runs the others, and the deliberately broken variants, on
-# Icarus; --long runs every combination on both simulators.
-FAULT_SIMULATORS = [
-    pytest.param(runner.SimulatorName.ICARUS, id="icarus"),
-    pytest.param(runner.SimulatorName.VERILATOR, id="verilator", marks=pytest.mark.slow),
-]
-
-
-def _matrix(configs: list[tuple[object, str]]) -> list[object]:
-    """(config, simulator) pairs: the first config on both simulators, the others on Verilator in --long."""
-    pairs: list[object] = []
-    for index, (config, name) in enumerate(configs):
-        for simulator in runner.SimulatorName:
-            slow = simulator is runner.SimulatorName.VERILATOR and index > 0
-            marks = [pytest.mark.slow] if slow else []
-            pairs.append(pytest.param(config, simulator, id=f"{simulator.value}-{name}", marks=marks))
-    return pairs
 
 
 GALOIS16 = LfsrConfig(width=16, form=LfsrForm.GALOIS, seed=0xACE1)
@@ -67,7 +47,7 @@ def _run(
 
 
 @pytest.mark.parametrize(
-    ("config", "simulator"), _matrix([(GALOIS16, "galois16"), (FIBONACCI9, "fibonacci9-leap5")])
+    ("config", "simulator"), simulator_matrix([(GALOIS16, "galois16"), (FIBONACCI9, "fibonacci9-leap5")])
 )
 def test_lfsr_bank_matches_twin(config: LfsrConfig, simulator: runner.SimulatorName) -> None:
     result = _run(config, simulator, cycles=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults_pulse import StuckLfsrBitPulseGenerator
@@ -13,27 +14,6 @@ from pulsetrain.periphery.lfsr import LfsrConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
 
 pytestmark = pytest.mark.sim
-
-SIMULATORS = [pytest.param(s, id=s.value) for s in runner.SimulatorName]
-
-# A Verilator build costs ~8 s of CI's two cores, Icarus' nothing: the default mode builds one
-# configuration per block on Verilator and runs the others, and the deliberately broken variants, on
-# Icarus; --long runs every combination on both simulators.
-FAULT_SIMULATORS = [
-    pytest.param(runner.SimulatorName.ICARUS, id="icarus"),
-    pytest.param(runner.SimulatorName.VERILATOR, id="verilator", marks=pytest.mark.slow),
-]
-
-
-def _matrix(configs: list[tuple[object, str]]) -> list[object]:
-    """(config, simulator) pairs: the first config on both simulators, the others on Verilator in --long."""
-    pairs: list[object] = []
-    for index, (config, name) in enumerate(configs):
-        for simulator in runner.SimulatorName:
-            slow = simulator is runner.SimulatorName.VERILATOR and index > 0
-            marks = [pytest.mark.slow] if slow else []
-            pairs.append(pytest.param(config, simulator, id=f"{simulator.value}-{name}", marks=marks))
-    return pairs
 
 
 def _small(mode: PulseMode) -> PulseGeneratorConfig:
@@ -67,7 +47,7 @@ def _run(
 
 
 @pytest.mark.parametrize(
-    ("config", "simulator"), _matrix([(STOCHASTIC, "stochastic"), (DETERMINISTIC, "deterministic")])
+    ("config", "simulator"), simulator_matrix([(STOCHASTIC, "stochastic"), (DETERMINISTIC, "deterministic")])
 )
 def test_pulse_generator_matches_twin_and_bridge_matches_model(
     config: PulseGeneratorConfig, simulator: runner.SimulatorName
