@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.periphery import PulseTrains
+from pulsetrain.model.twins.pulse import TwinPulseSource
 
 from pulsetrain.config import ConfigError, check_int, to_plain
 from pulsetrain.periphery.lfsr import LfsrConfig
-from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
+from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 #: the algorithms whose updates run through pulse sources (all the tile-based ones)
 COSIM_ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
@@ -75,20 +76,13 @@ class SourceLedger:
         return [i for i, n in enumerate(self.updates) if n > 0]
 
 
-class TwinSource:
+class TwinSource(TwinPulseSource):
     """The twin as a PulseSource, counting its updates in a :class:`SourceLedger`."""
 
     def __init__(self, config: PulseGeneratorConfig, ledger: SourceLedger, index: int) -> None:
-        from pulsetrain.model.twins.pulse import TwinPulseGenerator
-
-        self.config = config
-        self.generator = TwinPulseGenerator(config)
+        super().__init__(config)
         self.ledger = ledger
         self.index = index
-
-    def codes(self, probability: NDArray[np.float64], bl: int) -> NDArray[np.int64]:
-        """Generator codes of firing probabilities."""
-        return quantize(self.config, probability, bl)
 
     def trains(
         self,
@@ -100,9 +94,7 @@ class TwinSource:
     ) -> PulseTrains:
         """Pulse trains of one update (see :class:`~pulsetrain.model.periphery.PulseSource`)."""
         self.ledger.updates[self.index] += 1
-        return self.generator.fire(
-            self.codes(x_probability, bl), x_negative, self.codes(d_probability, bl), d_negative, bl
-        )
+        return super().trains(x_probability, x_negative, d_probability, d_negative, bl)
 
 
 def register_twin_source(ledger: SourceLedger, bl_max: int) -> None:
