@@ -132,12 +132,14 @@ def initial_weights(rng: np.random.Generator, out_size: int, in_size: int, bias:
 
 def softmax_cross_entropy(logits: FloatArray, labels: NDArray[np.int64]) -> tuple[float, FloatArray]:
     """Mean cross-entropy of softmax(logits) against integer ``labels`` and its gradient wrt the logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    # ufunc reductions called directly: ndarray.max/.sum are Python wrappers around exactly these
+    # (same results), and at batch 1 the wrappers cost more than the arithmetic
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
+    total = np.add.reduce(exp, axis=1, keepdims=True)
     batch = logits.shape[0]
     rows = np.arange(batch)
-    loss = float((np.log(total[:, 0]) - shifted[rows, labels]).sum()) / batch
+    loss = float(np.add.reduce(np.log(total[:, 0]) - shifted[rows, labels])) / batch
     grad = exp / total
     grad[rows, labels] -= 1.0
     grad /= batch

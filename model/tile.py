@@ -492,16 +492,13 @@ class Tile:
         per sample: at batch 1 the call overhead, not the arithmetic, sets the speed).
         """
         batch, n_x = x.shape
-        n_lines = n_x + d.shape[1]
-        magnitudes = np.empty((batch, n_lines))
-        np.abs(x, out=magnitudes[:, :n_x])
-        np.abs(d, out=magnitudes[:, n_x:])
-        signs = np.empty((batch, n_lines), dtype=np.float32)
-        np.sign(x, out=signs[:, :n_x], dtype=np.float32)
-        np.sign(-d, out=signs[:, n_x:], dtype=np.float32)  # d lines carry -sign(d): + counts are up-steps
+        # d lines carry -sign(d): + counts are up-steps
+        signed_inputs = np.concatenate((x, -d), axis=1)
+        magnitudes = np.abs(signed_inputs)
+        signs = np.sign(signed_inputs, dtype=np.float32)
         x_max = _MAX(magnitudes[:, :n_x], axis=1).tolist()
         d_max = _MAX(magnitudes[:, n_x:], axis=1).tolist()
-        gains = np.empty(n_lines)
+        gains = np.empty(signed_inputs.shape[1])
         for b in range(batch):
             scales = pulse_scales(x_max[b], d_max[b], lr, dw_min, **management)
             if scales is None:
