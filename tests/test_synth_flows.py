@@ -234,3 +234,22 @@ def test_every_sky130_cell_matches_its_verilog_model_and_a_wrong_function_is_cau
     assert _check_combinational("nor3_1", "Y", "!(A+B+C)", model, {}) == ""
     # a NOR3 described as a NAND3 (the kind of upstream description error the check exists for)
     assert "model gives" in _check_combinational("nor3_1", "Y", "!(A*B*C)", model, {})
+
+
+def test_concurrent_requests_for_one_synthesis_share_one_run(
+    build_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Report and Dask workers ask for the same block at once; without the per-run lock the second
+    # request wiped the first one's folder mid-run and failed (seen in the default-size report).
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = build_dir / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    monkeypatch.setenv("PULSETRAIN_CACHE_DIR", str(cache))
+    options = FlowOptions(target=Target.GENERIC)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reports = list(pool.map(lambda _: synthesize(COUNTER, options), range(3)))
+    assert {report.key for report in reports} == {reports[0].key}
+    assert all(report.flip_flops == 24 for report in reports)
+    assert sum(not report.cached for report in reports) >= 1
