@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm, FloatArray
+from pulsetrain.model.algorithms.base import Algorithm, FloatArray, OneTilePerLayer
 from pulsetrain.model.network import (
     MLP,
     FloatWeights,
@@ -60,7 +60,7 @@ class FloatingPointBackprop(_Backprop):
         return {f"layer{i}": {"W": 0} for i in range(len(self.arrays))}
 
 
-class AnalogSGD(_Backprop):
+class AnalogSGD(OneTilePerLayer, _Backprop):
     """Backpropagation with analog SGD: every layer one tile, updates written as pulses."""
 
     name: ClassVar[str] = "sgd"
@@ -76,9 +76,3 @@ class AnalogSGD(_Backprop):
             tiles.append(tile)
         self.tiles = tiles
         self._build(list(tiles))
-
-    def pulse_counts(self) -> dict[str, dict[str, int]]:
-        return {f"layer{i}": {"W": tile.total_pulses} for i, tile in enumerate(self.tiles)}
-
-    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
-        return {f"layer{i}": {"W": tile.pulse_counts.copy()} for i, tile in enumerate(self.tiles)}

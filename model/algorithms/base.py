@@ -156,3 +156,25 @@ class Algorithm(abc.ABC):
         for matrix in self.weights():
             digest.update(np.ascontiguousarray(matrix, dtype=np.float64).tobytes())
         return digest.hexdigest()
+
+
+class OneTilePerLayer:
+    """Results of algorithms whose layers are each one analog tile (``self.tiles``) in an MLP (``self.mlp``).
+
+    Mixed into analog SGD, DFA and SBE, which differ only in how they compute and write the update.
+    """
+
+    tiles: list[Tile]
+    mlp: Any
+
+    def predict(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.mlp.forward(x)  # type: ignore[no-any-return]
+
+    def weights(self) -> list[NDArray[np.float64]]:
+        return [tile.weights() for tile in self.tiles]
+
+    def pulse_counts(self) -> dict[str, dict[str, int]]:
+        return {f"layer{i}": {"W": tile.total_pulses} for i, tile in enumerate(self.tiles)}
+
+    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
+        return {f"layer{i}": {"W": tile.pulse_counts.copy()} for i, tile in enumerate(self.tiles)}

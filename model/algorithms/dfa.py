@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm, FloatArray
+from pulsetrain.model.algorithms.base import Algorithm, FloatArray, OneTilePerLayer
 from pulsetrain.model.algorithms.configs import DfaSettings, FeedbackMode
 from pulsetrain.model.network import MLP, FloatWeights, derivative, initial_weights, softmax_cross_entropy
 from pulsetrain.model.tile import Tile
@@ -74,7 +74,7 @@ class FeedbackProjection:
         return [array.forward(error) for array in arrays]
 
 
-class DirectFeedbackAlignment(Algorithm):
+class DirectFeedbackAlignment(OneTilePerLayer, Algorithm):
     """DFA: every hidden layer learns from the output error through a fixed random projection."""
 
     name: ClassVar[str] = "dfa"
@@ -127,18 +127,6 @@ class DirectFeedbackAlignment(Algorithm):
         loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
         self.mlp.update(trace, self.errors(trace.outputs, grad), self.config.lr)
         return loss
-
-    def predict(self, x: FloatArray) -> FloatArray:
-        return self.mlp.forward(x)
-
-    def weights(self) -> list[FloatArray]:
-        return [tile.weights() for tile in self.tiles]
-
-    def pulse_counts(self) -> dict[str, dict[str, int]]:
-        return {f"layer{i}": {"W": tile.total_pulses} for i, tile in enumerate(self.tiles)}
-
-    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
-        return {f"layer{i}": {"W": tile.pulse_counts.copy()} for i, tile in enumerate(self.tiles)}
 
     # ------------------------------------------------------------------ schedule
     def schedule_config(self, mode: ScheduleMode = ScheduleMode.DFA) -> ScheduleConfig:

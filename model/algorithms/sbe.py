@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm
+from pulsetrain.model.algorithms.base import Algorithm, OneTilePerLayer
 from pulsetrain.model.algorithms.configs import SbeSettings
 from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
 from pulsetrain.model.tile import Tile
@@ -161,7 +161,7 @@ class StreamingEigenEstimator:
         )
 
 
-class StreamingBatchEigenupdate(Algorithm):
+class StreamingBatchEigenupdate(OneTilePerLayer, Algorithm):
     """SBE on analog tiles: backpropagation, then one rank-k pulsed update per layer per batch.
 
     The forward and backward passes are the same as analog SGD's (through each tile's periphery). The
@@ -216,18 +216,6 @@ class StreamingBatchEigenupdate(Algorithm):
             self.array_updates += summary.rank
         self.batches += 1
         return loss
-
-    def predict(self, x: FloatArray) -> FloatArray:
-        return self.mlp.forward(x)
-
-    def weights(self) -> list[FloatArray]:
-        return [tile.weights() for tile in self.tiles]
-
-    def pulse_counts(self) -> dict[str, dict[str, int]]:
-        return {f"layer{i}": {"W": tile.total_pulses} for i, tile in enumerate(self.tiles)}
-
-    def device_pulse_counts(self) -> dict[str, dict[str, NDArray[np.int64]]]:
-        return {f"layer{i}": {"W": tile.pulse_counts.copy()} for i, tile in enumerate(self.tiles)}
 
     def extra_results(self) -> dict[str, Any]:
         """Rank, batches and the number of rank-1 array updates written (all layers)."""
