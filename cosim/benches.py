@@ -109,6 +109,18 @@ def _transfer(config: Any) -> Any:
     return TransferController(config)
 
 
+def _sbe_config() -> Any:
+    from pulsetrain.periphery.sbe import SbeConfig
+
+    return SbeConfig(rows=5, cols=3, batch_bits=3)
+
+
+def _sbe(config: Any) -> Any:
+    from pulsetrain.rtl.sbe_unit import SbeUnit
+
+    return SbeUnit(config)
+
+
 def _running_sum_config() -> Any:
     return None
 
@@ -174,6 +186,15 @@ BENCHES: dict[str, BenchEntry] = {
         _transfer,
         {"updates": 40},
         {"updates": 2_000},
+    ),
+    "sbe": BenchEntry(
+        "rank-1 SBE unit against SbeUnitTwin (X, D, norms, projection sum, count per batch)",
+        "pulsetrain.cosim.bench_sbe",
+        "sbe_unit",
+        _sbe_config,
+        _sbe,
+        {"batches": 6},
+        {"batches": 300},
     ),
 }
 
