@@ -13,7 +13,9 @@ The model's twin :class:`pulsetrain.model.twins.sbe.SbeUnitTwin` computes the sa
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from typing import Any
+
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -224,6 +226,26 @@ class SbeUnit(wiring.Component):
         ]
         reading_d = Signal()  # read-out: X words first, then D words
 
+        # the three passes each end the same way: hand (dot, norm) to the normalizer in one state, wait for
+        # its quotient in the next; ``on_start``/``on_done`` are the pass's own register updates
+        restart = [index.eq(0), dot.eq(0), norm_sq.eq(0)]
+
+        def normalize(step: str, norm: Value, on_start: list[Any], on_done: list[Any], then: str) -> None:
+            with m.State(f"NORMALIZE_{step}"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    normalizer.start.eq(1),
+                    normalizer.numerator.eq(dot),
+                    normalizer.norm_sq.eq(norm),
+                ]
+                m.d.sync += on_start
+                m.next = f"WAIT_{step}"
+            with m.State(f"WAIT_{step}"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(normalizer.done):
+                    m.d.sync += on_done
+                    m.next = then
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start_batch):
@@ -249,19 +271,7 @@ class SbeUnit(wiring.Component):
                     with m.Else():
                         m.d.sync += index.eq(index + 1)
                         m.next = "PROJECT_D_ADDRESS"
-            with m.State("NORMALIZE_A"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    normalizer.start.eq(1),
-                    normalizer.numerator.eq(dot),
-                    normalizer.norm_sq.eq(d_norm_sq),
-                ]
-                m.next = "WAIT_A"
-            with m.State("WAIT_A"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(normalizer.done):
-                    m.d.sync += [a.eq(normalizer.quotient), index.eq(0), dot.eq(0), norm_sq.eq(0)]
-                    m.next = "UPDATE_X_ADDRESS"
+            normalize("A", d_norm_sq, [], [a.eq(normalizer.quotient), *restart], "UPDATE_X_ADDRESS")
 
             # pass 2: X += x a; ‖X‖² and x · X on the new X
             with m.State("UPDATE_X_ADDRESS"):
@@ -277,20 +287,13 @@ class SbeUnit(wiring.Component):
                     with m.Else():
                         m.d.sync += index.eq(index + 1)
                         m.next = "UPDATE_X_ADDRESS"
-            with m.State("NORMALIZE_B"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    normalizer.start.eq(1),
-                    normalizer.numerator.eq(dot),
-                    normalizer.norm_sq.eq(norm_sq),
-                ]
-                m.d.sync += x_norm_sq.eq(norm_sq)
-                m.next = "WAIT_B"
-            with m.State("WAIT_B"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(normalizer.done):
-                    m.d.sync += [b.eq(normalizer.quotient), index.eq(0), dot.eq(0), norm_sq.eq(0)]
-                    m.next = "UPDATE_D_ADDRESS"
+            normalize(
+                "B",
+                norm_sq,
+                [x_norm_sq.eq(norm_sq)],
+                [b.eq(normalizer.quotient), *restart],
+                "UPDATE_D_ADDRESS",
+            )
 
             # pass 3: D += d b; ‖D‖² and d · D on the new D
             with m.State("UPDATE_D_ADDRESS"):
@@ -304,24 +307,17 @@ class SbeUnit(wiring.Component):
                 with m.Else():
                     m.d.sync += index.eq(index + 1)
                     m.next = "UPDATE_D_ADDRESS"
-            with m.State("NORMALIZE_C"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    normalizer.start.eq(1),
-                    normalizer.numerator.eq(dot),
-                    normalizer.norm_sq.eq(norm_sq),
-                ]
-                m.d.sync += d_norm_sq.eq(norm_sq)
-                m.next = "WAIT_C"
-            with m.State("WAIT_C"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(normalizer.done):
-                    m.d.sync += [
-                        sigma_sum.eq(sigma_sum + ((normalizer.quotient * b) >> config.frac_bits)),
-                        count.eq(count + 1),
-                        first.eq(0),
-                    ]
-                    m.next = "IDLE"
+            normalize(
+                "C",
+                norm_sq,
+                [d_norm_sq.eq(norm_sq)],
+                [
+                    sigma_sum.eq(sigma_sum + ((normalizer.quotient * b) >> config.frac_bits)),
+                    count.eq(count + 1),
+                    first.eq(0),
+                ],
+                "IDLE",
+            )
 
             # read-out: X then D, one word per two cycles (synchronous read ports)
             with m.State("READ_ADDRESS"):
