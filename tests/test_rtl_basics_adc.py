@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.twins.adc import TwinAdcReadout
 from pulsetrain.rtl.adc_readout import AdcReadout
+from strategies import FEW, MANY
 
 from pulsetrain.periphery.adc import AdcMode, AdcReadoutConfig
 
@@ -132,11 +133,6 @@ def test_codes_match_twin_many_seeds(name: str, seed: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Randomized configs (hypothesis): a few by default, many with --long
 # --------------------------------------------------------------------------------------------------
-
-FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-MANY = settings(
-    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
 
 
 @st.composite

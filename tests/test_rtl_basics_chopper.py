@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.twins.chopper import TwinChopper
 from pulsetrain.rtl.chopper import ChopperSign
+from strategies import FEW, MANY, lfsr_configs
 
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
@@ -95,22 +96,6 @@ def test_chopper_matches_twin_many_seeds(name: str, seed: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Randomized configs (hypothesis): a few by default, many with --long
 # --------------------------------------------------------------------------------------------------
-
-FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-MANY = settings(
-    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-@st.composite
-def lfsr_configs(draw: st.DrawFn, min_width: int = 3) -> LfsrConfig:
-    width = draw(st.integers(max(min_width, 3), 32))
-    return LfsrConfig(
-        width=width,
-        form=draw(st.sampled_from(list(LfsrForm))),
-        seed=draw(st.integers(1, (1 << width) - 1)),
-        steps_per_advance=draw(st.integers(1, 12)),
-    )
 
 
 @st.composite

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
 from pulsetrain.rtl.pulse_generator import PulseGenerator
+from strategies import FEW, MANY, lfsr_configs
 
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
@@ -143,22 +144,6 @@ def test_busy_refuses_codes_and_start() -> None:
 # --------------------------------------------------------------------------------------------------
 # Randomized configs (hypothesis): a few by default, many with --long
 # --------------------------------------------------------------------------------------------------
-
-FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-MANY = settings(
-    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-@st.composite
-def lfsr_configs(draw: st.DrawFn, min_width: int = 3) -> LfsrConfig:
-    width = draw(st.integers(max(min_width, 3), 32))
-    return LfsrConfig(
-        width=width,
-        form=draw(st.sampled_from(list(LfsrForm))),
-        seed=draw(st.integers(1, (1 << width) - 1)),
-        steps_per_advance=draw(st.integers(1, 12)),
-    )
 
 
 @st.composite
