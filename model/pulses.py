@@ -105,6 +105,19 @@ def pulse_scales(
     The firing probabilities are ``min(A |x_i|, 1)`` and ``min(B |d_j|, 1)``; ``None`` when nothing is to
     be written (a zero vector or learning rate).
     """
+    return scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
+
+
+def scales_for(
+    x_max: float,
+    d_max: float,
+    lr: float,
+    dw_min: float,
+    desired_bl: int,
+    bl_management: bool,
+    update_management: bool,
+) -> tuple[int, float, float] | None:
+    """:func:`pulse_scales` with positional arguments (the tile's per-sample call: no keyword unpacking)."""
     if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
         return None
     if bl_management:

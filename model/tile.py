@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import PulseSource, PulseTrains
-from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, pulse_scales
+from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
 
 from pulsetrain.config import check_choice, check_int, check_range
 
@@ -232,6 +232,10 @@ class Tile:
         self._pulses = np.zeros(out_size * in_size)
         self._unit_gain = np.ones(in_size)
         self._has_reference = bool(np.any(self.devices.reference))
+        #: where the d lines start in an x-then-d line vector (the segments of the per-sample maxima)
+        self._segments = np.array([0, in_size])
+        #: scratch: the firing gain of every x and d line of one update
+        self._gains = np.empty(in_size + out_size)
         self._refresh()
 
     # ------------------------------------------------------------------ state
@@ -242,6 +246,7 @@ class Tile:
         state.pop("_read_matrix", None)
         state.pop("_io_cache", None)
         state.pop("_management_cache", None)
+        state.pop("_divisor_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -359,18 +364,50 @@ class Tile:
         """
         check_int("column", k, 0, self.in_size - 1)
         io = self.forward_io if io is None else io
-        values = np.array(self._read_matrix[:, k], dtype=np.float64)
-        if io.out_noise > 0.0:
-            values += io.out_noise * self.rng.standard_normal(self.out_size)
-        # saturation as two in-place ufuncs (np.clip's Python wrapper costs more than the work here)
-        np.maximum(values, -io.out_bound, out=values)
-        np.minimum(values, io.out_bound, out=values)
+        values = self._column_values(k, io)
         lsb = io.adc_lsb
         if lsb is None:
             return ColumnRead(values=values, codes=None, lsb=None)
-        codes = np.rint(values / lsb).astype(np.int64)
+        codes = self._codes(values, lsb)
         # int64 codes times a float: already a new float64 array (no astype copy needed)
         return ColumnRead(values=np.multiply(codes, lsb, dtype=np.float64), codes=codes, lsb=lsb)
+
+    def read_column_codes(self, k: int) -> NDArray[np.int64] | FloatArray:
+        """What :meth:`read_column` of ``k`` reads through the forward periphery, in its rawest form.
+
+        The (out_size,) int64 ADC codes, or for an ideal ADC the read values in device units. The same
+        random numbers and results as :meth:`read_column`, without its checks and record: the per-sample
+        transfer of the TTv2 family reads a column of A after every update, with a column index its
+        periphery has already bounded.
+        """
+        io = self.forward_io
+        values = self._column_values(k, io)
+        constants = self.__dict__.get("_io_cache", {}).get(id(io))
+        if constants is None or constants[0] is not io:
+            constants = self._io_constants(io)
+        lsb = constants[3]
+        return values if lsb is None else self._codes(values, lsb)
+
+    def _column_values(self, k: int, io: IOConfig) -> FloatArray:
+        """``g[:, k] - ref`` plus the read noise of ``io``, saturated at ``±out_bound`` (a new array)."""
+        if io.out_noise > 0.0:
+            # noise first, then the column added: the same sum as column + noise (addition commutes)
+            values = self.rng.standard_normal(self.out_size)
+            values *= io.out_noise
+            values += self._read_matrix[:, k]
+        else:
+            values = np.array(self._read_matrix[:, k], dtype=np.float64)
+        # saturation as two in-place ufuncs (np.clip's Python wrapper costs more than the work here)
+        np.maximum(values, -io.out_bound, out=values)
+        np.minimum(values, io.out_bound, out=values)
+        return values
+
+    @staticmethod
+    def _codes(values: FloatArray, lsb: float) -> NDArray[np.int64]:
+        """ADC codes ``rint(values / lsb)`` (``values`` is scratch: divided and rounded in place)."""
+        values /= lsb
+        np.rint(values, out=values)
+        return values.astype(np.int64)
 
     # ------------------------------------------------------------------ writes
     def apply_pulses_at(self, flat_index: NDArray[np.int64], signed_counts: FloatArray) -> None:
@@ -417,16 +454,42 @@ class Tile:
         d_lines *= np.where(trains.d_negative, np.float32(1.0), np.float32(-1.0))
         return d_lines.T @ x_lines
 
-    def update(self, x: FloatArray, d: FloatArray, lr: float) -> None:
+    def update(
+        self,
+        x: FloatArray,
+        d: FloatArray,
+        lr: float,
+        *,
+        line_signs: tuple[FloatArray, FloatArray] | None = None,
+    ) -> None:
         """Write ``W -= lr Σ_b d_b x_bᵀ`` for a batch (``x`` (batch, in_size), ``d`` (batch, out_size)).
 
         Stochastic and deterministic modes write one rank-1 update per sample, in order (the device
         state after sample b sets the step sizes for sample b + 1).
+
+        ``line_signs = (in_signs, out_signs)``, float arrays of ±1, writes the chopped update
+        ``(out_signs ⊙ d_b)(in_signs ⊙ x_b)ᵀ`` instead (the TTv2 family's choppers on the x and d
+        lines). The tile keeps what it derives from them until it is passed another tuple: pass the
+        same tuple object while the signs hold and a new one when they change (never change its arrays
+        in place).
         """
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
-        # the device sees the logical change divided by the output scale
-        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size) / self.output_scale
+        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
         mode = self.update_config.mode
+        # exactly the float source (not a subclass that may draw differently): take its fast path
+        if mode is UpdateMode.STOCHASTIC and type(self.pulse_source) is FloatPulseSource:
+            # x / (±1) and d / (∓ s) are exactly ±x and -(±d / s): the chopped x lines and the device
+            # update's d lines (d over the output scale, negated) with one concatenation and one
+            # division (IEEE division is exact by ±1 and symmetric in sign)
+            lines = np.concatenate((x, d), axis=1)
+            lines /= self._line_divisor(line_signs)
+            self._update_float(lines, lr)
+            return
+        if line_signs is not None:
+            x = x * line_signs[0]
+            d = d * line_signs[1]
+        # the device sees the logical change divided by the output scale
+        d = d / self.output_scale
         if mode is UpdateMode.IDEAL:
             self.g = self.devices.clip(self.g - lr * (d.T @ x))
             self._refresh()
@@ -434,11 +497,6 @@ class Tile:
         dw_min = self.device.dw_min
         config = self.update_config
         management = self._management(config)
-        source = self.pulse_source
-        # exactly the float source (not a subclass that may draw differently): take its fast path
-        if mode is UpdateMode.STOCHASTIC and type(source) is FloatPulseSource:
-            self._update_float(x, d, lr, dw_min, management, source)
-            return
         for x_b, d_b in zip(x, d, strict=True):
             if mode is UpdateMode.DETERMINISTIC:
                 counts = np.rint(np.outer(d_b, x_b) * (-lr / dw_min))
@@ -474,33 +532,45 @@ class Tile:
             cached = self._management_cache = (config, management)
         return cached[1]
 
-    def _update_float(
-        self,
-        x: FloatArray,
-        d: FloatArray,
-        lr: float,
-        dw_min: float,
-        management: dict[str, Any],
-        source: FloatPulseSource,
-    ) -> None:
+    def _line_divisor(self, line_signs: tuple[FloatArray, FloatArray] | None) -> FloatArray:
+        """``[in_signs, -out_signs * output_scale]`` (signs 1 without ``line_signs``), kept per tuple."""
+        cached = self.__dict__.get("_divisor_cache")
+        if cached is not None and cached[0] is line_signs and cached[1] is self.output_scale:
+            return cached[2]  # type: ignore[no-any-return]
+        if line_signs is None:
+            divisor = np.concatenate((np.ones(self.in_size), -self.output_scale))
+        else:
+            in_signs, out_signs = line_signs
+            divisor = np.concatenate((in_signs, -(out_signs * self.output_scale)))
+        self._divisor_cache = (line_signs, self.output_scale, divisor)
+        return divisor
+
+    def _update_float(self, signed_inputs: FloatArray, lr: float) -> None:
         """Stochastic update with the float source's signed lines: the same random numbers and decisions
         as through :meth:`FloatPulseSource.trains`, without building PulseTrains.
 
-        Magnitudes and signs of x and d are computed once per batch into one row per sample laid out
-        like the source's uniform draw (x lines first, then d lines), so that each sample needs one
-        product, one comparison and one sign multiplication for both sides (a few NumPy calls fewer
-        per sample: at batch 1 the call overhead, not the arithmetic, sets the speed).
+        ``signed_inputs`` (batch, in_size + out_size) holds per sample the x lines followed by the d
+        lines in device units with the sign each line carries (``-d``: + counts are up-steps), laid out
+        like the source's uniform draw, so that each sample needs one product, one comparison and one
+        sign multiplication for both sides (at batch 1 the call overhead, not the arithmetic, sets the
+        speed).
         """
-        batch, n_x = x.shape
-        # d lines carry -sign(d): + counts are up-steps
-        signed_inputs = np.concatenate((x, -d), axis=1)
+        n_x = self.in_size
+        dw_min = self.device.dw_min
+        config = self.update_config
+        desired_bl, bl_management, update_management = (
+            config.desired_bl,
+            config.bl_management,
+            config.update_management,
+        )
+        source: FloatPulseSource = self.pulse_source  # type: ignore[assignment]
         magnitudes = np.abs(signed_inputs)
         signs = np.sign(signed_inputs, dtype=np.float32)
-        x_max = _MAX(magnitudes[:, :n_x], axis=1).tolist()
-        d_max = _MAX(magnitudes[:, n_x:], axis=1).tolist()
-        gains = np.empty(signed_inputs.shape[1])
-        for b in range(batch):
-            scales = pulse_scales(x_max[b], d_max[b], lr, dw_min, **management)
+        # the largest |x| and |d| of every sample: one reduction over the two segments of each row
+        maxima = np.maximum.reduceat(magnitudes, self._segments, axis=1).tolist()
+        gains = self._gains
+        for b, (x_max, d_max) in enumerate(maxima):
+            scales = scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
             if scales is None:
                 continue
             bl, gains[:n_x], gains[n_x:] = scales

@@ -52,6 +52,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from pulsetrain.periphery.transfer import ChopperFlipMode, TransferControllerConfig, TransferMode
 
+#: ``a.max()`` without the Python wrapper of ndarray.max (the same reduction)
+_MAX = np.maximum.reduce
+
 __all__ = [
     "ChopperSigns",
     "FloatTransferPeriphery",
@@ -157,14 +160,28 @@ class TransferPeriphery(Protocol):
 
 
 class TransferSequencer:
-    """Integer bookkeeping common to every server: counter, pointer, passes, flips and hold-off.
+    """Bookkeeping common to every server: counter, pointer, passes, flips, hold-off, H and references.
 
-    Subclasses supply the arithmetic (:meth:`_read_column`) and the flip decisions
+    Subclasses supply the arithmetic (:meth:`_accumulate`, :meth:`_update_mean`) on the state memories
+    this class allocates (``_h``, ``_mean``, ``_reference``, column-major ``(in_size, out_size)`` like the
+    RTL's memories, in the subclass's :attr:`_state_dtype`), and the flip decisions
     (:meth:`_in_flip_event` / :meth:`_draw_in_flip`, :meth:`_draw_out_flips`). The order of events is
     part of the contract with the RTL (:mod:`pulsetrain.periphery.transfer`): per read, the AGAD
     reference and hold-off bookkeeping, the rows, then the column's input chopper event, then, after the
     last column of a pass, one output chopper event per row in row order.
+
+    Two entry points run the same steps: :meth:`transfer` (the protocol: a full :class:`TransferResult`
+    for scoreboards and tests) and :meth:`transfer_pulses` (the training loop's lean form: only the
+    pulses and whether the chopper signs changed, without copying H, references and signs per read).
     """
+
+    #: dtype of H, the running mean and the references (float64 in the float server, int64 codes in the
+    #: twin)
+    _state_dtype: type[np.generic] = np.float64
+    #: H divided by this is in units of one pulse on C (the twin's ``h_one``)
+    _h_scale: float = 1.0
+    #: references divided by this are in ADC LSB (the twin's ``2**reference_frac_bits``)
+    _reference_scale: float = 1.0
 
     def __init__(self, config: TransferControllerConfig) -> None:
         self._config = config
@@ -179,19 +196,33 @@ class TransferSequencer:
         #: Chopper signs, +1 / -1 (int8, as handed to the update path).
         self._in_signs = np.ones(config.in_size, dtype=np.int8)
         self._out_signs = np.ones(config.out_size, dtype=np.int8)
-        # Derived config flags, looked up once: the per-transfer path runs ~10^5 times per epoch.
+        # Derived config values, looked up once: the per-transfer path runs ~10^5 times per epoch.
         self._agad = config.mode is TransferMode.AGAD
         self._uses_in_chopper = config.uses_in_chopper
         self._uses_out_chopper = config.uses_out_chopper
         self._regular_period = (
             config.regular_period_passes if config.chopper_flip is ChopperFlipMode.REGULAR else 0
         )
+        self._transfer_every = config.transfer_every
+        self._last_column = config.in_size - 1
+        self._readout_shape = (config.out_size,)
+        #: The request of each pointer position (immutable, so one object per position serves every pass).
+        self._requests: dict[int, TransferRequest] = {}
+        # AGAD bookkeeping per column, as Python lists (a list item costs less to read than an array's)
         #: AGAD: column has a reference (its chopper flipped at least once).
-        self._has_reference = np.zeros(config.in_size, dtype=np.bool_)
+        self._has_reference = [False] * config.in_size
         #: AGAD: column's chopper flipped since its last read (its next read takes the reference).
-        self._switched = np.zeros(config.in_size, dtype=np.bool_)
+        self._switched = [False] * config.in_size
         #: AGAD: reads of the column still held off after its last flip.
-        self._held_reads = np.zeros(config.in_size, dtype=np.int64)
+        self._held_reads = [0] * config.in_size
+        # Stored column-major ((in_size, out_size)), like the RTL's memories (address column * out_size
+        # + row), so that a transferred column is contiguous.
+        shape = (config.in_size, config.out_size)
+        #: H (in the subclass's units: pulses on C, or codes).
+        self._h = np.zeros(shape, dtype=self._state_dtype)
+        #: AGAD running mean of the reads and reference taken at the last flip.
+        self._mean = np.zeros(shape, dtype=self._state_dtype)
+        self._reference = np.zeros(shape, dtype=self._state_dtype)
 
     @property
     def config(self) -> TransferControllerConfig:
@@ -202,71 +233,108 @@ class TransferSequencer:
         """Chopper signs for the next update of A."""
         return ChopperSigns(in_signs=self._in_signs.copy(), out_signs=self._out_signs.copy())
 
+    def h_buffer(self) -> NDArray[np.float64]:
+        """(out_size, in_size) copy of H in units of one pulse on C (exact: dyadic rationals in the twin)."""
+        return self._h.T / self._h_scale  # type: ignore[no-any-return]
+
     def step(self) -> TransferRequest | None:
         """Count one update of A; every ``transfer_every`` updates hand out the next columns."""
         if self._pending:
             raise RuntimeError(f"columns {self._pending} were requested but not transferred yet")
-        config = self._config
         self._updates_since_transfer += 1
-        if self._updates_since_transfer < config.transfer_every:
+        if self._updates_since_transfer < self._transfer_every:
             return None
         self._updates_since_transfer = 0
-        columns = tuple((self._pointer + i) % config.in_size for i in range(config.n_reads_per_transfer))
-        self._pointer = (self._pointer + config.n_reads_per_transfer) % config.in_size
-        self._pending = list(columns)
-        return TransferRequest(columns=columns)
+        pointer = self._pointer
+        request = self._requests.get(pointer)
+        if request is None:
+            config = self._config
+            columns = tuple((pointer + i) % config.in_size for i in range(config.n_reads_per_transfer))
+            request = self._requests[pointer] = TransferRequest(columns=columns)
+        self._pointer = (pointer + self._config.n_reads_per_transfer) % self._config.in_size
+        self._pending = list(request.columns)
+        return request
 
     def transfer(self, column: int, readout: ArrayLike) -> TransferResult:
         """Accumulate one read of ``column`` into H, decide pulses, then the column's chopper event."""
-        config = self._config
-        if not self._pending or column != self._pending[0]:
-            expected = self._pending[0] if self._pending else "none (call step() first)"
+        out_signs = self._out_signs.copy()  # the signs of this read (an out flip may follow it)
+        pulses, in_sign, accumulated, in_flipped, out_flipped = self._advance(column, readout)
+        return TransferResult(
+            column=column,
+            pulses=np.zeros(self._config.out_size, dtype=np.int64) if pulses is None else pulses,
+            h_column=self._h[column] / self._h_scale,
+            in_sign=in_sign,
+            out_signs=out_signs,
+            in_flipped=in_flipped,
+            out_flipped=np.zeros(self._config.out_size, dtype=np.bool_)
+            if out_flipped is None
+            else out_flipped,
+            reference=self._reference[column] / self._reference_scale if self._agad else None,
+            accumulated=accumulated,
+        )
+
+    def transfer_pulses(self, column: int, readout: ArrayLike) -> tuple[NDArray[np.int64] | None, bool]:
+        """:meth:`transfer` for the training loop: the same decisions and state, a lean answer.
+
+        Returns
+        -------
+        pulses
+            (out_size,) int64 signed pulse counts for column ``column`` of C, or ``None`` when no device
+            fires (then C is left alone).
+        signs_changed
+            True when a chopper flipped after this read: :meth:`signs` differs from before it.
+        """
+        pulses, _, _, in_flipped, out_flipped = self._advance(column, readout)
+        return pulses, in_flipped or (out_flipped is not None and bool(out_flipped.any()))
+
+    # ----------------------------------------------------------------------------------------------
+
+    def _advance(
+        self, column: int, readout: ArrayLike
+    ) -> tuple[NDArray[np.int64] | None, int, bool, bool, NDArray[np.bool_] | None]:
+        """One read of ``column``: ``(pulses or None, in_sign, accumulated, in_flipped, out_flipped or
+        None)``, where ``out_flipped`` is ``None`` when no output chopper event took place."""
+        pending = self._pending
+        if not pending or column != pending[0]:
+            expected = pending[0] if pending else "none (call step() first)"
             raise ValueError(f"transfer of column {column} out of order; expected column {expected}")
         values = self._check_readout(readout)
-        self._pending.pop(0)
+        del pending[0]
 
         # AGAD: the first read after a flip takes the reference (the running mean at the flip) and
         # starts the hold-off; reads before the column's first flip have no reference and are held.
         agad = self._agad
-        take_reference = agad and bool(self._switched[column])
-        if take_reference:
-            self._switched[column] = False
-            self._has_reference[column] = True
-            self._held_reads[column] = config.reads_held_after_flip
-        accumulated = (not agad) or (bool(self._has_reference[column]) and self._held_reads[column] == 0)
-        if self._held_reads[column] > 0:
-            self._held_reads[column] -= 1
+        accumulated = True
+        if agad:
+            if self._switched[column]:
+                self._switched[column] = False
+                self._has_reference[column] = True
+                self._held_reads[column] = self._config.reads_held_after_flip
+                self._reference[column] = self._mean[column]
+            held = self._held_reads[column]
+            accumulated = self._has_reference[column] and held == 0
+            if held > 0:
+                self._held_reads[column] = held - 1
 
         in_sign = int(self._in_signs[column])
-        out_signs = self._out_signs.copy()
-        pulses, h_column, reference = self._read_column(
-            column, values, in_sign, out_signs, accumulated=accumulated, take_reference=take_reference
-        )
+        pulses = self._accumulate(column, values, in_sign) if accumulated else None
+        if agad:
+            self._update_mean(column, values)
 
         # The column's chopper event, after its read.
-        in_flip = self._uses_in_chopper and self._in_flip_event(column)
-        if in_flip:
+        in_flipped = self._uses_in_chopper and self._in_flip_event(column)
+        if in_flipped:
             self._in_signs[column] = -self._in_signs[column]
             self._switched[column] = True
-        out_flipped = np.zeros(config.out_size, dtype=np.bool_)
-        if column == config.in_size - 1:
+        out_flipped = None
+        if column == self._last_column:
             if self._uses_out_chopper:
                 out_flipped = self._draw_out_flips()
-                self._out_signs[out_flipped] = -self._out_signs[out_flipped]
+                if out_flipped.any():
+                    self._out_signs[out_flipped] = -self._out_signs[out_flipped]
+                    self._out_signs_changed()
             self._passes += 1
-        return TransferResult(
-            column=column,
-            pulses=pulses,
-            h_column=h_column,
-            in_sign=in_sign,
-            out_signs=out_signs,
-            in_flipped=in_flip,
-            out_flipped=out_flipped,
-            reference=reference,
-            accumulated=accumulated,
-        )
-
-    # ----------------------------------------------------------------------------------------------
+        return pulses, in_sign, accumulated, in_flipped, out_flipped
 
     def _in_flip_event(self, column: int) -> bool:
         """The flip decision of ``column``'s chopper after its read (chopped modes, p > 0)."""
@@ -275,10 +343,14 @@ class TransferSequencer:
         return self._draw_in_flip()
 
     def _check_readout(self, readout: ArrayLike) -> NDArray[np.float64] | NDArray[np.int64]:
-        values = np.asarray(readout)
-        if values.shape != (self._config.out_size,):
+        """``readout`` as an array of shape (out_size,) (refused otherwise)."""
+        values = readout if type(readout) is np.ndarray else np.asarray(readout)
+        if values.shape != self._readout_shape:
             raise ValueError(f"readout must have shape ({self._config.out_size},), not {values.shape}")
         return values
+
+    def _out_signs_changed(self) -> None:
+        """Hook: the output chopper signs were just flipped (servers that cache products of them)."""
 
     def _draw_in_flip(self) -> bool:
         raise NotImplementedError
@@ -286,16 +358,15 @@ class TransferSequencer:
     def _draw_out_flips(self) -> NDArray[np.bool_]:
         raise NotImplementedError
 
-    def _read_column(
-        self,
-        column: int,
-        values: NDArray[np.float64] | NDArray[np.int64],
-        in_sign: int,
-        out_signs: NDArray[np.int8],
-        *,
-        accumulated: bool,
-        take_reference: bool,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
+    def _accumulate(
+        self, column: int, values: NDArray[np.float64] | NDArray[np.int64], in_sign: int
+    ) -> NDArray[np.int64] | None:
+        """Add the chopped read ``values`` (minus AGAD's reference) to H's ``column``, fire, return the
+        signed pulse counts (``None`` when no device fires)."""
+        raise NotImplementedError
+
+    def _update_mean(self, column: int, values: NDArray[np.float64] | NDArray[np.int64]) -> None:
+        """AGAD: fold the raw read into the column's running mean."""
         raise NotImplementedError
 
 
@@ -314,11 +385,6 @@ class FloatTransferPeriphery(TransferSequencer):
     def __init__(self, config: TransferControllerConfig, seed: int | np.random.Generator = 0) -> None:
         super().__init__(config)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        # Stored column-major ((in_size, out_size)) so that a transferred column is contiguous.
-        shape = (config.in_size, config.out_size)
-        self._h = np.zeros(shape)
-        self._mean = np.zeros(shape)
-        self._reference = np.zeros(shape)
         self._h_low = config.h_min_code / config.h_one
         self._h_high = config.h_max_code / config.h_one
         self._mean_weight = 2.0**-config.mean_shift
@@ -332,51 +398,50 @@ class FloatTransferPeriphery(TransferSequencer):
             if config.buffer_cap > 0.0
             else 0.0
         )
+        self._in_chop_prob = config.in_chop_prob
+        self._out_signs_changed()
 
-    def h_buffer(self) -> NDArray[np.float64]:
-        """(out_size, in_size) copy of H in units of one pulse on C."""
-        return self._h.T.copy()
+    def _out_signs_changed(self) -> None:
+        # H gains per row for each input sign: (in_sign * lr) * out_signs, the same product (bit for bit)
+        # that the read would form, kept until an output chopper flips.
+        self._row_gains = {sign: (sign * self._lr) * self._out_signs for sign in (1, -1)}
 
     def _draw_in_flip(self) -> bool:
-        return bool(self._rng.random() < self._config.in_chop_prob)
+        return bool(self._rng.random() < self._in_chop_prob)
 
     def _draw_out_flips(self) -> NDArray[np.bool_]:
         return self._rng.random(self._config.out_size) < self._config.out_chop_prob
 
-    def _read_column(
-        self,
-        column: int,
-        values: NDArray[np.float64] | NDArray[np.int64],
-        in_sign: int,
-        out_signs: NDArray[np.int8],
-        *,
-        accumulated: bool,
-        take_reference: bool,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None]:
-        read = values.astype(np.float64)
-        if take_reference:
-            self._reference[column] = self._mean[column]
-        reference = self._reference[column].copy() if self._agad else None
-        if accumulated:
-            signal = read - reference if reference is not None else read
-            h = np.minimum(
-                np.maximum(self._h[column] + (in_sign * self._lr) * out_signs * signal, self._h_low),
-                self._h_high,
-            )
-            steps = np.minimum(np.floor(np.abs(h) / self._threshold), self._max_pulses)
+    def _accumulate(
+        self, column: int, values: NDArray[np.float64] | NDArray[np.int64], in_sign: int
+    ) -> NDArray[np.int64] | None:
+        # int64 codes take part as float64 (the ufuncs cast them exactly, as an astype would)
+        signal = values - self._reference[column] if self._agad else values
+        # written in place on one temporary; every operation and rounding as in the formula
+        # H = min(max(H + (c lr) signal, low), high), steps = min(floor(|H| / thres), max)
+        h = self._row_gains[in_sign] * signal
+        h += self._h[column]
+        np.maximum(h, self._h_low, out=h)
+        np.minimum(h, self._h_high, out=h)
+        steps = np.abs(h)
+        steps /= self._threshold
+        pulses = None
+        # floor(q) > 0 exactly when q >= 1: most reads fire no device and stop here
+        if _MAX(steps) >= 1.0:
+            np.floor(steps, out=steps)
+            np.minimum(steps, self._max_pulses, out=steps)
             pulses = np.copysign(steps, h).astype(np.int64)
-            if steps.any():
-                fired = steps > 0
-                if self._forget:
-                    h = np.where(fired, h * self._momentum, h)
-                else:
-                    h = h - (1.0 - self._momentum) * self._threshold * pulses
-                    if self._cap > 0.0:
-                        h = np.where(fired, np.minimum(np.maximum(h, -self._cap), self._cap), h)
-            self._h[column] = h
-        else:
-            pulses = np.zeros(self._config.out_size, dtype=np.int64)
-        if self._agad:
-            # Running mean of the raw reads between flips; the reference is the mean at the flip.
-            self._mean[column] += (read - self._mean[column]) * self._mean_weight
-        return pulses, self._h[column].copy(), reference
+            fired = steps > 0
+            if self._forget:
+                np.multiply(h, self._momentum, out=h, where=fired)
+            else:
+                h -= (1.0 - self._momentum) * self._threshold * pulses
+                if self._cap > 0.0:
+                    h = np.where(fired, np.minimum(np.maximum(h, -self._cap), self._cap), h)
+        self._h[column] = h
+        return pulses
+
+    def _update_mean(self, column: int, values: NDArray[np.float64] | NDArray[np.int64]) -> None:
+        # running mean of the raw reads between flips; the reference is the mean at the flip
+        mean = self._mean[column]
+        mean += (values - mean) * self._mean_weight

@@ -45,7 +45,7 @@ from pulsetrain.model.algorithms.base import Algorithm, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
 from pulsetrain.model.network import MLP, initial_weights
 from pulsetrain.model.tile import Tile
-from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery
+from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery, TransferSequencer
 
 from pulsetrain.config import ConfigError
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
@@ -155,8 +155,14 @@ class TikiTakaLayer:
         self.samples = 0
         #: column reads of A (transfers) so far
         self.column_reads = 0
-        #: the chopper signs as floats, cached until a transfer reports a flip
+        #: the chopper signs as floats, cached until a transfer reports a flip (a new tuple per change:
+        #: tile A keeps what it derives from the tuple it was passed last)
         self._signs: tuple[FloatArray, FloatArray] | None = None
+        #: the periphery when it is one of the model's servers (they offer the lean transfer form)
+        self._sequencer = periphery if isinstance(periphery, TransferSequencer) else None
+        #: reads of A without an ADC are passed to the periphery in units of C's nominal step
+        self._ideal_adc = fast.forward_io.adc_bits is None
+        self._dw_min = slow.device.dw_min
 
     # ------------------------------------------------------------------ MLP weight-array protocol
     def forward(self, x: FloatArray) -> FloatArray:
@@ -181,14 +187,19 @@ class TikiTakaLayer:
         """
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
         d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
+        periphery = self.periphery
+        fast = self.fast
         for x_b, d_b in zip(x, d, strict=True):
-            if self._signs is None:
-                signs = self.periphery.signs()
-                self._signs = (signs.in_signs.astype(np.float64), signs.out_signs.astype(np.float64))
-            in_signs, out_signs = self._signs
-            self.fast.update(x_b * in_signs, d_b * out_signs, self.fast_lr)
+            signs = self._signs
+            if signs is None:
+                chopper = periphery.signs()
+                signs = self._signs = (
+                    chopper.in_signs.astype(np.float64),
+                    chopper.out_signs.astype(np.float64),
+                )
+            fast.update(x_b, d_b, self.fast_lr, line_signs=signs)
             self.samples += 1
-            request = self.periphery.step()
+            request = periphery.step()
             if request is None:
                 continue
             for column in request.columns:
@@ -196,15 +207,21 @@ class TikiTakaLayer:
 
     def transfer_column(self, column: int) -> None:
         """Read ``column`` of A (one-hot, forward ADC), let the periphery decide, pulse C's column."""
-        read = self.fast.read_column(column)
-        readout: NDArray[Any] = (
-            read.codes if read.codes is not None else read.values / self.slow.device.dw_min
-        )
-        result = self.periphery.transfer(column, readout)
-        if result.in_flipped or result.out_flipped.any():
+        readout = self.fast.read_column_codes(column)
+        if self._ideal_adc:
+            readout = readout / self._dw_min  # reads in units of one step of C (see the periphery)
+        pulses: NDArray[np.int64] | None
+        if self._sequencer is not None:
+            # the model's own servers: the lean form of the same transfer (no per-read record)
+            pulses, signs_changed = self._sequencer.transfer_pulses(column, readout)
+        else:
+            result = self.periphery.transfer(column, readout)
+            pulses = result.pulses if result.pulses.any() else None
+            signs_changed = result.in_flipped or bool(result.out_flipped.any())
+        if signs_changed:
             self._signs = None  # the chopper signs changed: ask the periphery again
-        if result.pulses.any():
-            self.slow.apply_column_pulses(column, result.pulses)
+        if pulses is not None:
+            self.slow.apply_column_pulses(column, pulses)
         self.column_reads += 1
 
     def weights(self) -> FloatArray:
