@@ -1,10 +1,13 @@
-"""cocotb test: training with every pulsed update served by the simulated pulse generators.
+"""cocotb test: training with every pulsed update and every transfer decision served by the RTL.
 
 Runs inside the simulator. The training loop is the model's own (:func:`pulsetrain.model.training.train`)
 in a bridge thread; each tile's ``rtl`` pulse source hands one update transaction to the simulator
 (:func:`cocotb.task.resume`), where :class:`~pulsetrain.cosim.transactors.PulseGeneratorTransactor`
-writes the codes and collects the slots, and the RTL runs free in between. A twin shadows every
-transaction; the first differing decision stops the run.
+writes the codes and collects the slots. In ``ttv2`` / ``c-ttv2`` / ``agad`` runs each layer's transfer
+periphery is :class:`RtlTransferPeriphery`: its protocol calls (chopper signs, one A-update strobe, one
+column transfer) are transactions of :class:`~pulsetrain.cosim.transactors.TransferControllerTransactor`
+on that layer's transfer controller. The simulator does not advance between transactions. A twin
+shadows every transaction; the first differing decision stops the run.
 """
 
 from __future__ import annotations
@@ -20,16 +23,25 @@ from pulsetrain.cosim.kit import bench_parameters, config_from_plain, report, st
 from pulsetrain.cosim.training import (
     Decision,
     SourceLedger,
+    check_transfer_server,
+    cosim_options,
     decisions_in,
     first_difference,
     load_data,
     pulse_config_for,
     register_twin_source,
+    serving_transfer_periphery,
 )
-from pulsetrain.cosim.transactors import PulseGeneratorTransactor
+from pulsetrain.cosim.transactors import (
+    ColumnTransfer,
+    PulseGeneratorTransactor,
+    TransferControllerTransactor,
+)
 from pulsetrain.model.periphery import PulseTrains
+from pulsetrain.model.transfer import ChopperSigns, TransferRequest, TransferResult
 
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
+from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
 CLOCK_NS = 10
 
@@ -43,13 +55,33 @@ class DecisionMismatch(Exception):
 
 
 class RunStatistics:
-    """Counts and times of the run (one per bench)."""
+    """Counts and times of the run (one per bench), in total and per RTL block."""
 
     def __init__(self) -> None:
         self.transactions = 0
         self.decisions = 0
         self.transaction_seconds = 0.0
         self.first_mismatch: Decision | None = None
+        self.transactions_by_block: dict[str, int] = {}
+        self.decisions_by_block: dict[str, int] = {}
+        self.seconds_by_block: dict[str, float] = {}
+        #: what the transfer controllers did: columns read, pulses to C (sum of |n|), input and output
+        #: chopper flips, AGAD reads held off (tests use it to show the decisions were exercised)
+        self.transfer_activity = {"columns": 0, "pulses_to_c": 0, "in_flips": 0, "out_flips": 0, "held": 0}
+
+    def count(self, block: str, decisions: int, seconds: float) -> None:
+        """One transaction of ``block`` with ``decisions`` decisions compared, ``seconds`` in the RTL."""
+        self.transactions += 1
+        self.decisions += decisions
+        self.transaction_seconds += seconds
+        self.transactions_by_block[block] = self.transactions_by_block.get(block, 0) + 1
+        self.decisions_by_block[block] = self.decisions_by_block.get(block, 0) + decisions
+        self.seconds_by_block[block] = self.seconds_by_block.get(block, 0.0) + seconds
+
+    def stop(self, decision: Decision) -> None:
+        """Record the first differing decision and stop the run."""
+        self.first_mismatch = decision
+        raise DecisionMismatch(decision)
 
 
 class RtlPulseSource:
@@ -88,16 +120,170 @@ class RtlPulseSource:
         d_codes = quantize(self.config, d_probability, bl)
         start = time.perf_counter()
         design = self._fire(x_codes, x_negative, d_codes, d_negative, bl)
-        self.statistics.transaction_seconds += time.perf_counter() - start
+        seconds = time.perf_counter() - start
         model = self.twin.fire(x_codes, x_negative, d_codes, d_negative, bl)
-        self.statistics.transactions += 1
-        self.statistics.decisions += decisions_in(model)
+        self.statistics.count("pulse-generator", decisions_in(model), seconds)
         difference = first_difference(self.updates, self.index, design, model, self.layer)
         self.updates += 1
         if difference is not None:
-            self.statistics.first_mismatch = difference
-            raise DecisionMismatch(difference)
+            self.statistics.stop(difference)
         return design
+
+
+def _signs_of(negative: np.ndarray) -> np.ndarray:
+    """Sign lines (True: -1) as the protocol's int8 +1 / -1 signs."""
+    return np.where(negative, -1, 1).astype(np.int8)
+
+
+class RtlTransferPeriphery:
+    """:class:`~pulsetrain.model.transfer.TransferPeriphery` served by one simulated transfer controller.
+
+    Every protocol call is one transaction on the RTL, and the same call on a shadowing
+    :class:`~pulsetrain.model.twins.transfer.TwinTransferPeriphery`; the RTL's answer is compared field
+    by field with the twin's and returned to the training loop (so C receives the pulses the RTL decided).
+
+    Decisions compared: each chopper sign line handed to the update path (``signs``); whether a transfer
+    is due and which column (``step``); per column read, the column, per row the record's row, column,
+    pulses to C, H after, AGAD reference used and hold-off, the input chopper flip, and each output
+    chopper flip (``transfer``).
+    """
+
+    BLOCK = "transfer-controller"
+
+    def __init__(
+        self,
+        layer: int,
+        config: TransferControllerConfig,
+        transactor: TransferControllerTransactor,
+        statistics: RunStatistics,
+    ) -> None:
+        from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+        self.layer = layer
+        self._config = config
+        self.transactor = transactor
+        self.twin = TwinTransferPeriphery(config)
+        self.statistics = statistics
+        #: updates of A counted so far (the step of a differing decision)
+        self.steps = 0
+        self._signs = resume(transactor.signs)
+        self._step = resume(transactor.step)
+        self._transfer = resume(transactor.transfer)
+
+    @property
+    def config(self) -> TransferControllerConfig:
+        """The config the RTL was built from."""
+        return self._config
+
+    def h_buffer(self) -> np.ndarray:
+        """H of the twin (equal to the RTL's memory as long as no decision differed)."""
+        return self.twin.h_buffer()
+
+    def _stop(self, step: int, what: str, rtl: Any, model: Any) -> None:
+        self.statistics.stop(Decision(step, -1, what, rtl, model, self.layer, self.BLOCK))
+
+    def _compare_lines(self, what: str, rtl: np.ndarray, model: np.ndarray, label: str) -> None:
+        differ = np.flatnonzero(np.asarray(rtl) != np.asarray(model))
+        if differ.size:
+            index = int(differ[0])
+            self._stop(self.steps, f"{what}[{label} {index}]", int(rtl[index]), int(model[index]))
+
+    def signs(self) -> ChopperSigns:
+        start = time.perf_counter()
+        in_negative, out_negative = self._signs()
+        seconds = time.perf_counter() - start
+        design = ChopperSigns(in_signs=_signs_of(in_negative), out_signs=_signs_of(out_negative))
+        model = self.twin.signs()
+        self.statistics.count(self.BLOCK, design.in_signs.size + design.out_signs.size, seconds)
+        self._compare_lines("in_signs", design.in_signs, model.in_signs, "column")
+        self._compare_lines("out_signs", design.out_signs, model.out_signs, "row")
+        return design
+
+    def step(self) -> TransferRequest | None:
+        start = time.perf_counter()
+        column = self._step()
+        seconds = time.perf_counter() - start
+        model = self.twin.step()
+        self.statistics.count(self.BLOCK, 1 if model is None or column is None else 2, seconds)
+        step = self.steps
+        self.steps += 1
+        if (column is None) != (model is None):
+            self._stop(step, "transfer due", column is not None, model is not None)
+        if model is None or column is None:
+            return None
+        if column != model.columns[0]:
+            self._stop(step, "column", column, model.columns[0])
+        # the later columns of one event are compared when the RTL asks for each (``transfer``)
+        return TransferRequest(columns=(column, *model.columns[1:]))
+
+    def transfer_pulses(self, column: int, readout: Any) -> tuple[np.ndarray | None, bool]:
+        """:meth:`transfer` with the model servers' lean answer: pulses (None when none) and whether a
+        chopper flipped (for a training loop that asks for that instead of the full result)."""
+        result = self.transfer(column, readout)
+        pulses = result.pulses if result.pulses.any() else None
+        return pulses, bool(result.in_flipped or result.out_flipped.any())
+
+    def transfer(self, column: int, readout: Any) -> TransferResult:
+        config = self._config
+        # the twin first: it refuses codes outside the ADC range before the RTL sees them
+        model = self.twin.transfer(column, readout)
+        codes = np.asarray(readout).astype(np.int64)
+        start = time.perf_counter()
+        done: ColumnTransfer = self._transfer(codes)
+        seconds = time.perf_counter() - start
+        step = self.steps - 1
+        agad = config.mode is TransferMode.AGAD
+        frac = config.reference_frac_bits
+        h_codes = self.twin.h_codes()[:, column]
+        reference_codes = self.twin.reference_codes()[:, column] if agad else None
+        compared = 0
+
+        def check(what: str, rtl: Any, expected: Any) -> None:
+            nonlocal compared
+            compared += 1
+            if rtl != expected:
+                self.statistics.count(self.BLOCK, compared, seconds)
+                self._stop(step, f"column {column}: {what}", rtl, expected)
+
+        check("column read", done.column, column)
+        check("records", len(done.records), config.out_size)
+        for row, record in enumerate(done.records):
+            check(f"row {row}: row", record["row"], row)
+            check(f"row {row}: column", record["column"], column)
+            check(f"row {row}: pulses to C", record["pulses"], int(model.pulses[row]))
+            check(f"row {row}: H", record["h"], int(h_codes[row]))
+            check(f"row {row}: accumulated", bool(record["accumulated"]), model.accumulated)
+            if reference_codes is not None:
+                check(f"row {row}: reference", record["reference"], int(reference_codes[row]))
+        check("in_sign", -1 if done.in_negative_before[column] else 1, model.in_sign)
+        check("in_flipped", done.in_flipped, model.in_flipped)
+        out_flipped = done.out_negative_after != done.out_negative_before
+        for row in range(config.out_size):
+            check(f"out_flipped[row {row}]", bool(out_flipped[row]), bool(model.out_flipped[row]))
+        self.statistics.count(self.BLOCK, compared, seconds)
+        records = done.records
+        pulses = np.array([r["pulses"] for r in records], dtype=np.int64)
+        activity = self.statistics.transfer_activity
+        activity["columns"] += 1
+        activity["pulses_to_c"] += int(np.abs(pulses).sum())
+        activity["in_flips"] += int(done.in_flipped)
+        activity["out_flips"] += int(out_flipped.sum())
+        activity["held"] += int(not records[0]["accumulated"])
+        return TransferResult(
+            column=done.column,
+            pulses=pulses,
+            h_column=np.array([r["h"] for r in records], dtype=np.float64) / float(config.h_one),
+            in_sign=-1 if done.in_negative_before[column] else 1,
+            out_signs=_signs_of(done.out_negative_before),
+            in_flipped=done.in_flipped,
+            out_flipped=out_flipped,
+            reference=(
+                np.array([r["reference"] for r in records], dtype=np.float64) / float(1 << frac)
+                if agad
+                else None
+            ),
+            accumulated=bool(records[0]["accumulated"]),
+        )
 
 
 @cocotb.test()
@@ -142,9 +328,26 @@ async def train_with_rtl_periphery(dut: Any) -> None:
 
     PULSE_SOURCES["rtl"] = factory  # type: ignore[assignment]
     register_twin_source(SourceLedger(), bl_max)
-    options = dict(parameters["options"])
+
+    expected_transfer = [
+        config_from_plain(TransferControllerConfig, c) for c in parameters.get("transfer_configs", [])
+    ]
+    transfer_transactors: list[TransferControllerTransactor] = []
+
+    def transfer_factory(kind: Any, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
+        layer = len(transfer_transactors)
+        if layer >= len(expected_transfer) or config != expected_transfer[layer]:
+            raise RuntimeError(
+                f"layer {layer}: transfer controller config differs from the one the RTL was built from"
+            )
+        transactor = TransferControllerTransactor(dut, config, prefix=f"transfer{layer}__")
+        transfer_transactors.append(transactor)
+        return RtlTransferPeriphery(layer, config, transactor, statistics)
+
+    options = cosim_options(parameters["options"])
     options["pulse_source"] = "rtl"
     config = resolve_train_config(options=options, sets=parameters.get("sets", ()))
+    check_transfer_server(config)
     data = load_data(parameters["data_file"])
     # time the end-of-epoch accuracy passes (pure model reads, no RTL) apart from the training steps
     accuracy_timing = {"seconds": 0.0, "samples": 0}
@@ -163,11 +366,14 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     results: dict[str, Any] | None = None
     error: str | None = None
     try:
-        results = await bridge(train)(config, data=data)
+        with serving_transfer_periphery(transfer_factory):
+            results = await bridge(train)(config, data=data)
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"
     wall = time.perf_counter() - cycle_start
-    cycles = sum(t.cycles for t in transactors)
+    pulse_cycles = sum(t.cycles for t in transactors)
+    transfer_cycles = sum(t.cycles for t in transfer_transactors)
+    cycles = pulse_cycles + transfer_cycles
     samples = data.x_train.shape[0] * config.epochs if results is not None else None
     simulator_floor = cycles * free_running_seconds_per_cycle
     report(
@@ -176,6 +382,10 @@ async def train_with_rtl_periphery(dut: Any) -> None:
         cycles=cycles,
         transactions=statistics.transactions,
         decisions_compared=statistics.decisions,
+        transactions_by_block=statistics.transactions_by_block,
+        decisions_by_block=statistics.decisions_by_block,
+        transfer_controllers=len(transfer_transactors),
+        transfer_activity=statistics.transfer_activity if transfer_transactors else None,
         mismatches=0 if statistics.first_mismatch is None else 1,
         first_mismatch=statistics.first_mismatch.as_dict() if statistics.first_mismatch else None,
         samples_per_second=(samples / wall) if samples else None,
@@ -185,6 +395,8 @@ async def train_with_rtl_periphery(dut: Any) -> None:
             "accuracy_seconds": accuracy_timing["seconds"],
             "accuracy_samples": accuracy_timing["samples"],
             "transactions_seconds": statistics.transaction_seconds,
+            "transactions_seconds_by_block": statistics.seconds_by_block,
+            "cycles_by_block": {"pulse-generator": pulse_cycles, "transfer-controller": transfer_cycles},
             "simulator_cycles_seconds_estimate": simulator_floor,
             "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
             "model_python_seconds": wall - statistics.transaction_seconds,

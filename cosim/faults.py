@@ -9,6 +9,8 @@ test can run the unmodified bench against them and require it to report a mismat
     one output bit stuck at 0 or 1 (an LFSR state bit that never toggles, an ADC code bit stuck).
 :class:`OffByOne`
     an index output one ahead, wrapping (a column pointer that points at the next column).
+:class:`StuckInput`
+    one input port of a component tied to a constant (a strobe that never reaches the block).
 """
 
 from __future__ import annotations
@@ -77,3 +79,36 @@ class OffByOne(OutputFault):
             return Mux(value == modulus - 1, 0, value + 1)
 
         super().__init__(inner, port=port, fault=ahead)
+
+
+class StuckInput(wiring.Component):
+    """``inner`` with input port ``port`` (flattened name) tied to ``level`` instead of the outside value.
+
+    Same signature as ``inner``; every other port passes through. Models a broken wire into a block, e.g.
+    a chopper whose flip strobe never arrives.
+    """
+
+    def __init__(self, inner: wiring.Component, *, port: str, level: int = 0) -> None:
+        self._inner = inner
+        self._port = port
+        self._level = level
+        super().__init__(inner.signature)
+        names = ["__".join(map(str, path)) for path, member, _ in inner.signature.flatten(inner)]
+        if port not in names:
+            raise ValueError(f"port {port!r} is not among {names}")
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.inner = self._inner
+        outer_ports = {"__".join(map(str, p)): v for p, _, v in self.signature.flatten(self)}
+        for path, member, inner_value in self._inner.signature.flatten(self._inner):
+            name = "__".join(map(str, path))
+            inner_bits, outer_bits = _as_value(inner_value), _as_value(outer_ports[name])
+            if member.flow == wiring.In:
+                if name == self._port:
+                    m.d.comb += inner_bits.eq(Const(self._level, len(inner_bits)))
+                else:
+                    m.d.comb += inner_bits.eq(outer_bits)
+            else:
+                m.d.comb += outer_bits.eq(inner_bits)
+        return m

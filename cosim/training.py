@@ -1,8 +1,14 @@
 """Training with the periphery RTL in the loop, and the pure-model run it is held against.
 
-The seam is the model's :class:`~pulsetrain.model.periphery.PulseSource`: every tile asks its source for
-the pulse trains of each rank-1 update. Two sources are registered in the model's registry
-(:data:`pulsetrain.model.pulses.PULSE_SOURCES`) by this module:
+Two seams of the model carry every digital periphery decision of a training run:
+
+1. the :class:`~pulsetrain.model.periphery.PulseSource` of each tile (the pulse trains of each rank-1
+   update), and
+2. for ``ttv2``, ``c-ttv2`` and ``agad``, the :class:`~pulsetrain.model.transfer.TransferPeriphery` of
+   each layer (chopper signs, which column is transferred when, H, pulses to C, AGAD references).
+
+Pulse sources: two are registered in the model's registry (:data:`pulsetrain.model.pulses.PULSE_SOURCES`)
+by this module:
 
 ``cosim-twin``
     the bit-exact twin (:class:`~pulsetrain.model.twins.pulse.TwinPulseGenerator`) with the per-tile
@@ -13,20 +19,36 @@ the pulse trains of each rank-1 update. Two sources are registered in the model'
     every decision (each line's pulse in each slot, each sign line) is compared before the trains reach
     the tile. The first difference stops the run with its update, tile, slot, line and both values.
 
+Transfer peripheries: the pure-model run uses the bit-exact twin
+(:class:`~pulsetrain.model.twins.transfer.TwinTransferPeriphery`, ``tiki_taka.periphery=twin``, forced by
+:func:`resolve`); inside the simulator every layer's periphery is the simulated Verilog of
+:class:`~pulsetrain.rtl.transfer_controller.TransferController`, driven one transaction per protocol call
+(signs / step / transfer of one column) by :class:`~pulsetrain.cosim.transactors.
+TransferControllerTransactor` and shadowed by a twin; the first differing decision (transfer due, column,
+a row's pulses to C, H, AGAD reference, hold-off, chopper flips and signs) stops the run. The model
+builds each layer's periphery with ``pulsetrain.model.algorithms.tiki_taka.make_transfer_periphery``;
+:func:`serving_transfer_periphery` replaces that factory for the duration of one run (the model has no
+registry for transfer servers as it has for pulse sources).
+
+The ADC codes of the column reads of A are still the model's (its forward periphery quantizes the read);
+they are not converted by the ADC readout RTL in this loop.
+
 The analog arrays are the model's tiles in both runs (same code, same generators), so identical
 decisions give identical weights: the host compares the SHA-256 of all weights of the two runs.
 
 The host (:func:`run_training_cosim`) first runs the pure model, which also records the generator config
-of every tile that issued updates; it then builds one RTL top holding one generator per such tile
-(:class:`TrainingPeriphery`), runs the cocotb test :mod:`pulsetrain.cosim.bench_training`, and merges
+of every tile that issued updates and the transfer controller config of every TTv2-family layer; it then
+builds one RTL top holding one generator per such tile and one transfer controller per such layer
+(:func:`training_periphery`), runs the cocotb test :mod:`pulsetrain.cosim.bench_training`, and merges
 both results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +60,15 @@ from pulsetrain.model.twins.pulse import TwinPulseSource
 from pulsetrain.config import ConfigError, check_int, to_plain
 from pulsetrain.periphery.lfsr import LfsrConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
+from pulsetrain.periphery.transfer import TransferControllerConfig
 
 #: the algorithms whose updates run through pulse sources (all the tile-based ones)
 COSIM_ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
+#: the algorithms whose layers also have a transfer periphery (served by the transfer controller RTL)
+TRANSFER_ALGORITHMS = ("ttv2", "c-ttv2", "agad")
+
+#: a transfer periphery factory with the signature of ``tiki_taka.make_transfer_periphery``
+TransferFactory = Callable[[Any, TransferControllerConfig, np.random.Generator], Any]
 
 
 def pulse_config_for(
@@ -110,35 +138,79 @@ def register_twin_source(ledger: SourceLedger, bl_max: int) -> None:
     PULSE_SOURCES["cosim-twin"] = factory  # type: ignore[assignment]
 
 
+@contextlib.contextmanager
+def serving_transfer_periphery(factory: TransferFactory) -> Iterator[None]:
+    """Build every TTv2-family layer's transfer periphery with ``factory`` while the block runs.
+
+    ``factory(kind, config, rng)`` replaces ``pulsetrain.model.algorithms.tiki_taka.
+    make_transfer_periphery`` (the function the algorithm calls once per layer, in layer order) and is
+    restored afterwards.
+    """
+    from pulsetrain.model.algorithms import tiki_taka
+
+    original = tiki_taka.make_transfer_periphery
+    tiki_taka.make_transfer_periphery = factory  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        tiki_taka.make_transfer_periphery = original  # type: ignore[assignment]
+
+
+def recording_twin_factory(configs: list[TransferControllerConfig]) -> TransferFactory:
+    """A factory of twin transfer peripheries that appends each layer's config to ``configs``."""
+    from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+    def factory(kind: Any, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
+        configs.append(config)
+        return TwinTransferPeriphery(config)
+
+    return factory
+
+
 # --------------------------------------------------------------------------------------------------
 # the RTL top: one pulse generator per updating tile
 # --------------------------------------------------------------------------------------------------
 
 
-def training_periphery(configs: list[PulseGeneratorConfig], generator_class: Any = None) -> Any:
-    """An Amaranth top with one :class:`~pulsetrain.rtl.pulse_generator.PulseGenerator` per config.
+def training_periphery(
+    configs: list[PulseGeneratorConfig],
+    generator_class: Any = None,
+    transfer_configs: list[TransferControllerConfig] | None = None,
+    transfer_class: Any = None,
+) -> Any:
+    """An Amaranth top with one pulse generator per config and one transfer controller per layer.
 
-    Ports of generator ``k`` are prefixed ``tile{k}__`` in the Verilog (``tile0__codes__payload``...).
-    ``generator_class`` replaces the generator (a deliberately broken variant in tests).
+    Ports of generator ``k`` are prefixed ``tile{k}__`` in the Verilog (``tile0__codes__payload``...),
+    those of layer ``k``'s :class:`~pulsetrain.rtl.transfer_controller.TransferController`
+    ``transfer{k}__`` (``transfer0__readout__payload``...). ``generator_class`` and ``transfer_class``
+    (callables taking the block's config) replace the blocks with deliberately broken variants in tests.
     """
     from amaranth.hdl import Module
     from amaranth.lib import wiring
     from amaranth.lib.wiring import Out
     from pulsetrain.rtl.pulse_generator import PulseGenerator
+    from pulsetrain.rtl.transfer_controller import TransferController
 
     class TrainingPeriphery(wiring.Component):
-        """The update pulse generators of every tile of a network, side by side."""
+        """The update pulse generators of every tile and the transfer controllers of every layer."""
 
         def __init__(self) -> None:
             cls = generator_class or PulseGenerator
             self._generators = [cls(config) for config in configs]
-            super().__init__({f"tile{k}": Out(g.signature) for k, g in enumerate(self._generators)})
+            controller = transfer_class or TransferController
+            self._controllers = [controller(config) for config in transfer_configs or []]
+            ports = {f"tile{k}": Out(g.signature) for k, g in enumerate(self._generators)}
+            ports.update({f"transfer{k}": Out(c.signature) for k, c in enumerate(self._controllers)})
+            super().__init__(ports)
 
         def elaborate(self, platform: object) -> Module:
             m = Module()
             for k, generator in enumerate(self._generators):
                 m.submodules[f"generator{k}"] = generator
                 wiring.connect(m, wiring.flipped(getattr(self, f"tile{k}")), generator)
+            for k, controller in enumerate(self._controllers):
+                m.submodules[f"transfer_controller{k}"] = controller
+                wiring.connect(m, wiring.flipped(getattr(self, f"transfer{k}")), controller)
             return m
 
     return TrainingPeriphery()
@@ -161,14 +233,18 @@ class Decision:
     what: str
     rtl: Any
     model: Any
-    #: layer: index among the tiles that issue updates (the RTL generator ``tile{layer}``), input first
+    #: layer: index among the tiles that issue updates (the RTL generator ``tile{layer}``), input first;
+    #: for transfer decisions the TTv2-family layer (the RTL controller ``transfer{layer}``)
     layer: int = -1
+    #: the RTL block that made the decision
+    block: str = "pulse-generator"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "step": self.update,
             "layer": self.layer,
             "tile": self.tile,
+            "block": self.block,
             "what": self.what,
             "rtl": self.rtl,
             "model": self.model,
@@ -219,6 +295,32 @@ class CosimRequest:
     waves: bool = False
     #: pulse generator class of the RTL (None: the real one; tests pass broken variants)
     generator_class: Any = None
+    #: transfer controller class (or factory of a config) of the RTL (None: the real one)
+    transfer_class: Any = None
+
+
+def cosim_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Training options of both runs: twin pulse sources, and the twin transfer server (TTv2 family).
+
+    The float transfer server draws NumPy random numbers, so only the twin can be compared with the RTL
+    decision for decision.
+    """
+    plain = dict(options)
+    plain["pulse_source"] = "cosim-twin"
+    if plain.get("algo") in TRANSFER_ALGORITHMS:
+        plain.setdefault("tiki_taka.periphery", "twin")
+    return plain
+
+
+def check_transfer_server(config: Any) -> None:
+    """A ConfigError when a TTv2-family run would not use the twin transfer server (``--set`` can)."""
+    from pulsetrain.model.algorithms.configs import TransferServerKind
+
+    if config.algo in TRANSFER_ALGORITHMS and config.tiki_taka.periphery is not TransferServerKind.TWIN:
+        raise ConfigError(
+            f"tiki_taka.periphery must be twin for cosim (the RTL is compared with the bit-exact twin), "
+            f"not {config.tiki_taka.periphery.value!r}"
+        )
 
 
 def resolve(request: CosimRequest) -> Any:
@@ -233,10 +335,10 @@ def resolve(request: CosimRequest) -> Any:
         check_int("epochs", request.epochs, 1, 1000)
         options["epochs"] = request.epochs
     register_twin_source(SourceLedger(), 31)
-    options["pulse_source"] = "cosim-twin"
-    config = resolve_train_config(options=options, sets=request.sets)
+    config = resolve_train_config(options=cosim_options(options), sets=request.sets)
     if config.algo not in COSIM_ALGORITHMS:
         raise ConfigError(f"algo must be one of {', '.join(COSIM_ALGORITHMS)} for cosim; not {config.algo!r}")
+    check_transfer_server(config)
     if config.batch_size != 1:
         raise ConfigError(
             f"batch_size must be 1 for cosim (one rank-1 update per sample), not {config.batch_size}"
@@ -291,14 +393,19 @@ def load_data(path: str) -> Any:
         )
 
 
-def run_pure_model(config: Any, data: Any) -> tuple[dict[str, Any], SourceLedger]:
-    """The pure-model run (twin pulse sources) and the ledger of its generators."""
+def run_pure_model(
+    config: Any, data: Any
+) -> tuple[dict[str, Any], SourceLedger, list[TransferControllerConfig]]:
+    """The pure-model run (twin pulse sources and transfer peripheries), the ledger of its generators and
+    the transfer controller config of each TTv2-family layer (empty for other algorithms)."""
     from pulsetrain.model.training import train
 
     ledger = SourceLedger()
     register_twin_source(ledger, config.update.desired_bl)
-    results = train(dataclasses.replace(config, pulse_source="cosim-twin"), data=data)
-    return results, ledger
+    transfer_configs: list[TransferControllerConfig] = []
+    with serving_transfer_periphery(recording_twin_factory(transfer_configs)):
+        results = train(dataclasses.replace(config, pulse_source="cosim-twin"), data=data)
+    return results, ledger, transfer_configs
 
 
 def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
@@ -312,7 +419,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         raise ConfigError(f"sim {simulator.value} is not available: {reason}")
     data = data_for(config, request.samples)
     started = time.perf_counter()
-    model_results, ledger = run_pure_model(config, data)
+    model_results, ledger, transfer_configs = run_pure_model(config, data)
     model_seconds = time.perf_counter() - started
     used = ledger.used()
     if not used:
@@ -321,7 +428,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         )
     configs = [ledger.configs[i] for i in used]
     build_start = time.perf_counter()
-    top = training_periphery(configs, request.generator_class)
+    top = training_periphery(configs, request.generator_class, transfer_configs, request.transfer_class)
     built = runner.build(runner.verilog_of(top, "training_periphery"), "training_periphery", simulator)
     if request.waves:
         built = runner.build(built.verilog, built.toplevel, simulator, waves=True, root=built.folder.parent)
@@ -335,6 +442,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "bl_max": config.update.desired_bl,
         "used_sources": used,
         "source_configs": [to_plain(c) for c in configs],
+        "transfer_configs": [to_plain(c) for c in transfer_configs],
     }
     result = runner.run_bench(
         built,
@@ -364,6 +472,8 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "model_wall_seconds": model_seconds,
         "decisions_compared": int(rtl.get("decisions_compared", 0)),
         "transactions_compared": int(rtl.get("transactions", 0)),
+        "decisions_by_block": rtl.get("decisions_by_block", {}),
+        "transactions_by_block": rtl.get("transactions_by_block", {}),
         # a differing decision stops the run (1); without one, differing weights or accuracy count as 1
         "mismatches": int(rtl.get("mismatches", 0)) or (0 if matches else 1),
         "first_mismatch": mismatch,
@@ -378,4 +488,8 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "log": str(result.log),
         "bench_failures": result.messages,
         "tiles_in_rtl": used,
+        "transfer_controllers_in_rtl": len(transfer_configs),
+        "transfer_activity": rtl.get("transfer_activity"),
+        "pulses": rtl_results.get("pulses"),
+        "model_pulses": model_results["pulses"],
     }

@@ -1,9 +1,17 @@
 """Transaction-level drivers of the periphery RTL (run inside the simulator, under cocotb).
 
-A transactor turns one periphery transaction of the model's protocols into pin activity and back: codes
-in, pulse trains out. The training loop calls it once per rank-1 update; between transactions the RTL
-runs free, so the per-cycle Python is only what the transaction itself needs (one code write per line,
-one sample per pulse slot).
+A transactor turns one periphery transaction of the model's protocols into pin activity and back:
+
+:class:`PulseGeneratorTransactor`
+    codes in, pulse trains out (one rank-1 update).
+:class:`TransferControllerTransactor`
+    the TTv2-family transfer protocol (:class:`~pulsetrain.model.transfer.TransferPeriphery`): the chopper
+    sign lines, one A-update strobe (is a transfer due, which column), one column transfer (ADC codes in,
+    per-row records out).
+
+The training loop calls a transactor once per transaction; between transactions the simulator does not
+advance, so the per-cycle Python is only what the transaction itself needs (one code write per line, one
+sample per pulse slot, one code and one record per row of a transferred column).
 
 Timing discipline (the same in every transactor): inputs are driven at the falling edge and outputs are
 sampled at the falling edge, half a cycle after the rising edge that updated the registers. That is
@@ -12,15 +20,17 @@ race-free on Verilator and Icarus alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from cocotb.triggers import FallingEdge
 from numpy.typing import NDArray
-from pulsetrain.cosim.kit import Pattern, always, read_int
+from pulsetrain.cosim.kit import Pattern, always, decode_struct, read_int
 from pulsetrain.model.periphery import PulseTrains
 
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
+from pulsetrain.periphery.transfer import TransferControllerConfig
 
 
 def _unpack(value: int, width: int) -> NDArray[np.bool_]:
@@ -165,4 +175,159 @@ _PULSE_PORTS = (
     "d_fire",
     "x_negative",
     "d_negative",
+)
+
+
+@dataclass(frozen=True)
+class ColumnTransfer:
+    """What the transfer controller RTL did for one column read (one ``transfer`` transaction)."""
+
+    #: the ``column`` port while the controller asked for the read
+    column: int
+    #: one decoded ``result`` record per row, in arrival order (fields of :func:`result_layout`)
+    records: list[dict[str, int]]
+    #: input chopper sign lines before the read (True: sign -1)
+    in_negative_before: NDArray[np.bool_]
+    #: output chopper sign lines before the read
+    out_negative_before: NDArray[np.bool_]
+    #: the ``in_flipped`` port once the column was done
+    in_flipped: bool
+    #: input chopper sign lines after the column (and, after the last column, the output flips)
+    in_negative_after: NDArray[np.bool_]
+    #: output chopper sign lines after the column
+    out_negative_after: NDArray[np.bool_]
+
+
+class TransferControllerTransactor:
+    """Drives a :class:`pulsetrain.rtl.transfer_controller.TransferController` (ports under ``prefix``).
+
+    The controller is idle between transactions. :meth:`step` strobes ``update_done`` once (one update
+    of A) and reports the column when the strobe started a transfer event; :meth:`transfer` then feeds
+    the column's ADC codes, row 0 first, into ``readout`` (valid held high) and takes every ``result``
+    record (ready held high), and returns once the controller has finished the column's chopper events
+    (idle again, or asking for the next column of the same event).
+
+    Parameters
+    ----------
+    dut
+        The cocotb handle of the top module.
+    config
+        The controller config the RTL was built from.
+    prefix
+        Prefix of the controller's ports in the top (``"transfer0__"`` in the training top).
+    """
+
+    def __init__(self, dut: Any, config: TransferControllerConfig, prefix: str = "") -> None:
+        from pulsetrain.rtl.transfer_controller import result_layout
+
+        self.config = config
+        self.clock = dut.clk
+        self._port = {name: getattr(dut, f"{prefix}{name}") for name in _TRANSFER_PORTS}
+        self._layout = result_layout(config)
+        self._code_mask = (1 << config.adc_bits) - 1
+        #: cycles spent in transactions
+        self.cycles = 0
+        self._port["update_done"].value = 0
+        self._port["readout__valid"].value = 0
+        self._port["result__ready"].value = 0
+
+    def sign_lines(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """The ``in_negative`` and ``out_negative`` lines as the RTL holds them now."""
+        return (
+            _unpack(read_int(self._port["in_negative"]), self.config.in_size),
+            _unpack(read_int(self._port["out_negative"]), self.config.out_size),
+        )
+
+    async def signs(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """The chopper sign lines (an awaitable, so the training thread can resume it)."""
+        return self.sign_lines()
+
+    async def step(self) -> int | None:
+        """One ``update_done`` strobe; the column the controller asks for, or None when none is due."""
+        if read_int(self._port["busy"]):
+            raise AssertionError("transfer controller busy at an update of A: a transfer was left open")
+        await FallingEdge(self.clock)
+        self._port["update_done"].value = 1
+        await FallingEdge(self.clock)
+        self._port["update_done"].value = 0
+        self.cycles += 2
+        if not read_int(self._port["busy"]):
+            return None
+        return read_int(self._port["column"])
+
+    async def transfer(self, codes: NDArray[np.int64]) -> ColumnTransfer:
+        """Send one column's signed ADC codes (row 0 first); collect the records and the chopper events."""
+        port = self._port
+        rows = self.config.out_size
+        for _ in range(8):
+            if read_int(port["transfer_due"]):
+                break
+            await FallingEdge(self.clock)
+            self.cycles += 1
+        else:
+            raise AssertionError("transfer controller never asked for a column read")
+        column = read_int(port["column"])
+        in_before, out_before = self.sign_lines()
+        valid, payload = port["readout__valid"], port["readout__payload"]
+        result_valid, result_payload = port["result__valid"], port["result__payload"]
+        port["result__ready"].value = 1
+        sent = 0
+        raw: list[int] = []
+        limit = 8 * rows + 16
+        # Inputs are driven and outputs sampled at falling edges. ``readout.ready`` and ``result.valid``
+        # depend only on the controller's state, so what is read here holds at the next rising edge.
+        for _ in range(limit):
+            if sent < rows:
+                payload.value = int(codes[sent]) & self._code_mask
+                valid.value = 1
+                if read_int(port["readout__ready"]):
+                    sent += 1
+            else:
+                valid.value = 0
+            if read_int(result_valid):
+                raw.append(read_int(result_payload))
+            if len(raw) == rows:
+                break
+            await FallingEdge(self.clock)
+            self.cycles += 1
+        else:
+            raise AssertionError(f"transfer controller produced {len(raw)} of {rows} records")
+        # the last record is taken at the next rising edge; then the chopper event(s) of the column
+        await FallingEdge(self.clock)
+        self.cycles += 1
+        port["result__ready"].value = 0
+        valid.value = 0
+        for _ in range(4 + rows):
+            if not read_int(port["busy"]) or read_int(port["transfer_due"]):
+                break
+            await FallingEdge(self.clock)
+            self.cycles += 1
+        else:
+            raise AssertionError("transfer controller did not finish the column's chopper events")
+        in_after, out_after = self.sign_lines()
+        return ColumnTransfer(
+            column=column,
+            records=[decode_struct(self._layout, value) for value in raw],
+            in_negative_before=in_before,
+            out_negative_before=out_before,
+            in_flipped=bool(read_int(port["in_flipped"])),
+            in_negative_after=in_after,
+            out_negative_after=out_after,
+        )
+
+
+_TRANSFER_PORTS = (
+    "update_done",
+    "busy",
+    "transfer_due",
+    "column",
+    "readout__valid",
+    "readout__ready",
+    "readout__payload",
+    "result__valid",
+    "result__ready",
+    "result__payload",
+    "in_negative",
+    "in_flipped",
+    "out_negative",
 )

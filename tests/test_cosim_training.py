@@ -1,4 +1,9 @@
-"""Training with the RTL pulse generators in the loop: same decisions and weights as the pure model."""
+"""Training with the RTL in the loop: same decisions and weights as the pure model.
+
+The pulse generators serve every pulsed update; in ttv2 / c-ttv2 / agad runs the transfer controllers
+serve every transfer decision of every layer. Broken variants of both are caught at their first
+differing decision.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,28 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pulsetrain.cosim import runner
+from pulsetrain.cosim.faults import OffByOne
 from pulsetrain.cosim.faults_pulse import StuckLfsrBitPulseGenerator
+from pulsetrain.cosim.faults_transfer import NeverFlippingChopperTransferController
 from pulsetrain.cosim.training import CosimRequest, run_training_cosim
 
 from pulsetrain.cli import main
 
 
-def _request(simulator: runner.SimulatorName, algo: str = "sgd", **kwargs: object) -> CosimRequest:
+def _request(
+    simulator: runner.SimulatorName, algo: str = "sgd", samples: int = 12, **kwargs: object
+) -> CosimRequest:
     reason = runner.unavailable_reason(simulator)
     if reason is not None:
         pytest.skip(reason)
     options = {"algo": algo, "seed": 2, "network.hidden": "4"}
-    return CosimRequest(options=options, samples=12, simulator=simulator.value, **kwargs)  # type: ignore[arg-type]
+    return CosimRequest(options=options, samples=samples, simulator=simulator.value, **kwargs)  # type: ignore[arg-type]
+
+
+#: training samples of the transfer-controller runs: with ``transfer_every = 1`` (the default) each
+#: sample transfers one column of each layer, so 36 samples read every column of the 4-wide hidden layer
+#: nine times (enough for chopper flips, pulses to C and, with AGAD, references and hold-offs)
+TRANSFER_SAMPLES = 36
 
 
 @pytest.mark.sim
@@ -54,6 +69,122 @@ def test_stuck_lfsr_bit_stops_training_at_first_differing_decision() -> None:
     assert first["step"] == 0 and first["layer"] in (0, 1)
     assert first["rtl"] != first["model"]
     assert results["waveform"] is not None and Path(results["waveform"]).is_file()
+
+
+def _transfer_checks(results: dict[str, object], samples: int = TRANSFER_SAMPLES) -> dict[str, int]:
+    """Assertions shared by the transfer-controller runs; returns what the controllers did."""
+    assert results["matches_model"], results
+    assert results["mismatches"] == 0 and results["first_mismatch"] is None
+    assert results["samples"] == samples
+    assert results["weights_sha256"] == results["model_weights_sha256"]
+    assert results["transfer_controllers_in_rtl"] == 2
+    by_block = results["decisions_by_block"]
+    assert isinstance(by_block, dict)
+    # per column read: the column, per row record (row, column, pulses, H, accumulated), the chopper flips
+    assert by_block["transfer-controller"] >= 2 * samples * (1 + 5 * 4)
+    assert results["decisions_compared"] == by_block["transfer-controller"] + by_block["pulse-generator"]
+    activity = results["transfer_activity"]
+    assert isinstance(activity, dict)
+    assert activity["columns"] == 2 * samples  # one column of each layer per sample
+    return activity
+
+
+@pytest.mark.sim
+def test_c_ttv2_transfer_controllers_in_the_loop_match_pure_model_on_verilator() -> None:
+    results = run_training_cosim(_request(runner.SimulatorName.VERILATOR, "c-ttv2", TRANSFER_SAMPLES))
+    activity = _transfer_checks(results)
+    # the decisions were exercised: H crossed the threshold and the input choppers flipped
+    assert activity["pulses_to_c"] > 0 and activity["in_flips"] > 0, activity
+    pulses = results["pulses"]
+    assert isinstance(pulses, dict)
+    assert sum(layer["C"] for layer in pulses.values()) == activity["pulses_to_c"]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("algo", "sets"),
+    [
+        ("ttv2", ()),
+        # AGAD: frequent flips (input and output choppers) so that references are taken and reads held
+        # off within 36 samples, and a larger transfer rate so that the few accumulated reads still fire
+        (
+            "agad",
+            ("tiki_taka.in_chop_prob=0.25", "tiki_taka.out_chop_prob=0.2", "tiki_taka.transfer_lr=1.0"),
+        ),
+    ],
+    ids=["ttv2", "agad-fast-choppers"],
+)
+def test_transfer_controllers_in_the_loop_match_pure_model_on_icarus(
+    algo: str, sets: tuple[str, ...]
+) -> None:
+    results = run_training_cosim(_request(runner.SimulatorName.ICARUS, algo, TRANSFER_SAMPLES, sets=sets))
+    activity = _transfer_checks(results)
+    assert activity["pulses_to_c"] > 0, activity
+    if algo == "ttv2":
+        assert activity["in_flips"] == 0 and activity["held"] == 0
+    else:
+        assert activity["in_flips"] > 0 and activity["out_flips"] > 0 and activity["held"] > 0, activity
+
+
+@pytest.mark.sim
+def test_off_by_one_column_pointer_stops_training_at_first_transfer() -> None:
+    def broken(config: object) -> object:
+        from pulsetrain.rtl.transfer_controller import TransferController
+
+        return OffByOne(TransferController(config), port="column", modulus=config.in_size)  # type: ignore[arg-type,attr-defined]
+
+    request = _request(runner.SimulatorName.ICARUS, "c-ttv2", TRANSFER_SAMPLES, transfer_class=broken)
+    results = run_training_cosim(request)
+    assert not results["matches_model"] and results["mismatches"] == 1
+    first = results["first_mismatch"]
+    # the first update of layer 0 starts a transfer (transfer_every = 1): the RTL names column 1, not 0
+    assert first == {
+        "step": 0,
+        "layer": 0,
+        "tile": -1,
+        "block": "transfer-controller",
+        "what": "column",
+        "rtl": 1,
+        "model": 0,
+    }
+    assert results["waveform"] is not None and Path(results["waveform"]).is_file()
+
+
+@pytest.mark.sim
+def test_never_flipping_chopper_stops_training_at_first_missed_flip() -> None:
+    request = _request(
+        runner.SimulatorName.ICARUS,
+        "c-ttv2",
+        TRANSFER_SAMPLES,
+        transfer_class=NeverFlippingChopperTransferController,
+    )
+    results = run_training_cosim(request)
+    assert not results["matches_model"] and results["mismatches"] == 1
+    first = results["first_mismatch"]
+    assert first["block"] == "transfer-controller", first
+    assert first["what"].endswith("in_flipped"), first
+    assert (first["rtl"], first["model"]) == (False, True)
+    # everything before the missed flip agreed, so the run got past its first steps
+    assert results["decisions_compared"] > 0
+
+
+def test_cosim_refuses_a_float_transfer_server() -> None:
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "cosim",
+            "--algo",
+            "c-ttv2",
+            "--samples",
+            "3",
+            "--sim",
+            "icarus",
+            "--set",
+            "tiki_taka.periphery=float",
+        ],
+    )
+    assert outcome.exit_code == 2
+    assert "tiki_taka.periphery must be twin for cosim" in outcome.output
 
 
 def test_cosim_refuses_an_algorithm_without_pulsed_updates() -> None:
