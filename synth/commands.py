@@ -158,7 +158,11 @@ def synth(
 )
 @click.option("--set", "sets", multiple=True, help="EstimateConfig override key=value, e.g. bl=15")
 @click.option("--no-synthesis", is_flag=True, help="leave the digital periphery out (no synthesis runs)")
-@click.option("--crosscheck", is_flag=True, help="also print the comparison with NeuroSim V2.1's models")
+@click.option(
+    "--crosscheck",
+    is_flag=True,
+    help="also print the comparison with NeuroSim V2.1's published output and models",
+)
 @click.option("--depths", default=None, help="DFA vs BP latency for these depths, e.g. 2,3,4,5,6")
 @click.option(
     "--accuracy", "accuracy_file", default=None, help="JSON {algorithm: accuracy} from training runs"
@@ -259,9 +263,11 @@ def estimate(
         document["neurosim_crosscheck"] = est.neurosim_crosscheck()
         _table(
             document["neurosim_crosscheck"],
-            ["quantity", "ours", "neurosim", "ratio"],
-            "cross-check against NeuroSim V2.1's default models",
+            ["quantity", "ours", "neurosim", "ratio", "neurosim_source"],
+            "cross-check against NeuroSim V2.1 (published output and formula check)",
         )
+        for number, row in enumerate(document["neurosim_crosscheck"], start=1):
+            click.echo(f"  {number}. {row['quantity']}: {row['explanation']}")
     if json_path:
         write_json(json_path, document)
         click.echo(f"wrote {json_path}")

@@ -82,7 +82,16 @@ class Technology:
         return joules * 1e12
 
     def adc_energy_pJ(self, bits: int, column_resistance_ohm: float) -> float:
-        """Energy of one SAR conversion: NeuroSim's per-column power fit times ``bits + 1`` cycles."""
+        """Energy of one SAR conversion: NeuroSim's per-column power fit times ``bits + 1`` cycles.
+
+        NeuroSim's fit was made at a 0.5 V read voltage and is evaluated at the column resistance scaled by
+        ``adc.fit_read_voltage_V / array.read_voltage_V`` (the same read current seen through the fit's
+        voltage); a table without ``adc.fit_read_voltage_V`` uses the resistance unscaled.
+        """
+        if "adc.fit_read_voltage_V" in self.values:
+            column_resistance_ohm *= self.number("adc.fit_read_voltage_V") / self.number(
+                "array.read_voltage_V"
+            )
         power_W = (self.number("adc.power_per_bit_uW") * bits + self.number("adc.power_fixed_uW")) * 1e-6
         power_W += self.number("adc.power_resistance_coefficient_W") * math.exp(
             self.number("adc.power_resistance_exponent") * math.log10(column_resistance_ohm)
