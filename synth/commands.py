@@ -10,7 +10,7 @@ import click
 
 from pulsetrain.config import ConfigError, apply_overrides, parse_set_options, resolve
 
-__all__ = ["estimate", "synth"]
+__all__ = ["estimate", "parse_sweep", "synth"]
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
@@ -27,6 +27,30 @@ def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
             cells.append(f"{value:.4g}" if isinstance(value, float) else str(value))
         table.add_row(*cells)
     Console(width=220).print(table)
+
+
+def parse_sweep(spec: str) -> tuple[str, tuple[int, ...]]:
+    """``"array_size=16,32"`` -> ``("array_size", (16, 32))``; a bare knob takes its default sweep.
+
+    The default values are :data:`pulsetrain.synth.sweeps.DEFAULT_SWEEPS` (array size 16..512, ADC bits,
+    BL, H width); anything else is a ConfigError naming the allowed knobs.
+    """
+    from pulsetrain.synth.blocks import KNOBS
+    from pulsetrain.synth.sweeps import DEFAULT_SWEEPS
+
+    knob, equals, values_text = spec.partition("=")
+    if knob not in KNOBS or (equals and not values_text):
+        raise ConfigError(
+            f"--sweep must be knob=v1,v2 or a bare knob (its default values) with knob one of "
+            f"{', '.join(KNOBS)}; not {spec!r}"
+        )
+    if not equals:
+        return knob, DEFAULT_SWEEPS[knob]
+    try:
+        values = tuple(int(v) for v in values_text.split(","))
+    except ValueError:
+        raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
+    return knob, values
 
 
 @click.command("synth")
@@ -47,7 +71,12 @@ def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
 @click.option("--config", "config_file", default=None, help="TOML file overriding the block config")
 @click.option("--set", "sets", multiple=True, help="block config override key=value (repeatable)")
 @click.option("--flow-set", "flow_sets", multiple=True, help="flow option override, e.g. clock_period_ns=5")
-@click.option("--sweep", "sweep_spec", default=None, help="knob=v1,v2,... (array_size, adc_bits, bl, h_bits)")
+@click.option(
+    "--sweep",
+    "sweep_spec",
+    default=None,
+    help="knob=v1,v2,... or a bare knob for its default values (array_size = 16..512, adc_bits, bl, h_bits)",
+)
 @click.option("--plot", "plot_path", default=None, help="PNG of the sweep")
 @click.option("--no-cache", is_flag=True, help="rerun even when a cached report exists")
 @click.option("--json", "json_path", default=None, help="write the reports as JSON")
@@ -64,7 +93,7 @@ def synth(
     json_path: str | None,
 ) -> None:
     """Synthesize periphery blocks and report cells, LUTs, area, timing and power."""
-    from pulsetrain.synth.blocks import KNOBS, block_design, block_names
+    from pulsetrain.synth.blocks import block_design, block_names
     from pulsetrain.synth.flows import FlowOptions, Target, synthesize
     from pulsetrain.synth.sweeps import plot_sweep, sweep
 
@@ -88,16 +117,7 @@ def synth(
     sweep_knob: str | None = None
     sweep_values: tuple[int, ...] = ()
     if sweep_spec:
-        knob, _, values_text = sweep_spec.partition("=")
-        if knob not in KNOBS or not values_text:
-            raise ConfigError(
-                f"--sweep must be knob=v1,v2 with knob one of {', '.join(KNOBS)}; not {sweep_spec!r}"
-            )
-        try:
-            sweep_values = tuple(int(v) for v in values_text.split(","))
-        except ValueError:
-            raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
-        sweep_knob = knob
+        sweep_knob, sweep_values = parse_sweep(sweep_spec)
     # validate every block config before any synthesis starts
     designs = [block_design(name, sets=sets, config_file=config_file, knobs=knobs) for name in names]
     started = time.perf_counter()

@@ -110,6 +110,23 @@ def test_unknown_technology_names_the_choices() -> None:
         load_technology("no-such-table")
 
 
+def test_a_bare_sweep_knob_takes_the_default_values_up_to_512() -> None:
+    from pulsetrain.synth.commands import parse_sweep
+
+    assert parse_sweep("array_size") == ("array_size", (16, 32, 64, 128, 256, 512))
+    assert parse_sweep("bl=7,15") == ("bl", (7, 15))
+
+
+@pytest.mark.parametrize(
+    "spec", ["array_size=", "array_size=a,b", "colour"], ids=["empty", "letters", "knob"]
+)
+def test_bad_sweep_specs_are_refused(spec: str) -> None:
+    from pulsetrain.synth.commands import parse_sweep
+
+    with pytest.raises(ConfigError, match="--sweep"):
+        parse_sweep(spec)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
