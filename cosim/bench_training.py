@@ -6,13 +6,17 @@ in a bridge thread; each tile's ``rtl`` pulse source hands one update transactio
 writes the codes and collects the slots. In ``ttv2`` / ``c-ttv2`` / ``agad`` runs each layer's transfer
 periphery is :class:`RtlTransferPeriphery`: its protocol calls (chopper signs, one A-update strobe, one
 column transfer) are transactions of :class:`~pulsetrain.cosim.transactors.TransferControllerTransactor`
-on that layer's transfer controller. The simulator does not advance between transactions. A twin
+on that layer's transfer controller, and the ADC codes of each column read of A are converted by that
+layer's ADC readout (:class:`RtlColumnAdc`, through :func:`routing_column_reads`). The simulator does not
+advance between transactions. A twin
 shadows every transaction; the first differing decision stops the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import cocotb
@@ -23,6 +27,7 @@ from pulsetrain.cosim.kit import bench_parameters, config_from_plain, report, st
 from pulsetrain.cosim.training import (
     Decision,
     SourceLedger,
+    adc_config_for,
     check_transfer_server,
     cosim_options,
     decisions_in,
@@ -33,6 +38,7 @@ from pulsetrain.cosim.training import (
     serving_transfer_periphery,
 )
 from pulsetrain.cosim.transactors import (
+    AdcReadoutTransactor,
     ColumnTransfer,
     PulseGeneratorTransactor,
     TransferControllerTransactor,
@@ -40,6 +46,7 @@ from pulsetrain.cosim.transactors import (
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.transfer import ChopperSigns, TransferRequest, TransferResult
 
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
@@ -130,6 +137,114 @@ class RtlPulseSource:
         return design
 
 
+class RtlColumnAdc:
+    """The ADC codes of one layer's column reads of A, converted by the simulated ADC readout.
+
+    ``convert`` holds the model's analog read of the column (values in device units, with the model's
+    read noise and saturation), lets the RTL convert it (comparator trials answered from the held values)
+    and compares every code with the model's own ADC, ``rint(value / lsb)``: one decision per row.
+    """
+
+    BLOCK = "adc-readout"
+
+    def __init__(
+        self,
+        layer: int,
+        config: AdcReadoutConfig,
+        transactor: AdcReadoutTransactor,
+        statistics: RunStatistics,
+    ) -> None:
+        self.layer = layer
+        self.config = config
+        self.statistics = statistics
+        self._convert = resume(transactor.convert)
+        self._mid = 1 << (config.adc_bits - 1)
+        #: the update of A (0-based) whose transfer reads now (set by the layer's transfer periphery)
+        self.step = 0
+
+    def convert(self, column: int, values: np.ndarray, lsb: float) -> np.ndarray:
+        """Signed ADC codes of one column read (row order), served by the RTL and checked."""
+        from pulsetrain.model.tile import Tile
+
+        model = Tile._codes(np.array(values, dtype=np.float64), lsb)
+        start = time.perf_counter()
+        design = self._convert(np.asarray(values, dtype=np.float64), lsb) - self._mid
+        self.statistics.count(self.BLOCK, int(design.size), time.perf_counter() - start)
+        differ = np.flatnonzero(design != model)
+        if differ.size:
+            row = int(differ[0])
+            self.statistics.stop(
+                Decision(
+                    self.step,
+                    -1,
+                    f"column {column}: ADC code[row {row}]",
+                    int(design[row]),
+                    int(model[row]),
+                    self.layer,
+                    self.BLOCK,
+                )
+            )
+        return design
+
+
+class ColumnReadRouter:
+    """Which layer's ADC readout converts the next column read of A (None: the model's ADC)."""
+
+    def __init__(self) -> None:
+        self.current: RtlColumnAdc | None = None
+
+
+@contextlib.contextmanager
+def routing_column_reads(router: ColumnReadRouter) -> Iterator[None]:
+    """Tile column reads go through ``router.current``'s ADC readout RTL while the block runs.
+
+    Replaces :meth:`Tile.read_column` (and ``Tile.read_column_codes`` where the model has it) with a read
+    that takes the tile's analog column values exactly as the model does (``Tile._column_values``: the
+    same read noise, from the same generator) and hands them to the RTL ADC instead of the model's
+    quantizer. Reads while no layer is transferring, or with an explicit ``io``, stay the model's.
+    """
+    from pulsetrain.model.tile import ColumnRead, Tile
+
+    original_read = Tile.read_column
+    original_codes = getattr(Tile, "read_column_codes", None)
+
+    def codes_from_rtl(tile: Tile, k: int) -> tuple[np.ndarray, float] | None:
+        adc = router.current
+        lsb = tile.forward_io.adc_lsb
+        if adc is None or lsb is None:
+            return None
+        if tile.out_size != adc.config.columns:
+            raise RuntimeError(
+                f"a read of {tile.out_size} rows routed to an ADC of {adc.config.columns} columns"
+            )
+        values = tile._column_values(k, tile.forward_io)
+        return adc.convert(k, values, lsb), lsb
+
+    def read_column(tile: Tile, k: int, io: Any = None) -> ColumnRead:
+        served = codes_from_rtl(tile, k) if io is None else None
+        if served is None:
+            return original_read(tile, k, io)
+        codes, lsb = served
+        return ColumnRead(values=codes * lsb, codes=codes, lsb=lsb)
+
+    def read_column_codes(tile: Tile, k: int) -> Any:
+        served = codes_from_rtl(tile, k)
+        if served is None:
+            assert original_codes is not None
+            return original_codes(tile, k)
+        return served[0]
+
+    Tile.read_column = read_column  # type: ignore[method-assign]
+    if original_codes is not None:
+        Tile.read_column_codes = read_column_codes  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        Tile.read_column = original_read  # type: ignore[method-assign]
+        if original_codes is not None:
+            Tile.read_column_codes = original_codes  # type: ignore[attr-defined]
+
+
 def _signs_of(negative: np.ndarray) -> np.ndarray:
     """Sign lines (True: -1) as the protocol's int8 +1 / -1 signs."""
     return np.where(negative, -1, 1).astype(np.int8)
@@ -156,6 +271,8 @@ class RtlTransferPeriphery:
         config: TransferControllerConfig,
         transactor: TransferControllerTransactor,
         statistics: RunStatistics,
+        adc: RtlColumnAdc | None = None,
+        router: ColumnReadRouter | None = None,
     ) -> None:
         from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 
@@ -169,6 +286,9 @@ class RtlTransferPeriphery:
         self._signs = resume(transactor.signs)
         self._step = resume(transactor.step)
         self._transfer = resume(transactor.transfer)
+        #: this layer's ADC readout and the router that sends the column reads to it (None: model ADC)
+        self.adc = adc
+        self.router = router
 
     @property
     def config(self) -> TransferControllerConfig:
@@ -213,6 +333,11 @@ class RtlTransferPeriphery:
             return None
         if column != model.columns[0]:
             self._stop(step, "column", column, model.columns[0])
+        if self.router is not None:
+            # the column reads of this transfer go through this layer's ADC readout
+            self.router.current = self.adc
+            if self.adc is not None:
+                self.adc.step = step
         # the later columns of one event are compared when the RTL asks for each (``transfer``)
         return TransferRequest(columns=(column, *model.columns[1:]))
 
@@ -333,6 +458,9 @@ async def train_with_rtl_periphery(dut: Any) -> None:
         config_from_plain(TransferControllerConfig, c) for c in parameters.get("transfer_configs", [])
     ]
     transfer_transactors: list[TransferControllerTransactor] = []
+    expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
+    adc_transactors: list[AdcReadoutTransactor] = []
+    router = ColumnReadRouter()
 
     def transfer_factory(kind: Any, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
         layer = len(transfer_transactors)
@@ -342,7 +470,16 @@ async def train_with_rtl_periphery(dut: Any) -> None:
             )
         transactor = TransferControllerTransactor(dut, config, prefix=f"transfer{layer}__")
         transfer_transactors.append(transactor)
-        return RtlTransferPeriphery(layer, config, transactor, statistics)
+        adc = None
+        if expected_adc:
+            if expected_adc[layer] != adc_config_for(config):
+                raise RuntimeError(
+                    f"layer {layer}: ADC readout config differs from the one the RTL was built from"
+                )
+            readout = AdcReadoutTransactor(dut, expected_adc[layer], prefix=f"adc{layer}__")
+            adc_transactors.append(readout)
+            adc = RtlColumnAdc(layer, expected_adc[layer], readout, statistics)
+        return RtlTransferPeriphery(layer, config, transactor, statistics, adc, router)
 
     options = cosim_options(parameters["options"])
     options["pulse_source"] = "rtl"
@@ -366,14 +503,15 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     results: dict[str, Any] | None = None
     error: str | None = None
     try:
-        with serving_transfer_periphery(transfer_factory):
+        with serving_transfer_periphery(transfer_factory), routing_column_reads(router):
             results = await bridge(train)(config, data=data)
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"
     wall = time.perf_counter() - cycle_start
     pulse_cycles = sum(t.cycles for t in transactors)
     transfer_cycles = sum(t.cycles for t in transfer_transactors)
-    cycles = pulse_cycles + transfer_cycles
+    adc_cycles = sum(t.cycles for t in adc_transactors)
+    cycles = pulse_cycles + transfer_cycles + adc_cycles
     samples = data.x_train.shape[0] * config.epochs if results is not None else None
     simulator_floor = cycles * free_running_seconds_per_cycle
     report(
@@ -386,6 +524,7 @@ async def train_with_rtl_periphery(dut: Any) -> None:
         decisions_by_block=statistics.decisions_by_block,
         transfer_controllers=len(transfer_transactors),
         transfer_activity=statistics.transfer_activity if transfer_transactors else None,
+        adc_readouts=len(adc_transactors),
         mismatches=0 if statistics.first_mismatch is None else 1,
         first_mismatch=statistics.first_mismatch.as_dict() if statistics.first_mismatch else None,
         samples_per_second=(samples / wall) if samples else None,
@@ -396,7 +535,11 @@ async def train_with_rtl_periphery(dut: Any) -> None:
             "accuracy_samples": accuracy_timing["samples"],
             "transactions_seconds": statistics.transaction_seconds,
             "transactions_seconds_by_block": statistics.seconds_by_block,
-            "cycles_by_block": {"pulse-generator": pulse_cycles, "transfer-controller": transfer_cycles},
+            "cycles_by_block": {
+                "pulse-generator": pulse_cycles,
+                "transfer-controller": transfer_cycles,
+                "adc-readout": adc_cycles,
+            },
             "simulator_cycles_seconds_estimate": simulator_floor,
             "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
             "model_python_seconds": wall - statistics.transaction_seconds,

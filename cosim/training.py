@@ -30,8 +30,13 @@ builds each layer's periphery with ``pulsetrain.model.algorithms.tiki_taka.make_
 :func:`serving_transfer_periphery` replaces that factory for the duration of one run (the model has no
 registry for transfer servers as it has for pulse sources).
 
-The ADC codes of the column reads of A are still the model's (its forward periphery quantizes the read);
-they are not converted by the ADC readout RTL in this loop.
+The ADC codes of those column reads of A come from the simulated :class:`~pulsetrain.rtl.adc_readout.
+AdcReadout` of the layer (one per layer, config from :func:`adc_config_for`): the model's read (the analog
+values with the model's read noise and saturation) is held, the RTL's comparator trials are answered from
+it, and the codes it produces are compared with the model's ADC (``rint(value / lsb)``) before the
+transfer controller gets them. The tile's read is replaced for this with
+:func:`pulsetrain.cosim.bench_training.routing_column_reads`, which calls the tile's private
+``_column_values`` (the model has no seam between the analog read and its quantization).
 
 The analog arrays are the model's tiles in both runs (same code, same generators), so identical
 decisions give identical weights: the host compares the SHA-256 of all weights of the two runs.
@@ -58,6 +63,7 @@ from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseSource
 
 from pulsetrain.config import ConfigError, check_int, to_plain
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.lfsr import LfsrConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig
@@ -167,6 +173,23 @@ def recording_twin_factory(configs: list[TransferControllerConfig]) -> TransferF
     return factory
 
 
+#: columns multiplexed onto one ADC in the training loop's ADC readouts (the periphery default)
+ADC_COLUMNS_PER_ADC = AdcReadoutConfig().columns_per_adc
+
+
+def adc_config_for(transfer: TransferControllerConfig) -> AdcReadoutConfig:
+    """The ADC readout of one TTv2-family layer's column reads of A: one column per output line of A.
+
+    SAR conversion with the transfer controller's ADC width (the model's ``io.adc_bits``), the periphery's
+    default multiplexing (``ADC_COLUMNS_PER_ADC`` columns per ADC) and settle / compare timing.
+    """
+    return AdcReadoutConfig(
+        columns=transfer.out_size,
+        columns_per_adc=min(ADC_COLUMNS_PER_ADC, transfer.out_size),
+        adc_bits=transfer.adc_bits,
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # the RTL top: one pulse generator per updating tile
 # --------------------------------------------------------------------------------------------------
@@ -177,17 +200,23 @@ def training_periphery(
     generator_class: Any = None,
     transfer_configs: list[TransferControllerConfig] | None = None,
     transfer_class: Any = None,
+    adc_configs: list[AdcReadoutConfig] | None = None,
+    adc_class: Any = None,
 ) -> Any:
-    """An Amaranth top with one pulse generator per config and one transfer controller per layer.
+    """An Amaranth top with one pulse generator per config, one transfer controller and one ADC readout
+    per TTv2-family layer.
 
     Ports of generator ``k`` are prefixed ``tile{k}__`` in the Verilog (``tile0__codes__payload``...),
     those of layer ``k``'s :class:`~pulsetrain.rtl.transfer_controller.TransferController`
-    ``transfer{k}__`` (``transfer0__readout__payload``...). ``generator_class`` and ``transfer_class``
-    (callables taking the block's config) replace the blocks with deliberately broken variants in tests.
+    ``transfer{k}__`` (``transfer0__readout__payload``...), those of its
+    :class:`~pulsetrain.rtl.adc_readout.AdcReadout` ``adc{k}__``. ``generator_class``,
+    ``transfer_class`` and ``adc_class`` (callables taking the block's config) replace the blocks with
+    deliberately broken variants in tests.
     """
     from amaranth.hdl import Module
     from amaranth.lib import wiring
     from amaranth.lib.wiring import Out
+    from pulsetrain.rtl.adc_readout import AdcReadout
     from pulsetrain.rtl.pulse_generator import PulseGenerator
     from pulsetrain.rtl.transfer_controller import TransferController
 
@@ -199,8 +228,11 @@ def training_periphery(
             self._generators = [cls(config) for config in configs]
             controller = transfer_class or TransferController
             self._controllers = [controller(config) for config in transfer_configs or []]
+            readout = adc_class or AdcReadout
+            self._readouts = [readout(config) for config in adc_configs or []]
             ports = {f"tile{k}": Out(g.signature) for k, g in enumerate(self._generators)}
             ports.update({f"transfer{k}": Out(c.signature) for k, c in enumerate(self._controllers)})
+            ports.update({f"adc{k}": Out(a.signature) for k, a in enumerate(self._readouts)})
             super().__init__(ports)
 
         def elaborate(self, platform: object) -> Module:
@@ -211,6 +243,9 @@ def training_periphery(
             for k, controller in enumerate(self._controllers):
                 m.submodules[f"transfer_controller{k}"] = controller
                 wiring.connect(m, wiring.flipped(getattr(self, f"transfer{k}")), controller)
+            for k, readout in enumerate(self._readouts):
+                m.submodules[f"adc_readout{k}"] = readout
+                wiring.connect(m, wiring.flipped(getattr(self, f"adc{k}")), readout)
             return m
 
     return TrainingPeriphery()
@@ -297,6 +332,10 @@ class CosimRequest:
     generator_class: Any = None
     #: transfer controller class (or factory of a config) of the RTL (None: the real one)
     transfer_class: Any = None
+    #: convert the TTv2 family's column reads of A with the ADC readout RTL (False: the model's ADC)
+    adc_in_loop: bool = True
+    #: ADC readout class (or factory of a config) of the RTL (None: the real one)
+    adc_class: Any = None
 
 
 def cosim_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -428,7 +467,15 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         )
     configs = [ledger.configs[i] for i in used]
     build_start = time.perf_counter()
-    top = training_periphery(configs, request.generator_class, transfer_configs, request.transfer_class)
+    adc_configs = [adc_config_for(c) for c in transfer_configs] if request.adc_in_loop else []
+    top = training_periphery(
+        configs,
+        request.generator_class,
+        transfer_configs,
+        request.transfer_class,
+        adc_configs,
+        request.adc_class,
+    )
     built = runner.build(runner.verilog_of(top, "training_periphery"), "training_periphery", simulator)
     if request.waves:
         built = runner.build(built.verilog, built.toplevel, simulator, waves=True, root=built.folder.parent)
@@ -443,6 +490,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "used_sources": used,
         "source_configs": [to_plain(c) for c in configs],
         "transfer_configs": [to_plain(c) for c in transfer_configs],
+        "adc_configs": [to_plain(c) for c in adc_configs],
     }
     result = runner.run_bench(
         built,
@@ -489,6 +537,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "bench_failures": result.messages,
         "tiles_in_rtl": used,
         "transfer_controllers_in_rtl": len(transfer_configs),
+        "adc_readouts_in_rtl": len(adc_configs),
         "transfer_activity": rtl.get("transfer_activity"),
         "pulses": rtl_results.get("pulses"),
         "model_pulses": model_results["pulses"],

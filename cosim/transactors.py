@@ -4,6 +4,9 @@ A transactor turns one periphery transaction of the model's protocols into pin a
 
 :class:`PulseGeneratorTransactor`
     codes in, pulse trains out (one rank-1 update).
+:class:`AdcReadoutTransactor`
+    one readout of all columns: the held analog values in (the model's read), the codes out; the
+    comparator trials are answered from the held values, as the analog comparators would.
 :class:`TransferControllerTransactor`
     the TTv2-family transfer protocol (:class:`~pulsetrain.model.transfer.TransferPeriphery`): the chopper
     sign lines, one A-update strobe (is a transfer due, which column), one column transfer (ADC codes in,
@@ -29,6 +32,7 @@ from numpy.typing import NDArray
 from pulsetrain.cosim.kit import Pattern, always, decode_struct, read_int
 from pulsetrain.model.periphery import PulseTrains
 
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig
 
@@ -330,4 +334,89 @@ _TRANSFER_PORTS = (
     "in_negative",
     "in_flipped",
     "out_negative",
+)
+
+
+class AdcReadoutTransactor:
+    """Drives a :class:`pulsetrain.rtl.adc_readout.AdcReadout` (ports under ``prefix``) one readout at a time.
+
+    The analog side is the caller's sample-and-hold: :meth:`convert` takes the held value of every
+    column (a model read, in the same units as ``lsb``) and answers each ADC's comparator with
+    ``held[column] >= dac_level(trial code)`` (:func:`pulsetrain.cosim.bridge.dac_level`: the edges half an
+    LSB below each code, so a correct conversion rounds ``held / lsb`` to the nearest code).
+    """
+
+    def __init__(self, dut: Any, config: AdcReadoutConfig, prefix: str = "") -> None:
+        from pulsetrain.rtl.adc_readout import result_layout
+
+        self.config = config
+        self.clock = dut.clk
+        self._port = {name: getattr(dut, f"{prefix}{name}") for name in _ADC_PORTS}
+        # (offset, width) of the unsigned ``column`` and ``code`` fields of a result record
+        self._fields = {name: (field.offset, field.width) for name, field in result_layout(config)}
+        #: cycles spent in readouts
+        self.cycles = 0
+        self._port["start"].value = 0
+        self._port["comparator"].value = 0
+        self._port["results__ready"].value = 0
+
+    async def convert(self, held: NDArray[np.float64], lsb: float) -> NDArray[np.int64]:
+        """One readout of every column; the unsigned codes, indexed by column."""
+        from pulsetrain.cosim.bridge import dac_level
+
+        config, port = self.config, self._port
+        bits, mask = config.adc_bits, (1 << config.adc_bits) - 1
+        # the comparator levels of every code, once per readout (the DAC of the model's ADC)
+        levels = np.array([dac_level(code, config, lsb) for code in range(mask + 1)])
+        codes = np.full(config.columns, -1, dtype=np.int64)
+        received = 0
+        await FallingEdge(self.clock)
+        port["start"].value = 1
+        port["results__ready"].value = 1
+        await FallingEdge(self.clock)
+        port["start"].value = 0
+        self.cycles += 1
+        limit = 4 * config.columns_per_adc * (config.settle_cycles + (mask + 1) * config.compare_cycles) + 64
+        for _ in range(limit):
+            # comparators of the current phase, from the trial codes on the DACs now
+            phase = read_int(port["mux_select"])
+            trials = read_int(port["trial_code"])
+            answer = 0
+            for adc in range(config.adcs):
+                column = config.column(adc, phase)
+                if column < config.columns and held[column] >= levels[(trials >> (adc * bits)) & mask]:
+                    answer |= 1 << adc
+            port["comparator"].value = answer
+            if read_int(port["results__valid"]):
+                value = read_int(port["results__payload"])
+                (column_at, column_width), (code_at, code_width) = (
+                    self._fields["column"],
+                    self._fields["code"],
+                )
+                codes[(value >> column_at) & ((1 << column_width) - 1)] = (value >> code_at) & (
+                    (1 << code_width) - 1
+                )
+                received += 1
+            if received == config.columns and not read_int(port["busy"]):
+                break
+            await FallingEdge(self.clock)
+            self.cycles += 1
+        else:
+            raise AssertionError(f"ADC readout produced {received} of {config.columns} codes")
+        # idle again: the last result was taken at the rising edge before this falling edge
+        port["results__ready"].value = 0
+        port["comparator"].value = 0
+        return codes
+
+
+_ADC_PORTS = (
+    "start",
+    "busy",
+    "mux_select",
+    "trial_code",
+    "compare",
+    "comparator",
+    "results__valid",
+    "results__ready",
+    "results__payload",
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pulsetrain.cosim import runner
-from pulsetrain.cosim.faults import OffByOne
+from pulsetrain.cosim.faults import OffByOne, StuckBit
 from pulsetrain.cosim.faults_pulse import StuckLfsrBitPulseGenerator
 from pulsetrain.cosim.faults_transfer import NeverFlippingChopperTransferController
 from pulsetrain.cosim.training import CosimRequest, run_training_cosim
@@ -82,7 +82,10 @@ def _transfer_checks(results: dict[str, object], samples: int = TRANSFER_SAMPLES
     assert isinstance(by_block, dict)
     # per column read: the column, per row record (row, column, pulses, H, accumulated), the chopper flips
     assert by_block["transfer-controller"] >= 2 * samples * (1 + 5 * 4)
-    assert results["decisions_compared"] == by_block["transfer-controller"] + by_block["pulse-generator"]
+    # every column read of A converted by the ADC readout RTL: one code per row (4 + 10 rows)
+    assert results["adc_readouts_in_rtl"] == 2
+    assert by_block["adc-readout"] == samples * (4 + 10)
+    assert results["decisions_compared"] == sum(by_block.values())
     activity = results["transfer_activity"]
     assert isinstance(activity, dict)
     assert activity["columns"] == 2 * samples  # one column of each layer per sample
@@ -166,6 +169,26 @@ def test_never_flipping_chopper_stops_training_at_first_missed_flip() -> None:
     assert (first["rtl"], first["model"]) == (False, True)
     # everything before the missed flip agreed, so the run got past its first steps
     assert results["decisions_compared"] > 0
+
+
+@pytest.mark.sim
+def test_stuck_adc_code_bit_stops_training_at_first_column_read() -> None:
+    def broken(config: object) -> object:
+        from pulsetrain.rtl.adc_readout import AdcReadout, result_layout
+
+        code = dict(result_layout(config))["code"]  # type: ignore[arg-type]
+        # the code's most significant bit stuck at 0: every read at or above mid-scale comes out low
+        msb = code.offset + code.width - 1
+        return StuckBit(AdcReadout(config), port="results__payload", bit=msb, level=0)  # type: ignore[arg-type]
+
+    request = _request(runner.SimulatorName.ICARUS, "c-ttv2", TRANSFER_SAMPLES, adc_class=broken)
+    results = run_training_cosim(request)
+    assert not results["matches_model"] and results["mismatches"] == 1
+    first = results["first_mismatch"]
+    assert first["block"] == "adc-readout" and "ADC code[row" in first["what"], first
+    # the first transfer (step 0) reads column 0 of layer 0's A; a value at or above mid-scale loses 256
+    assert (first["step"], first["layer"]) == (0, 0), first
+    assert first["model"] - first["rtl"] == 1 << 8, first
 
 
 def test_cosim_refuses_a_float_transfer_server() -> None:
