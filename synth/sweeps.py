@@ -12,7 +12,7 @@ from pulsetrain.synth.flows import FlowOptions, synthesize
 
 from pulsetrain.config import ConfigError
 
-__all__ = ["DEFAULT_SWEEPS", "plot_sweep", "sweep"]
+__all__ = ["DEFAULT_SWEEPS", "SWEEP_COLUMNS", "plot_sweep", "sweep", "sweep_markdown"]
 
 #: the sweep values of the issue: array size 16..512, ADC bits, BL, H width.
 DEFAULT_SWEEPS: dict[str, tuple[int, ...]] = {
@@ -96,6 +96,45 @@ def plot_sweep(rows: list[dict[str, Any]], knob: str, path: str | Path) -> Path:
     figure.savefig(out, dpi=120)
     plt.close(figure)
     return out
+
+
+#: columns of a sweep table, in order; those no row has are left out.
+SWEEP_COLUMNS: tuple[str, ...] = (
+    "cells",
+    "flip_flops",
+    "luts",
+    "brams",
+    "fmax_MHz",
+    "area_um2",
+    "sram_area_um2",
+    "total_area_um2",
+    "critical_path_ns",
+    "power_W",
+    "memory_bits",
+    "runtime_s",
+    "error",
+)
+
+
+def sweep_markdown(rows: list[dict[str, Any]], knob: str) -> str:
+    """A Markdown table of sweep rows (one line per block and knob value, sorted), for reports.
+
+    ``runtime_s`` is the synthesis time of the run that made the report (kept in the cache, so a
+    cached row still says how long its synthesis took); ``error`` says why a point has no numbers.
+    """
+    columns = ["block", "target", knob] + [c for c in SWEEP_COLUMNS if any(c in row for row in rows)]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    ordered = sorted(rows, key=lambda r: (str(r.get("target", "")), str(r["block"]), int(r.get(knob, 0))))
+    for row in ordered:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, float):
+                cells.append(f"{value:.4g}")
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def with_target(options: FlowOptions, target: Any) -> FlowOptions:

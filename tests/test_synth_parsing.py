@@ -145,3 +145,16 @@ def test_synth_command_refuses_bad_input_before_any_work(arguments: list[str], m
     result = CliRunner().invoke(main, ["synth", *arguments])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_sweep_table_sorts_by_size_and_keeps_points_without_numbers() -> None:
+    from pulsetrain.synth.sweeps import sweep_markdown
+
+    rows = [
+        {"block": "pulse-generator", "target": "generic", "array_size": 512, "error": "stopped after 600 s"},
+        {"block": "pulse-generator", "target": "generic", "array_size": 16, "cells": 900, "runtime_s": 6.0},
+    ]
+    lines = sweep_markdown(rows, "array_size").splitlines()
+    assert lines[0] == "| block | target | array_size | cells | runtime_s | error |"
+    assert lines[2].startswith("| pulse-generator | generic | 16 | 900 | 6 |")
+    assert lines[3].endswith("| stopped after 600 s |")
