@@ -1,6 +1,7 @@
 """Synthesis flows on small components of our own: counts, memories, caching, timing and power."""
 
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 
@@ -189,6 +190,23 @@ def test_registry_block_grows_with_the_array_size_knob(build_dir: Path) -> None:
     assert rows[1]["cells"] > rows[0]["cells"]
     plot = plot_sweep(rows, "array_size", build_dir / "chopper_sweep.png")
     assert plot.stat().st_size > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not _registered("pulse-generator"), reason="the pulse generator is not in the RTL registry yet"
+)
+def test_pulse_generator_sweep_reaches_512_lines_and_keeps_growing() -> None:
+    # the issue's array-size sweep, 16..512, on generic gates (about 5 minutes uncached on 2 busy cores)
+    from pulsetrain.synth.sweeps import DEFAULT_SWEEPS, sweep
+
+    sizes = DEFAULT_SWEEPS["array_size"]
+    assert sizes[0] == 16 and sizes[-1] == 512
+    rows = sweep(["pulse-generator"], "array_size", sizes, FlowOptions(target=Target.GENERIC))
+    assert [row["array_size"] for row in rows] == list(sizes)
+    flops = [row["flip_flops"] for row in rows]
+    # per-line comparators and pulse registers: every doubling of the lines adds flip-flops
+    assert all(later > earlier for earlier, later in itertools.pairwise(flops))
 
 
 @pytest.mark.slow
