@@ -112,6 +112,7 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "power_W",
     "memory_bits",
     "runtime_s",
+    "wall_s",
     "error",
 )
 
@@ -120,7 +121,8 @@ def sweep_markdown(rows: list[dict[str, Any]], knob: str) -> str:
     """A Markdown table of sweep rows (one line per block and knob value, sorted), for reports.
 
     ``runtime_s`` is the synthesis time of the run that made the report (kept in the cache, so a
-    cached row still says how long its synthesis took); ``error`` says why a point has no numbers.
+    cached row still says how long its synthesis took), ``wall_s`` the time of the whole point where the
+    caller measured it; ``error`` says why a point has no numbers.
     """
     columns = ["block", "target", knob] + [c for c in SWEEP_COLUMNS if any(c in row for row in rows)]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
