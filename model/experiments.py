@@ -23,7 +23,8 @@ Studies (claims from ALGORITHMS.md §2 and issue 3):
     ladder of growing periphery and device non-idealities (DAC/ADC bits, output noise, up/down
     asymmetry, number of states), on 64-32-10 and 64-32-32-32-10; and the per-sample latency in
     periphery cycles of both schedules for depth N = 2..6 (:func:`pulsetrain.model.schedule.
-    latency_by_depth`): DFA/BP speed-up approaching N.
+    latency_by_depth`): DFA/BP speed-up approaching N. The full study also runs each non-ideality of
+    the harshest level alone on the deep network (:data:`FACTORS`): which one costs BP its lead.
 ``sbe-batch``
     Hoskins et al. 2019 (arXiv 1903.01635): mini-batch analog SGD (one rank-1 array update per sample)
     versus SBE of rank 1, 2, 4 (rank updates per batch) at batch sizes 1..1024: rank-1 array updates
@@ -82,6 +83,18 @@ NONIDEALITY_LADDER: tuple[tuple[int | None, int | None, float, float, int], ...]
     (6, 8, 0.08, 0.1, 100),
     (5, 8, 0.1, 0.12, 80),
 )
+#: Each non-ideality of the harshest ladder level alone, the others at level 0 (full study, deep network
+#: only): which one costs BP its lead over DFA. ``periphery``: the DAC, ADC and output noise of both read
+#: directions; ``asymmetry``: the up/down asymmetry; ``states``: the number of device states.
+#: Measured (``pulsetrain train``, 64-32-32-32-10, seed 0, 10 epochs; BP / DFA): periphery 95.8 / 94.7 %,
+#: asymmetry 92.2 / 87.2 %, states 25.0 / 86.9 %. The coarse states alone break deep BP, not the backward
+#: periphery: with 80 states every pulse moves a weight by 0.075 (output scale 3), the pulse noise makes
+#: the weights diffuse (rms 0.3 -> 1, 79 % of the first layer's pre-activations beyond |4|), the saturated
+#: sigmoids zero BP's error through three layers, and the lower layers stop being pulled back. The same
+#: devices on 64-32-10: BP 95.3 %, DFA 86.4 %.
+FACTORS = ("periphery", "asymmetry", "states")
+#: the network on which the factors are separated
+FACTOR_NETWORK = "64-32-32-32-10"
 NETWORKS = {"64-32-10": (32,), "64-32-32-32-10": (32, 32, 32)}
 DEPTHS = (2, 3, 4, 5, 6)
 
@@ -194,6 +207,27 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
                                 level=level,
                             )
                         )
+        if not quick:
+            hidden = ",".join(str(h) for h in NETWORKS[FACTOR_NETWORK])
+            for factor in FACTORS:
+                for algo in ("sgd", "dfa"):
+                    for seed in seeds:
+                        sets = (
+                            f"algo={algo}",
+                            f"network.hidden={hidden}",
+                            f"epochs={epochs}",
+                            *factor_sets(factor),
+                        )
+                        spec = _train_spec(
+                            study,
+                            f"{algo} {FACTOR_NETWORK} {factor} alone",
+                            sets,
+                            seed,
+                            algo=algo,
+                            network=FACTOR_NETWORK,
+                            factor=factor,
+                        )
+                        specs.append({**spec, "kind": "factor"})
         specs.append({"study": study, "kind": "latency", "label": "latency by depth", "depths": list(DEPTHS)})
     elif study == "sbe-batch":
         batches = SBE_BATCHES_QUICK if quick else SBE_BATCHES_FULL
@@ -234,7 +268,26 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
 
 def ladder_sets(level: int) -> tuple[str, ...]:
     """``--set`` overrides of non-ideality level ``level`` (forward and backward periphery alike)."""
-    dac, adc, noise, asymmetry, states = NONIDEALITY_LADDER[level]
+    return _nonideality_sets(*NONIDEALITY_LADDER[level])
+
+
+def factor_sets(factor: str) -> tuple[str, ...]:
+    """``--set`` overrides of one non-ideality of the harshest ladder level alone (others at level 0)."""
+    check_choice("factor", factor, FACTORS)
+    dac, adc, noise, asymmetry, states = NONIDEALITY_LADDER[0]
+    h_dac, h_adc, h_noise, h_asymmetry, h_states = NONIDEALITY_LADDER[-1]
+    if factor == "periphery":
+        dac, adc, noise = h_dac, h_adc, h_noise
+    elif factor == "asymmetry":
+        asymmetry = h_asymmetry
+    else:
+        states = h_states
+    return _nonideality_sets(dac, adc, noise, asymmetry, states)
+
+
+def _nonideality_sets(
+    dac: int | None, adc: int | None, noise: float, asymmetry: float, states: int
+) -> tuple[str, ...]:
     sets = ["device.kind=constant-step", f"device.dw_min={2.0 / states!r}", f"device.up_down={asymmetry!r}"]
     for io in ("io", "backward_io"):
         sets += [f"{io}.dac_bits={dac}", f"{io}.adc_bits={adc}", f"{io}.out_noise={noise!r}"]
@@ -257,7 +310,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Run one planned spec and return its plain-data result (a pure function of the spec)."""
     kind = spec["kind"]
     started = time.perf_counter()
-    if kind == "train":
+    if kind in ("train", "factor"):
         result = _run_training(spec)
     elif kind == "regression":
         result = regression_weight_error(
@@ -272,7 +325,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Any]:
 
         result = {"rows": latency_by_depth(tuple(int(d) for d in spec["depths"]))}
     else:
-        raise ConfigError(f"spec kind must be train, regression or latency; not {kind!r}")
+        raise ConfigError(f"spec kind must be train, factor, regression or latency; not {kind!r}")
     result["seconds"] = time.perf_counter() - started
     return {"spec": dict(spec), **result}
 
@@ -436,7 +489,20 @@ def summarize(study: str, results: Sequence[Mapping[str, Any]]) -> dict[str, Any
             }
             for i, l in enumerate(NONIDEALITY_LADDER)
         ]
+        factor_rows = [
+            {
+                "algo": algo,
+                "network": network,
+                "factor": factor,
+                "test_accuracy": _mean_std([r["test_accuracy"] for r in group]),
+            }
+            for (algo, network, factor), group in sorted(
+                _group(results, "factor", ("algo", "network", "factor")).items()
+            )
+        ]
+        summary["factor_rows"] = factor_rows
         summary["claims"] = dfa_claims(rows, summary["latency"])
+        summary["claims"]["bp_minus_dfa_by_factor"] = factor_gaps(factor_rows)
     elif study == "sbe-batch":
         rows = []
         for (algo, batch, rank), group in sorted(_group(results, "train", ("algo", "batch", "rank")).items()):
@@ -533,6 +599,18 @@ def dfa_claims(rows: Sequence[Mapping[str, Any]], latency: Sequence[Mapping[str,
         "speedup_by_depth": {int(r["depth"]): r["speedup"] for r in latency},
         "training_speedup_by_depth": {int(r["depth"]): r["training_speedup"] for r in latency},
     }
+
+
+def factor_gaps(factor_rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """BP minus DFA mean test accuracy per non-ideality alone (where both ran)."""
+    gaps = {}
+    for row in factor_rows:
+        if row["algo"] != "sgd":
+            continue
+        dfa = _row(factor_rows, algo="dfa", network=row["network"], factor=row["factor"])
+        if dfa:
+            gaps[row["factor"]] = row["test_accuracy"]["mean"] - dfa["test_accuracy"]["mean"]
+    return gaps
 
 
 def sbe_claims(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -20,7 +20,8 @@ def test_plans_are_plain_json_specs(study: str, quick: bool) -> None:
     assert specs
     assert json.loads(json.dumps(specs)) == specs  # plain data: picklable, hashable for the cache
     assert all(
-        spec["study"] == study and spec["kind"] in ("train", "regression", "latency") for spec in specs
+        spec["study"] == study and spec["kind"] in ("train", "factor", "regression", "latency")
+        for spec in specs
     )
     train_seeds = {spec["seed"] for spec in specs if spec["kind"] == "train"}
     assert train_seeds == {0, 1, 2}
@@ -42,6 +43,39 @@ def test_full_bp_vs_dfa_covers_both_networks_and_the_ladder() -> None:
     specs = [s for s in plan("bp-vs-dfa", False, seeds=(0,)) if s["kind"] == "train"]
     assert {s["network"] for s in specs} == {"64-32-10", "64-32-32-32-10"}
     assert {s["level"] for s in specs} == set(range(len(experiments.NONIDEALITY_LADDER)))
+
+
+def test_full_bp_vs_dfa_separates_the_harshest_factors_on_the_deep_network() -> None:
+    specs = [s for s in plan("bp-vs-dfa", False, seeds=(0,)) if s["kind"] == "factor"]
+    assert {(s["factor"], s["algo"]) for s in specs} == {
+        (f, a) for f in experiments.FACTORS for a in ("sgd", "dfa")
+    }
+    assert {s["network"] for s in specs} == {experiments.FACTOR_NETWORK}
+    assert not [s for s in plan("bp-vs-dfa", True, seeds=(0,)) if s["kind"] == "factor"]
+
+
+@pytest.mark.parametrize("factor", experiments.FACTORS, ids=str)
+def test_each_factor_changes_one_knob_of_level_zero(factor: str) -> None:
+    level0 = set(experiments.ladder_sets(0))
+    harshest = set(experiments.ladder_sets(len(experiments.NONIDEALITY_LADDER) - 1))
+    changed = set(experiments.factor_sets(factor)) - level0
+    assert changed and changed <= harshest
+    knobs = {
+        "periphery": ("io.", "backward_io."),
+        "asymmetry": ("device.up_down",),
+        "states": ("device.dw_min",),
+    }
+    assert all(item.startswith(knobs[factor]) for item in changed), changed
+
+
+def test_factor_summary_gives_bp_minus_dfa_per_factor() -> None:
+    results = []
+    for factor, bp, dfa in (("periphery", 0.95, 0.94), ("states", 0.25, 0.87)):
+        for algo, accuracy in (("sgd", bp), ("dfa", dfa)):
+            spec = {"kind": "factor", "algo": algo, "network": "64-32-32-32-10", "factor": factor, "seed": 0}
+            results.append({"spec": spec, "test_accuracy": accuracy})
+    gaps = summarize("bp-vs-dfa", results)["claims"]["bp_minus_dfa_by_factor"]
+    assert gaps == pytest.approx({"periphery": 0.01, "states": -0.62})
 
 
 def test_latency_run_speedup_approaches_depth() -> None:
