@@ -329,6 +329,18 @@ class DeviceArray:
             "signed_step": np.concatenate([-flat["dw_down"], flat["dw_up"]]),
             "noise": noise,
         }
+        # The rows the aggregated path of this step model gathers, stacked so that one ``take`` fetches
+        # them all (each gathered row is a contiguous array, as a separate gather would give); the
+        # device bounds are repeated for both directions so that the same index serves every row.
+        low = np.concatenate([flat["w_min"], flat["w_min"]])
+        high = np.concatenate([flat["w_max"], flat["w_max"]])
+        first = (
+            [self._table["bound"], contraction]
+            if self.step == _StepModel.SOFT_BOUNDS
+            else [self._table["signed_step"], np.zeros_like(contraction)]
+        )
+        self._gather_rows = np.stack([*first, noise, low, high])
+        self._n_devices = flat["w_max"].size
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -377,16 +389,16 @@ class DeviceArray:
         if self.step == _StepModel.POW_STEP:
             self._pulse_by_pulse(w_flat, index, n, rng)
             return magnitude
-        flat = self._flat
-        table = self._table
-        table_index = index + flat["w_max"].size * (n > 0)
+        # one gather of every per-device quantity, indexed by ``device + N * (pulse is up)``
+        rows = self._gather_rows.take(index + self._n_devices * (n > 0), axis=1)
+        first, contraction, noise, low, high = rows
         # in-place arithmetic on fresh gathers: the same operations and roundings, fewer temporaries
         new = w_flat[index]
         if self.step == _StepModel.SOFT_BOUNDS:
             # closed form of n linear-contraction steps toward the bound of the pulse direction:
             # bound + (w0 - bound) r^n
-            bound = table["bound"][table_index]
-            r_n = table["contraction"][table_index] ** magnitude
+            bound = first
+            r_n = contraction**magnitude
             new -= bound
             new *= r_n
             new += bound
@@ -397,15 +409,15 @@ class DeviceArray:
             r_n *= r_n
             np.subtract(1.0, r_n, out=r_n)
             np.sqrt(r_n, out=r_n)
-            r_n *= table["noise"][table_index]
+            r_n *= noise
             r_n *= rng.standard_normal(index.size)
             new += r_n
         else:
-            new += magnitude * table["signed_step"][table_index]
+            new += magnitude * first
             if self.dw_min_std > 0.0:
-                new += table["noise"][table_index] * np.sqrt(magnitude) * rng.standard_normal(index.size)
-        np.maximum(new, flat["w_min"][index], out=new)
-        np.minimum(new, flat["w_max"][index], out=new)
+                new += noise * np.sqrt(magnitude) * rng.standard_normal(index.size)
+        np.maximum(new, low, out=new)
+        np.minimum(new, high, out=new)
         w_flat[index] = new
         return magnitude
 

@@ -236,6 +236,8 @@ class Tile:
         self._segments = np.array([0, in_size])
         #: scratch: the firing gain of every x and d line of one update
         self._gains = np.empty(in_size + out_size)
+        #: scratch: the signed coincidence counts of one update
+        self._coincidences = np.empty((out_size, in_size), dtype=np.float32)
         self._refresh()
 
     # ------------------------------------------------------------------ state
@@ -247,6 +249,7 @@ class Tile:
         state.pop("_io_cache", None)
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
+        state.pop("_code_gain_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -340,9 +343,18 @@ class Tile:
         if adc is not None:
             out *= inverse_adc
             np.rint(out, out=out)
-            gain = gain * adc
+            gain = self._code_gain(io, gain, adc)
         out *= gain if scale is None else scale * gain
         return out
+
+    def _code_gain(self, io: IOConfig, gain: FloatArray, adc: float) -> FloatArray:
+        """``gain * adc``: the digital gain per ADC code, kept per (read periphery, gain) pair."""
+        cache = self.__dict__.setdefault("_code_gain_cache", {})
+        key = (id(io), id(gain))
+        cached = cache.get(key)
+        if cached is None or cached[0] is not io or cached[1] is not gain:
+            cached = cache[key] = (io, gain, gain * adc)
+        return cached[2]  # type: ignore[no-any-return]
 
     def forward(self, x: FloatArray) -> FloatArray:
         """``y = W x`` for a batch: ``x`` (batch, in_size) -> (batch, out_size), through the forward IO."""
@@ -569,14 +581,20 @@ class Tile:
         # the largest |x| and |d| of every sample: one reduction over the two segments of each row
         maxima = np.maximum.reduceat(magnitudes, self._segments, axis=1).tolist()
         gains = self._gains
+        coincidences = self._coincidences
+        flat = coincidences.reshape(-1)
         for b, (x_max, d_max) in enumerate(maxima):
             scales = scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
             if scales is None:
                 continue
             bl, gains[:n_x], gains[n_x:] = scales
             lines = source.signed_lines(magnitudes[b], signs[b], gains, bl)
-            flat = (lines[:, n_x:].T @ lines[:, :n_x]).reshape(-1)
-            index = flat.nonzero()[0]
+            # signed coincidence counts of every device, into the tile's scratch matrix (integers:
+            # exact in float32 whatever the summation order)
+            np.matmul(lines[:, n_x:].T, lines[:, :n_x], out=coincidences)
+            # nonzero of the boolean mask: a fraction of the cost of float32 ``nonzero`` (same indices;
+            # a count of -0.0 is zero for both)
+            index = (flat != 0.0).nonzero()[0]
             if index.size:
                 self._pulses[index] += self.devices.apply_at(self._g_flat, index, flat[index], self.rng)
                 if self._has_reference:

@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.algorithms.base import Algorithm, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
-from pulsetrain.model.network import MLP, initial_weights
+from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
 from pulsetrain.model.tile import Tile
 from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery, TransferSequencer
 
@@ -189,7 +189,8 @@ class TikiTakaLayer:
         d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
         periphery = self.periphery
         fast = self.fast
-        for x_b, d_b in zip(x, d, strict=True):
+        samples = ((x, d),) if x.shape[0] == 1 else zip(x, d, strict=True)
+        for x_b, d_b in samples:
             signs = self._signs
             if signs is None:
                 chopper = periphery.signs()
@@ -282,8 +283,6 @@ class TikiTakaFamily(Algorithm):
         self.mlp = MLP(list(self.layers), config.network.activation, bias)
 
     def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
-        from pulsetrain.model.network import softmax_cross_entropy
-
         trace = self.mlp.trace(x)
         loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
         deltas = self.mlp.backprop(trace, grad)
