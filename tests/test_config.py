@@ -93,6 +93,15 @@ def test_results_are_plain_json_written_atomically(tmp_path: Path) -> None:
     assert not list((tmp_path / "sub").glob(".*tmp"))
 
 
+def test_results_have_no_nan_and_are_readable_by_others(tmp_path: Path) -> None:
+    # a mean over zero runs is NaN: strict JSON readers (browsers, jq) refuse NaN, so it becomes null
+    path = write_json(tmp_path / "r.json", {"mean": float("nan"), "ratios": [1.5, float("inf")]})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"mean": None, "ratios": [1.5, None]}
+    assert path.stat().st_mode & 0o044 == 0o044  # not the private 0600 of a temporary file
+
+
 @dataclass(frozen=True, kw_only=True)
 class Pair:
     columns: int = 8
