@@ -1,9 +1,11 @@
 """``pulsetrain cosim``: block benches, or training with the periphery RTL in the loop.
 
 ``pulsetrain cosim --algo c-ttv2 --sim verilator --samples 200 --json out.json``
-    trains the digits network with every pulsed update served by the simulated pulse generators, runs
-    the pure model with the same seed, and compares them decision by decision (see
-    :mod:`pulsetrain.cosim.training`). Exit status 1 when they differ.
+    trains the digits network with every pulsed update served by the simulated pulse generators and, for
+    ttv2 / c-ttv2 / agad, every transfer decision by the simulated transfer controllers and the ADC codes
+    of the column reads by the simulated ADC readouts; runs the pure model with the same seed, and
+    compares them decision by decision (see :mod:`pulsetrain.cosim.training`). Exit status 1 when they
+    differ.
 ``pulsetrain cosim --bench pulse --sim icarus --seed 3``
     runs one block bench (see :data:`pulsetrain.cosim.benches.BENCHES`) with its coverage report.
 """
@@ -142,9 +144,12 @@ def cosim(
             f"{split['per_cycle_python_seconds_estimate']:.1f} s), "
             f"model {split['model_python_seconds']:.1f} s"
         )
+    by_block = ", ".join(
+        f"{block} {count}" for block, count in sorted(results.get("decisions_by_block", {}).items())
+    )
     click.echo(
-        f"  decisions compared {results['decisions_compared']} in "
-        f"{results['transactions_compared']} updates; "
+        f"  decisions compared {results['decisions_compared']} ({by_block}) in "
+        f"{results['transactions_compared']} transactions; "
         f"matches model: {results['matches_model']}"
     )
     if results["test_accuracy"] is not None:
