@@ -146,6 +146,27 @@ def test_transfer_controllers_in_the_loop_match_pure_model_on_icarus(
 
 
 @pytest.mark.sim
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["ttv2", "c-ttv2", "agad"])
+def test_full_size_network_with_transfer_controllers_matches_pure_model(algo: str) -> None:
+    """64-32-10 on soft-bounds devices (the report's setting), 300 samples: about 70 s each on Icarus."""
+    samples = 300
+    request = CosimRequest(
+        options={"algo": algo, "seed": 0, "network.hidden": "32"},
+        sets=("device.kind=soft-bounds",),
+        samples=samples,
+        simulator=_request(runner.SimulatorName.ICARUS).simulator,
+    )
+    results = run_training_cosim(request)
+    assert results["matches_model"], results
+    assert results["weights_sha256"] == results["model_weights_sha256"]
+    activity = results["transfer_activity"]
+    assert isinstance(activity, dict)
+    assert activity["columns"] == 2 * samples and activity["pulses_to_c"] > 0, activity
+    assert results["decisions_by_block"]["adc-readout"] == samples * (32 + 10)
+
+
+@pytest.mark.sim
 def test_off_by_one_column_pointer_stops_training_at_first_transfer() -> None:
     def broken(config: object) -> object:
         from pulsetrain.rtl.transfer_controller import TransferController
