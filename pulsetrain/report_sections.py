@@ -794,7 +794,7 @@ def _depth_plot(rows: list[dict[str, Any]]) -> Plot:
 
 
 def cosim_run(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Train with every pulse-train decision served by the simulated RTL, against the pure-model run."""
+    """Train with every periphery decision served by the simulated RTL, against the pure-model run."""
     from pulsetrain.cosim.training import CosimRequest, run_training_cosim
 
     request = CosimRequest(
@@ -844,10 +844,12 @@ def _assemble_cosim(config: ReportConfig, results: list[Any]) -> PartOutcome:
         intro=(
             f"pulsetrain cosim --algo {part.algorithm} --sim {part.simulator} --samples {part.samples} "
             f"--seed {part.seed}, network 64-{'-'.join(map(str, part.hidden or config.training.hidden))}-10: "
-            "the pure model runs first with the bit-exact twin of the pulse generators; "
-            "then the same training runs with every pulse-train decision (each line's pulse in each slot, "
-            "each sign line) served by the simulated Verilog and compared with the twin before it reaches "
-            "the analog tiles, which are the model's in both runs."
+            "the pure model runs first with the bit-exact twins of the periphery; then the same training "
+            "runs with every digital decision served by the simulated Verilog: the pulse generators (each "
+            "line's pulse in each slot, each sign line), and for the TTv2 family one transfer controller "
+            "(column, chopper signs, H, pulses to C, AGAD reference) and one ADC readout (the codes of "
+            "each column read of A) per layer. A twin checks each decision before it reaches the analog "
+            "tiles, which are the model's in both runs."
         ),
     )
     failures = _failures(results)
@@ -863,7 +865,11 @@ def _assemble_cosim(config: ReportConfig, results: list[Any]) -> PartOutcome:
         ["simulator", str(result.get("simulator"))],
         ["training samples with the RTL in the loop", str(result.get("samples"))],
         ["digital decisions compared", f"{result.get('decisions_compared', 0):,}"],
-        ["update transactions compared", f"{result.get('transactions_compared', 0):,}"],
+        ["RTL transactions compared", f"{result.get('transactions_compared', 0):,}"],
+        *(
+            [f"decisions of the {block}s", f"{count:,}"]
+            for block, count in sorted((result.get("decisions_by_block") or {}).items())
+        ),
         ["mismatches", str(result.get("mismatches"))],
         ["first mismatch", str(result.get("first_mismatch") or "none")],
         ["RTL run matches the model", "yes" if result.get("matches_model") else "NO"],
@@ -896,7 +902,7 @@ def _agreement_plot(result: Mapping[str, Any]) -> Plot:
                 va="bottom",
                 fontsize=9,
             )
-        axes.set_ylabel("pulse-train decisions")
+        axes.set_ylabel("periphery decisions")
         verdict = "matches the model" if result.get("matches_model") else "DOES NOT match the model"
         axes.set_title(f"RTL ({result.get('simulator')}) versus twin: {verdict}")
         axes.grid(alpha=0.3, axis="y")
@@ -904,7 +910,7 @@ def _agreement_plot(result: Mapping[str, Any]) -> Plot:
     return Plot(
         "RTL versus model agreement",
         figure_png(draw, width_in=6.5, height_in=3.6),
-        "Every pulse-train decision of the simulated RTL compared with the model's twin, same seed.",
+        "Every periphery decision of the simulated RTL compared with the model's twin, same seed.",
     )
 
 
