@@ -64,6 +64,17 @@ OFFSETS_FULL = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 OFFSETS_QUICK = (0.0, 0.3)
 #: Number of device states of the offset sweep ("few states": Rasch et al. use ~20-100).
 OFFSET_STATES = 50
+#: Transfer rate of the whole family in the full sweep (``tiki_taka.transfer_lr``; the quick sweep keeps
+#: the default 0.3). c-TTv2 cancels a reference offset only where its chopper flips several times before
+#: the offset alone fills H to the threshold: the fill per half chopper period, ``lr * transfer_lr *
+#: σ_r * w_max / (in_chop_prob * dw_min)`` pulses, must stay well below 1. With the defaults it is 1.1 at
+#: σ_r = 0.3 on the sweep's 50-state devices, so the offset reaches C as a ±1-pulse jitter every half
+#: period, and c-TTv2's accuracy is no better than TTv2's (digits, σ_r = 0.3, 30 epochs, seeds 0-2:
+#: TTv2 85.8 %, c-TTv2 86.1 %); at 0.1 (fill 0.375) c-TTv2 reaches 90.6 %, TTv2 86.9 %, and at σ_r = 0
+#: TTv2 93.1 %. A faster chopper (in_chop_prob 0.3, c-TTv2 89.5 %) works too but discards more of A's
+#: gradient at each flip. The slower transfer needs more than the quick sweep's 8 epochs (at epoch 8
+#: c-TTv2 84.1 %, TTv2 87.7 %), hence the quick sweep's default rate.
+OFFSET_TRANSFER_LR_FULL = 0.1
 #: The linear-regression task of the weight-error measurement: layer size, training samples.
 REGRESSION_SIZE = 16
 REGRESSION_STEPS_FULL = 12_000
@@ -157,6 +168,7 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
         offsets = OFFSETS_QUICK if quick else OFFSETS_FULL
         epochs = 8 if quick else 30
         device = ("device.kind=soft-bounds", f"device.dw_min={2.0 / OFFSET_STATES!r}")
+        family = () if quick else (f"tiki_taka.transfer_lr={OFFSET_TRANSFER_LR_FULL!r}",)
         for algo in TIKI_TAKA_FAMILY:
             for offset in offsets:
                 for seed in seeds:
@@ -165,6 +177,7 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
                         *device,
                         f"device.reference_offset_std={offset!r}",
                         f"epochs={epochs}",
+                        *family,
                     )
                     specs.append(
                         _train_spec(study, f"{algo} σr={offset}", sets, seed, algo=algo, offset=offset)
@@ -179,6 +192,7 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
                             "states": OFFSET_STATES,
                             "steps": REGRESSION_STEPS_QUICK if quick else REGRESSION_STEPS_FULL,
                             "seed": seed,
+                            "sets": list(family),
                         }
                     )
     elif study == "bp-vs-dfa":
@@ -319,6 +333,7 @@ def run_one(spec: Mapping[str, Any]) -> dict[str, Any]:
             int(spec["states"]),
             int(spec["steps"]),
             int(spec["seed"]),
+            sets=[str(item) for item in spec.get("sets", ())],
         )
     elif kind == "latency":
         from pulsetrain.model.schedule import latency_by_depth
@@ -372,7 +387,8 @@ def regression_weight_error(
     One ``size x size`` layer (no bias) on soft-bounds devices with ``states`` states and reference
     offset ``offset`` (σ_r), output scale 1 (logical weight = device units). Targets ``W*`` uniform in
     ``±0.5`` (half the device range); inputs uniform in ``±1``; the error of each sample, ``W x - W* x``
-    read through the forward periphery, is the layer's ``d``; ``lr`` 0.1. Returns the relative weight
+    read through the forward periphery, is the layer's ``d``; ``lr`` 0.05 (the run default); ``sets``:
+    further ``--set`` overrides (the full sweep's transfer rate). Returns the relative weight
     error ``|W - W*|_F / |W*|_F`` at ten points of training and pulses per sample per device on A, C.
     """
     from pulsetrain.model.algorithms import create_algorithm

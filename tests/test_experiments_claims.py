@@ -24,10 +24,23 @@ def test_offset_sweep_ordering_on_digits_and_weight_error() -> None:
     # AGAD nearly flat: its weight error changes by less than 0.1 over the sweep
     assert claims["agad_weight_error_span"] < 0.10, claims
     # digits accuracy at sigma_r = 0.3: AGAD and c-TTv2 not below TTv2 (2 points of tolerance: the
-    # seed-to-seed spread of the test accuracy on 360 test images)
+    # seed-to-seed spread of the test accuracy on 360 test images). 8 epochs at the default transfer
+    # rate are too few for c-TTv2's offset rejection to show in accuracy (measured: TTv2 84.2 %,
+    # c-TTv2 82.9 %); the full sweep checks the benefit (test below)
     accuracy = claims["test_accuracy_at_0.3"]
     assert accuracy["agad"] >= accuracy["ttv2"] - 0.02, claims
     assert accuracy["c-ttv2"] >= accuracy["ttv2"] - 0.02, claims
+
+
+def test_full_offset_sweep_c_ttv2_beats_ttv2_accuracy_at_0_3() -> None:
+    # The accuracy benefit needs the full size (30 epochs, shared transfer rate 0.1: see
+    # experiments.OFFSET_TRANSFER_LR_FULL). Measured at sigma_r = 0.3, seeds 0-2: TTv2 86.9 %, c-TTv2
+    # 90.6 %, AGAD ~95 %; asserted with 2 points of margin each (seed spread 1-2.5 points).
+    claims = run_study("offset-sweep", quick=False, seeds=(0, 1, 2))["summary"]["claims"]
+    accuracy = claims["test_accuracy_at_0.3"]
+    assert accuracy["c-ttv2"] > accuracy["ttv2"] + 0.02, claims
+    assert accuracy["agad"] > accuracy["ttv2"] + 0.02, claims
+    assert claims["ordering_holds"], claims
 
 
 @pytest.fixture(scope="module")

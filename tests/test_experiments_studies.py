@@ -39,6 +39,23 @@ def test_full_offset_sweep_covers_zero_to_half_for_the_family() -> None:
     assert {spec["algo"] for spec in specs} == {"ttv2", "c-ttv2", "agad"}
 
 
+def test_full_offset_sweep_shares_one_transfer_rate_across_the_family() -> None:
+    rate = f"tiki_taka.transfer_lr={experiments.OFFSET_TRANSFER_LR_FULL!r}"
+    full = [s for s in plan("offset-sweep", False, seeds=(0,)) if s["kind"] in ("train", "regression")]
+    assert full and all(rate in s["sets"] for s in full)
+    quick = plan("offset-sweep", True, seeds=(0,))
+    assert not any(item.startswith("tiki_taka.") for s in quick for item in s.get("sets", []))
+
+
+def test_regression_spec_applies_its_overrides() -> None:
+    spec = {"study": "offset-sweep", "kind": "regression", "label": "r", "algo": "c-ttv2", "offset": 0.3}
+    spec |= {"states": 50, "steps": 200, "seed": 0}
+    default = run_one(spec)
+    slower = run_one({**spec, "sets": ["tiki_taka.transfer_lr=0.1"]})
+    # a third of the transfer rate gives fewer pulses on C over the same 200 samples
+    assert slower["pulses_per_sample_per_device_C"] < default["pulses_per_sample_per_device_C"]
+
+
 def test_full_bp_vs_dfa_covers_both_networks_and_the_ladder() -> None:
     specs = [s for s in plan("bp-vs-dfa", False, seeds=(0,)) if s["kind"] == "train"]
     assert {s["network"] for s in specs} == {"64-32-10", "64-32-32-32-10"}
