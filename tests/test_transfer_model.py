@@ -293,3 +293,96 @@ def test_twin_and_float_h_buffers_have_the_layer_shape() -> None:
     config = dataclasses.replace(TransferControllerConfig(), in_size=3, out_size=5)
     for make in SERVERS.values():
         assert make(config).h_buffer().shape == (5, 3)
+
+
+# --------------------------------------------------------------------------------------------------
+# The training loop's lean paths take exactly the decisions of the full ones
+# --------------------------------------------------------------------------------------------------
+
+
+def lean_and_full_runs(mode: TransferMode, server: str, reads: int = 400) -> tuple[list, list]:
+    """The same reads through ``transfer`` and through ``transfer_pulses`` of twin servers."""
+    config = TransferControllerConfig(
+        mode=mode, in_size=3, out_size=6, in_chop_prob=0.2, out_chop_prob=0.1, transfer_lr_per_lsb=0.1,
+        max_pulses_per_transfer=2, forget_buffer=False, momentum=0.25,
+    )  # fmt: skip
+    values = np.random.default_rng(5).integers(-40, 41, size=(reads, config.out_size))
+    full_server, lean_server = SERVERS[server](config), SERVERS[server](config)
+    full, lean = [], []
+    for read in values:
+        for periphery, record in ((full_server, full), (lean_server, lean)):
+            request = periphery.step()
+            assert request is not None
+            (column,) = request.columns
+            if periphery is full_server:
+                result = periphery.transfer(column, read)
+                record.append((result.pulses.tolist(), result.in_flipped or bool(result.out_flipped.any())))
+            else:
+                pulses, changed = periphery.transfer_pulses(column, read)
+                record.append(([0] * config.out_size if pulses is None else pulses.tolist(), changed))
+    np.testing.assert_array_equal(full_server.h_buffer(), lean_server.h_buffer())
+    return full, lean
+
+
+@pytest.mark.parametrize("server", list(SERVERS), ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_transfer_pulses_decides_as_transfer(mode: TransferMode, server: str) -> None:
+    full, lean = lean_and_full_runs(mode, server)
+    assert any(any(pulses) for pulses, _ in full)  # the reads do fire pulses
+    assert lean == full
+
+
+def test_transfer_pulses_reports_no_pulses_as_none() -> None:
+    periphery = FloatTransferPeriphery(TransferControllerConfig(in_size=1, out_size=2), seed=0)
+    periphery.step()
+    pulses, changed = periphery.transfer_pulses(0, np.zeros(2, dtype=np.int64))
+    assert pulses is None and not changed
+
+
+def test_read_column_codes_reads_as_read_column() -> None:
+    from pulsetrain.model.devices import SoftBoundsDevice
+    from pulsetrain.model.pulses import FloatPulseSource
+    from pulsetrain.model.tile import IOConfig, Tile, UpdateConfig
+
+    def tile(adc_bits: int | None) -> Tile:
+        io = IOConfig(adc_bits=adc_bits, out_noise=0.1)
+        rng = np.random.default_rng(11)
+        made = Tile(
+            6, 4, device=SoftBoundsDevice(), forward_io=io, backward_io=io, update=UpdateConfig(),
+            output_scale=1.0, pulse_source=FloatPulseSource(np.random.default_rng(1)), rng=rng,
+        )  # fmt: skip
+        made.set_device_weights(np.random.default_rng(2).uniform(-0.5, 0.5, (6, 4)))
+        return made
+
+    for adc_bits in (9, None):
+        full, lean = tile(adc_bits), tile(adc_bits)
+        for column in (0, 3, 1):
+            read = full.read_column(column)
+            expected = read.codes if read.codes is not None else read.values
+            np.testing.assert_array_equal(lean.read_column_codes(column), expected)
+
+
+@pytest.mark.parametrize("count_dtype", [np.int64, np.float32], ids=["int64", "float32"])
+def test_few_device_soft_bounds_path_equals_array_path(
+    count_dtype: type[np.generic], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python-float branch for a few devices writes the same bits as the NumPy branch."""
+    import pulsetrain.model.devices as devices
+
+    array = devices.SoftBoundsDevice(dw_min=0.05).sample((8, 8), np.random.default_rng(3))
+    start = np.random.default_rng(4).uniform(-0.6, 0.6, 64)
+    draws = np.random.default_rng(6)
+    batches = [
+        (np.sort(draws.choice(64, size=k, replace=False)), draws.choice([-3, -2, -1, 1, 2, 3], size=k))
+        for k in (1, 2, 5, 8) * 25
+    ]
+    results = []
+    for few in (devices._FEW_DEVICES, 0):  # 0: every batch through the array branch
+        monkeypatch.setattr(devices, "_FEW_DEVICES", few)
+        w = start.copy()
+        rng = np.random.default_rng(7)
+        for index, counts in batches:
+            array.apply_at(w, index, counts.astype(count_dtype), rng)
+        results.append(w)
+    assert not np.array_equal(results[0], start)
+    np.testing.assert_array_equal(results[0], results[1])
