@@ -308,7 +308,8 @@ def lean_and_full_runs(mode: TransferMode, server: str, reads: int = 400) -> tup
     )  # fmt: skip
     values = np.random.default_rng(5).integers(-40, 41, size=(reads, config.out_size))
     full_server, lean_server = SERVERS[server](config), SERVERS[server](config)
-    full, lean = [], []
+    full: list[tuple[list[int], bool]] = []
+    lean: list[tuple[list[int], bool]] = []
     for read in values:
         for periphery, record in ((full_server, full), (lean_server, lean)):
             request = periphery.step()
