@@ -61,9 +61,6 @@ from pulsetrain.config import ConfigError, check_range
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: Up to this many devices :meth:`DeviceArray.apply_at` computes soft-bounds steps on Python floats
-_FEW_DEVICES = 8
-
 
 class _StepModel:
     """Names of the per-pulse step rules a :class:`DeviceArray` knows."""
@@ -392,9 +389,6 @@ class DeviceArray:
         if self.step == _StepModel.POW_STEP:
             self._pulse_by_pulse(w_flat, index, n, rng)
             return magnitude
-        if index.size <= _FEW_DEVICES and self.step == _StepModel.SOFT_BOUNDS:
-            self._apply_few_soft_bounds(w_flat, index, n, magnitude, rng)
-            return magnitude
         # one gather of every per-device quantity, indexed by ``device + N * (pulse is up)``
         rows = self._gather_rows.take(index + self._n_devices * (n > 0), axis=1)
         first, contraction, noise, low, high = rows
@@ -426,50 +420,6 @@ class DeviceArray:
         np.minimum(new, high, out=new)
         w_flat[index] = new
         return magnitude
-
-    def _apply_few_soft_bounds(
-        self,
-        w_flat: FloatArray,
-        index: NDArray[np.int64],
-        n: FloatArray,
-        magnitude: FloatArray,
-        rng: np.random.Generator,
-    ) -> None:
-        """The soft-bounds branch of :meth:`apply_at` for a few devices, bit for bit.
-
-        Below a handful of devices the ~20 NumPy calls of the array path cost far more than their
-        arithmetic (the transfer's pulses to one column of C, small updates). Here the arithmetic runs on
-        Python floats: the same IEEE-754 double operations (``-``, ``*``, ``+``, correctly rounded
-        ``sqrt``, comparisons) in the same order, so the same results. Only ``r**n`` stays a NumPy
-        ``power`` on arrays of the same dtypes (NumPy's vectorised ``pow`` need not round like the C
-        library's), and the normal numbers come from the same single draw.
-        """
-        tables = self.__dict__.get("_gather_lists")
-        if tables is None:
-            tables = self._gather_lists = self._gather_rows.tolist()
-        bound, contraction, noise, low, high = tables
-        n_devices = self._n_devices
-        keys = [i + n_devices if c > 0 else i for i, c in zip(index.tolist(), n.tolist(), strict=True)]
-        r_n = (np.array([contraction[key] for key in keys]) ** magnitude).tolist()
-        old = w_flat[index].tolist()
-        new = [(w - bound[key]) * r + bound[key] for w, key, r in zip(old, keys, r_n, strict=True)]
-        if self.dw_min_std != 0.0:
-            normal = rng.standard_normal(len(keys)).tolist()
-            for m, key in enumerate(keys):
-                r = r_n[m]
-                value = new[m] + math.sqrt(1.0 - r * r) * noise[key] * normal[m]
-                # np.maximum, then np.minimum: the same choice for every non-NaN value
-                if value < low[key]:
-                    value = low[key]
-                if value > high[key]:
-                    value = high[key]
-                new[m] = value
-        w_flat[index] = new
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_gather_lists", None)  # Python copies of the gather table (rebuilt on demand)
-        return state
 
     def _single_step(
         self, w: FloatArray, index: IntArray, up: NDArray[np.bool_], rng: np.random.Generator

@@ -361,29 +361,3 @@ def test_read_column_codes_reads_as_read_column() -> None:
             read = full.read_column(column)
             expected = read.codes if read.codes is not None else read.values
             np.testing.assert_array_equal(lean.read_column_codes(column), expected)
-
-
-@pytest.mark.parametrize("count_dtype", [np.int64, np.float32], ids=["int64", "float32"])
-def test_few_device_soft_bounds_path_equals_array_path(
-    count_dtype: type[np.generic], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The Python-float branch for a few devices writes the same bits as the NumPy branch."""
-    import pulsetrain.model.devices as devices
-
-    array = devices.SoftBoundsDevice(dw_min=0.05).sample((8, 8), np.random.default_rng(3))
-    start = np.random.default_rng(4).uniform(-0.6, 0.6, 64)
-    draws = np.random.default_rng(6)
-    batches = [
-        (np.sort(draws.choice(64, size=k, replace=False)), draws.choice([-3, -2, -1, 1, 2, 3], size=k))
-        for k in (1, 2, 5, 8) * 25
-    ]
-    results = []
-    for few in (devices._FEW_DEVICES, 0):  # 0: every batch through the array branch
-        monkeypatch.setattr(devices, "_FEW_DEVICES", few)
-        w = start.copy()
-        rng = np.random.default_rng(7)
-        for index, counts in batches:
-            array.apply_at(w, index, counts.astype(count_dtype), rng)
-        results.append(w)
-    assert not np.array_equal(results[0], start)
-    np.testing.assert_array_equal(results[0], results[1])
