@@ -121,7 +121,12 @@ def scales_for(
     if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
         return None
     if bl_management:
-        bl = int(min(max(math.ceil(lr * x_max * d_max / dw_min), 1), desired_bl))
+        # min(max(ceil(.), 1), desired_bl) written as comparisons (this runs once per sample and tile)
+        bl = math.ceil(lr * x_max * d_max / dw_min)
+        if bl < 1:
+            bl = 1
+        elif bl > desired_bl:
+            bl = desired_bl
     else:
         bl = desired_bl
     gain = math.sqrt(lr / (dw_min * bl))

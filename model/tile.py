@@ -46,6 +46,25 @@ from pulsetrain.config import check_choice, check_int, check_range
 
 FloatArray = NDArray[np.float64]
 _MAX = np.maximum.reduce  # ``a.max(axis)`` without the Python wrapper of ndarray.max (same result)
+_FLOAT64 = np.dtype(np.float64)
+
+
+def as_rows(values: Any, size: int) -> FloatArray:
+    """``values`` as float64 rows of ``size``, shape (batch, size).
+
+    Arrays already in that form pass as they are, without the NumPy calls of ``asarray`` and
+    ``reshape`` (the per-sample paths call this several times per sample).
+    """
+    if (
+        type(values) is np.ndarray
+        and values.dtype is _FLOAT64
+        and values.ndim == 2
+        and values.shape[1] == size
+    ):
+        return values
+    return np.asarray(values, dtype=np.float64).reshape(-1, size)
+
+
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
 
@@ -153,6 +172,21 @@ class MappingConfig:
         check_range("mapping.output_scale", self.output_scale, 0.0, None, low_open=True)
 
 
+@dataclass(frozen=True, eq=False)
+class _ReadConstants:
+    """What a tile derives once from a read periphery and a digital gain (see ``Tile._io_constants``)."""
+
+    io: IOConfig
+    gain: FloatArray | None
+    dac_lsb: float | None
+    inverse_dac_lsb: float
+    adc_lsb: float | None
+    inverse_adc_lsb: float
+    #: ``gain * adc_lsb`` (None without a gain or an ADC)
+    code_gain: FloatArray | None
+    abs_max: bool
+
+
 @dataclass(frozen=True)
 class ColumnRead:
     """The result of a one-hot read of one input line (a "column" of the array in TTv2 terms)."""
@@ -249,7 +283,6 @@ class Tile:
         state.pop("_io_cache", None)
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
-        state.pop("_code_gain_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -298,13 +331,27 @@ class Tile:
         self._refresh()
 
     # ------------------------------------------------------------------ reads
-    def _io_constants(self, io: IOConfig) -> tuple[IOConfig, float | None, float, float | None, float]:
-        """``(io, dac_lsb, 1/dac_lsb, adc_lsb, 1/adc_lsb)`` of a read periphery, kept per config object
-        (the properties and divisions cost more than the arithmetic of a batch-1 read)."""
-        dac, adc = io.dac_lsb, io.adc_lsb
-        constants = (io, dac, 1.0 / dac if dac else 0.0, adc, 1.0 / adc if adc else 0.0)
-        cache = self.__dict__.setdefault("_io_cache", {})
-        cache[id(io)] = constants
+    def _io_constants(self, io: IOConfig, gain: FloatArray | None = None) -> _ReadConstants:
+        """The constants of a read through ``io`` with digital ``gain``, kept per (io, gain) object pair:
+        the properties, divisions and the gain per ADC code cost more than the arithmetic of a batch-1
+        read."""
+        cache: dict[tuple[int, int], _ReadConstants] | None = self.__dict__.get("_io_cache")
+        if cache is None:
+            cache = self._io_cache = {}
+        key = (id(io), id(gain))
+        constants = cache.get(key)
+        if constants is None or constants.io is not io or constants.gain is not gain:
+            dac, adc = io.dac_lsb, io.adc_lsb
+            constants = cache[key] = _ReadConstants(
+                io=io,
+                gain=gain,
+                dac_lsb=dac,
+                inverse_dac_lsb=1.0 / dac if dac else 0.0,
+                adc_lsb=adc,
+                inverse_adc_lsb=1.0 / adc if adc else 0.0,
+                code_gain=None if gain is None or adc is None else gain * adc,
+                abs_max=io.noise_management is NoiseManagement.ABS_MAX,
+            )
         return constants
 
     def _read(self, inputs: FloatArray, transpose: bool, io: IOConfig, gain: FloatArray) -> FloatArray:
@@ -313,12 +360,10 @@ class Tile:
         Written with few NumPy calls (ufuncs in place, no ``np.clip`` wrapper): at batch 1 the call
         overhead, not the arithmetic, sets the speed.
         """
-        constants = self.__dict__.get("_io_cache", {}).get(id(io))
-        if constants is None or constants[0] is not io:
-            constants = self._io_constants(io)
-        _, dac, inverse_dac, adc, inverse_adc = constants
+        constants = self._io_constants(io, gain)
+        dac = constants.dac_lsb
         bound = io.inp_bound
-        if io.noise_management is NoiseManagement.ABS_MAX:
+        if constants.abs_max:
             # each input vector scaled by its largest magnitude (all-zero rows: any scale gives 0)
             scale = _MAX(np.abs(inputs), axis=1, keepdims=True)
             np.maximum(scale, 1e-300, out=scale)
@@ -332,7 +377,7 @@ class Tile:
             np.minimum(inputs, bound, out=inputs)
             np.maximum(inputs, -bound, out=inputs)
         if dac is not None:
-            inputs *= inverse_dac
+            inputs *= constants.inverse_dac_lsb
             np.rint(inputs, out=inputs)
             inputs *= dac
         out = inputs @ self._read_matrix if transpose else inputs @ self._read_matrix.T
@@ -340,21 +385,12 @@ class Tile:
             out += self.rng.normal(0.0, io.out_noise, out.shape)
         np.minimum(out, io.out_bound, out=out)
         np.maximum(out, -io.out_bound, out=out)
-        if adc is not None:
-            out *= inverse_adc
+        if constants.code_gain is not None:
+            out *= constants.inverse_adc_lsb
             np.rint(out, out=out)
-            gain = self._code_gain(io, gain, adc)
+            gain = constants.code_gain  # gain * adc_lsb, the digital gain per ADC code
         out *= gain if scale is None else scale * gain
         return out
-
-    def _code_gain(self, io: IOConfig, gain: FloatArray, adc: float) -> FloatArray:
-        """``gain * adc``: the digital gain per ADC code, kept per (read periphery, gain) pair."""
-        cache = self.__dict__.setdefault("_code_gain_cache", {})
-        key = (id(io), id(gain))
-        cached = cache.get(key)
-        if cached is None or cached[0] is not io or cached[1] is not gain:
-            cached = cache[key] = (io, gain, gain * adc)
-        return cached[2]  # type: ignore[no-any-return]
 
     def forward(self, x: FloatArray) -> FloatArray:
         """``y = W x`` for a batch: ``x`` (batch, in_size) -> (batch, out_size), through the forward IO."""
@@ -394,10 +430,7 @@ class Tile:
         """
         io = self.forward_io
         values = self._column_values(k, io)
-        constants = self.__dict__.get("_io_cache", {}).get(id(io))
-        if constants is None or constants[0] is not io:
-            constants = self._io_constants(io)
-        lsb = constants[3]
+        lsb = self._io_constants(io).adc_lsb
         return values if lsb is None else self._codes(values, lsb)
 
     def _column_values(self, k: int, io: IOConfig) -> FloatArray:
@@ -485,8 +518,8 @@ class Tile:
         same tuple object while the signs hold and a new one when they change (never change its arrays
         in place).
         """
-        x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
-        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
+        x = as_rows(x, self.in_size)
+        d = as_rows(d, self.out_size)
         mode = self.update_config.mode
         # exactly the float source (not a subclass that may draw differently): take its fast path
         if mode is UpdateMode.STOCHASTIC and type(self.pulse_source) is FloatPulseSource:

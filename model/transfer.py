@@ -424,7 +424,8 @@ class FloatTransferPeriphery(TransferSequencer):
         np.maximum(h, self._h_low, out=h)
         np.minimum(h, self._h_high, out=h)
         steps = np.abs(h)
-        steps /= self._threshold
+        if self._threshold != 1.0:  # (a division by 1 changes nothing)
+            steps /= self._threshold
         pulses = None
         # floor(q) > 0 exactly when q >= 1: most reads fire no device and stop here
         if _MAX(steps) >= 1.0:

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from pulsetrain.model.algorithms.base import Algorithm, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
 from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
-from pulsetrain.model.tile import Tile
+from pulsetrain.model.tile import Tile, as_rows
 from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery, TransferSequencer
 
 from pulsetrain.config import ConfigError
@@ -185,8 +185,8 @@ class TikiTakaLayer:
         ``lr`` is the run's learning rate; it is already folded into the periphery's transfer rate
         (aihwkit ``scale_transfer_lr``), so A is written with ``fast_lr``.
         """
-        x = np.asarray(x, dtype=np.float64).reshape(-1, self.in_size)
-        d = np.asarray(d, dtype=np.float64).reshape(-1, self.out_size)
+        x = as_rows(x, self.in_size)
+        d = as_rows(d, self.out_size)
         periphery = self.periphery
         fast = self.fast
         samples = ((x, d),) if x.shape[0] == 1 else zip(x, d, strict=True)
