@@ -337,7 +337,8 @@ class Tile:
         read."""
         cache: dict[tuple[int, int], _ReadConstants] | None = self.__dict__.get("_io_cache")
         if cache is None:
-            cache = self._io_cache = {}
+            cache = {}
+            self._io_cache = cache
         key = (id(io), id(gain))
         constants = cache.get(key)
         if constants is None or constants.io is not io or constants.gain is not gain:
