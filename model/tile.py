@@ -272,6 +272,7 @@ class Tile:
         self._gains = np.empty(in_size + out_size)
         #: scratch: the signed coincidence counts of one update
         self._coincidences = np.empty((out_size, in_size), dtype=np.float32)
+        self._coincidences_flat = self._coincidences.reshape(-1)  # a view
         self._refresh()
 
     # ------------------------------------------------------------------ state
@@ -283,10 +284,13 @@ class Tile:
         state.pop("_io_cache", None)
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
+        state.pop("_coincidences_flat", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        if "_coincidences" in state:
+            self._coincidences_flat = self._coincidences.reshape(-1)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -479,9 +483,16 @@ class Tile:
         Used to write array C of the TTv2 family: the transfer sends ``sign · n`` pulses to column ``k``.
         """
         check_int("column", k, 0, self.in_size - 1)
-        counts = np.asarray(counts).reshape(-1)
+        if type(counts) is not np.ndarray or counts.ndim != 1:
+            counts = np.asarray(counts).reshape(-1)
         rows = counts.nonzero()[0]
-        self.apply_pulses_at(rows * self.in_size + k, counts[rows])
+        if rows.size == 0:
+            return
+        flat_index = rows * self.in_size
+        flat_index += k
+        self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts[rows], self.rng)
+        if self._has_reference:
+            self._refresh()
 
     def apply_trains(self, trains: PulseTrains) -> None:
         """Apply the coincidences of pulse trains (from any pulse source, or the RTL in co-simulation)."""
@@ -616,7 +627,7 @@ class Tile:
         maxima = np.maximum.reduceat(magnitudes, self._segments, axis=1).tolist()
         gains = self._gains
         coincidences = self._coincidences
-        flat = coincidences.reshape(-1)
+        flat = self._coincidences_flat
         for b, (x_max, d_max) in enumerate(maxima):
             scales = scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
             if scales is None:
