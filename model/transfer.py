@@ -39,7 +39,17 @@ Servers
     the simulated Verilog behind the same protocol.
 
 All servers of one config share :class:`TransferSequencer`: the counter, pointer, pass count, hold-off
-and regular-flip logic are integer bookkeeping that is exact in Python.
+and regular-flip logic are integer bookkeeping that is exact in Python; it also owns the H, running-mean
+and reference memories and AGAD's reference taking, and leaves each server only its arithmetic.
+
+Lean form for the training loop
+-------------------------------
+``TransferSequencer.transfer_pulses(k, readout) -> (pulses or None, signs_changed)`` runs exactly the
+steps of ``transfer`` (same state changes, same random draws) but returns only what the loop needs: the
+pulses for C's column (``None`` when no device fires) and whether the chopper signs changed. It skips
+the per-read copies of H, references and signs that a :class:`TransferResult` holds (a read of one
+column of A follows every sample, so those copies cost a noticeable part of an epoch). The training
+layer uses it for the model's own servers and the protocol's ``transfer`` for any other (co-simulation).
 """
 
 from __future__ import annotations
