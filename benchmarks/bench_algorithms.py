@@ -13,6 +13,7 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_algorithms.py [--repe
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -65,18 +66,30 @@ def main() -> None:
     args = parser.parse_args()
     rows: dict[str, dict[str, Any]] = {}
     for algo in ALGORITHMS:
+        # the 1-minute load average before and after: on a shared machine CPU time still grows with
+        # the load (caches and cores are shared), so every figure is reported beside it
+        load_before = os.getloadavg()[0]
         times = epoch_seconds(algo, args.repeats)
-        rows[algo] = {"seconds_per_epoch": statistics.median(times), "all": times}
+        load = [load_before, os.getloadavg()[0]]
+        rows[algo] = {"seconds_per_epoch": statistics.median(times), "all": times, "load_average": load}
     sgd = rows["sgd"]["seconds_per_epoch"]
     low, high = AIHWKIT_SECONDS_PER_EPOCH
-    print(f"{'algorithm':<8} {'s/epoch':>8} {'vs SGD':>7} {'vs aihwkit 0.70-0.82 s':>24}")
+    print(f"{'algorithm':<8} {'s/epoch':>8} {'vs SGD':>7} {'vs aihwkit 0.70-0.82 s':>24} {'load avg':>11}")
     for algo, row in rows.items():
         seconds = row["seconds_per_epoch"]
         row["ratio_to_sgd"] = seconds / sgd
         row["ratio_to_aihwkit"] = [seconds / high, seconds / low]
-        print(f"{algo:<8} {seconds:8.3f} {seconds / sgd:7.2f} {seconds / high:10.2f} - {seconds / low:.2f}")
-    family_ok = all(rows[a]["ratio_to_sgd"] <= 2.0 for a in ("ttv2", "c-ttv2", "agad"))
+        load_text = "{:.1f}-{:.1f}".format(*row["load_average"])
+        print(
+            f"{algo:<8} {seconds:8.3f} {seconds / sgd:7.2f} {seconds / high:10.2f} - {seconds / low:<11.2f}"
+            f" {load_text:>11}"
+        )
+    family = ("ttv2", "c-ttv2", "agad")
+    family_ok = all(rows[a]["ratio_to_sgd"] <= 2.0 for a in family)
     print(f"TTv2 family epoch <= 2x analog SGD: {'yes' if family_ok else 'NO'}")
+    # issue 3's second target: at most half of aihwkit's epoch, judged against its fastest (0.70 s)
+    aihwkit_ok = all(rows[a]["seconds_per_epoch"] <= 0.5 * low for a in family)
+    print(f"TTv2 family epoch <= 0.5x aihwkit ({0.5 * low:.2f} s): {'yes' if aihwkit_ok else 'NO'}")
     if args.json_path:
         write_json(args.json_path, {"rows": rows, "aihwkit_seconds_per_epoch": AIHWKIT_SECONDS_PER_EPOCH})
 
