@@ -97,8 +97,8 @@ NONIDEALITY_LADDER: tuple[tuple[int | None, int | None, float, float, int], ...]
 #: Each non-ideality of the harshest ladder level alone, the others at level 0 (full study, deep network
 #: only): which one costs BP its lead over DFA. ``periphery``: the DAC, ADC and output noise of both read
 #: directions; ``asymmetry``: the up/down asymmetry; ``states``: the number of device states.
-#: Measured (``pulsetrain train``, 64-32-32-32-10, seed 0, 10 epochs; BP / DFA): periphery 95.8 / 94.7 %,
-#: asymmetry 92.2 / 87.2 %, states 25.0 / 86.9 %. The coarse states alone break deep BP, not the backward
+#: Measured (the factor runs, 64-32-32-32-10, 20 epochs, seeds 0-2; BP / DFA): periphery 95.3 / 95.3 %,
+#: asymmetry 92.5 / 90.6 %, states 15.6 / 89.3 %. The coarse states alone break deep BP, not the backward
 #: periphery: with 80 states every pulse moves a weight by 0.075 (output scale 3), the pulse noise makes
 #: the weights diffuse (rms 0.3 -> 1, 79 % of the first layer's pre-activations beyond |4|), the saturated
 #: sigmoids zero BP's error through three layers, and the lower layers stop being pulled back. The same

@@ -75,12 +75,14 @@ def test_bp_stays_ahead_of_dfa_as_nonidealities_grow_deep(bp_versus_dfa: dict) -
     assert harsh and all(g["bp_minus_dfa"] > 0.0 for g in harsh), bp_versus_dfa["claims"]
 
 
-def test_bp_stays_ahead_of_dfa_under_periphery_and_asymmetry_alone_deep(bp_versus_dfa: dict) -> None:
-    # the harshest level's periphery (DAC, ADC, output noise, forward and backward) alone, and its
-    # up/down asymmetry alone, on fine devices: Wolters et al.'s claim holds for these on the deep
-    # network (seed 0, 10 epochs: +1.1 and +5.0 points); only the coarse states reverse it
+def test_deep_bp_loses_to_dfa_through_the_coarse_states_alone(bp_versus_dfa: dict) -> None:
+    # Each non-ideality of the harshest level alone on 64-32-32-32-10 (experiments.FACTORS). Measured,
+    # 20 epochs, seeds 0-2, BP minus DFA: periphery (DAC, ADC, noise, forward and backward) 0.0 points,
+    # asymmetry +1.9, states -73.7. The periphery and the asymmetry leave BP level with or ahead of DFA
+    # (2 points of tolerance: the seed spread); the 80 states alone reverse the order (by more than 20).
     gaps = bp_versus_dfa["claims"]["bp_minus_dfa_by_factor"]
-    assert gaps["periphery"] > 0.0 and gaps["asymmetry"] > 0.0, gaps
+    assert gaps["periphery"] > -0.02 and gaps["asymmetry"] > -0.02, gaps
+    assert gaps["states"] < -0.20, gaps
 
 
 def test_dfa_speedup_approaches_depth(bp_versus_dfa: dict) -> None:
