@@ -70,10 +70,12 @@ OFFSET_STATES = 50
 #: σ_r * w_max / (in_chop_prob * dw_min)`` pulses, must stay well below 1. With the defaults it is 1.1 at
 #: σ_r = 0.3 on the sweep's 50-state devices, so the offset reaches C as a ±1-pulse jitter every half
 #: period, and c-TTv2's accuracy is no better than TTv2's (digits, σ_r = 0.3, 30 epochs, seeds 0-2:
-#: TTv2 85.8 %, c-TTv2 86.1 %); at 0.1 (fill 0.375) c-TTv2 reaches 90.6 %, TTv2 86.9 %, and at σ_r = 0
-#: TTv2 93.1 %. A faster chopper (in_chop_prob 0.3, c-TTv2 89.5 %) works too but discards more of A's
-#: gradient at each flip. The slower transfer needs more than the quick sweep's 8 epochs (at epoch 8
-#: c-TTv2 84.1 %, TTv2 87.7 %), hence the quick sweep's default rate.
+#: TTv2 85.8 %, c-TTv2 86.1 %). At 0.1 (fill 0.375; 30 epochs, seeds 0-2, TTv2 / c-TTv2 / AGAD):
+#: σ_r = 0: 93.1 / 94.8 / 96.0 %, σ_r = 0.3: 86.9 / 90.6 / 95.0 %, σ_r = 0.5: 78.5 / 87.2 / 95.3 %;
+#: weight error (12000 samples) 0.13 / 0.16 / 0.13, 0.80 / 0.22 / 0.13, 1.59 / 0.32 / 0.13. A faster
+#: chopper (in_chop_prob 0.3, c-TTv2 89.5 %) works too but discards more of A's gradient at each flip.
+#: The slower transfer needs more than the quick sweep's 8 epochs (at epoch 8 c-TTv2 84.1 %, TTv2
+#: 87.7 %), hence the quick sweep's default rate.
 OFFSET_TRANSFER_LR_FULL = 0.1
 #: The linear-regression task of the weight-error measurement: layer size, training samples.
 REGRESSION_SIZE = 16
