@@ -271,7 +271,11 @@ class TransferSequencer:
         pulses, in_sign, accumulated, in_flipped, out_flipped = self._advance(column, readout)
         return TransferResult(
             column=column,
-            pulses=np.zeros(self._config.out_size, dtype=np.int64) if pulses is None else pulses,
+            pulses=(
+                np.zeros(self._config.out_size, dtype=np.int64)
+                if pulses is None
+                else pulses.astype(np.int64, copy=False)
+            ),
             h_column=self._h[column] / self._h_scale,
             in_sign=in_sign,
             out_signs=out_signs,
@@ -283,14 +287,17 @@ class TransferSequencer:
             accumulated=accumulated,
         )
 
-    def transfer_pulses(self, column: int, readout: ArrayLike) -> tuple[NDArray[np.int64] | None, bool]:
+    def transfer_pulses(
+        self, column: int, readout: ArrayLike
+    ) -> tuple[NDArray[np.int64] | NDArray[np.float64] | None, bool]:
         """:meth:`transfer` for the training loop: the same decisions and state, a lean answer.
 
         Returns
         -------
         pulses
-            (out_size,) int64 signed pulse counts for column ``column`` of C, or ``None`` when no device
-            fires (then C is left alone).
+            (out_size,) signed pulse counts for column ``column`` of C (integer-valued: int64 from the
+            twin, float64 from the float server), or ``None`` when no device fires (then C is left
+            alone).
         signs_changed
             True when a chopper flipped after this read: :meth:`signs` differs from before it.
         """
@@ -301,7 +308,7 @@ class TransferSequencer:
 
     def _advance(
         self, column: int, readout: ArrayLike
-    ) -> tuple[NDArray[np.int64] | None, int, bool, bool, NDArray[np.bool_] | None]:
+    ) -> tuple[NDArray[np.int64] | NDArray[np.float64] | None, int, bool, bool, NDArray[np.bool_] | None]:
         """One read of ``column``: ``(pulses or None, in_sign, accumulated, in_flipped, out_flipped or
         None)``, where ``out_flipped`` is ``None`` when no output chopper event took place."""
         pending = self._pending
@@ -370,9 +377,9 @@ class TransferSequencer:
 
     def _accumulate(
         self, column: int, values: NDArray[np.float64] | NDArray[np.int64], in_sign: int
-    ) -> NDArray[np.int64] | None:
+    ) -> NDArray[np.int64] | NDArray[np.float64] | None:
         """Add the chopped read ``values`` (minus AGAD's reference) to H's ``column``, fire, return the
-        signed pulse counts (``None`` when no device fires)."""
+        signed pulse counts (integer-valued; ``None`` when no device fires)."""
         raise NotImplementedError
 
     def _update_mean(self, column: int, values: NDArray[np.float64] | NDArray[np.int64]) -> None:
@@ -424,7 +431,7 @@ class FloatTransferPeriphery(TransferSequencer):
 
     def _accumulate(
         self, column: int, values: NDArray[np.float64] | NDArray[np.int64], in_sign: int
-    ) -> NDArray[np.int64] | None:
+    ) -> NDArray[np.float64] | None:
         # int64 codes take part as float64 (the ufuncs cast them exactly, as an astype would)
         signal = values - self._reference[column] if self._agad else values
         # written in place on one temporary; every operation and rounding as in the formula
@@ -437,11 +444,14 @@ class FloatTransferPeriphery(TransferSequencer):
         if self._threshold != 1.0:  # (a division by 1 changes nothing)
             steps /= self._threshold
         pulses = None
-        # floor(q) > 0 exactly when q >= 1: most reads fire no device and stop here
-        if _MAX(steps) >= 1.0:
+        # floor(q) > 0 exactly when q >= 1: reads that fire no device stop here
+        top = _MAX(steps)
+        if top >= 1.0:
             np.floor(steps, out=steps)
-            np.minimum(steps, self._max_pulses, out=steps)
-            pulses = np.copysign(steps, h).astype(np.int64)
+            if top >= self._max_pulses + 1.0:  # else no floor(q) exceeds the cap
+                np.minimum(steps, self._max_pulses, out=steps)
+            # integer-valued float64 counts (``transfer`` records them as int64; C takes either)
+            pulses = np.copysign(steps, h)
             fired = steps > 0
             if self._forget:
                 np.multiply(h, self._momentum, out=h, where=fired)

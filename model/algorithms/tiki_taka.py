@@ -211,7 +211,7 @@ class TikiTakaLayer:
         readout = self.fast.read_column_codes(column)
         if self._ideal_adc:
             readout = readout / self._dw_min  # reads in units of one step of C (see the periphery)
-        pulses: NDArray[np.int64] | None
+        pulses: NDArray[np.int64] | NDArray[np.float64] | None
         if self._sequencer is not None:
             # the model's own servers: the lean form of the same transfer (no per-read record)
             pulses, signs_changed = self._sequencer.transfer_pulses(column, readout)
