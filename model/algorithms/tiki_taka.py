@@ -45,7 +45,7 @@ from pulsetrain.model.algorithms.base import Algorithm, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
 from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
 from pulsetrain.model.tile import Tile, as_rows
-from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery, TransferSequencer
+from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery
 
 from pulsetrain.config import ConfigError
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
@@ -158,8 +158,9 @@ class TikiTakaLayer:
         #: the chopper signs as floats, cached until a transfer reports a flip (a new tuple per change:
         #: tile A keeps what it derives from the tuple it was passed last)
         self._signs: tuple[FloatArray, FloatArray] | None = None
-        #: the periphery when it is one of the model's servers (they offer the lean transfer form)
-        self._sequencer = periphery if isinstance(periphery, TransferSequencer) else None
+        #: whether the periphery offers the lean transfer form (the model's servers do, see
+        #: :class:`~pulsetrain.model.transfer.TransferSequencer`); others are served through ``transfer``
+        self._lean_transfer = callable(getattr(periphery, "transfer_pulses", None))
         #: reads of A without an ADC are passed to the periphery in units of C's nominal step
         self._ideal_adc = fast.forward_io.adc_bits is None
         self._dw_min = slow.device.dw_min
@@ -212,9 +213,9 @@ class TikiTakaLayer:
         if self._ideal_adc:
             readout = readout / self._dw_min  # reads in units of one step of C (see the periphery)
         pulses: NDArray[np.int64] | NDArray[np.float64] | None
-        if self._sequencer is not None:
-            # the model's own servers: the lean form of the same transfer (no per-read record)
-            pulses, signs_changed = self._sequencer.transfer_pulses(column, readout)
+        if self._lean_transfer:
+            # the lean form of the same transfer (no per-read record)
+            pulses, signs_changed = self.periphery.transfer_pulses(column, readout)  # type: ignore[attr-defined]
         else:
             result = self.periphery.transfer(column, readout)
             pulses = result.pulses if result.pulses.any() else None
