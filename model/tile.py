@@ -47,6 +47,8 @@ from pulsetrain.config import check_choice, check_int, check_range
 FloatArray = NDArray[np.float64]
 _MAX = np.maximum.reduce  # ``a.max(axis)`` without the Python wrapper of ndarray.max (same result)
 _FLOAT64 = np.dtype(np.float64)
+_ONE = np.float32(1.0)
+_MINUS_ONE = np.float32(-1.0)
 
 
 def as_rows(values: Any, size: int) -> FloatArray:
@@ -63,10 +65,6 @@ def as_rows(values: Any, size: int) -> FloatArray:
     ):
         return values
     return np.asarray(values, dtype=np.float64).reshape(-1, size)
-
-
-_ONE = np.float32(1.0)
-_MINUS_ONE = np.float32(-1.0)
 
 
 class NoiseManagement(enum.Enum):
