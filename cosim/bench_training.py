@@ -7,16 +7,14 @@ writes the codes and collects the slots. In ``ttv2`` / ``c-ttv2`` / ``agad`` run
 periphery is :class:`RtlTransferPeriphery`: its protocol calls (chopper signs, one A-update strobe, one
 column transfer) are transactions of :class:`~pulsetrain.cosim.transactors.TransferControllerTransactor`
 on that layer's transfer controller, and the ADC codes of each column read of A are converted by that
-layer's ADC readout (:class:`RtlColumnAdc`, through :func:`routing_column_reads`). The simulator does not
+layer's ADC readout (:class:`RtlColumnAdc`, the layer's ``column_adc``). The simulator does not
 advance between transactions. A twin
 shadows every transaction; the first differing decision stops the run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import cocotb
@@ -35,7 +33,6 @@ from pulsetrain.cosim.training import (
     load_data,
     pulse_config_for,
     register_twin_source,
-    serving_transfer_periphery,
 )
 from pulsetrain.cosim.transactors import (
     AdcReadoutTransactor,
@@ -164,9 +161,9 @@ class RtlColumnAdc:
 
     def convert(self, column: int, values: np.ndarray, lsb: float) -> np.ndarray:
         """Signed ADC codes of one column read (row order), served by the RTL and checked."""
-        from pulsetrain.model.tile import Tile
+        from pulsetrain.model.tile import adc_codes
 
-        model = Tile._codes(np.array(values, dtype=np.float64), lsb)
+        model = adc_codes(np.array(values, dtype=np.float64), lsb)
         start = time.perf_counter()
         design = self._convert(np.asarray(values, dtype=np.float64), lsb) - self._mid
         self.statistics.count(self.BLOCK, int(design.size), time.perf_counter() - start)
@@ -185,64 +182,6 @@ class RtlColumnAdc:
                 )
             )
         return design
-
-
-class ColumnReadRouter:
-    """Which layer's ADC readout converts the next column read of A (None: the model's ADC)."""
-
-    def __init__(self) -> None:
-        self.current: RtlColumnAdc | None = None
-
-
-@contextlib.contextmanager
-def routing_column_reads(router: ColumnReadRouter) -> Iterator[None]:
-    """Tile column reads go through ``router.current``'s ADC readout RTL while the block runs.
-
-    Replaces :meth:`Tile.read_column` (and ``Tile.read_column_codes`` where the model has it) with a read
-    that takes the tile's analog column values exactly as the model does (``Tile._column_values``: the
-    same read noise, from the same generator) and hands them to the RTL ADC instead of the model's
-    quantizer. Reads while no layer is transferring, or with an explicit ``io``, stay the model's.
-    """
-    from pulsetrain.model.tile import ColumnRead, Tile
-
-    original_read = Tile.read_column
-    original_codes = getattr(Tile, "read_column_codes", None)
-
-    def codes_from_rtl(tile: Tile, k: int) -> tuple[np.ndarray, float] | None:
-        adc = router.current
-        lsb = tile.forward_io.adc_lsb
-        if adc is None or lsb is None:
-            return None
-        if tile.out_size != adc.config.columns:
-            raise RuntimeError(
-                f"a read of {tile.out_size} rows routed to an ADC of {adc.config.columns} columns"
-            )
-        values = tile._column_values(k, tile.forward_io)
-        return adc.convert(k, values, lsb), lsb
-
-    def read_column(tile: Tile, k: int, io: Any = None) -> ColumnRead:
-        served = codes_from_rtl(tile, k) if io is None else None
-        if served is None:
-            return original_read(tile, k, io)
-        codes, lsb = served
-        return ColumnRead(values=codes * lsb, codes=codes, lsb=lsb)
-
-    def read_column_codes(tile: Tile, k: int) -> Any:
-        served = codes_from_rtl(tile, k)
-        if served is None:
-            assert original_codes is not None
-            return original_codes(tile, k)
-        return served[0]
-
-    Tile.read_column = read_column  # type: ignore[method-assign]
-    if original_codes is not None:
-        Tile.read_column_codes = read_column_codes  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        Tile.read_column = original_read  # type: ignore[method-assign]
-        if original_codes is not None:
-            Tile.read_column_codes = original_codes  # type: ignore[attr-defined]
 
 
 def _signs_of(negative: np.ndarray) -> np.ndarray:
@@ -272,7 +211,6 @@ class RtlTransferPeriphery:
         transactor: TransferControllerTransactor,
         statistics: RunStatistics,
         adc: RtlColumnAdc | None = None,
-        router: ColumnReadRouter | None = None,
     ) -> None:
         from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 
@@ -286,9 +224,8 @@ class RtlTransferPeriphery:
         self._signs = resume(transactor.signs)
         self._step = resume(transactor.step)
         self._transfer = resume(transactor.transfer)
-        #: this layer's ADC readout and the router that sends the column reads to it (None: model ADC)
-        self.adc = adc
-        self.router = router
+        #: this layer's ADC readout: the layer reads the columns of A through it (None: the model's ADC)
+        self.column_adc = adc
 
     @property
     def config(self) -> TransferControllerConfig:
@@ -333,11 +270,8 @@ class RtlTransferPeriphery:
             return None
         if column != model.columns[0]:
             self._stop(step, "column", column, model.columns[0])
-        if self.router is not None:
-            # the column reads of this transfer go through this layer's ADC readout
-            self.router.current = self.adc
-            if self.adc is not None:
-                self.adc.step = step
+        if self.column_adc is not None:
+            self.column_adc.step = step  # the column reads of this transfer report this step
         # the later columns of one event are compared when the RTL asks for each (``transfer``)
         return TransferRequest(columns=(column, *model.columns[1:]))
 
@@ -415,6 +349,8 @@ class RtlTransferPeriphery:
 async def train_with_rtl_periphery(dut: Any) -> None:
     """Train; compare every decision with the twin; report results, cycles and where the time went."""
     from pulsetrain.model import training as training_module
+    from pulsetrain.model.algorithms.configs import TransferServerKind
+    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
     from pulsetrain.model.pulses import PULSE_SOURCES
     from pulsetrain.model.training import resolve_train_config, train
 
@@ -460,9 +396,8 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     transfer_transactors: list[TransferControllerTransactor] = []
     expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
     adc_transactors: list[AdcReadoutTransactor] = []
-    router = ColumnReadRouter()
 
-    def transfer_factory(kind: Any, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
+    def transfer_factory(config: TransferControllerConfig, rng: np.random.Generator) -> Any:
         layer = len(transfer_transactors)
         if layer >= len(expected_transfer) or config != expected_transfer[layer]:
             raise RuntimeError(
@@ -479,7 +414,7 @@ async def train_with_rtl_periphery(dut: Any) -> None:
             readout = AdcReadoutTransactor(dut, expected_adc[layer], prefix=f"adc{layer}__")
             adc_transactors.append(readout)
             adc = RtlColumnAdc(layer, expected_adc[layer], readout, statistics)
-        return RtlTransferPeriphery(layer, config, transactor, statistics, adc, router)
+        return RtlTransferPeriphery(layer, config, transactor, statistics, adc)
 
     options = cosim_options(parameters["options"])
     options["pulse_source"] = "rtl"
@@ -503,7 +438,7 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     results: dict[str, Any] | None = None
     error: str | None = None
     try:
-        with serving_transfer_periphery(transfer_factory), routing_column_reads(router):
+        with serving_transfer_periphery(TransferServerKind.TWIN, transfer_factory):
             results = await bridge(train)(config, data=data)
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"

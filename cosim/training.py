@@ -26,17 +26,15 @@ Transfer peripheries: the pure-model run uses the bit-exact twin
 (signs / step / transfer of one column) by :class:`~pulsetrain.cosim.transactors.
 TransferControllerTransactor` and shadowed by a twin; the first differing decision (transfer due, column,
 a row's pulses to C, H, AGAD reference, hold-off, chopper flips and signs) stops the run. The model
-builds each layer's periphery with ``pulsetrain.model.algorithms.tiki_taka.make_transfer_periphery``;
-:func:`serving_transfer_periphery` replaces that factory for the duration of one run (the model has no
-registry for transfer servers as it has for pulse sources).
+builds each layer's periphery from its registry ``pulsetrain.model.algorithms.tiki_taka.TRANSFER_SERVERS``;
+``tiki_taka.serving_transfer_periphery`` serves the twin's kind with the RTL for the duration of one run.
 
 The ADC codes of those column reads of A come from the simulated :class:`~pulsetrain.rtl.adc_readout.
 AdcReadout` of the layer (one per layer, config from :func:`adc_config_for`): the model's read (the analog
 values with the model's read noise and saturation) is held, the RTL's comparator trials are answered from
 it, and the codes it produces are compared with the model's ADC (``rint(value / lsb)``) before the
-transfer controller gets them. The tile's read is replaced for this with
-:func:`pulsetrain.cosim.bench_training.routing_column_reads`, which calls the tile's private
-``_column_values`` (the model has no seam between the analog read and its quantization).
+transfer controller gets them. The seam is the model's :class:`~pulsetrain.model.periphery.ColumnAdc`:
+the RTL transfer periphery carries its layer's ADC as ``column_adc``, and the layer hands it to tile A.
 
 The analog arrays are the model's tiles in both runs (same code, same generators), so identical
 decisions give identical weights: the host compares the SHA-256 of all weights of the two runs.
@@ -50,10 +48,9 @@ both results.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,9 +69,6 @@ from pulsetrain.periphery.transfer import TransferControllerConfig
 COSIM_ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
 #: the algorithms whose layers also have a transfer periphery (served by the transfer controller RTL)
 TRANSFER_ALGORITHMS = ("ttv2", "c-ttv2", "agad")
-
-#: a transfer periphery factory with the signature of ``tiki_taka.make_transfer_periphery``
-TransferFactory = Callable[[Any, TransferControllerConfig, np.random.Generator], Any]
 
 
 def pulse_config_for(
@@ -144,29 +138,11 @@ def register_twin_source(ledger: SourceLedger, bl_max: int) -> None:
     PULSE_SOURCES["cosim-twin"] = factory  # type: ignore[assignment]
 
 
-@contextlib.contextmanager
-def serving_transfer_periphery(factory: TransferFactory) -> Iterator[None]:
-    """Build every TTv2-family layer's transfer periphery with ``factory`` while the block runs.
-
-    ``factory(kind, config, rng)`` replaces ``pulsetrain.model.algorithms.tiki_taka.
-    make_transfer_periphery`` (the function the algorithm calls once per layer, in layer order) and is
-    restored afterwards.
-    """
-    from pulsetrain.model.algorithms import tiki_taka
-
-    original = tiki_taka.make_transfer_periphery
-    tiki_taka.make_transfer_periphery = factory  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        tiki_taka.make_transfer_periphery = original  # type: ignore[assignment]
-
-
-def recording_twin_factory(configs: list[TransferControllerConfig]) -> TransferFactory:
+def recording_twin_factory(configs: list[TransferControllerConfig]) -> Any:
     """A factory of twin transfer peripheries that appends each layer's config to ``configs``."""
     from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 
-    def factory(kind: Any, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
+    def factory(config: TransferControllerConfig, rng: np.random.Generator) -> Any:
         configs.append(config)
         return TwinTransferPeriphery(config)
 
@@ -437,12 +413,14 @@ def run_pure_model(
 ) -> tuple[dict[str, Any], SourceLedger, list[TransferControllerConfig]]:
     """The pure-model run (twin pulse sources and transfer peripheries), the ledger of its generators and
     the transfer controller config of each TTv2-family layer (empty for other algorithms)."""
+    from pulsetrain.model.algorithms.configs import TransferServerKind
+    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
     from pulsetrain.model.training import train
 
     ledger = SourceLedger()
     register_twin_source(ledger, config.update.desired_bl)
     transfer_configs: list[TransferControllerConfig] = []
-    with serving_transfer_periphery(recording_twin_factory(transfer_configs)):
+    with serving_transfer_periphery(TransferServerKind.TWIN, recording_twin_factory(transfer_configs)):
         results = train(dataclasses.replace(config, pulse_source="cosim-twin"), data=data)
     return results, ledger, transfer_configs
 

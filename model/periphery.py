@@ -85,3 +85,19 @@ class PulseSource(Protocol):
         d_negative: NDArray[np.bool_],
         bl: int,
     ) -> PulseTrains: ...
+
+
+@runtime_checkable
+class ColumnAdc(Protocol):
+    """Converts the analog values of one column read (one-hot input) into ADC codes.
+
+    A tile's column reads (:meth:`pulsetrain.model.tile.Tile.read_column`) use the model's own quantizer
+    (:func:`pulsetrain.model.tile.adc_codes`, ``rint(value / lsb)``) unless the tile's ``column_adc`` is
+    set: a co-simulation sets it to the simulated ADC readout of the layer, so that the codes the transfer
+    periphery gets come from the Verilog, converted from the same analog values (read noise and
+    saturation already applied by the model).
+    """
+
+    def convert(self, column: int, values: NDArray[np.float64], lsb: float) -> NDArray[np.int64]:
+        """Signed codes (out_size,) of the read of input line ``column``; ``values`` in device units."""
+        ...

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
-from pulsetrain.model.periphery import PulseSource, PulseTrains
+from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
 
 from pulsetrain.config import check_choice, check_int, check_range
@@ -185,6 +185,13 @@ class _ReadConstants:
     abs_max: bool
 
 
+def adc_codes(values: FloatArray, lsb: float) -> NDArray[np.int64]:
+    """The model's ADC: codes ``rint(values / lsb)`` (``values`` is scratch: divided and rounded in place)."""
+    values /= lsb
+    np.rint(values, out=values)
+    return values.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class ColumnRead:
     """The result of a one-hot read of one input line (a "column" of the array in TTv2 terms)."""
@@ -252,6 +259,9 @@ class Tile:
         self.backward_io = backward_io
         self.update_config = update
         self.pulse_source = pulse_source
+        #: where the ADC codes of column reads come from: None for the model's quantizer
+        #: (:func:`adc_codes`), or a :class:`~pulsetrain.model.periphery.ColumnAdc` (a co-simulation's RTL)
+        self.column_adc: ColumnAdc | None = None
         self.rng = rng
         self.devices: DeviceArray = device.sample((out_size, in_size), rng)
         #: (out_size,) digital output scale: logical weight per device unit
@@ -419,7 +429,7 @@ class Tile:
         lsb = io.adc_lsb
         if lsb is None:
             return ColumnRead(values=values, codes=None, lsb=None)
-        codes = self._codes(values, lsb)
+        codes = adc_codes(values, lsb) if self.column_adc is None else self.column_adc.convert(k, values, lsb)
         # int64 codes times a float: already a new float64 array (no astype copy needed)
         return ColumnRead(values=np.multiply(codes, lsb, dtype=np.float64), codes=codes, lsb=lsb)
 
@@ -434,7 +444,9 @@ class Tile:
         io = self.forward_io
         values = self._column_values(k, io)
         lsb = self._io_constants(io).adc_lsb
-        return values if lsb is None else self._codes(values, lsb)
+        if lsb is None:
+            return values
+        return adc_codes(values, lsb) if self.column_adc is None else self.column_adc.convert(k, values, lsb)
 
     def _column_values(self, k: int, io: IOConfig) -> FloatArray:
         """``g[:, k] - ref`` plus the read noise of ``io``, saturated at ``±out_bound`` (a new array)."""
@@ -449,13 +461,6 @@ class Tile:
         np.maximum(values, -io.out_bound, out=values)
         np.minimum(values, io.out_bound, out=values)
         return values
-
-    @staticmethod
-    def _codes(values: FloatArray, lsb: float) -> NDArray[np.int64]:
-        """ADC codes ``rint(values / lsb)`` (``values`` is scratch: divided and rounded in place)."""
-        values /= lsb
-        np.rint(values, out=values)
-        return values.astype(np.int64)
 
     # ------------------------------------------------------------------ writes
     def apply_pulses_at(self, flat_index: NDArray[np.int64], signed_counts: FloatArray) -> None:

@@ -88,6 +88,30 @@ def test_periphery_switch_picks_the_server(kind: TransferServerKind, server: typ
     assert algorithm.pulse_counts()["layer0"]["C"] > 0
 
 
+def test_a_served_periphery_replaces_the_twin_and_brings_its_column_adc() -> None:
+    from pulsetrain.model.algorithms.tiki_taka import TRANSFER_SERVERS, serving_transfer_periphery
+
+    original = TRANSFER_SERVERS[TransferServerKind.TWIN]
+    marker = object()
+    served: list[TwinTransferPeriphery] = []
+
+    def factory(config, rng):  # type: ignore[no-untyped-def]
+        periphery = TwinTransferPeriphery(config)
+        periphery.column_adc = marker  # type: ignore[attr-defined]
+        served.append(periphery)
+        return periphery
+
+    with pytest.raises(RuntimeError), serving_transfer_periphery(TransferServerKind.TWIN, factory):
+        algorithm = _algorithm("c-ttv2", tiki_taka=TikiTakaSettings(periphery=TransferServerKind.TWIN))
+        raise RuntimeError("leave the block early")
+    # one periphery per layer, in layer order, each layer's tile A reading through its ADC
+    assert [layer.periphery for layer in algorithm.layers] == served
+    assert all(
+        layer.fast.column_adc is marker and layer.slow.column_adc is None for layer in algorithm.layers
+    )
+    assert TRANSFER_SERVERS[TransferServerKind.TWIN] is original  # restored even after an error
+
+
 def test_twin_served_run_is_reproducible() -> None:
     settings = TikiTakaSettings(periphery=TransferServerKind.TWIN)
     first = _algorithm("agad", tiki_taka=settings)

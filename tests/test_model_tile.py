@@ -249,6 +249,29 @@ def test_read_column_returns_adc_codes_of_one_column() -> None:
         tile.read_column(5)
 
 
+def test_a_column_adc_converts_the_reads_of_its_tile() -> None:
+    # the co-simulation's seam: the tile's analog column values go to the ColumnAdc instead of rint(v/lsb)
+    io = IOConfig(adc_bits=8, out_noise=0.0, out_bound=1.0)
+    tile = make_tile(io=io, output_scale=3.0)
+    programmed(tile, scale=1.5)
+    model_codes = tile.read_column(2).codes
+    seen: list[tuple[int, np.ndarray, float]] = []
+
+    class OneCodeHigh:
+        def convert(self, column: int, values: np.ndarray, lsb: float) -> np.ndarray:
+            seen.append((column, values.copy(), lsb))
+            return np.rint(values / lsb).astype(np.int64) + 1
+
+    tile.column_adc = OneCodeHigh()
+    read = tile.read_column(2)
+    assert read.codes is not None and model_codes is not None
+    np.testing.assert_array_equal(read.codes, model_codes + 1)
+    np.testing.assert_array_equal(tile.read_column_codes(2), model_codes + 1)
+    column, values, lsb = seen[0]
+    assert column == 2 and lsb == read.lsb
+    np.testing.assert_allclose(values, tile.device_weights()[:, 2], atol=1e-12)
+
+
 def test_read_column_sees_the_reference_offset() -> None:
     device = SoftBoundsDevice(reference_offset_std=0.2, dw_min_std=0.0)
     tile = make_tile(device=device, io=IDEAL_IO, output_scale=1.0)

@@ -36,7 +36,9 @@ pulls it anyway), C at the network's initial weights; the effective weight is ``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -113,15 +115,45 @@ def transfer_controller_config(
     )
 
 
+#: Builds one layer's transfer periphery from its digital config (and a generator for float servers).
+TransferServerFactory = Callable[[TransferControllerConfig, np.random.Generator], TransferPeriphery]
+
+
+def _twin_server(config: TransferControllerConfig, rng: np.random.Generator) -> TransferPeriphery:
+    from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+    return TwinTransferPeriphery(config)
+
+
+#: ``tiki_taka.periphery`` kind -> factory; the algorithm asks it once per layer, in layer order.
+TRANSFER_SERVERS: dict[TransferServerKind, TransferServerFactory] = {
+    TransferServerKind.FLOAT: FloatTransferPeriphery,
+    TransferServerKind.TWIN: _twin_server,
+}
+
+
 def make_transfer_periphery(
     kind: TransferServerKind, config: TransferControllerConfig, rng: np.random.Generator
 ) -> TransferPeriphery:
     """The transfer periphery server ``kind`` for ``config`` (float: seeded from ``rng``)."""
-    if kind is TransferServerKind.TWIN:
-        from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+    return TRANSFER_SERVERS[kind](config, rng)
 
-        return TwinTransferPeriphery(config)
-    return FloatTransferPeriphery(config, rng)
+
+@contextlib.contextmanager
+def serving_transfer_periphery(kind: TransferServerKind, factory: TransferServerFactory) -> Iterator[None]:
+    """Serve the transfer peripheries of ``kind`` with ``factory`` while the block runs.
+
+    The co-simulation's seam: the pure-model run records each layer's config through a twin factory, and
+    inside the simulator the RTL (held decision for decision to the twin) serves where the twin would.
+    A periphery may carry a ``column_adc`` (:class:`~pulsetrain.model.periphery.ColumnAdc`): the layer
+    then reads the columns of A through it.
+    """
+    original = TRANSFER_SERVERS[kind]
+    TRANSFER_SERVERS[kind] = factory
+    try:
+        yield
+    finally:
+        TRANSFER_SERVERS[kind] = original
 
 
 class TikiTakaLayer:
@@ -147,6 +179,10 @@ class TikiTakaLayer:
         self.fast = fast
         self.slow = slow
         self.periphery = periphery
+        # a periphery with its own ADC readout (the co-simulation's RTL) converts the column reads of A
+        column_adc = getattr(periphery, "column_adc", None)
+        if column_adc is not None:
+            fast.column_adc = column_adc
         self.fast_lr = fast_lr
         self.gamma = gamma
         self.out_size = slow.out_size
