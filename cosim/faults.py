@@ -3,8 +3,8 @@
 A checker that never fails proves nothing. The faults here wrap or patch real components so that a
 test can run the unmodified bench against them and require it to report a mismatch:
 
-:class:`OutputFault`
-    any component with one output port passed through a function (the base of the faults below).
+:class:`PortFault`
+    any component with one port passed through a function (the base of the faults below).
 :class:`StuckBit`
     one output bit stuck at 0 or 1 (an LFSR state bit that never toggles, an ADC code bit stuck).
 :class:`OffByOne`
@@ -27,8 +27,10 @@ def _as_value(value: object) -> Value:
     return Value.cast(value)
 
 
-class OutputFault(wiring.Component):
-    """``inner`` with output port ``port`` (flattened name, ``a__b``) replaced by ``fault(value)``.
+class PortFault(wiring.Component):
+    """``inner`` with port ``port`` (flattened name, ``a__b``) passed through ``fault``.
+
+    An output port shows ``fault(inner's value)`` outside; an input port gets ``fault(outside value)``.
 
     The wrapper has the inner component's signature, so it converts to a Verilog module with the same
     ports and the same bench drives it unchanged.
@@ -50,16 +52,15 @@ class OutputFault(wiring.Component):
         for path, member, inner_value in self._inner.signature.flatten(self._inner):
             name = "__".join(map(str, path))
             inner_bits, outer_bits = _as_value(inner_value), _as_value(outer_ports[name])
+            faulty = name == self._port
             if member.flow == wiring.In:
-                m.d.comb += inner_bits.eq(outer_bits)
-            elif name == self._port:
-                m.d.comb += outer_bits.eq(self._fault(inner_bits))
+                m.d.comb += inner_bits.eq(self._fault(outer_bits) if faulty else outer_bits)
             else:
-                m.d.comb += outer_bits.eq(inner_bits)
+                m.d.comb += outer_bits.eq(self._fault(inner_bits) if faulty else inner_bits)
         return m
 
 
-class StuckBit(OutputFault):
+class StuckBit(PortFault):
     """``inner`` with bit ``bit`` of output port ``port`` stuck at ``level``."""
 
     def __init__(self, inner: wiring.Component, *, port: str, bit: int, level: int = 0) -> None:
@@ -71,7 +72,7 @@ class StuckBit(OutputFault):
         super().__init__(inner, port=port, fault=stuck)
 
 
-class OffByOne(OutputFault):
+class OffByOne(PortFault):
     """``inner`` with index output ``port`` one ahead, wrapping at ``modulus``."""
 
     def __init__(self, inner: wiring.Component, *, port: str, modulus: int) -> None:
@@ -81,34 +82,11 @@ class OffByOne(OutputFault):
         super().__init__(inner, port=port, fault=ahead)
 
 
-class StuckInput(wiring.Component):
+class StuckInput(PortFault):
     """``inner`` with input port ``port`` (flattened name) tied to ``level`` instead of the outside value.
 
-    Same signature as ``inner``; every other port passes through. Models a broken wire into a block, e.g.
-    a chopper whose flip strobe never arrives.
+    Models a broken wire into a block, e.g. a chopper whose flip strobe never arrives.
     """
 
     def __init__(self, inner: wiring.Component, *, port: str, level: int = 0) -> None:
-        self._inner = inner
-        self._port = port
-        self._level = level
-        super().__init__(inner.signature)
-        names = ["__".join(map(str, path)) for path, member, _ in inner.signature.flatten(inner)]
-        if port not in names:
-            raise ValueError(f"port {port!r} is not among {names}")
-
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
-        m.submodules.inner = self._inner
-        outer_ports = {"__".join(map(str, p)): v for p, _, v in self.signature.flatten(self)}
-        for path, member, inner_value in self._inner.signature.flatten(self._inner):
-            name = "__".join(map(str, path))
-            inner_bits, outer_bits = _as_value(inner_value), _as_value(outer_ports[name])
-            if member.flow == wiring.In:
-                if name == self._port:
-                    m.d.comb += inner_bits.eq(Const(self._level, len(inner_bits)))
-                else:
-                    m.d.comb += inner_bits.eq(outer_bits)
-            else:
-                m.d.comb += outer_bits.eq(inner_bits)
-        return m
+        super().__init__(inner, port=port, fault=lambda value: Const(level, len(value)))
