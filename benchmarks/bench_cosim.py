@@ -51,8 +51,9 @@ def main() -> None:
     accuracy_seconds = split.get("accuracy_seconds", 0.0)
     training = split["transactions_seconds"] + split["model_python_seconds"] - accuracy_seconds
     per_sample = training / samples
-    # one epoch: the training steps, plus one accuracy pass over the training and test sets (pure model
-    # reads, scaled from the pass measured here, which covered this run's samples plus the test set)
+    # one epoch: the training steps, plus one accuracy pass over the training and test sets (its reads
+    # through the RTL ADC readouts; scaled from the pass measured here, which covered this run's samples
+    # plus the test set)
     per_predicted = accuracy_seconds / max(1, split.get("accuracy_samples", 0))
     test_samples = max(0, split.get("accuracy_samples", 0) - samples)
     accuracy_epoch = per_predicted * (DIGITS_TRAIN_SAMPLES + test_samples)
@@ -81,9 +82,12 @@ def main() -> None:
     )
     for block, seconds in sorted(split.get("transactions_seconds_by_block", {}).items()):
         print(f"      transactions of the {block + ':':21s}{seconds:7.2f} s (simulator + Python)")
-    model_training = split["model_python_seconds"] - accuracy_seconds
-    print(f"    model Python (training math, twin shadow): {model_training:7.2f} s")
-    print(f"    accuracy passes (pure model, no RTL):      {accuracy_seconds:7.2f} s")
+    print(
+        f"    model Python (training and accuracy math, twin shadows): {split['model_python_seconds']:7.2f} s"
+    )
+    print(
+        f"    of all this, the accuracy passes (their reads through the RTL ADCs): {accuracy_seconds:7.2f} s"
+    )
     print(f"    simulator start-up and set-up:            {split['setup_seconds']:7.2f} s")
     print(f"  wall time of this benchmark: {time.perf_counter() - started:.0f} s")
     print(

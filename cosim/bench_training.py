@@ -31,6 +31,7 @@ from pulsetrain.cosim.training import (
     decisions_in,
     first_difference,
     load_data,
+    observing_tiles,
     pulse_config_for,
     register_twin_source,
 )
@@ -150,8 +151,10 @@ class RtlColumnAdc:
         config: AdcReadoutConfig,
         transactor: AdcReadoutTransactor,
         statistics: RunStatistics,
+        block: str = BLOCK,
     ) -> None:
         self.layer = layer
+        self.block = block
         self.config = config
         self.statistics = statistics
         self._convert = resume(transactor.convert)
@@ -161,12 +164,16 @@ class RtlColumnAdc:
 
     def convert(self, column: int, values: np.ndarray, lsb: float) -> np.ndarray:
         """Signed ADC codes of one column read (row order), served by the RTL and checked."""
+        return self.convert_labelled(f"column {column}", values, lsb)
+
+    def convert_labelled(self, what: str, values: np.ndarray, lsb: float) -> np.ndarray:
+        """Signed ADC codes of one read of every line; a differing code is reported as ``what``."""
         from pulsetrain.model.tile import adc_codes
 
         model = adc_codes(np.array(values, dtype=np.float64), lsb)
         start = time.perf_counter()
         design = self._convert(np.asarray(values, dtype=np.float64), lsb) - self._mid
-        self.statistics.count(self.BLOCK, int(design.size), time.perf_counter() - start)
+        self.statistics.count(self.block, int(design.size), time.perf_counter() - start)
         differ = np.flatnonzero(design != model)
         if differ.size:
             row = int(differ[0])
@@ -174,14 +181,42 @@ class RtlColumnAdc:
                 Decision(
                     self.step,
                     -1,
-                    f"column {column}: ADC code[row {row}]",
+                    f"{what}: ADC code[row {row}]",
                     int(design[row]),
                     int(model[row]),
                     self.layer,
-                    self.BLOCK,
+                    self.block,
                 )
             )
         return design
+
+
+class RtlTileReads:
+    """:class:`~pulsetrain.model.periphery.ReadAdc` of one tile: its forward and backward reads' ADC codes
+    converted row by row by the simulated ADC readout of that direction, each code checked."""
+
+    #: the decisions' block name (the same ADC readout RTL as the transfer path's, other reads)
+    BLOCK = "read-adc"
+
+    def __init__(self, tile: int, readouts: dict[bool, RtlColumnAdc]) -> None:
+        self.tile = tile
+        self.readouts = readouts
+        #: reads converted so far (the step of a differing code)
+        self.reads = 0
+
+    def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+        """Codes (as floats) of a (batch, lines) read; a direction without a readout raises."""
+        adc = self.readouts.get(transpose)
+        if adc is None:
+            direction = "backward" if transpose else "forward"
+            raise RuntimeError(f"tile {self.tile}: {direction} read, but the pure run made none")
+        direction = "backward" if transpose else "forward"
+        codes = np.empty(values.shape, dtype=np.float64)
+        for row, line_values in enumerate(values):
+            adc.step = self.reads
+            codes[row] = adc.convert_labelled(f"tile {self.tile} {direction} read", line_values, lsb)
+            self.reads += 1
+        return codes
 
 
 def _signs_of(negative: np.ndarray) -> np.ndarray:
@@ -415,6 +450,21 @@ async def train_with_rtl_periphery(dut: Any) -> None:
             adc = RtlColumnAdc(layer, expected_adc[layer], readout, statistics)
         return RtlTransferPeriphery(layer, config, transactor, statistics, adc)
 
+    # the network's forward and backward reads: one ADC readout per tile direction the pure run read
+    tile_reads: dict[int, RtlTileReads] = {}
+    for entry in parameters.get("read_adcs", []):
+        index = int(entry["adc"])
+        readout = AdcReadoutTransactor(dut, expected_adc[index], prefix=f"adc{index}__")
+        adc_transactors.append(readout)
+        reads = tile_reads.setdefault(int(entry["tile"]), RtlTileReads(int(entry["tile"]), {}))
+        reads.readouts[bool(entry["transpose"])] = RtlColumnAdc(
+            int(entry["tile"]), expected_adc[index], readout, statistics, RtlTileReads.BLOCK
+        )
+
+    def attach_reads(tile: Any, index: int) -> None:
+        if index in tile_reads:
+            tile.read_adc = tile_reads[index]
+
     options = cosim_options(parameters["options"])
     options["pulse_source"] = "rtl"
     config = resolve_train_config(options=options, sets=parameters.get("sets", ()))
@@ -425,7 +475,10 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     results: dict[str, Any] | None = None
     error: str | None = None
     try:
-        with serving_transfer_periphery(TransferServerKind.TWIN, transfer_factory):
+        with (
+            serving_transfer_periphery(TransferServerKind.TWIN, transfer_factory),
+            observing_tiles(attach_reads),
+        ):
             results = await bridge(train)(config, data=data)
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"

@@ -3,7 +3,8 @@
 ``pulsetrain cosim --algo c-ttv2 --sim verilator --samples 200 --json out.json``
     trains the digits network with every pulsed update served by the simulated pulse generators and, for
     ttv2 / c-ttv2 / agad, every transfer decision by the simulated transfer controllers and the ADC codes
-    of the column reads by the simulated ADC readouts; runs the pure model with the same seed, and
+    of the column reads by the simulated ADC readouts, and the ADC codes of every forward and backward
+    read of the network by ADC readouts per tile direction; runs the pure model with the same seed, and
     compares them decision by decision (see :mod:`pulsetrain.cosim.training`). Exit status 1 when they
     differ.
 ``pulsetrain cosim --bench pulse --sim icarus --seed 3``

@@ -36,21 +36,30 @@ it, and the codes it produces are compared with the model's ADC (``rint(value / 
 transfer controller gets them. The seam is the model's :class:`~pulsetrain.model.periphery.ColumnAdc`:
 the RTL transfer periphery carries its layer's ADC as ``column_adc``, and the layer hands it to tile A.
 
+The network's own forward and backward reads (every tile, both directions, in training and in the
+end-of-epoch accuracy passes) are converted by ADC readouts too: one per tile direction the pure run
+read through an ADC (:class:`ReadAdcUse`), each code checked against ``rint(value / lsb)``. The seam is
+the model's :class:`~pulsetrain.model.periphery.ReadAdc` (``Tile.read_adc``), attached to each tile as
+it is created (``pulsetrain.model.tile.TILE_OBSERVERS``, :func:`observing_tiles`). The input DACs of
+those reads stay the model's (the RTL has no DAC block).
+
 The analog arrays are the model's tiles in both runs (same code, same generators), so identical
 decisions give identical weights: the host compares the SHA-256 of all weights of the two runs.
 
 The host (:func:`run_training_cosim`) first runs the pure model, which also records the generator config
-of every tile that issued updates and the transfer controller config of every TTv2-family layer; it then
-builds one RTL top holding one generator per such tile and one transfer controller per such layer
+of every tile that issued updates, the transfer controller config of every TTv2-family layer and the
+tile directions read through an ADC; it then builds one RTL top holding one generator per such tile, one
+transfer controller and ADC readout per such layer and one ADC readout per such tile direction
 (:func:`training_periphery`), runs the cocotb test :mod:`pulsetrain.cosim.bench_training`, and merges
 both results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +173,61 @@ def adc_config_for(transfer: TransferControllerConfig) -> AdcReadoutConfig:
         columns_per_adc=min(ADC_COLUMNS_PER_ADC, transfer.out_size),
         adc_bits=transfer.adc_bits,
     )
+
+
+@dataclass(frozen=True)
+class ReadAdcUse:
+    """One direction of one tile whose reads go through an ADC: which tile, which direction, its config."""
+
+    #: creation index of the tile in the run (the order the algorithm builds its tiles)
+    tile: int
+    #: False: forward reads (``W x``, ``out_size`` lines); True: backward reads (``Wᵀ d``, ``in_size``)
+    transpose: bool
+    #: the ADC readout that converts them
+    config: AdcReadoutConfig
+
+
+def read_adc_config(lines: int, adc_bits: int) -> AdcReadoutConfig:
+    """The ADC readout of one tile direction: one column per output line, SAR, default multiplexing."""
+    return AdcReadoutConfig(columns=lines, columns_per_adc=min(ADC_COLUMNS_PER_ADC, lines), adc_bits=adc_bits)
+
+
+class RecordingReads:
+    """The pure run's :class:`~pulsetrain.model.periphery.ReadAdc`: the model's codes (``rint(v / lsb)``,
+    as the RTL run checks them), recording which tile directions were read."""
+
+    def __init__(self, tile: Any, index: int, uses: dict[tuple[int, bool], ReadAdcUse]) -> None:
+        self.tile = tile
+        self.index = index
+        self.uses = uses
+
+    def convert(self, transpose: bool, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
+        """Model codes of a (batch, lines) read, as floats; the first read of a direction is recorded."""
+        from pulsetrain.model.tile import adc_codes
+
+        key = (self.index, transpose)
+        if key not in self.uses:
+            io = self.tile.backward_io if transpose else self.tile.forward_io
+            self.uses[key] = ReadAdcUse(self.index, transpose, read_adc_config(values.shape[1], io.adc_bits))
+        return adc_codes(values, lsb).astype(np.float64)
+
+
+@contextlib.contextmanager
+def observing_tiles(attach: Callable[[Any, int], None]) -> Iterator[None]:
+    """Call ``attach(tile, creation index)`` for every tile created while the block runs."""
+    from pulsetrain.model.tile import TILE_OBSERVERS
+
+    created = [0]
+
+    def observer(tile: Any) -> None:
+        attach(tile, created[0])
+        created[0] += 1
+
+    TILE_OBSERVERS.append(observer)
+    try:
+        yield
+    finally:
+        TILE_OBSERVERS.remove(observer)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,10 +473,13 @@ def load_data(path: str) -> Any:
 
 
 def run_pure_model(
-    config: Any, data: Any
+    config: Any, data: Any, reads: dict[tuple[int, bool], ReadAdcUse] | None = None
 ) -> tuple[dict[str, Any], SourceLedger, list[TransferControllerConfig]]:
     """The pure-model run (twin pulse sources and transfer peripheries), the ledger of its generators and
-    the transfer controller config of each TTv2-family layer (empty for other algorithms)."""
+    the transfer controller config of each TTv2-family layer (empty for other algorithms).
+
+    With ``reads`` (a dict to fill) every tile's forward and backward ADC codes go through
+    :class:`RecordingReads`, which records the tile directions that were read."""
     from pulsetrain.model.algorithms.configs import TransferServerKind
     from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
     from pulsetrain.model.training import train
@@ -420,7 +487,15 @@ def run_pure_model(
     ledger = SourceLedger()
     register_twin_source(ledger, config.update.desired_bl)
     transfer_configs: list[TransferControllerConfig] = []
-    with serving_transfer_periphery(TransferServerKind.TWIN, recording_twin_factory(transfer_configs)):
+
+    def attach(tile: Any, index: int) -> None:
+        if reads is not None:
+            tile.read_adc = RecordingReads(tile, index, reads)
+
+    with (
+        serving_transfer_periphery(TransferServerKind.TWIN, recording_twin_factory(transfer_configs)),
+        observing_tiles(attach),
+    ):
         results = train(dataclasses.replace(config, pulse_source="cosim-twin"), data=data)
     return results, ledger, transfer_configs
 
@@ -436,7 +511,11 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         raise ConfigError(f"sim {simulator.value} is not available: {reason}")
     data = data_for(config, request.samples)
     started = time.perf_counter()
-    model_results, ledger, transfer_configs = run_pure_model(config, data)
+    reads: dict[tuple[int, bool], ReadAdcUse] = {}
+    model_results, ledger, transfer_configs = run_pure_model(
+        config, data, reads if request.adc_in_loop else None
+    )
+    read_uses = [reads[key] for key in sorted(reads)]
     model_seconds = time.perf_counter() - started
     used = ledger.used()
     if not used:
@@ -446,6 +525,8 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
     configs = [ledger.configs[i] for i in used]
     build_start = time.perf_counter()
     adc_configs = [adc_config_for(c) for c in transfer_configs] if request.adc_in_loop else []
+    # after the transfer path's readouts, one per tile direction the network reads through an ADC
+    adc_configs += [use.config for use in read_uses]
     top = training_periphery(
         configs,
         request.generator_class,
@@ -469,6 +550,10 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "source_configs": [to_plain(c) for c in configs],
         "transfer_configs": [to_plain(c) for c in transfer_configs],
         "adc_configs": [to_plain(c) for c in adc_configs],
+        "read_adcs": [
+            {"tile": use.tile, "transpose": use.transpose, "adc": len(transfer_configs) + k}
+            for k, use in enumerate(read_uses)
+        ],
     }
     result = runner.run_bench(
         built,
@@ -515,7 +600,8 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "bench_failures": result.messages,
         "tiles_in_rtl": used,
         "transfer_controllers_in_rtl": len(transfer_configs),
-        "adc_readouts_in_rtl": len(adc_configs),
+        "adc_readouts_in_rtl": len(adc_configs) - len(read_uses),
+        "read_adcs_in_rtl": [{"tile": use.tile, "transpose": use.transpose} for use in read_uses],
         "transfer_activity": rtl.get("transfer_activity"),
         "pulses": rtl_results.get("pulses"),
         "model_pulses": model_results["pulses"],

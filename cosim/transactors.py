@@ -356,6 +356,8 @@ class AdcReadoutTransactor:
         self._fields = {name: (field.offset, field.width) for name, field in result_layout(config)}
         #: cycles spent in readouts
         self.cycles = 0
+        #: comparator levels of every code, per LSB (computed once per LSB, not once per readout)
+        self._levels: dict[float, NDArray[np.float64]] = {}
         self._port["start"].value = 0
         self._port["comparator"].value = 0
         self._port["results__ready"].value = 0
@@ -366,8 +368,10 @@ class AdcReadoutTransactor:
 
         config, port = self.config, self._port
         bits, mask = config.adc_bits, (1 << config.adc_bits) - 1
-        # the comparator levels of every code, once per readout (the DAC of the model's ADC)
-        levels = np.array([dac_level(code, config, lsb) for code in range(mask + 1)])
+        # the comparator levels of every code (the DAC of the model's ADC), once per LSB
+        levels = self._levels.get(lsb)
+        if levels is None:
+            levels = self._levels[lsb] = np.array([dac_level(code, config, lsb) for code in range(mask + 1)])
         codes = np.full(config.columns, -1, dtype=np.int64)
         received = 0
         await FallingEdge(self.clock)

@@ -101,3 +101,17 @@ class ColumnAdc(Protocol):
     def convert(self, column: int, values: NDArray[np.float64], lsb: float) -> NDArray[np.int64]:
         """Signed codes (out_size,) of the read of input line ``column``; ``values`` in device units."""
         ...
+
+
+@runtime_checkable
+class ReadAdc(Protocol):
+    """Converts the analog outputs of a tile's forward or backward read into ADC codes.
+
+    The model quantizes with ``rint(value / lsb)`` unless the tile's ``read_adc`` is set: a co-simulation
+    sets it to simulated ADC readouts, one per tile and direction, so that the codes of the network's
+    forward and backward passes come from the Verilog, converted from the same analog values.
+    """
+
+    def convert(self, transpose: bool, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
+        """Codes (as floats) of a (batch, lines) read: forward (``transpose`` False) or backward."""
+        ...

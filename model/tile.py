@@ -33,13 +33,14 @@ Each device's pulses are counted (:attr:`Tile.pulse_counts`, endurance).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
-from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains
+from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
 
 from pulsetrain.config import check_choice, check_int, check_range
@@ -185,6 +186,11 @@ class _ReadConstants:
     abs_max: bool
 
 
+#: Called with every new tile, in creation order. Empty in the model; a co-simulation appends one that
+#: attaches its RTL ADC readouts (``read_adc``) to the tiles of a run.
+TILE_OBSERVERS: list[Callable[[Tile], None]] = []
+
+
 def adc_codes(values: FloatArray, lsb: float) -> NDArray[np.int64]:
     """The model's ADC: codes ``rint(values / lsb)`` (``values`` is scratch: divided and rounded in place)."""
     values /= lsb
@@ -262,6 +268,9 @@ class Tile:
         #: where the ADC codes of column reads come from: None for the model's quantizer
         #: (:func:`adc_codes`), or a :class:`~pulsetrain.model.periphery.ColumnAdc` (a co-simulation's RTL)
         self.column_adc: ColumnAdc | None = None
+        #: where the ADC codes of forward and backward reads come from: None for the model's quantizer, or
+        #: a :class:`~pulsetrain.model.periphery.ReadAdc` (a co-simulation's RTL)
+        self.read_adc: ReadAdc | None = None
         self.rng = rng
         self.devices: DeviceArray = device.sample((out_size, in_size), rng)
         #: (out_size,) digital output scale: logical weight per device unit
@@ -282,6 +291,8 @@ class Tile:
         self._coincidences = np.empty((out_size, in_size), dtype=np.float32)
         self._coincidences_flat = self._coincidences.reshape(-1)  # a view
         self._refresh()
+        for observer in TILE_OBSERVERS:
+            observer(self)
 
     # ------------------------------------------------------------------ state
     def __getstate__(self) -> dict[str, Any]:
@@ -399,8 +410,11 @@ class Tile:
         np.minimum(out, io.out_bound, out=out)
         np.maximum(out, -io.out_bound, out=out)
         if constants.code_gain is not None:
-            out *= constants.inverse_adc_lsb
-            np.rint(out, out=out)
+            if self.read_adc is None:
+                out *= constants.inverse_adc_lsb
+                np.rint(out, out=out)
+            else:
+                out = self.read_adc.convert(transpose, out, io.adc_lsb)  # type: ignore[arg-type]
             gain = constants.code_gain  # gain * adc_lsb, the digital gain per ADC code
         out *= gain if scale is None else scale * gain
         return out

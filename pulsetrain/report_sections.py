@@ -848,8 +848,9 @@ def _assemble_cosim(config: ReportConfig, results: list[Any]) -> PartOutcome:
             "runs with every digital decision served by the simulated Verilog: the pulse generators (each "
             "line's pulse in each slot, each sign line), and for the TTv2 family one transfer controller "
             "(column, chopper signs, H, pulses to C, AGAD reference) and one ADC readout (the codes of "
-            "each column read of A) per layer. A twin checks each decision before it reaches the analog "
-            "tiles, which are the model's in both runs."
+            "each column read of A) per layer, and one ADC readout per tile and direction for the "
+            "network's forward and backward reads. A twin checks each decision before it reaches the "
+            "analog tiles, which are the model's in both runs."
         ),
     )
     failures = _failures(results)

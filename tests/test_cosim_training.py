@@ -91,6 +91,16 @@ def _transfer_checks(
     # every column read of A converted by the ADC readout RTL: one code per row (4 + 10 rows)
     assert results["adc_readouts_in_rtl"] == 2
     assert by_block["adc-readout"] == columns_per_layer * (4 + 10)
+    # every forward and backward read of the network converted by an ADC readout RTL too: forward reads
+    # of both layers' C (4 + 10 lines) for each training sample and for the end-of-epoch accuracy passes
+    # over the training samples and the 360 test samples, backward reads of layer 1 per sample (its 4 + 1
+    # input lines: the hidden units and the bias)
+    assert {(r["tile"], r["transpose"]) for r in results["read_adcs_in_rtl"]} == {
+        (1, False),
+        (3, False),
+        (3, True),
+    }
+    assert by_block["read-adc"] == (2 * samples + 360) * (4 + 10) + samples * 5
     assert results["decisions_compared"] == sum(by_block.values())
     activity = results["transfer_activity"]
     assert isinstance(activity, dict)
@@ -209,7 +219,7 @@ def test_never_flipping_chopper_stops_training_at_first_missed_flip() -> None:
 
 
 @pytest.mark.sim
-def test_stuck_adc_code_bit_stops_training_at_first_column_read() -> None:
+def test_stuck_adc_code_bit_stops_training_at_first_read() -> None:
     def broken(config: object) -> object:
         from pulsetrain.rtl.adc_readout import AdcReadout, result_layout
 
@@ -222,9 +232,10 @@ def test_stuck_adc_code_bit_stops_training_at_first_column_read() -> None:
     results = run_training_cosim(request)
     assert not results["matches_model"] and results["mismatches"] == 1
     first = results["first_mismatch"]
-    assert first["block"] == "adc-readout" and "ADC code[row" in first["what"], first
-    # the first transfer (step 0) reads column 0 of layer 0's A; a value at or above mid-scale loses 256
-    assert (first["step"], first["layer"]) == (0, 0), first
+    # the first ADC conversion of the run is the first sample's forward read of layer 0 (its tile C, the
+    # second tile created); a line at or above mid-scale loses the MSB's 256
+    assert first["block"] == "read-adc" and "forward read: ADC code[row" in first["what"], first
+    assert first["step"] == 0, first
     assert first["model"] - first["rtl"] == 1 << 8, first
 
 

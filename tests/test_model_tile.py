@@ -272,6 +272,38 @@ def test_a_column_adc_converts_the_reads_of_its_tile() -> None:
     np.testing.assert_allclose(values, tile.device_weights()[:, 2], atol=1e-12)
 
 
+def test_a_read_adc_converts_forward_and_backward_reads_and_observers_see_new_tiles() -> None:
+    from pulsetrain.model.tile import TILE_OBSERVERS
+
+    # no noise management: the read's outputs are codes times the digital gain, with no per-input scale
+    io = IOConfig(adc_bits=8, out_noise=0.0, out_bound=1.0, noise_management=NoiseManagement.NONE)
+    created: list[Tile] = []
+    TILE_OBSERVERS.append(created.append)
+    try:
+        tile = make_tile(io=io, output_scale=3.0)
+    finally:
+        TILE_OBSERVERS.remove(created.append)
+    assert created == [tile]
+    programmed(tile, scale=1.5)
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 5))
+    d = np.random.default_rng(4).uniform(-1, 1, (2, 6))
+    forward, backward = tile.forward(x), tile.backward(d)
+    seen: list[tuple[bool, tuple[int, ...]]] = []
+
+    class OneCodeHigh:
+        def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+            seen.append((transpose, values.shape))
+            return np.rint(values / lsb) + 1.0
+
+    tile.read_adc = OneCodeHigh()
+    lsb = io.adc_lsb
+    assert lsb is not None
+    # one code more is one LSB more, times the digital gain of each output line
+    np.testing.assert_allclose(tile.forward(x) - forward, np.broadcast_to(lsb * tile.output_scale, (2, 6)))
+    np.testing.assert_allclose(tile.backward(d) - backward, np.full((2, 5), lsb), atol=1e-12)
+    assert seen == [(False, (2, 6)), (True, (2, 5))]
+
+
 def test_read_column_sees_the_reference_offset() -> None:
     device = SoftBoundsDevice(reference_offset_std=0.2, dw_min_std=0.0)
     tile = make_tile(device=device, io=IDEAL_IO, output_scale=1.0)
