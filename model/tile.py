@@ -308,6 +308,9 @@ class Tile:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        # checkpoints written before the ADC seams existed: the model's own quantizer
+        self.__dict__.setdefault("column_adc", None)
+        self.__dict__.setdefault("read_adc", None)
         if "_coincidences" in state:
             self._coincidences_flat = self._coincidences.reshape(-1)
         self._refresh()
