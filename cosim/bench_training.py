@@ -1,4 +1,4 @@
-"""cocotb test: training with every pulsed update and every transfer decision served by the RTL.
+"""cocotb test: training with every pulsed update, transfer decision and ADC code served by the RTL.
 
 Runs inside the simulator. The training loop is the model's own (:func:`pulsetrain.model.training.train`)
 in a bridge thread; each tile's ``rtl`` pulse source hands one update transaction to the simulator
@@ -7,9 +7,10 @@ writes the codes and collects the slots. In ``ttv2`` / ``c-ttv2`` / ``agad`` run
 periphery is :class:`RtlTransferPeriphery`: its protocol calls (chopper signs, one A-update strobe, one
 column transfer) are transactions of :class:`~pulsetrain.cosim.transactors.TransferControllerTransactor`
 on that layer's transfer controller, and the ADC codes of each column read of A are converted by that
-layer's ADC readout (:class:`RtlColumnAdc`, the layer's ``column_adc``). The simulator does not
-advance between transactions. A twin
-shadows every transaction; the first differing decision stops the run.
+layer's ADC readout (:class:`RtlColumnAdc`, the layer's ``column_adc``); the codes of every forward and
+backward read of the network come from one ADC readout per tile direction (:class:`RtlTileReads`, the
+tile's ``read_adc``). The simulator does not advance between transactions. A twin shadows every
+transaction; the first differing decision stops the run.
 """
 
 from __future__ import annotations
@@ -207,10 +208,9 @@ class RtlTileReads:
     def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
         """Codes (as floats) of a (batch, lines) read; a direction without a readout raises."""
         adc = self.readouts.get(transpose)
-        if adc is None:
-            direction = "backward" if transpose else "forward"
-            raise RuntimeError(f"tile {self.tile}: {direction} read, but the pure run made none")
         direction = "backward" if transpose else "forward"
+        if adc is None:
+            raise RuntimeError(f"tile {self.tile}: {direction} read, but the pure run made none")
         codes = np.empty(values.shape, dtype=np.float64)
         for row, line_values in enumerate(values):
             adc.step = self.reads
