@@ -201,49 +201,33 @@ def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> l
         levels = (0, 2, 4) if quick else tuple(range(len(NONIDEALITY_LADDER)))
         networks = ("64-32-10",) if quick else tuple(NETWORKS)
         epochs = 4 if quick else 20
-        for network in networks:
+
+        def bp_and_dfa(network: str, label: str, extra: Sequence[str], **info: Any) -> list[Spec]:
+            """One run per algorithm (BP as analog SGD, DFA) and seed on ``network`` with ``extra`` sets."""
             hidden = ",".join(str(h) for h in NETWORKS[network])
+            return [
+                _train_spec(
+                    study,
+                    f"{algo} {network} {label}",
+                    (f"algo={algo}", f"network.hidden={hidden}", f"epochs={epochs}", *extra),
+                    seed,
+                    algo=algo,
+                    network=network,
+                    **info,
+                )
+                for algo in ("sgd", "dfa")
+                for seed in seeds
+            ]
+
+        for network in networks:
             for level in levels:
-                for algo in ("sgd", "dfa"):
-                    for seed in seeds:
-                        sets = (
-                            f"algo={algo}",
-                            f"network.hidden={hidden}",
-                            f"epochs={epochs}",
-                            *ladder_sets(level),
-                        )
-                        specs.append(
-                            _train_spec(
-                                study,
-                                f"{algo} {network} level{level}",
-                                sets,
-                                seed,
-                                algo=algo,
-                                network=network,
-                                level=level,
-                            )
-                        )
+                specs += bp_and_dfa(network, f"level{level}", ladder_sets(level), level=level)
         if not quick:
-            hidden = ",".join(str(h) for h in NETWORKS[FACTOR_NETWORK])
             for factor in FACTORS:
-                for algo in ("sgd", "dfa"):
-                    for seed in seeds:
-                        sets = (
-                            f"algo={algo}",
-                            f"network.hidden={hidden}",
-                            f"epochs={epochs}",
-                            *factor_sets(factor),
-                        )
-                        spec = _train_spec(
-                            study,
-                            f"{algo} {FACTOR_NETWORK} {factor} alone",
-                            sets,
-                            seed,
-                            algo=algo,
-                            network=FACTOR_NETWORK,
-                            factor=factor,
-                        )
-                        specs.append({**spec, "kind": "factor"})
+                factor_runs = bp_and_dfa(
+                    FACTOR_NETWORK, f"{factor} alone", factor_sets(factor), factor=factor
+                )
+                specs += [{**spec, "kind": "factor"} for spec in factor_runs]
         specs.append({"study": study, "kind": "latency", "label": "latency by depth", "depths": list(DEPTHS)})
     elif study == "sbe-batch":
         batches = SBE_BATCHES_QUICK if quick else SBE_BATCHES_FULL
