@@ -34,24 +34,30 @@ class ToolError(RuntimeError):
     """A synthesis, place-and-route or timing tool failed; the message holds the end of its log."""
 
 
+def _under_tmp(path: Path) -> bool:
+    return str(path) == "/tmp" or str(path).startswith("/tmp/")
+
+
 def cache_root() -> Path:
     """The folder for downloaded PDK files and cached synthesis runs.
 
     ``PULSETRAIN_CACHE_DIR`` wins; otherwise ``.cache/`` of the source checkout this package lives in
     (next to ``pyproject.toml``), else ``~/.cache/pulsetrain``. It must not lie under ``/tmp`` (YoWASP's
-    sandbox hides the real ``/tmp``).
+    sandbox hides the real ``/tmp``): a checkout under ``/tmp`` (a CI clone, say) uses
+    ``~/.cache/pulsetrain``; an explicit ``PULSETRAIN_CACHE_DIR`` there is an error.
     """
     explicit = os.environ.get("PULSETRAIN_CACHE_DIR")
     if explicit:
         root = Path(explicit).resolve()
+        if _under_tmp(root):
+            raise ConfigError(
+                f"PULSETRAIN_CACHE_DIR must not lie under /tmp (the YoWASP sandbox hides it), "
+                f"not {str(root)!r}"
+            )
     else:
         checkout = Path(__file__).resolve().parent.parent
-        in_checkout = (checkout / "pyproject.toml").is_file()
+        in_checkout = (checkout / "pyproject.toml").is_file() and not _under_tmp(checkout)
         root = checkout / ".cache" if in_checkout else Path.home() / ".cache" / "pulsetrain"
-    if str(root).startswith("/tmp/") or str(root) == "/tmp":
-        raise ConfigError(
-            f"PULSETRAIN_CACHE_DIR must not lie under /tmp (the YoWASP sandbox hides it), not {str(root)!r}"
-        )
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -11,7 +11,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.synth.activity import ActivityStimulus
 from pulsetrain.synth.flows import BlockDesign, FlowOptions, MemoryMapping, Target, synthesize
-from pulsetrain.synth.tools import have_sta
+from pulsetrain.synth.tools import cache_root, have_sta
 
 pytestmark = pytest.mark.synth
 
@@ -254,15 +254,14 @@ def test_every_sky130_cell_matches_its_verilog_model_and_a_wrong_function_is_cau
     assert "model gives" in _check_combinational("nor3_1", "Y", "!(A*B*C)", model, {})
 
 
-def test_concurrent_requests_for_one_synthesis_share_one_run(
-    build_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_requests_for_one_synthesis_share_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # Report and Dask workers ask for the same block at once; without the per-run lock the second
     # request wiped the first one's folder mid-run and failed (seen in the default-size report).
     import shutil
     from concurrent.futures import ThreadPoolExecutor
 
-    cache = build_dir / "cache"
+    # a fresh cache inside the real one (which cache_root keeps out of /tmp, where YoWASP cannot see)
+    cache = cache_root() / "tests" / "concurrent-requests"
     shutil.rmtree(cache, ignore_errors=True)
     monkeypatch.setenv("PULSETRAIN_CACHE_DIR", str(cache))
     options = FlowOptions(target=Target.GENERIC)
