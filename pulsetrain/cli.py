@@ -26,7 +26,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cosim": ("pulsetrain.cosim.commands", "cosim", "Co-simulate the periphery RTL with the analog model."),
     "synth": ("pulsetrain.synth.commands", "synth", "Synthesize a periphery block and report its cost."),
     "estimate": ("pulsetrain.synth.commands", "estimate", "Area / energy / latency of training a network."),
-    "report": ("pulsetrain.report", "report", "The default study end to end, as a table and HTML report."),
+    "report": (
+        "pulsetrain.report.config",
+        "report",
+        "The default study end to end, as a table and HTML report.",
+    ),
 }
 
 

@@ -20,8 +20,8 @@ import pytest
 from matplotlib import image as mpimg
 from rich.console import Console
 
-from pulsetrain.report import resolve_report_config
-from pulsetrain.report_run import run_report
+from pulsetrain.report.config import resolve_report_config
+from pulsetrain.report.run import run_report
 
 pytestmark = pytest.mark.browser
 

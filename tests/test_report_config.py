@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pulsetrain.cli import main
 from pulsetrain.config import ConfigError
-from pulsetrain.report import ALL_ALGORITHMS, ALL_STUDIES, ReportConfig, resolve_report_config
+from pulsetrain.report.config import ALL_ALGORITHMS, ALL_STUDIES, ReportConfig, resolve_report_config
 
 
 def test_default_config_trains_every_algorithm() -> None:

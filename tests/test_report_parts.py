@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 
 from pulsetrain.config import ConfigError
-from pulsetrain.report import resolve_report_config
-from pulsetrain.report_run import run_report
-from pulsetrain.report_sections import layer_weight_counts, limit_epochs, pulses_per_weight
+from pulsetrain.report.config import resolve_report_config
+from pulsetrain.report.parts import layer_weight_counts, limit_epochs, pulses_per_weight
+from pulsetrain.report.run import run_report
 
 ONLY_TRAINING = ("cosim.enabled=false", "cost.enabled=false", "studies.enabled=false")
 
@@ -110,7 +110,7 @@ def test_cost_part_uses_the_estimator_with_measured_pulses(tmp_path: Path) -> No
 
 
 def test_schedule_part_counts_cycles_of_model_twin_and_rtl() -> None:
-    from pulsetrain.report_sections import schedule_cycles_run
+    from pulsetrain.report.parts import schedule_cycles_run
 
     (row,) = schedule_cycles_run({"depths": [3]})["rows"]
     for mode in ("bp", "dfa"):

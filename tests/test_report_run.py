@@ -16,8 +16,8 @@ from matplotlib import image as mpimg
 from rich.console import Console
 
 from pulsetrain.cli import main
-from pulsetrain.report import resolve_report_config
-from pulsetrain.report_run import ALGORITHM_FIELDS, run_report
+from pulsetrain.report.config import resolve_report_config
+from pulsetrain.report.run import ALGORITHM_FIELDS, run_report
 
 #: the smallest report that still trains: two algorithms, one epoch, a narrow hidden layer
 TINY = (

@@ -2,7 +2,7 @@
 
 A part is planned (:func:`plan_parts`) into a :class:`PartPlan`: a list of :class:`~pulsetrain.executor.Run`
 (module-level run functions below, plain-data specs) and an ``assemble`` function that turns their
-results into a :class:`~pulsetrain.report_html.Section`, plain data for ``results.json`` and per-algorithm
+results into a :class:`~pulsetrain.report.page.Section`, plain data for ``results.json`` and per-algorithm
 numbers for the summary table. A part whose code is missing (a module or function another engineer has
 not delivered, a tool that is not installed) is planned as *unavailable* with the reason, and the page
 says so; nothing is made up.
@@ -21,8 +21,8 @@ from typing import Any
 
 from pulsetrain.config import ConfigError
 from pulsetrain.executor import Run, RunFailure
-from pulsetrain.report import ReportConfig
-from pulsetrain.report_html import Plot, Section, Table, colour, figure_png
+from pulsetrain.report.config import ReportConfig
+from pulsetrain.report.page import Plot, Section, Table, colour, figure_png
 
 #: digits data: 8x8 pixels in, 10 classes out (sklearn's embedded set)
 DIGITS_INPUTS = 64

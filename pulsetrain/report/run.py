@@ -22,10 +22,10 @@ from rich.table import Table as RichTable
 
 from pulsetrain import __version__
 from pulsetrain.executor import Executor, Run, RunFailure, RunRecord
-from pulsetrain.report import ALL_ALGORITHMS, ReportConfig, config_document
-from pulsetrain.report_html import Section, render_page
-from pulsetrain.report_html import Table as HtmlTable
-from pulsetrain.report_sections import PartOutcome, PartPlan, plan_parts, unavailable_section
+from pulsetrain.report.config import ALL_ALGORITHMS, ReportConfig, config_document
+from pulsetrain.report.page import Section, render_page
+from pulsetrain.report.page import Table as HtmlTable
+from pulsetrain.report.parts import PartOutcome, PartPlan, plan_parts, unavailable_section
 from pulsetrain.results import write_atomic, write_json
 
 #: the per-algorithm fields results.json always carries (None where a part could not compute them)

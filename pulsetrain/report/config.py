@@ -299,7 +299,7 @@ def report(
       studies.seeds              seeds of every study setting, e.g. 0,1,2
       studies.max_epochs         cap on each study run's epochs (0: none)
     """
-    from pulsetrain.report_run import run_report
+    from pulsetrain.report.run import run_report
 
     config = resolve_report_config(quick=quick, config_file=config_file, sets=sets)
     worker_count = default_workers() if workers is None else workers
