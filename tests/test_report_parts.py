@@ -13,8 +13,9 @@ from rich.console import Console
 
 from pulsetrain.config import ConfigError
 from pulsetrain.report.config import resolve_report_config
-from pulsetrain.report.parts import layer_weight_counts, limit_epochs, pulses_per_weight
 from pulsetrain.report.run import run_report
+from pulsetrain.report.studies import limit_epochs
+from pulsetrain.report.training import layer_weight_counts, pulses_per_weight
 
 ONLY_TRAINING = ("cosim.enabled=false", "cost.enabled=false", "studies.enabled=false")
 
@@ -28,7 +29,7 @@ def report(out: Path, *sets: str) -> dict[str, Any]:
         cache_dir=None,
         console=Console(file=io.StringIO(), width=120),
         code_version="pinned-for-this-test",
-    )
+    ).document
 
 
 def test_layer_weight_counts_include_bias_lines() -> None:
@@ -110,7 +111,7 @@ def test_cost_part_uses_the_estimator_with_measured_pulses(tmp_path: Path) -> No
 
 
 def test_schedule_part_counts_cycles_of_model_twin_and_rtl() -> None:
-    from pulsetrain.report.parts import schedule_cycles_run
+    from pulsetrain.report.schedule import schedule_cycles_run
 
     (row,) = schedule_cycles_run({"depths": [3]})["rows"]
     for mode in ("bp", "dfa"):

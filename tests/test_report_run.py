@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from matplotlib import image as mpimg
 from rich.console import Console
 
 from pulsetrain.cli import main
+from pulsetrain.report import training as training_part
 from pulsetrain.report.config import resolve_report_config
 from pulsetrain.report.run import ALGORITHM_FIELDS, run_report
 
@@ -39,7 +41,7 @@ def tiny_report(out: Path, *extra: str, workers: int = 1) -> dict[str, Any]:
         cache_dir=out / "cache",
         console=Console(file=io.StringIO(), width=120),
         code_version="pinned-for-this-test",
-    )
+    ).document
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,44 @@ def test_cli_prints_table_and_timing(tmp_path: Path) -> None:
     assert "pulsetrain report: algorithms" in result.output
     assert "where the time went" in result.output
     assert (tmp_path / "results.json").is_file()
+
+
+def failing_train_run(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """A training run that always fails (stands in for a run that crashes on a worker)."""
+    raise RuntimeError(f"injected failure for {plain['algo']}")
+
+
+def _cli_tiny(out: Path, *options: str) -> Any:
+    arguments = ["report", "--quick", "--out", str(out), "--workers", "1", "--no-cache", *options]
+    for setting in TINY:
+        arguments += ["--set", setting]
+    return CliRunner().invoke(main, arguments)
+
+
+def test_failed_run_exits_non_zero_and_names_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training_part, "train_run", failing_train_run)
+    result = _cli_tiny(tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "2 runs failed" in result.stderr
+    for label in ("train fp seed=0", "train sgd seed=0"):
+        assert f"training: {label}: RuntimeError: injected failure" in result.stderr
+    # the page and results.json are still written, and show the gap instead of a number
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["algorithms"]["fp"]["test_accuracy"] is None
+    assert "not available: train fp seed=0" in (tmp_path / "index.html").read_text()
+
+
+def test_keep_going_exits_zero_but_still_names_the_failed_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(training_part, "train_run", failing_train_run)
+    result = _cli_tiny(tmp_path, "--keep-going")
+    assert result.exit_code == 0, result.output
+    assert "train sgd seed=0" in result.stderr
+
+
+def test_report_without_failures_lists_none(tiny: tuple[Path, dict[str, Any]]) -> None:
+    config = resolve_report_config(quick=True, sets=(*TINY, "training.algorithms=fp"))
+    out = tiny[0] / "again"
+    result = run_report(config, out_dir=out, console=Console(file=io.StringIO()), code_version="pinned")
+    assert result.failed_runs == ()

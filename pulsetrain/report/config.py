@@ -1,32 +1,16 @@
-"""``pulsetrain report``: the default study end to end, as a terminal table and a self-contained HTML page.
+"""What ``pulsetrain report`` computes: one validated, frozen config with a section per part.
 
-What it does, in order (every step is a set of independent runs sent through one
-:class:`~pulsetrain.executor.Executor`, so they share the worker pool, the Dask cluster and the cache):
-
-1. trains the default network (digits, 64-32-10) with every algorithm on the behavioral model;
-2. runs one algorithm's periphery with the RTL in the loop (Verilator) and compares every digital
-   decision with the model's twin;
-3. synthesizes the periphery blocks and runs the area / energy / latency estimator per algorithm;
-4. runs the three studies (reference-offset sweep, BP versus DFA, SBE versus batch size).
-
-A part whose code is not available (not installed, or not written yet) is shown as
-"not available: <reason>"; nothing is ever filled in with invented numbers.
-
-Configuration: :class:`ReportConfig` holds the defaults; ``--quick`` picks the small preset; a TOML file
-(``--config``) and ``--set key=value`` override any field by dotted path, and everything is validated
-before any work starts.
+:class:`ReportConfig` holds the defaults; ``--quick`` picks the small preset; a TOML file (``--config``)
+and ``--set key=value`` override any field by dotted path, and everything is validated before any work
+starts. Each part's section (``training``, ``cosim``, ``cost``, ``studies``) has an ``enabled`` switch
+that the part registry (:mod:`pulsetrain.report.parts`) reads.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import click
 
 from pulsetrain.config import ConfigError, check_choice, check_int, resolve, to_plain
 
@@ -206,129 +190,7 @@ def resolve_report_config(
     return resolve(ReportConfig.preset(quick=quick), config_file=config_file, sets=sets)
 
 
-def default_workers() -> int:
-    """Local worker processes when ``--workers`` is not given: one per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-# --------------------------------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------------------------------
-
-
-@click.command("report")
-@click.option(
-    "--quick", is_flag=True, help="The small preset (~2 minutes on 2 cores): CI and `make demo` use it."
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default="report",
-    show_default=True,
-    help="Folder for index.html, results.json and the run cache.",
-)
-@click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False), help="TOML file overriding the preset."
-)
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one field by dotted path, e.g. --set training.epochs=5 (repeatable; after --config).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Send the runs to a Dask distributed scheduler (tcp://host:port) instead of local processes.",
-)
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Local worker processes (default: one per available core; 1 runs everything in this process).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Run cache folder (default: OUT/cache). Finished runs are never computed twice.",
-)
-@click.option("--no-cache", is_flag=True, help="Compute every run again and store nothing.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write results.json here.")
-def report(
-    quick: bool,
-    out_dir: str,
-    config_file: str | None,
-    sets: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    cache_dir: str | None,
-    no_cache: bool,
-    json_path: str | None,
-) -> None:
-    """Train every algorithm, run the RTL in the loop, synthesize, estimate and run the studies;
-    print a summary table and write OUT/index.html and OUT/results.json.
-
-    \b
-    Configuration keys (override with --set or TOML tables of the same names):
-      title                      page title
-      training.enabled           train the algorithms (true/false)
-      training.algorithms        fp,sgd,dfa,ttv2,c-ttv2,agad,sbe
-      training.seeds             seeds per algorithm, e.g. 0,1,2
-      training.epochs            epochs over the digits training split
-      training.hidden            hidden widths, e.g. 32 or 32,32
-      training.train_set         TrainConfig overrides, e.g. device.dw_min=0.002
-      training.device            ideal, constant-step, soft-bounds, pow-step
-      cosim.enabled              run the RTL in the loop (true/false)
-      cosim.algorithm            sgd, ttv2, c-ttv2, agad or dfa
-      cosim.samples              training samples with the RTL in the loop
-      cosim.simulator            verilator or icarus
-      cosim.seed / cosim.hidden  seed; hidden widths (empty: training.hidden)
-      cost.enabled               synthesis, estimator and BP/DFA cycles (true/false)
-      cost.targets               generic, ice40, ecp5, nangate45, sky130
-      cost.technology            estimator technology table (empty: rpu_45nm)
-      cost.use_synthesis         cost the digital periphery from Nangate45 synthesis
-      studies.enabled            run the studies (true/false)
-      studies.studies            offset-sweep, bp-vs-dfa, sbe-batch
-      studies.quick              each study's --quick size
-      studies.seeds              seeds of every study setting, e.g. 0,1,2
-      studies.max_epochs         cap on each study run's epochs (0: none)
-    """
-    from pulsetrain.report.run import run_report
-
-    config = resolve_report_config(quick=quick, config_file=config_file, sets=sets)
-    worker_count = default_workers() if workers is None else workers
-    check_int("--workers", worker_count, 1, 1024)
-    if scheduler is not None and not scheduler.strip():
-        raise ConfigError("--scheduler must be an address such as tcp://127.0.0.1:8786, not ''")
-    out = Path(out_dir)
-    cache: Path | None = None if no_cache else Path(cache_dir) if cache_dir else out / "cache"
-    run_report(
-        config,
-        out_dir=out,
-        workers=worker_count,
-        scheduler=scheduler,
-        cache_dir=cache,
-        json_path=Path(json_path) if json_path else None,
-    )
-
-
 def config_document(config: ReportConfig) -> dict[str, Any]:
     """The config as plain data (for results.json and the page)."""
     document: dict[str, Any] = to_plain(config)
     return document
-
-
-def replace(config: ReportConfig, **changes: Any) -> ReportConfig:
-    """A copy of ``config`` with top-level fields replaced (validated again)."""
-    return dataclasses.replace(config, **changes)
-
-
-def now() -> float:
-    """Monotonic seconds (one place, so that timing is measured the same everywhere)."""
-    return time.perf_counter()

@@ -39,7 +39,7 @@ def colour(name: str) -> str:
     return ALGORITHM_COLOURS.get(name, "#7f7f7f")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plot:
     """One embedded figure: a title, the PNG bytes and a caption saying what is shown and from where."""
 
@@ -52,7 +52,7 @@ class Plot:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Table:
     """A small table: header row and rows of already formatted cells."""
 
@@ -63,7 +63,11 @@ class Table:
 
 @dataclass
 class Section:
-    """One part of the page. ``unavailable`` holds the reason when the section could not be produced."""
+    """One part of the page. ``unavailable`` holds the reason when the section could not be produced.
+
+    A builder: a part creates it with its key, title and intro, then appends tables, plots and notes
+    while assembling its results.
+    """
 
     key: str
     title: str

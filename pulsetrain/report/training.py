@@ -1,0 +1,289 @@
+"""Report part ``training``: the default network trained with every algorithm on the behavioral model."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulsetrain.executor import RunFailure
+from pulsetrain.report.config import ReportConfig
+from pulsetrain.report.page import Plot, Section, Table, colour, figure_png
+from pulsetrain.report.part import (
+    DIGITS_CLASSES,
+    DIGITS_INPUTS,
+    AlgorithmNumbers,
+    Part,
+    PartData,
+    PartOutcome,
+    PartPlan,
+    mean,
+    require,
+    spec_from_plain,
+    typed_run,
+)
+
+KEY = "training"
+TITLE = "Training on the behavioral model"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSpec:
+    """One training run: an algorithm, a seed and the network, as ``pulsetrain train`` takes them."""
+
+    #: algorithm name (``pulsetrain train --algo``)
+    algo: str
+    #: seed of every random generator of the run
+    seed: int
+    #: epochs over the digits training split
+    epochs: int
+    #: hidden layer widths
+    hidden: tuple[int, ...]
+    #: TrainConfig overrides ``key=value``: the algorithm's defaults first, the user's last
+    sets: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingNumbers(AlgorithmNumbers):
+    """What training adds to an algorithm's row of the summary (means over seeds)."""
+
+    #: test accuracy after the last epoch, 0..1
+    test_accuracy: float
+    #: the same for each seed
+    test_accuracy_per_seed: list[float]
+    #: mean pulses per device of each array kind (``A``, ``C``, ``W``) over the whole run
+    pulses_per_weight: dict[str, float]
+    #: device pulses per training sample
+    pulses_per_sample: float
+    #: wall seconds of one training run
+    training_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingData(PartData):
+    """results.json's ``training`` entry: every finished run as the model returned it."""
+
+    #: the runs' results (see :func:`train_run`)
+    runs: list[dict[str, Any]]
+
+
+def layer_weight_counts(hidden: Sequence[int], bias: bool) -> list[int]:
+    """Devices per layer array (``out * (in + bias)``) of the digits MLP with ``hidden`` widths."""
+    sizes = [DIGITS_INPUTS, *hidden, DIGITS_CLASSES]
+    extra = 1 if bias else 0
+    return [sizes[i + 1] * (sizes[i] + extra) for i in range(len(sizes) - 1)]
+
+
+def pulses_per_weight(pulses: Mapping[str, Mapping[str, int]], weights: Sequence[int]) -> dict[str, float]:
+    """Mean pulses per device of each array kind (``A``, ``C``, ``W``, ...) over the whole training run.
+
+    ``pulses`` is the model's ``{"layer0": {"A": n, ...}, ...}``; ``weights`` the devices per layer.
+    """
+    totals: dict[str, float] = {}
+    devices: dict[str, int] = {}
+    for layer, arrays in pulses.items():
+        index = int(layer.removeprefix("layer"))
+        for name, count in arrays.items():
+            totals[name] = totals.get(name, 0.0) + float(count)
+            devices[name] = devices.get(name, 0) + weights[index]
+    return {name: totals[name] / devices[name] for name in totals if devices[name]}
+
+
+def train_run(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """Train one algorithm with one seed on the digits data (a pure function of the :class:`TrainSpec`).
+
+    Returns the model's results without the per-device detail.
+    """
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.training import resolve_train_config, train
+
+    spec = spec_from_plain(TrainSpec, plain)
+    options = {
+        "algo": spec.algo,
+        "seed": spec.seed,
+        "epochs": spec.epochs,
+        "network.hidden": ",".join(str(width) for width in spec.hidden),
+    }
+    config = resolve_train_config(options=options, sets=list(spec.sets))
+    data = load_dataset(Dataset.DIGITS, None)
+    results = train(config, data=data)
+    weights = layer_weight_counts(config.network.hidden, config.network.bias)
+    return {
+        "algo": spec.algo,
+        "seed": spec.seed,
+        "config": results["config"],
+        "epochs": [
+            {k: record[k] for k in ("epoch", "train_accuracy", "test_accuracy", "loss", "seconds")}
+            for record in results["epochs"]
+        ],
+        "test_accuracy": results["test_accuracy"],
+        "train_accuracy": results["train_accuracy"],
+        "pulses": results["pulses"],
+        "pulses_per_sample": results["pulses_per_sample"],
+        "pulses_per_weight": pulses_per_weight(results["pulses"], weights),
+        "samples_seen": int(results["completed_epochs"] * data.x_train.shape[0]),
+        "max_device_pulses": results["max_device_pulses"],
+        "weights_sha256": results["weights_sha256"],
+        "algorithm": results.get("algorithm", {}),
+        "wall_seconds": results["wall_seconds"],
+    }
+
+
+def algorithm_sets(algo: str, device: str) -> list[str]:
+    """TrainConfig overrides of ``algo``'s default settings: the device kind, then the algorithms module's
+    per-algorithm defaults (``pulsetrain.model.experiments.DEFAULTS_OVERRIDES``, e.g. SBE's batch 16)."""
+    sets = [f"device.kind={device}"]
+    try:
+        experiments = importlib.import_module("pulsetrain.model.experiments")
+    except ImportError:
+        return sets
+    return [*sets, *getattr(experiments, "DEFAULTS_OVERRIDES", {}).get(algo, ())]
+
+
+def plan(config: ReportConfig) -> list[PartPlan]:
+    """One run per algorithm and seed; every TrainConfig override checked before any work."""
+    part = config.training
+    require("pulsetrain.model.training", "train", "resolve_train_config", "TrainConfig")
+    registry = require("pulsetrain.model.algorithms", "ALGORITHMS")
+    missing = [name for name in part.algorithms if name not in registry.ALGORITHMS]
+    runnable = [name for name in part.algorithms if name in registry.ALGORITHMS]
+    # The TrainConfig overrides are checked here, before any work, so that a bad key fails the command.
+    from pulsetrain.model.training import resolve_train_config
+
+    for algo in runnable:
+        resolve_train_config(
+            options={"algo": algo}, sets=[*algorithm_sets(algo, part.device), *part.train_set]
+        )
+    runs = tuple(
+        typed_run(
+            train_run,
+            TrainSpec(
+                algo=algo,
+                seed=seed,
+                epochs=part.epochs,
+                hidden=part.hidden,
+                sets=(*algorithm_sets(algo, part.device), *part.train_set),
+            ),
+            f"train {algo} seed={seed}",
+        )
+        for algo in runnable
+        for seed in part.seeds
+    )
+
+    def assemble(results: list[Any]) -> PartOutcome:
+        return assemble_training(config, runnable, missing, results)
+
+    return [PartPlan(key=KEY, title=TITLE, runs=runs, assemble=assemble)]
+
+
+def _numbers(runs: Sequence[Mapping[str, Any]]) -> TrainingNumbers:
+    accuracies = [run["test_accuracy"] for run in runs]
+    ppw: dict[str, float] = {}
+    for array in sorted({name for run in runs for name in run["pulses_per_weight"]}):
+        ppw[array] = mean([run["pulses_per_weight"].get(array, 0.0) for run in runs])
+    return TrainingNumbers(
+        test_accuracy=mean(accuracies),
+        test_accuracy_per_seed=accuracies,
+        pulses_per_weight=ppw,
+        pulses_per_sample=mean([run["pulses_per_sample"] for run in runs]),
+        training_seconds=mean([run["wall_seconds"] for run in runs]),
+    )
+
+
+def _row(algo: str, numbers: TrainingNumbers) -> list[str]:
+    return [
+        algo,
+        f"{100 * numbers.test_accuracy:.1f}",
+        " / ".join(f"{100 * a:.1f}" for a in numbers.test_accuracy_per_seed),
+        ", ".join(f"{k}: {v:.3g}" for k, v in numbers.pulses_per_weight.items()) or "-",
+        f"{numbers.pulses_per_sample:.3g}",
+        f"{numbers.training_seconds:.1f}",
+    ]
+
+
+def assemble_training(
+    config: ReportConfig, algorithms: list[str], missing: list[str], results: list[Any]
+) -> PartOutcome:
+    """The training section: a table per algorithm (means over seeds) and the accuracy curves."""
+    part = config.training
+    section = Section(
+        KEY,
+        TITLE,
+        intro=(
+            f"Digits (8x8, sklearn), network 64-{'-'.join(map(str, part.hidden))}-10, {part.epochs} epochs, "
+            f"seeds {', '.join(map(str, part.seeds))}, {part.device} devices; every algorithm at its default "
+            "settings (pulsetrain train --algo NAME; SBE at batch 16, as in pulsetrain experiment defaults)."
+        ),
+    )
+    finished: list[dict[str, Any]] = []
+    notes: list[str] = []
+    by_algo: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        if isinstance(result, RunFailure):
+            notes.append(f"not available: {result.label}: {result.error}")
+            continue
+        by_algo.setdefault(result["algo"], []).append(result)
+        finished.append(result)
+    notes.extend(
+        f"not available: algorithm {name!r} is not registered in pulsetrain.model.algorithms yet"
+        for name in missing
+    )
+    numbers = {algo: _numbers(by_algo[algo]) for algo in algorithms if by_algo.get(algo)}
+    if numbers:
+        section.tables.append(
+            Table(
+                [
+                    "algorithm",
+                    "test accuracy %",
+                    "per seed %",
+                    "pulses per weight",
+                    "pulses per sample",
+                    "seconds per run",
+                ],
+                [_row(algo, values) for algo, values in numbers.items()],
+                "Pulses per weight: total pulses on each array kind over training divided by its devices "
+                "(W: the single weight array; A / C: the fast and slow arrays of the Tiki-Taka family).",
+            )
+        )
+        section.plots.append(_accuracy_plot(algorithms, by_algo))
+    else:
+        section.unavailable = "no training run finished" + (f" ({notes[0]})" if notes else "")
+    section.notes.extend(notes)
+    return PartOutcome(section=section, data=TrainingData(status="ok", runs=finished), algorithms=numbers)
+
+
+def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[dict[str, Any]]]) -> Plot:
+    def draw(figure: Any) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        axes = figure.add_subplot(1, 1, 1)
+        for algo in algorithms:
+            for seed_index, run in enumerate(by_algo.get(algo, [])):
+                epochs = [record["epoch"] for record in run["epochs"]]
+                accuracy = [100 * record["test_accuracy"] for record in run["epochs"]]
+                axes.plot(
+                    epochs,
+                    accuracy,
+                    color=colour(algo),
+                    marker="o" if len(epochs) < 12 else None,
+                    markersize=3,
+                    linewidth=1.5 if seed_index == 0 else 0.8,
+                    alpha=1.0 if seed_index == 0 else 0.5,
+                    label=algo if seed_index == 0 else None,
+                )
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("test accuracy (%)")
+        axes.set_title("Test accuracy per epoch (digits)")
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower right", ncol=2, fontsize=8)
+
+    return Plot(
+        "accuracy curves",
+        figure_png(draw),
+        "Test accuracy after every epoch, one colour per algorithm (thin lines: further seeds).",
+    )
+
+
+PART = Part(key=KEY, title=TITLE, switch="training", plan=plan)
