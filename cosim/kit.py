@@ -14,6 +14,11 @@ Parts, kept apart as in cocotbext-axi's source / sink / monitor split:
 back-pressure patterns
     :func:`always`, :func:`random_pattern`, :func:`periodic_pattern`: infinite iterators of booleans.
 
+:class:`Bench`
+    the set-up every block bench shares (parameters, config, seeded generator, clock and reset, cycle
+    counter, scoreboard, coverage, closing report), so that a bench module holds only its driver,
+    monitor, model and check.
+
 Parameters reach a bench through :func:`bench_parameters`; measurements go back with :func:`report`.
 Names of stream signals follow Amaranth's flattening of a port ``p`` of ``stream.Signature``:
 ``p__valid``, ``p__ready``, ``p__payload``.
@@ -29,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cocotb
 from cocotb.clock import Clock
@@ -392,3 +397,77 @@ def decode_struct(layout: Any, value: int) -> dict[str, int]:
             raw -= 1 << width
         fields[name] = raw
     return fields
+
+
+# --------------------------------------------------------------------------------------------------
+# the bench: the set-up every block bench shares
+# --------------------------------------------------------------------------------------------------
+
+ConfigT = TypeVar("ConfigT")
+
+
+class Bench:
+    """The plumbing of one block bench: parameters, its config, a seeded random generator, clock and
+    reset, a cycle counter, the scoreboard, the coverage group, and the closing report.
+
+    What stays in the bench module is what differs per block, kept apart as in cocotb's
+    ``examples/matrix_multiplier`` tester: a *driver* (stimulus onto the ports), a *monitor* (the ports
+    read back into a transaction), the *model* (the block's digital twin predicting the same
+    transaction) and the *check* (``bench.scoreboard.compare``), plus the coverage it samples.
+
+    Parameters
+    ----------
+    dut
+        cocotb's handle of the top level.
+    name
+        The block's name: the scoreboard's and the coverage group's.
+    """
+
+    def __init__(self, dut: Any, name: str) -> None:
+        from pulsetrain.cosim.coverage import Coverage
+
+        self.dut = dut
+        self.name = name
+        #: the parameters the host passed (see :func:`bench_parameters`)
+        self.parameters = bench_parameters()
+        #: the bench's one random generator, seeded by the ``seed`` parameter (default 1)
+        self.rng = random.Random(self.integer("seed", 1))
+        self.scoreboard = Scoreboard(name)
+        self.coverage = Coverage(name)
+        self._counter: CycleCounter | None = None
+
+    def config(self, cls: type[ConfigT]) -> ConfigT:
+        """The ``config`` parameter rebuilt as ``cls`` (the config the host built the RTL from)."""
+        built: ConfigT = config_from_plain(cls, self.parameters["config"])
+        return built
+
+    def integer(self, key: str, default: int) -> int:
+        """An integer parameter."""
+        return int(self.parameters.get(key, default))
+
+    def real(self, key: str, default: float) -> float:
+        """A real-valued parameter."""
+        return float(self.parameters.get(key, default))
+
+    def pattern(self, key: str, default: str) -> Pattern:
+        """A back-pressure / idle pattern parameter (see :func:`pattern_from`), drawing on :attr:`rng`."""
+        return pattern_from(str(self.parameters.get(key, default)), self.rng)
+
+    async def start(self, *, idle_inputs: Mapping[str, int] | None = None, period_ns: int = 10) -> None:
+        """Drive ``idle_inputs`` (port name -> value), start the clock, reset, then count cycles."""
+        for port, value in (idle_inputs or {}).items():
+            getattr(self.dut, port).value = value
+        await start_clock_and_reset(self.dut, period_ns=period_ns)
+        self._counter = CycleCounter(self.dut.clk)
+
+    @property
+    def counter(self) -> CycleCounter:
+        """Rising edges since reset ended (after :meth:`start`)."""
+        if self._counter is None:
+            raise RuntimeError(f"{self.name} bench: start() was not awaited")
+        return self._counter
+
+    def finish(self, **measurements: Any) -> None:
+        """Report the scoreboard, the coverage and ``measurements`` to the host, then fail on any mismatch."""
+        report(scoreboard=self.scoreboard.summary(), coverage=self.coverage.summary(), **measurements)
+        self.scoreboard.check()
