@@ -6,29 +6,22 @@ with random idle gaps; after each batch ``read`` streams X and D out of ``vector
 back-pressure. X, D, the norms, the projection sum and the sample count are compared with the bit-exact
 twin :class:`pulsetrain.model.twins.sbe.SbeUnitTwin`. D's direction carries over between batches (the
 warm start), so a divergence in one batch shows in all later ones as well.
+
+Kept apart: the stimulus (:func:`batch_samples`), the driver (:class:`SbeDriver`), the monitor
+(:func:`observe`), the model (:func:`predict`: the twin) and the check (:func:`check`);
+:class:`~pulsetrain.cosim.kit.Bench` holds the plumbing.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
-from pulsetrain.cosim.coverage import Coverage
-from pulsetrain.cosim.kit import (
-    CycleCounter,
-    Scoreboard,
-    StreamSink,
-    StreamSource,
-    bench_parameters,
-    config_from_plain,
-    pattern_from,
-    read_int,
-    report,
-    start_clock_and_reset,
-)
+from pulsetrain.cosim.kit import Bench, Scoreboard, StreamSink, StreamSource, read_int
 from pulsetrain.model.twins.sbe import SbeUnitTwin
 
 from pulsetrain.periphery.sbe import SbeConfig
@@ -69,46 +62,125 @@ def batch_samples(
     return samples
 
 
+@dataclass(frozen=True)
+class BatchResult:
+    """What the unit holds after a batch (the design's, read back, or the twin's)."""
+
+    #: the X vector, one value per row
+    x: list[int]
+    #: the D vector, one value per column
+    d: list[int]
+    #: ‖X‖²
+    x_norm_sq: int
+    #: ‖D‖²
+    d_norm_sq: int
+    #: the projection sum
+    sigma_sum: int
+    #: samples in the batch
+    count: int
+
+
+class SbeDriver:
+    """Batch strobes and sample codes into the ``samples`` stream (the twin takes the same samples)."""
+
+    def __init__(self, dut: Any, config: SbeConfig, source: StreamSource) -> None:
+        self.dut = dut
+        self.mask = (1 << config.input_bits) - 1
+        self.source = source
+
+    async def start_batch(self) -> None:
+        """One ``start_batch`` strobe."""
+        await FallingEdge(self.dut.clk)
+        self.dut.start_batch.value = 1
+        await FallingEdge(self.dut.clk)
+        self.dut.start_batch.value = 0
+
+    def send(self, x_codes: list[int], d_codes: list[int]) -> None:
+        """One sample: the d codes, then the x codes (the order the unit's passes need them in)."""
+        for code in (*d_codes, *x_codes):
+            self.source.send(code & self.mask)
+
+    async def read(self) -> None:
+        """Once every sample is in and the unit is idle: one ``read`` strobe."""
+        await self.source.wait_idle()
+        await FallingEdge(self.dut.clk)
+        while read_int(self.dut.busy):
+            await FallingEdge(self.dut.clk)
+        self.dut.read.value = 1
+        await FallingEdge(self.dut.clk)
+        self.dut.read.value = 0
+
+
+async def observe(dut: Any, config: SbeConfig, sink: StreamSink, taken: int) -> BatchResult:
+    """The monitor: X and D from the ``vectors`` stream (items from ``taken`` on), then the registers."""
+    words = config.rows + config.cols
+    await sink.wait_for(taken + words, timeout_cycles=50 * words + 200)
+    streamed = [signed_value(item.payload, config.vector_bits) for item in sink.items[taken:]]
+    while read_int(dut.busy):
+        await FallingEdge(dut.clk)
+    return BatchResult(
+        x=streamed[: config.rows],
+        d=streamed[config.rows :],
+        x_norm_sq=read_int(dut.x_norm_sq),
+        d_norm_sq=read_int(dut.d_norm_sq),
+        sigma_sum=signed_value(read_int(dut.sigma_sum), config.sigma_bits),
+        count=read_int(dut.count),
+    )
+
+
+def predict(twin: SbeUnitTwin) -> BatchResult:
+    """The model: the twin's state after the same samples."""
+    state = twin.state()
+    return BatchResult(
+        x=state.x.tolist(),
+        d=state.d.tolist(),
+        x_norm_sq=state.x_norm_sq,
+        d_norm_sq=state.d_norm_sq,
+        sigma_sum=state.sigma_sum,
+        count=state.count,
+    )
+
+
+def check(scoreboard: Scoreboard, batch: int, design: BatchResult, model: BatchResult) -> None:
+    """Every field, in a fixed order."""
+    for what, name in (
+        ("x", "X"),
+        ("d", "D"),
+        ("x_norm_sq", "x_norm_sq"),
+        ("d_norm_sq", "d_norm_sq"),
+        ("sigma_sum", "sigma_sum"),
+        ("count", "count"),
+    ):
+        scoreboard.compare(f"batch {batch} {name}", getattr(design, what), getattr(model, what))
+
+
 @cocotb.test()
 async def sbe_unit_matches_twin(dut: Any) -> None:
     """After every batch: X, D, ‖X‖², ‖D‖², the projection sum and the count equal the twin's."""
-    parameters = bench_parameters()
-    config: SbeConfig = config_from_plain(SbeConfig, parameters["config"])
-    batches = int(parameters.get("batches", 6))
-    rng = random.Random(int(parameters.get("seed", 1)))
-    np_rng = np.random.default_rng(int(parameters.get("seed", 1)))
+    bench = Bench(dut, "sbe_unit")
+    config = bench.config(SbeConfig)
+    batches = bench.integer("batches", 6)
+    rng = bench.rng
+    np_rng = np.random.default_rng(bench.integer("seed", 1))
     twin = SbeUnitTwin(config)
-    input_mask = (1 << config.input_bits) - 1
-    dut.start_batch.value = 0
-    dut.read.value = 0
-    dut.samples__valid.value = 0
-    dut.vectors__ready.value = 0
-    await start_clock_and_reset(dut)
-    counter = CycleCounter(dut.clk)
-    source = StreamSource(dut, "samples", dut.clk, pattern_from(parameters.get("source", "random70"), rng))
-    sink = StreamSink(dut, "vectors", dut.clk, pattern_from(parameters.get("sink", "random60"), rng), counter)
-    scoreboard = Scoreboard("sbe_unit")
-    coverage = Coverage("sbe_unit")
-    size_cover = coverage.point("batch_size", ["one", "between", "max_batch"])
-    rail_cover = coverage.point("input_codes_at_rails", ["low", "high"])
-    zero_cover = coverage.point("all_zero_error_sample", [True])
-    stall_cover = coverage.point("stream_stalls", ["samples", "vectors"])
+    await bench.start(idle_inputs={"start_batch": 0, "read": 0, "samples__valid": 0, "vectors__ready": 0})
+    source = StreamSource(dut, "samples", dut.clk, bench.pattern("source", "random70"))
+    sink = StreamSink(dut, "vectors", dut.clk, bench.pattern("sink", "random60"), bench.counter)
+    driver = SbeDriver(dut, config, source)
+    size_cover = bench.coverage.point("batch_size", ["one", "between", "max_batch"])
+    rail_cover = bench.coverage.point("input_codes_at_rails", ["low", "high"])
+    zero_cover = bench.coverage.point("all_zero_error_sample", [True])
+    stall_cover = bench.coverage.point("stream_stalls", ["samples", "vectors"])
     limit = 1 << config.input_frac_bits
-    words = config.rows + config.cols
     taken = 0
     for batch in range(batches):
         # the first batches pin the edges of the batch size, the rest are random
         size = (1, config.max_batch)[batch] if batch < 2 else rng.randint(1, config.max_batch)
         size_cover("one" if size == 1 else "max_batch" if size == config.max_batch else "between")
-        await FallingEdge(dut.clk)
-        dut.start_batch.value = 1
-        await FallingEdge(dut.clk)
-        dut.start_batch.value = 0
+        await driver.start_batch()
         twin.start_batch()
         for x_codes, d_codes in batch_samples(config, size, rng, np_rng):
-            # one sample: the d codes, then the x codes (the order the unit's passes need them in)
-            for code in (*d_codes, *x_codes):
-                source.send(code & input_mask)
+            driver.send(x_codes, d_codes)
             twin.add(x_codes, d_codes)
             codes = (*x_codes, *d_codes)
             if -limit in codes:
@@ -117,29 +189,12 @@ async def sbe_unit_matches_twin(dut: Any) -> None:
                 rail_cover("high")
             if not any(d_codes):
                 zero_cover(True)
-        await source.wait_idle()
-        await FallingEdge(dut.clk)
-        while read_int(dut.busy):
-            await FallingEdge(dut.clk)
-        dut.read.value = 1
-        await FallingEdge(dut.clk)
-        dut.read.value = 0
-        await sink.wait_for(taken + words, timeout_cycles=50 * words + 200)
-        streamed = [signed_value(item.payload, config.vector_bits) for item in sink.items[taken:]]
-        taken += words
-        while read_int(dut.busy):
-            await FallingEdge(dut.clk)
-        state = twin.state()
-        sigma = signed_value(read_int(dut.sigma_sum), config.sigma_bits)
-        scoreboard.compare(f"batch {batch} X", streamed[: config.rows], state.x.tolist())
-        scoreboard.compare(f"batch {batch} D", streamed[config.rows :], state.d.tolist())
-        scoreboard.compare(f"batch {batch} x_norm_sq", read_int(dut.x_norm_sq), state.x_norm_sq)
-        scoreboard.compare(f"batch {batch} d_norm_sq", read_int(dut.d_norm_sq), state.d_norm_sq)
-        scoreboard.compare(f"batch {batch} sigma_sum", sigma, state.sigma_sum)
-        scoreboard.compare(f"batch {batch} count", read_int(dut.count), state.count)
+        await driver.read()
+        design = await observe(dut, config, sink, taken)
+        taken += config.rows + config.cols
+        check(bench.scoreboard, batch, design, predict(twin))
     if source.stall_cycles:
         stall_cover("samples")
     if sink.backpressure_cycles:
         stall_cover("vectors")
-    report(scoreboard=scoreboard.summary(), coverage=coverage.summary(), cycles=counter.cycle)
-    scoreboard.check()
+    bench.finish(cycles=bench.counter.cycle)
