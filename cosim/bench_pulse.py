@@ -6,11 +6,16 @@ lengths ``1..bl_max``; the codes stream gets random idle gaps. For every update 
 :class:`~pulsetrain.model.twins.pulse.TwinPulseGenerator`'s, and a :class:`~pulsetrain.cosim.bridge.
 PulseLineBridge` applies the RTL's pulses to a model tile while the twin's trains go to an identical
 shadow tile: the analog weights must match exactly.
+
+Kept apart: the stimulus (:func:`draw_update`), the driver and monitor (the transactor), the model (the
+twin and its shadow tile), the check (:func:`check`) and the coverage (:class:`PulseCoverage`);
+:class:`~pulsetrain.cosim.kit.Bench` holds the plumbing.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import cocotb
@@ -18,16 +23,10 @@ import numpy as np
 from cocotb.triggers import ClockCycles
 from pulsetrain.cosim.bridge import PulseLineBridge
 from pulsetrain.cosim.coverage import Coverage
-from pulsetrain.cosim.kit import (
-    Scoreboard,
-    bench_parameters,
-    config_from_plain,
-    pattern_from,
-    report,
-    start_clock_and_reset,
-)
+from pulsetrain.cosim.kit import Bench, Scoreboard
 from pulsetrain.cosim.transactors import PulseGeneratorTransactor
 from pulsetrain.model.devices import ConstantStepDevice
+from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.pulses import FloatPulseSource
 from pulsetrain.model.tile import IOConfig, Tile, UpdateConfig
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
@@ -50,55 +49,82 @@ def model_tile(config: PulseGeneratorConfig, seed: int) -> Tile:
     )
 
 
+@dataclass(frozen=True)
+class Update:
+    """One update's stimulus: the train length, a code and a sign per line (x lines first)."""
+
+    #: train length (slots)
+    bl: int
+    #: the full-scale code (stochastic: ``2**probability_bits``; deterministic: ``bl``)
+    high: int
+    #: one code per line
+    codes: np.ndarray
+    #: one sign per line (True: negative)
+    negative: np.ndarray
+
+
+def draw_update(config: PulseGeneratorConfig, rng: random.Random) -> Update:
+    """Random codes (both rails forced in now and then), random signs, a random train length."""
+    full = (1 << config.probability_bits) if config.mode is PulseMode.STOCHASTIC else None
+    bl = rng.choice([1, config.bl_max, rng.randrange(1, config.bl_max + 1)])
+    high = full if full is not None else bl
+    codes = np.array([rng.randrange(high + 1) for _ in range(config.lines)], dtype=np.int64)
+    for line in range(config.lines):  # the rails, often enough to cover both
+        if rng.random() < 0.15:
+            codes[line] = rng.choice([0, high])
+    negative = np.array([rng.random() < 0.5 for _ in range(config.lines)])
+    return Update(bl, high, codes, negative)
+
+
+def check(scoreboard: Scoreboard, update: int, design: PulseTrains, model: PulseTrains) -> None:
+    """Every slot of every line's train and both sign vectors."""
+    for what in ("x_fire", "d_fire", "x_negative", "d_negative"):
+        scoreboard.compare(f"update {update} {what}", getattr(design, what), getattr(model, what))
+
+
+class PulseCoverage:
+    """Pulses per line (none, some, all BL), the train length and the code rails."""
+
+    def __init__(self, coverage: Coverage, config: PulseGeneratorConfig) -> None:
+        self.bl_max = config.bl_max
+        self.count = coverage.point("pulses_per_line", ["zero", "some", "all_bl"])
+        self.bl = coverage.point("bl", ["one", "middle", "bl_max"])
+        self.code = coverage.point("code_rail", ["zero", "full"])
+
+    def sample(self, stimulus: Update, design: PulseTrains) -> None:
+        """Sample one update."""
+        bl = stimulus.bl
+        self.bl("one" if bl == 1 else "bl_max" if bl == self.bl_max else "middle")
+        for count in np.concatenate([design.x_fire.sum(axis=0), design.d_fire.sum(axis=0)]):
+            self.count("zero" if count == 0 else "all_bl" if count == bl else "some")
+        for code in stimulus.codes:
+            if code in (0, stimulus.high):
+                self.code("zero" if code == 0 else "full")
+
+
 @cocotb.test()
 async def pulse_generator_matches_twin(dut: Any) -> None:
     """Every slot of every train equals the twin's; the bridged tile equals the twin-driven tile."""
-    parameters = bench_parameters()
-    config: PulseGeneratorConfig = config_from_plain(PulseGeneratorConfig, parameters["config"])
-    updates = int(parameters.get("updates", 20))
-    rng = random.Random(int(parameters.get("seed", 1)))
-    await start_clock_and_reset(dut)
-    transactor = PulseGeneratorTransactor(
-        dut, config, code_pattern=pattern_from(parameters.get("code_pattern", "random70"), rng)
-    )
+    bench = Bench(dut, "pulse_generator")
+    config = bench.config(PulseGeneratorConfig)
+    updates = bench.integer("updates", 20)
+    await bench.start()
+    transactor = PulseGeneratorTransactor(dut, config, code_pattern=bench.pattern("code_pattern", "random70"))
     twin = TwinPulseGenerator(config)
     tile, shadow = model_tile(config, 7), model_tile(config, 7)
     bridge = PulseLineBridge(dut, tile)
-    scoreboard = Scoreboard("pulse_generator")
-    coverage = Coverage("pulse_generator")
-    count_cover = coverage.point("pulses_per_line", ["zero", "some", "all_bl"])
-    bl_cover = coverage.point("bl", ["one", "middle", "bl_max"])
-    code_cover = coverage.point("code_rail", ["zero", "full"])
-    full = (1 << config.probability_bits) if config.mode is PulseMode.STOCHASTIC else None
+    coverage = PulseCoverage(bench.coverage, config)
+    x = config.x_lines
     for update in range(updates):
-        bl = rng.choice([1, config.bl_max, rng.randrange(1, config.bl_max + 1)])
-        high = full if full is not None else bl
-        codes = np.array([rng.randrange(high + 1) for _ in range(config.lines)], dtype=np.int64)
-        for line in range(config.lines):  # the rails, often enough to cover both
-            if rng.random() < 0.15:
-                codes[line] = rng.choice([0, high])
-        negative = np.array([rng.random() < 0.5 for _ in range(config.lines)])
-        x_codes, d_codes = codes[: config.x_lines], codes[config.x_lines :]
-        x_neg, d_neg = negative[: config.x_lines], negative[config.x_lines :]
-        design = await transactor.fire(x_codes, x_neg, d_codes, d_neg, bl)
-        model = twin.fire(x_codes, x_neg, d_codes, d_neg, bl)
+        stimulus = draw_update(config, bench.rng)
+        codes, negative = stimulus.codes, stimulus.negative
+        design = await transactor.fire(codes[:x], negative[:x], codes[x:], negative[x:], stimulus.bl)
+        model = twin.fire(codes[:x], negative[:x], codes[x:], negative[x:], stimulus.bl)
         shadow.apply_trains(model)
-        for what in ("x_fire", "d_fire", "x_negative", "d_negative"):
-            scoreboard.compare(f"update {update} {what}", getattr(design, what), getattr(model, what))
-        bl_cover("one" if bl == 1 else "bl_max" if bl == config.bl_max else "middle")
-        for count in np.concatenate([design.x_fire.sum(axis=0), design.d_fire.sum(axis=0)]):
-            count_cover("zero" if count == 0 else "all_bl" if count == bl else "some")
-        for code in codes:
-            if code in (0, high):
-                code_cover("zero" if code == 0 else "full")
+        check(bench.scoreboard, update, design, model)
+        coverage.sample(stimulus, design)
     # let the bridge see the last slot, then compare the analog arrays
     await ClockCycles(dut.clk, 3)
-    scoreboard.compare("trains applied by the bridge", bridge.trains_applied, updates)
-    scoreboard.compare("tile weights (bridge vs twin)", tile.weights(), shadow.weights())
-    report(
-        scoreboard=scoreboard.summary(),
-        coverage=coverage.summary(),
-        cycles=transactor.cycles,
-        slots=bridge.slots_seen,
-    )
-    scoreboard.check()
+    bench.scoreboard.compare("trains applied by the bridge", bridge.trains_applied, updates)
+    bench.scoreboard.compare("tile weights (bridge vs twin)", tile.weights(), shadow.weights())
+    bench.finish(cycles=transactor.cycles, slots=bridge.slots_seen)
