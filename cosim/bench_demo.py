@@ -1,55 +1,43 @@
-"""cocotb bench of :class:`pulsetrain.cosim.demo.RunningSum`: driver, sink with back-pressure, scoreboard."""
+"""cocotb bench of :class:`pulsetrain.cosim.demo.RunningSum`: the smallest bench on the shared kit.
+
+Driver (a :class:`~pulsetrain.cosim.kit.StreamSource` with random idle gaps), monitor (a
+:class:`~pulsetrain.cosim.kit.StreamSink` with random back-pressure), model (:func:`running_sums`) and
+in-order check (the scoreboard, fed by the monitor) are kept apart; :class:`~pulsetrain.cosim.kit.Bench`
+holds the plumbing.
+"""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import cocotb
-from pulsetrain.cosim.coverage import Coverage
 from pulsetrain.cosim.demo import running_sums
-from pulsetrain.cosim.kit import (
-    CycleCounter,
-    Scoreboard,
-    StreamSink,
-    StreamSource,
-    bench_parameters,
-    pattern_from,
-    report,
-    start_clock_and_reset,
-)
+from pulsetrain.cosim.kit import Bench, Handshake, StreamSink, StreamSource
 
 
 @cocotb.test()
 async def running_sum_matches_model(dut: Any) -> None:
     """Random bytes in with random idle gaps, random back-pressure out; every sum checked in order."""
-    parameters = bench_parameters()
-    rng = random.Random(int(parameters.get("seed", 1)))
-    count = int(parameters.get("items", 200))
-    await start_clock_and_reset(dut)
-    counter = CycleCounter(dut.clk)
-    coverage = Coverage("running_sum")
-    stalls = coverage.point("output_stalled", [False, True])
-    wrap = coverage.point("sum_wrapped", [False, True])
-    scoreboard = Scoreboard("running_sum")
-    values = [rng.randrange(256) for _ in range(count)]
+    bench = Bench(dut, "running_sum")
+    count = bench.integer("items", 200)
+    await bench.start()
+    stalls = bench.coverage.point("output_stalled", [False, True])
+    wrap = bench.coverage.point("sum_wrapped", [False, True])
+    values = [bench.rng.randrange(256) for _ in range(count)]
     for expected in running_sums(values):
-        scoreboard.expect(expected, "sum")
+        bench.scoreboard.expect(expected, "sum")
     previous = [0]
 
-    def check(item: Any) -> None:
-        scoreboard.observe(item.payload, item.cycle)
+    def check(item: Handshake) -> None:
+        bench.scoreboard.observe(item.payload, item.cycle)
         wrap(item.payload < previous[0])
         previous[0] = item.payload
 
-    source = StreamSource(dut, "values", dut.clk, pattern_from(parameters.get("source", "random80"), rng))
-    sink = StreamSink(
-        dut, "sums", dut.clk, pattern_from(parameters.get("sink", "random50"), rng), counter, on_item=check
-    )
+    source = StreamSource(dut, "values", dut.clk, bench.pattern("source", "random80"))
+    sink = StreamSink(dut, "sums", dut.clk, bench.pattern("sink", "random50"), bench.counter, on_item=check)
     for value in values:
         source.send(value)
     await sink.wait_for(count, timeout_cycles=20 * count + 100)
     stalls(sink.backpressure_cycles > 0)
     stalls(False)
-    report(scoreboard=scoreboard.summary(), coverage=coverage.summary(), cycles=counter.cycle)
-    scoreboard.check()
+    bench.finish(cycles=bench.counter.cycle)
