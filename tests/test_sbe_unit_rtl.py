@@ -8,21 +8,11 @@ import random
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from helpers.simulation import add_watchdog
 from pulsetrain.model.twins.sbe import SbeState, SbeUnitTwin
 from pulsetrain.rtl.sbe_unit import SbeUnit
 
 from pulsetrain.periphery.sbe import Normalization, SbeConfig
-
-
-def add_watchdog(sim: Simulator, cycles: int) -> None:
-    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
-
-    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(cycles):
-            await ctx.tick()
-        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
-
-    sim.add_testbench(watchdog, background=True)
 
 
 def stimulus(config: SbeConfig, batches: list[int], seed: int) -> list[list[tuple[list[int], list[int]]]]:

@@ -8,6 +8,7 @@ import random
 import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
+from helpers.simulation import add_watchdog
 from pulsetrain.model.schedule import mlp_sizes, training_schedule
 from pulsetrain.model.twins.schedule import ScheduleControllerTwin, ScheduleRun, Strobe
 from pulsetrain.rtl.schedule_controller import ScheduleController
@@ -24,17 +25,6 @@ from pulsetrain.periphery.schedule import (
 DEPTHS = [2, 3, 4, 5, 6]
 #: short operation costs keep the Python simulation quick; the structure is what is under test
 QUICK = OperationTiming(adc_bits=4, columns_per_adc=2, bl=7, read_integration_cycles=2)
-
-
-def add_watchdog(sim: Simulator, cycles: int) -> None:
-    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
-
-    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(cycles):
-            await ctx.tick()
-        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
-
-    sim.add_testbench(watchdog, background=True)
 
 
 def simulate(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from helpers.simulation import add_watchdog
 from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 from pulsetrain.rtl.emit import emit, lint_verilog, verilator_executable
 from pulsetrain.rtl.emit import ports as component_ports
@@ -22,17 +23,6 @@ from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
 from pulsetrain.config import ConfigError
 from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
-
-
-def add_watchdog(sim: Simulator, cycles: int) -> None:
-    """Fail the test instead of hanging when the RTL never answers: a background bench counting cycles."""
-
-    async def watchdog(ctx) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(cycles):
-            await ctx.tick()
-        raise AssertionError(f"the RTL did not finish within {cycles} cycles")
-
-    sim.add_testbench(watchdog, background=True)
 
 
 def small_config(mode: TransferMode = TransferMode.CHOPPED_TTV2) -> TilePeripheryConfig:
