@@ -27,3 +27,10 @@ def simulator_matrix(configs: list[tuple[object, str]]) -> list[object]:
             marks = [pytest.mark.slow] if slow else []
             pairs.append(pytest.param(config, simulator, id=f"{simulator.value}-{name}", marks=marks))
     return pairs
+
+
+def skip_unless_available(simulator: runner.SimulatorName) -> None:
+    """Skip the test, with the reason, when ``simulator`` is not installed here."""
+    reason = runner.unavailable_reason(simulator)
+    if reason is not None:
+        pytest.skip(reason)

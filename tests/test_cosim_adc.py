@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults import StuckBit
@@ -23,9 +23,7 @@ RAMP = AdcReadoutConfig(columns=6, columns_per_adc=4, adc_bits=4, mode=AdcMode.R
 def _run(
     config: AdcReadoutConfig, simulator: runner.SimulatorName, sink: str, *, stuck: bool = False
 ) -> runner.BenchResult:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     component = AdcReadout(config)
     if stuck:
         # the code's most significant bit stuck at 0 (payload: column bits, then code bits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.rtl.chopper import ChopperSign
@@ -23,9 +23,7 @@ REGULAR = ChopperConfig(lines=6, mode=ChopperMode.REGULAR, flip_probability=0.25
 def _run(
     rtl_config: ChopperConfig, model_config: ChopperConfig, simulator: runner.SimulatorName, cycles: int
 ):
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     built = runner.build(runner.verilog_of(ChopperSign(rtl_config), "chopper"), "chopper", simulator)
     parameters = {"config": to_plain(model_config), "seed": 5, "cycles": cycles}
     name = f"{simulator.value}-{model_config.mode.value}-{rtl_config.flip_probability}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, SIMULATORS
+from cosim_matrix import FAULT_SIMULATORS, SIMULATORS, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.demo import RunningSum, running_sums
 
@@ -11,9 +11,7 @@ pytestmark = pytest.mark.sim
 
 
 def _built(simulator: runner.SimulatorName, broken: bool = False) -> runner.Build:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     verilog = runner.verilog_of(RunningSum(broken=broken), "running_sum")
     return runner.build(verilog, "running_sum", simulator)
 

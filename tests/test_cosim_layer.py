@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cosim_matrix import skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
@@ -36,9 +37,7 @@ def _config(mode: TransferMode) -> TilePeripheryConfig:
 
 
 def _run(mode: TransferMode, simulator: runner.SimulatorName) -> runner.BenchResult:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     config = _config(mode)
     built = runner.build(
         runner.verilog_of(TilePeriphery(config), "tile_periphery"), "tile_periphery", simulator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults import StuckBit
@@ -29,9 +29,7 @@ LINES = 3
 def _run(
     config: LfsrConfig, simulator: runner.SimulatorName, *, stuck: bool = False, **extra: object
 ) -> runner.BenchResult:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     component = LfsrBank(config, LINES)
     if stuck:
         component = StuckBit(component, port="states", bit=2, level=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults_pulse import StuckLfsrBitPulseGenerator
@@ -31,9 +31,7 @@ DETERMINISTIC = _small(PulseMode.DETERMINISTIC)
 def _run(
     config: PulseGeneratorConfig, simulator: runner.SimulatorName, *, stuck: bool = False, updates: int = 25
 ) -> runner.BenchResult:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     component = StuckLfsrBitPulseGenerator(config) if stuck else PulseGenerator(config)
     built = runner.build(runner.verilog_of(component, "pulse_generator"), "pulse_generator", simulator)
     parameters = {"config": to_plain(config), "seed": 9, "updates": updates}

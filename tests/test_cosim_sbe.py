@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.rtl.sbe_unit import SbeUnit
@@ -20,9 +20,7 @@ SHIFT = SbeConfig(rows=4, cols=6, batch_bits=2, input_bits=6, frac_bits=8, norma
 
 
 def _run(rtl_config: SbeConfig, model_config: SbeConfig, simulator: runner.SimulatorName, batches: int):
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     built = runner.build(runner.verilog_of(SbeUnit(rtl_config), "sbe_unit"), "sbe_unit", simulator)
     parameters = {"config": to_plain(model_config), "seed": 3, "batches": batches}
     name = f"{simulator.value}-{rtl_config.normalization.value}-{model_config.normalization.value}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, simulator_matrix
+from cosim_matrix import FAULT_SIMULATORS, simulator_matrix, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import unhit_bins
 from pulsetrain.cosim.faults import OffByOne
@@ -35,9 +35,7 @@ AGAD = _config(TransferMode.AGAD)
 def _run(
     config: TransferControllerConfig, simulator: runner.SimulatorName, *, off_by_one: bool = False
 ) -> runner.BenchResult:
-    reason = runner.unavailable_reason(simulator)
-    if reason is not None:
-        pytest.skip(reason)
+    skip_unless_available(simulator)
     component = TransferController(config)
     if off_by_one:
         component = OffByOne(component, port="column", modulus=config.in_size)
