@@ -9,7 +9,15 @@ from pathlib import Path
 import click
 
 from pulsetrain.config import ConfigError, check_int
-from pulsetrain.report.config import resolve_report_config
+from pulsetrain.report.config import (
+    ALL_ALGORITHMS,
+    ALL_STUDIES,
+    COSIM_ALGORITHMS,
+    DEVICE_KINDS,
+    SIMULATORS,
+    SYNTH_TARGETS,
+    resolve_report_config,
+)
 
 #: exit status of a report in which at least one run failed (2 stays reserved for bad input)
 FAILED_RUNS_EXIT = 1
@@ -23,7 +31,47 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@click.command("report")
+def _keys_help() -> str:
+    """The configuration keys and what they take; the allowed names come from the config's lists."""
+    keys = (
+        ("title", "page title"),
+        ("training.enabled", "train the algorithms (true/false)"),
+        ("training.algorithms", ",".join(ALL_ALGORITHMS)),
+        ("training.seeds", "seeds per algorithm, e.g. 0,1,2"),
+        ("training.epochs", "epochs over the digits training split"),
+        ("training.hidden", "hidden widths, e.g. 32 or 32,32"),
+        ("training.train_set", "TrainConfig overrides, e.g. device.dw_min=0.002"),
+        ("training.device", ", ".join(DEVICE_KINDS)),
+        ("cosim.enabled", "run the RTL in the loop (true/false)"),
+        ("cosim.algorithm", f"{', '.join(COSIM_ALGORITHMS[:-1])} or {COSIM_ALGORITHMS[-1]}"),
+        ("cosim.samples", "training samples with the RTL in the loop"),
+        ("cosim.simulator", " or ".join(SIMULATORS)),
+        ("cosim.seed / cosim.hidden", "seed; hidden widths (empty: training.hidden)"),
+        ("cost.enabled", "synthesis, estimator and BP/DFA cycles (true/false)"),
+        ("cost.targets", ", ".join(SYNTH_TARGETS)),
+        ("cost.technology", "estimator technology table (empty: rpu_45nm)"),
+        ("cost.use_synthesis", "cost the digital periphery from Nangate45 synthesis"),
+        ("studies.enabled", "run the studies (true/false)"),
+        ("studies.studies", ", ".join(ALL_STUDIES)),
+        ("studies.quick", "each study's --quick size"),
+        ("studies.seeds", "seeds of every study setting, e.g. 0,1,2"),
+        ("studies.max_epochs", "cap on each study run's epochs (0: none)"),
+    )
+    return "\n".join(f"  {key:<26} {text}" for key, text in keys)
+
+
+#: the command's help: what it does, the exit status, every configuration key
+HELP = f"""Train every algorithm, run the RTL in the loop, synthesize, estimate and run the studies;
+print a summary table and write OUT/index.html and OUT/results.json. Exits 1 when a run failed
+(after writing both, which show the gaps), naming every failed run, unless --keep-going.
+
+\b
+Configuration keys (override with --set or TOML tables of the same names):
+{_keys_help()}
+"""
+
+
+@click.command("report", help=HELP)
 @click.option(
     "--quick", is_flag=True, help="The small preset (~2 minutes on 2 cores): CI and `make demo` use it."
 )
@@ -81,35 +129,7 @@ def report(
     json_path: str | None,
     keep_going: bool,
 ) -> None:
-    """Train every algorithm, run the RTL in the loop, synthesize, estimate and run the studies;
-    print a summary table and write OUT/index.html and OUT/results.json. Exits 1 when a run failed
-    (after writing both, which show the gaps), naming every failed run, unless --keep-going.
-
-    \b
-    Configuration keys (override with --set or TOML tables of the same names):
-      title                      page title
-      training.enabled           train the algorithms (true/false)
-      training.algorithms        fp,sgd,dfa,ttv2,c-ttv2,agad,sbe
-      training.seeds             seeds per algorithm, e.g. 0,1,2
-      training.epochs            epochs over the digits training split
-      training.hidden            hidden widths, e.g. 32 or 32,32
-      training.train_set         TrainConfig overrides, e.g. device.dw_min=0.002
-      training.device            ideal, constant-step, soft-bounds, pow-step
-      cosim.enabled              run the RTL in the loop (true/false)
-      cosim.algorithm            sgd, ttv2, c-ttv2, agad or dfa
-      cosim.samples              training samples with the RTL in the loop
-      cosim.simulator            verilator or icarus
-      cosim.seed / cosim.hidden  seed; hidden widths (empty: training.hidden)
-      cost.enabled               synthesis, estimator and BP/DFA cycles (true/false)
-      cost.targets               generic, ice40, ecp5, nangate45, sky130
-      cost.technology            estimator technology table (empty: rpu_45nm)
-      cost.use_synthesis         cost the digital periphery from Nangate45 synthesis
-      studies.enabled            run the studies (true/false)
-      studies.studies            offset-sweep, bp-vs-dfa, sbe-batch
-      studies.quick              each study's --quick size
-      studies.seeds              seeds of every study setting, e.g. 0,1,2
-      studies.max_epochs         cap on each study run's epochs (0: none)
-    """
+    """Run the report (the help text is :data:`HELP`, built from the config's name lists)."""
     from pulsetrain.report.run import run_report
 
     config = resolve_report_config(quick=quick, config_file=config_file, sets=sets)
