@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,10 @@ import pytest
 from rich.console import Console
 
 from pulsetrain.config import ConfigError
-from pulsetrain.report.config import resolve_report_config
+from pulsetrain.report.config import ReportConfig, resolve_report_config
+from pulsetrain.report.page import Section, Table
+from pulsetrain.report.part import Part, PartData, PartOutcome, PartPlan, spec_from_plain, typed_run
+from pulsetrain.report.parts import PARTS
 from pulsetrain.report.run import run_report
 from pulsetrain.report.studies import limit_epochs
 from pulsetrain.report.training import layer_weight_counts, pulses_per_weight
@@ -155,3 +160,55 @@ def test_cosim_part_shows_rtl_matching_the_model(tmp_path: Path) -> None:
     assert section["result"]["decisions_compared"] > 0
     assert section["result"]["matches_model"] is True
     assert "RTL versus model agreement" in (tmp_path / "index.html").read_text()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SquareSpec:
+    """The example part's run: square one number."""
+
+    #: the number
+    value: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SquaresData(PartData):
+    """The example part's results.json entry."""
+
+    #: the squares, in run order
+    squares: list[int]
+
+
+def square_run(plain: Mapping[str, Any]) -> dict[str, Any]:
+    spec = spec_from_plain(SquareSpec, plain)
+    return {"square": spec.value**2}
+
+
+def plan_squares(config: ReportConfig) -> list[PartPlan]:
+    runs = tuple(typed_run(square_run, SquareSpec(value=value), f"square {value}") for value in (2, 3))
+
+    def assemble(results: list[Any]) -> PartOutcome:
+        section = Section("squares", "Squares")
+        squares = [result["square"] for result in results]
+        section.tables.append(Table(["square"], [[str(square)] for square in squares]))
+        return PartOutcome(section=section, data=SquaresData(status="ok", squares=squares))
+
+    return [PartPlan(key="squares", title="Squares", runs=runs, assemble=assemble)]
+
+
+SQUARES = Part(key="squares", title="Squares", switch="training", plan=plan_squares)
+
+
+def test_a_new_part_is_one_module_and_one_registration(tmp_path: Path) -> None:
+    """A part written as the package docstring says, registered beside the others, runs end to end."""
+    sets = ("training.algorithms=fp", "training.epochs=1", "training.hidden=4", *ONLY_TRAINING)
+    config = resolve_report_config(quick=True, sets=sets)
+    result = run_report(
+        config,
+        out_dir=tmp_path,
+        console=Console(file=io.StringIO(), width=120),
+        code_version="pinned-for-this-test",
+        parts=(*PARTS, SQUARES),
+    )
+    assert result.document["sections"]["squares"] == {"status": "ok", "squares": [4, 9]}
+    assert list(result.document["sections"])[-1] == "squares"
+    assert "<td>9</td>" in (tmp_path / "index.html").read_text()

@@ -24,8 +24,8 @@ from pulsetrain import __version__
 from pulsetrain.executor import Executor, Run, RunFailure, RunRecord
 from pulsetrain.report.config import ReportConfig, config_document
 from pulsetrain.report.page import Section, render_page
-from pulsetrain.report.part import PartOutcome, PartPlan, unavailable_outcome
-from pulsetrain.report.parts import plan_parts
+from pulsetrain.report.part import Part, PartOutcome, PartPlan, unavailable_outcome
+from pulsetrain.report.parts import PARTS, plan_parts
 from pulsetrain.report.summary import (
     ALGORITHM_FIELDS,
     PartTiming,
@@ -242,12 +242,14 @@ def run_report(
     json_path: Path | None = None,
     console: Console | None = None,
     code_version: str | None = None,
+    parts: tuple[Part, ...] = PARTS,
 ) -> ReportResult:
     """Compute the whole report for ``config``; write ``out_dir/index.html`` and ``results.json``.
 
     ``code_version`` replaces the hash of the source files in the cache keys (tests pin it so that
-    edits elsewhere in a working tree do not invalidate their cache). Returns the results document
-    (the content of results.json) and the runs that failed.
+    edits elsewhere in a working tree do not invalidate their cache); ``parts`` replaces the registry
+    (:data:`~pulsetrain.report.parts.PARTS`). Returns the results document (the content of
+    results.json) and the runs that failed.
     """
     if console is None:
         # bound to the current stdout now: runs in this process swallow sys.stdout while they work
@@ -258,7 +260,7 @@ def run_report(
     timing = ReportTiming()
     # The executor checks its arguments and computes the code version before any work.
     executor = Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir, version=code_version)
-    runs = _Runs(plan_parts(config), timing)
+    runs = _Runs(plan_parts(config, parts), timing)
     timing.plan_seconds = time.perf_counter() - started
     runs_started = time.perf_counter()
     _run_all(executor, runs, console)
