@@ -28,6 +28,7 @@ from pulsetrain.report.part import (
     spec_from_plain,
     typed_run,
 )
+from pulsetrain.report.training import TrainingRun
 
 KEY = "cost"
 TITLE = "Area, energy and latency per algorithm (estimator)"
@@ -138,16 +139,15 @@ def depth_run(plain: Mapping[str, Any]) -> dict[str, Any]:
     return {"rows": depth_study(list(spec.depths), technology=spec.technology)}
 
 
-def train_pulse_inputs(run: Mapping[str, Any], hidden: Sequence[int]) -> dict[str, Any]:
+def train_pulse_inputs(run: TrainingRun, hidden: Sequence[int]) -> dict[str, Any]:
     """Per-layer coincidences per training sample on the fast (or only) array and on C."""
-    layers = sorted(run["pulses"], key=lambda name: int(name.removeprefix("layer")))
-    samples = run.get("samples_seen") or 0
+    pulses = run.pulses
+    layers = sorted(pulses, key=lambda name: int(name.removeprefix("layer")))
+    samples = run.samples_seen
     if not samples:
         return {}
-    fast = [
-        float(run["pulses"][layer].get("A", run["pulses"][layer].get("W", 0))) / samples for layer in layers
-    ]
-    slow = [float(run["pulses"][layer]["C"]) / samples for layer in layers if "C" in run["pulses"][layer]]
+    fast = [float(pulses[layer].get("A", pulses[layer].get("W", 0))) / samples for layer in layers]
+    slow = [float(pulses[layer]["C"]) / samples for layer in layers if "C" in pulses[layer]]
     if len(fast) != len(hidden) + 1:
         return {}
     return {"coincidences": tuple(fast), "c_coincidences": tuple(slow) or None}
@@ -176,16 +176,17 @@ def plan(config: ReportConfig) -> list[PartPlan]:
     depth = typed_run(depth_run, DepthSpec(depths=DEPTHS, technology=technology), "cost depth study")
 
     def runs_after(training: list[Any]) -> list[Run]:
+        finished = [TrainingRun.from_plain(r) for r in training if not isinstance(r, RunFailure)]
         runs = [depth]
         for algo in algorithms:
-            trained = [r for r in training if not isinstance(r, RunFailure) and r["algo"] == algo]
+            trained = [run for run in finished if run.algo == algo]
             first = trained[0] if trained else None
             spec = EstimateSpec(
                 algorithm=algo,
                 network=network,
                 technology=technology,
-                sbe_batch=int(first["config"]["batch_size"]) if first else 128,
-                transfer_every=int(first["config"]["tiki_taka"]["transfer_every"]) if first else 1,
+                sbe_batch=int(first.config["batch_size"]) if first else 128,
+                transfer_every=int(first.config["tiki_taka"]["transfer_every"]) if first else 1,
                 use_synthesis=config.cost.use_synthesis,
                 **(train_pulse_inputs(first, hidden) if first is not None else {}),
             )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pulsetrain.config import to_plain
 from pulsetrain.executor import RunFailure
 from pulsetrain.report.config import ReportConfig
 from pulsetrain.report.page import Plot, Section, Table, colour, figure_png
@@ -45,6 +46,62 @@ class TrainSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EpochRecord:
+    """One epoch of a training run."""
+
+    #: epoch number, from 1
+    epoch: int
+    #: accuracy on the training split after the epoch, 0..1
+    train_accuracy: float
+    #: accuracy on the test split after the epoch, 0..1
+    test_accuracy: float
+    #: mean training loss over the epoch
+    loss: float
+    #: wall seconds of the epoch
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRun:
+    """What one training run returns (:func:`train_run`; the run cache holds it as plain JSON)."""
+
+    #: algorithm name
+    algo: str
+    #: seed of the run
+    seed: int
+    #: the resolved TrainConfig, as plain data
+    config: dict[str, Any]
+    #: every epoch's record
+    epochs: tuple[EpochRecord, ...]
+    #: test accuracy after the last epoch, 0..1
+    test_accuracy: float
+    #: training accuracy after the last epoch, 0..1
+    train_accuracy: float
+    #: device pulses per layer and array kind, ``{"layer0": {"A": n, ...}, ...}``
+    pulses: dict[str, dict[str, int]]
+    #: device pulses per training sample
+    pulses_per_sample: float
+    #: mean pulses per device of each array kind
+    pulses_per_weight: dict[str, float]
+    #: training samples the run went through
+    samples_seen: int
+    #: the most pulses any one device received, per layer and array kind
+    max_device_pulses: dict[str, Any]
+    #: SHA-256 of the final weights (the model's reproducibility fingerprint)
+    weights_sha256: str
+    #: the algorithm's own counters (transfers, column reads, ...)
+    algorithm: dict[str, Any]
+    #: wall seconds of the run
+    wall_seconds: float
+
+    @classmethod
+    def from_plain(cls, plain: Mapping[str, Any]) -> TrainingRun:
+        """Rebuild from the plain data the executor returns."""
+        epochs = tuple(EpochRecord(**record) for record in plain["epochs"])
+        return cls(**{**plain, "epochs": epochs})
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainingNumbers(AlgorithmNumbers):
     """What training adds to an algorithm's row of the summary (means over seeds)."""
 
@@ -64,8 +121,8 @@ class TrainingNumbers(AlgorithmNumbers):
 class TrainingData(PartData):
     """results.json's ``training`` entry: every finished run as the model returned it."""
 
-    #: the runs' results (see :func:`train_run`)
-    runs: list[dict[str, Any]]
+    #: every finished run
+    runs: list[TrainingRun]
 
 
 def layer_weight_counts(hidden: Sequence[int], bias: bool) -> list[int]:
@@ -93,7 +150,7 @@ def pulses_per_weight(pulses: Mapping[str, Mapping[str, int]], weights: Sequence
 def train_run(plain: Mapping[str, Any]) -> dict[str, Any]:
     """Train one algorithm with one seed on the digits data (a pure function of the :class:`TrainSpec`).
 
-    Returns the model's results without the per-device detail.
+    Returns a :class:`TrainingRun` as plain data: the model's results without the per-device detail.
     """
     from pulsetrain.model.data import Dataset, load_dataset
     from pulsetrain.model.training import resolve_train_config, train
@@ -109,25 +166,29 @@ def train_run(plain: Mapping[str, Any]) -> dict[str, Any]:
     data = load_dataset(Dataset.DIGITS, None)
     results = train(config, data=data)
     weights = layer_weight_counts(config.network.hidden, config.network.bias)
-    return {
-        "algo": spec.algo,
-        "seed": spec.seed,
-        "config": results["config"],
-        "epochs": [
-            {k: record[k] for k in ("epoch", "train_accuracy", "test_accuracy", "loss", "seconds")}
+    run = TrainingRun(
+        algo=spec.algo,
+        seed=spec.seed,
+        config=results["config"],
+        epochs=tuple(
+            EpochRecord(
+                **{k: record[k] for k in ("epoch", "train_accuracy", "test_accuracy", "loss", "seconds")}
+            )
             for record in results["epochs"]
-        ],
-        "test_accuracy": results["test_accuracy"],
-        "train_accuracy": results["train_accuracy"],
-        "pulses": results["pulses"],
-        "pulses_per_sample": results["pulses_per_sample"],
-        "pulses_per_weight": pulses_per_weight(results["pulses"], weights),
-        "samples_seen": int(results["completed_epochs"] * data.x_train.shape[0]),
-        "max_device_pulses": results["max_device_pulses"],
-        "weights_sha256": results["weights_sha256"],
-        "algorithm": results.get("algorithm", {}),
-        "wall_seconds": results["wall_seconds"],
-    }
+        ),
+        test_accuracy=results["test_accuracy"],
+        train_accuracy=results["train_accuracy"],
+        pulses=results["pulses"],
+        pulses_per_sample=results["pulses_per_sample"],
+        pulses_per_weight=pulses_per_weight(results["pulses"], weights),
+        samples_seen=int(results["completed_epochs"] * data.x_train.shape[0]),
+        max_device_pulses=results["max_device_pulses"],
+        weights_sha256=results["weights_sha256"],
+        algorithm=results.get("algorithm", {}),
+        wall_seconds=results["wall_seconds"],
+    )
+    document: dict[str, Any] = to_plain(run)
+    return document
 
 
 def algorithm_sets(algo: str, device: str) -> list[str]:
@@ -177,17 +238,17 @@ def plan(config: ReportConfig) -> list[PartPlan]:
     return [PartPlan(key=KEY, title=TITLE, runs=runs, assemble=assemble)]
 
 
-def _numbers(runs: Sequence[Mapping[str, Any]]) -> TrainingNumbers:
-    accuracies = [run["test_accuracy"] for run in runs]
+def _numbers(runs: Sequence[TrainingRun]) -> TrainingNumbers:
+    accuracies = [run.test_accuracy for run in runs]
     ppw: dict[str, float] = {}
-    for array in sorted({name for run in runs for name in run["pulses_per_weight"]}):
-        ppw[array] = mean([run["pulses_per_weight"].get(array, 0.0) for run in runs])
+    for array in sorted({name for run in runs for name in run.pulses_per_weight}):
+        ppw[array] = mean([run.pulses_per_weight.get(array, 0.0) for run in runs])
     return TrainingNumbers(
         test_accuracy=mean(accuracies),
         test_accuracy_per_seed=accuracies,
         pulses_per_weight=ppw,
-        pulses_per_sample=mean([run["pulses_per_sample"] for run in runs]),
-        training_seconds=mean([run["wall_seconds"] for run in runs]),
+        pulses_per_sample=mean([run.pulses_per_sample for run in runs]),
+        training_seconds=mean([run.wall_seconds for run in runs]),
     )
 
 
@@ -216,15 +277,16 @@ def assemble_training(
             "settings (pulsetrain train --algo NAME; SBE at batch 16, as in pulsetrain experiment defaults)."
         ),
     )
-    finished: list[dict[str, Any]] = []
+    finished: list[TrainingRun] = []
     notes: list[str] = []
-    by_algo: dict[str, list[dict[str, Any]]] = {}
+    by_algo: dict[str, list[TrainingRun]] = {}
     for result in results:
         if isinstance(result, RunFailure):
             notes.append(f"not available: {result.label}: {result.error}")
             continue
-        by_algo.setdefault(result["algo"], []).append(result)
-        finished.append(result)
+        run = TrainingRun.from_plain(result)
+        by_algo.setdefault(run.algo, []).append(run)
+        finished.append(run)
     notes.extend(
         f"not available: algorithm {name!r} is not registered in pulsetrain.model.algorithms yet"
         for name in missing
@@ -253,15 +315,15 @@ def assemble_training(
     return PartOutcome(section=section, data=TrainingData(status="ok", runs=finished), algorithms=numbers)
 
 
-def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[dict[str, Any]]]) -> Plot:
+def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[TrainingRun]]) -> Plot:
     def draw(figure: Any) -> None:
         from matplotlib.ticker import MaxNLocator
 
         axes = figure.add_subplot(1, 1, 1)
         for algo in algorithms:
             for seed_index, run in enumerate(by_algo.get(algo, [])):
-                epochs = [record["epoch"] for record in run["epochs"]]
-                accuracy = [100 * record["test_accuracy"] for record in run["epochs"]]
+                epochs = [record.epoch for record in run.epochs]
+                accuracy = [100 * record.test_accuracy for record in run.epochs]
                 axes.plot(
                     epochs,
                     accuracy,
