@@ -12,20 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, check_choice, check_int, resolve, to_plain
 
-#: every algorithm the report trains by default, in the order of its table
-ALL_ALGORITHMS: tuple[str, ...] = ("fp", "sgd", "dfa", "ttv2", "c-ttv2", "agad", "sbe")
+#: every algorithm the report trains by default, in the order of its table (the catalogue's)
+ALL_ALGORITHMS: tuple[str, ...] = catalogue.algorithm_names(report=True)
 #: the three studies of the algorithms issue, by their ``pulsetrain experiment`` names
 ALL_STUDIES: tuple[str, ...] = ("offset-sweep", "bp-vs-dfa", "sbe-batch")
 #: algorithms whose periphery can run with the RTL in the loop (``pulsetrain cosim --algo``)
-COSIM_ALGORITHMS: tuple[str, ...] = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
+COSIM_ALGORITHMS: tuple[str, ...] = catalogue.algorithm_names(cosim=True)
 #: simulators for the RTL-in-the-loop run
 SIMULATORS: tuple[str, ...] = ("verilator", "icarus")
 #: device models of the behavioral model (``pulsetrain train --device``)
-DEVICE_KINDS: tuple[str, ...] = ("ideal", "constant-step", "soft-bounds", "pow-step")
+DEVICE_KINDS: tuple[str, ...] = catalogue.DEVICE_KINDS
 #: synthesis targets (``pulsetrain synth --target``)
-SYNTH_TARGETS: tuple[str, ...] = ("generic", "ice40", "ecp5", "nangate45", "sky130")
+SYNTH_TARGETS: tuple[str, ...] = catalogue.SYNTH_TARGETS
 
 
 def _check_names(name: str, values: tuple[str, ...], allowed: tuple[str, ...], *, empty_ok: bool) -> None:

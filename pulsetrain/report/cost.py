@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError
 from pulsetrain.executor import Run, RunFailure
 from pulsetrain.report.config import ReportConfig
@@ -167,12 +168,13 @@ def _technology(config: ReportConfig) -> str:
 
 def plan(config: ReportConfig) -> list[PartPlan]:
     """The depth study, and one estimate per algorithm planned after training (its pulse counts)."""
-    estimator = require("pulsetrain.synth.estimator", "estimate", "EstimateConfig", "ESTIMATE_ALGORITHMS")
+    require("pulsetrain.synth.estimator", "estimate", "EstimateConfig", "depth_study")
     technology = _technology(config)
     hidden = config.training.hidden
     network = (DIGITS_INPUTS, *hidden, DIGITS_CLASSES)
-    algorithms = [a for a in config.training.algorithms if a in estimator.ESTIMATE_ALGORITHMS]
-    skipped = [a for a in config.training.algorithms if a not in estimator.ESTIMATE_ALGORITHMS]
+    costed = catalogue.algorithm_names(estimator=True)
+    algorithms = [a for a in config.training.algorithms if a in costed]
+    skipped = [a for a in config.training.algorithms if a not in costed]
     depth = typed_run(depth_run, DepthSpec(depths=DEPTHS, technology=technology), "cost depth study")
 
     def runs_after(training: list[Any]) -> list[Run]:

@@ -22,20 +22,27 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
 from matplotlib.figure import Figure  # noqa: E402
 
-#: a colour per algorithm, stable across every plot of the report
-ALGORITHM_COLOURS: dict[str, str] = {
-    "fp": "#444444",
-    "sgd": "#1f77b4",
-    "dfa": "#ff7f0e",
-    "ttv2": "#2ca02c",
-    "c-ttv2": "#d62728",
-    "agad": "#9467bd",
-    "sbe": "#8c564b",
-}
+from pulsetrain import catalogue  # noqa: E402
+
+#: the plots' colours: the digital reference grey, then Matplotlib's tab10 (its first nine, grey left out)
+_PALETTE: tuple[str, ...] = (
+    "#444444",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+)
+#: a colour per algorithm of the catalogue, in its order, stable across every plot of the report
+ALGORITHM_COLOURS: dict[str, str] = dict(zip(catalogue.ALGORITHMS, _PALETTE, strict=False))
 
 
 def colour(name: str) -> str:
-    """The colour of an algorithm (a fixed grey for names outside the default set)."""
+    """The colour of an algorithm (a fixed grey for names beyond the palette)."""
     return ALGORITHM_COLOURS.get(name, "#7f7f7f")
 
 
