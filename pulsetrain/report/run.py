@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def _progress_tasks(progress: Progress, runs: _Runs) -> list[TaskID]:
     return tasks
 
 
-def _run_phase(executor: Executor, runs: _Runs, indices: list[int], on_done: Any) -> None:
+def _run_phase(executor: Executor, runs: _Runs, indices: list[int], on_done: Callable[[int], None]) -> None:
+    """Run the parts ``indices`` together; ``on_done(part index)`` after each run finishes."""
     batch: list[Run] = []
     owner: list[int] = []
     for index in indices:
