@@ -1,4 +1,4 @@
-"""Report part ``synthesis``: every periphery block of the RTL registry synthesized for each target."""
+"""Report part ``synthesis``: every periphery block of the catalogue synthesized for each target."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulsetrain import catalogue
 from pulsetrain.executor import RunFailure
 from pulsetrain.report.config import ReportConfig
 from pulsetrain.report.page import Plot, Section, Table, figure_png
@@ -32,7 +33,7 @@ TITLE = "Synthesis of the periphery blocks"
 class SynthSpec:
     """One block at its default config for one target (``pulsetrain synth --block B --target T``)."""
 
-    #: block name in the RTL registry
+    #: block name (the catalogue's)
     block: str
     #: synthesis target
     target: str
@@ -72,11 +73,11 @@ def synth_run(plain: Mapping[str, Any]) -> dict[str, Any]:
 
 def plan(config: ReportConfig) -> list[PartPlan]:
     """One run per block and target."""
-    blocks_module = require("pulsetrain.synth.blocks", "block_names", "block_design")
+    require("pulsetrain.synth.blocks", "block_design")
     require("pulsetrain.synth.flows", "synthesize", "FlowOptions", "Target")
-    names = blocks_module.block_names()
+    names = catalogue.block_names()
     if not names:
-        raise Unavailable("the RTL block registry (pulsetrain.rtl.blocks) is empty")
+        raise Unavailable("the block catalogue (pulsetrain.catalogue.BLOCKS) is empty")
     targets = config.cost.targets
     if not targets:
         raise Unavailable("no synthesis target chosen (cost.targets is empty)")
@@ -108,7 +109,7 @@ def assemble_synthesis(targets: list[str], results: list[Any]) -> PartOutcome:
         KEY,
         TITLE,
         intro=(
-            "Every block of the RTL registry at its default config "
+            "Every block of the catalogue at its default config "
             "(pulsetrain synth --block NAME --target T)."
         ),
     )
