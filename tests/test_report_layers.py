@@ -76,3 +76,12 @@ def test_every_registered_part_has_its_own_key() -> None:
 
 def test_every_configurable_study_has_a_module() -> None:
     assert tuple(STUDIES) == ALL_STUDIES
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def test_report_modules_load_no_heavy_layer_at_import(path: Path) -> None:
+    """The model, RTL, cosim and synthesis load in the worker that runs a run, not in the process that
+    draws the progress display: the report imports them inside its run functions only."""
+    heavy = ("pulsetrain.model", "pulsetrain.rtl", "pulsetrain.cosim", "pulsetrain.synth")
+    imports = imported_modules(path, top_level_only=True)
+    assert not [m for m in imports if m.startswith(heavy)]
