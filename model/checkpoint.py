@@ -288,7 +288,7 @@ def load(path: str | Path, *, code_version: str) -> tuple[Any, Any]:
         value = _Decoder(contents).decode(json.loads(state_text))
     except CheckpointError as error:
         raise CheckpointError(f"checkpoint {shown!r} {error}") from None
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError) as error:
         raise CheckpointError(
             f"checkpoint {shown!r} holds an invalid state ({type(error).__name__}: {error})"
         ) from None

@@ -225,8 +225,18 @@ def _load_checkpoint(folder: Path, config: TrainConfig) -> _RunState | None:
             f"checkpoint {str(path)!r} was written by a run with another config; "
             "remove it or resume with the same settings"
         )
-    if not isinstance(value, dict) or not isinstance(value.get("algorithm"), Algorithm):
+    expected = {
+        "epoch": int,
+        "algorithm": Algorithm,
+        "order_rng": np.random.Generator,
+        "history": list,
+        "losses": list,
+    }
+    if not isinstance(value, dict) or set(value) != set(expected):
         raise ConfigError(f"checkpoint {str(path)!r} holds no training state; remove it to start fresh")
+    for name, kind in expected.items():
+        if not isinstance(value[name], kind):
+            raise ConfigError(f"checkpoint {str(path)!r} holds a {type(value[name]).__name__} as {name}")
     return _RunState(config=config_summary(config), **value)
 
 

@@ -185,6 +185,8 @@ def _convert(path: str, text: Any, annotation: Any) -> Any:
     if origin is tuple:
         return _convert_tuple(path, text, annotation)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if isinstance(text, annotation):
+            return text
         choices = [m.value for m in annotation]
         if not isinstance(text, str | int) or isinstance(text, bool):
             raise ConfigError(f"{path} must be one of {', '.join(map(str, choices))}; not {text!r}")

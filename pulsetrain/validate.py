@@ -272,8 +272,8 @@ def check_scheduler(address: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S) -> 
     except OSError as error:
         reason = "timed out" if isinstance(error, TimeoutError) else error.strerror or str(error)
         raise ConfigError(
-            f"--scheduler {text!r} cannot be reached within {timeout_s:g} s ({reason}); is a `dask scheduler` "
-            "running there?"
+            f"--scheduler {text!r} cannot be reached within {timeout_s:g} s ({reason}); "
+            "is a `dask scheduler` running there?"
         ) from None
     return text
 

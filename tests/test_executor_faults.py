@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from pulsetrain.executor import Executor, Run, probe_run
 
@@ -122,7 +121,6 @@ def test_sigkill_of_an_executor_run_leaves_no_worker_or_resource_tracker(tmp_pat
     assert survivors == []
 
 
-@pytest.mark.slow
 def test_sigkill_of_a_quick_report_leaves_no_survivor(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "pulsetrain.cli", "report", "--quick", "--workers", "2"]
     command += [
