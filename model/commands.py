@@ -81,8 +81,6 @@ def train(
     if hidden:
         options["network.hidden"] = ",".join(hidden)
     config = resolve_train_config(options=options, config_file=config_file, sets=sets)
-    if not config.network.hidden:
-        raise ConfigError("network.hidden must name at least one hidden layer width, not an empty list")
     # the data files are read and checked whole, and the network's size held against memory, before work
     shape = check_available(config.dataset, config.data_dir)
     check_batch_fits(config.batch_size, shape.n_train)

@@ -141,6 +141,10 @@ def resolve_train_config(
         config = dataclasses.replace(config, device=device_from_name(kind))
     for values in (file_values, option_values, set_values):
         config = apply_overrides(config, values)
+    if not config.network.hidden:
+        # every command trains an MLP (DFA and the studies need a hidden layer); a linear model is
+        # built in code only (the regression task of the studies)
+        raise ConfigError("network.hidden must name at least one hidden layer width, not an empty list")
     return config
 
 

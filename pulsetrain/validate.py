@@ -98,7 +98,8 @@ def read_text_file(option: str, path: str | Path) -> str:
     """The content of an input text file: it must exist and be UTF-8 text (no NUL bytes)."""
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"{option} file {str(file)!r} does not exist")
+        what = "is not a regular file" if file.exists() else "does not exist"
+        raise ConfigError(f"{option} file {str(file)!r} {what}")
     try:
         with file.open("rb") as handle:
             raw = handle.read(MAX_TEXT_BYTES + 1)

@@ -216,6 +216,11 @@ ARGUMENT_CASES: dict[str, tuple[list[str], str]] = {
     "hidden-hex": (["train", "--hidden", "0x10"], "decimal"),
     "hidden-hex-by-set": (["train", "--set", "network.hidden=0x10"], "network.hidden must be int"),
     "hidden-none-by-set": (["train", "--set", "network.hidden="], "at least one hidden layer"),
+    "cosim-hidden-none-by-set": (
+        ["cosim", "--algo", "sgd", "--set", "network.hidden="],
+        "at least one hidden",
+    ),
+    "config-not-a-regular-file": (["train", "--config", "/dev/null"], "is not a regular file"),
     "hidden-too-large-for-memory": (["train", "--hidden", "100000,100000"], "of memory is available"),
     "data-dir-with-digits": (["train", "--data-dir", "/tmp"], "data_dir is only read for dataset mnist"),
     "batch-larger-than-training-set": (
