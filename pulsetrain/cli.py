@@ -44,11 +44,11 @@ def _validated(name: str, command: click.Command) -> click.Command:
         return command
 
     @functools.wraps(original)
-    def callback(**params: Any) -> Any:
+    def callback(*args: Any, **params: Any) -> Any:
         from pulsetrain.validate import validate_command
 
-        validate_command(name, params)
-        return original(**params)
+        validate_command(name, params)  # (a context passed by click.pass_context is not an option)
+        return original(*args, **params)
 
     callback.validated_by_pulsetrain = True  # type: ignore[attr-defined]
     command.callback = callback
