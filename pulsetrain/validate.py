@@ -365,7 +365,10 @@ INPUT_FILES: dict[str, tuple[str, Callable[[str], Any]]] = {
 #: option name -> check of the option's text (lists given on the command line)
 TEXT_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "hidden": lambda values: [parse_int_list("--hidden", value) for value in values],
-    "seeds": lambda text: parse_int_list("--seeds", text.replace(" ", ","), low=0, unique=True),
+    # "0,1,2", "0, 1, 2" or "0 1 2"
+    "seeds": lambda text: parse_int_list(
+        "--seeds", text if "," in text else ",".join(text.split()), low=0, unique=True
+    ),
     "network": check_network_text,
     "depths": lambda text: parse_int_list("--depths", text, low=1, unique=True),
     "sweep_spec": _check_sweep,

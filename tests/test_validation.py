@@ -341,6 +341,15 @@ def test_int_lists_are_decimal_without_gaps_or_repeats() -> None:
         parse_int_list("--x", "1,01", unique=True)
 
 
+def test_seed_lists_may_use_commas_or_spaces() -> None:
+    from pulsetrain.validate import validate_command
+
+    for text in ("0,1,2", "0, 1, 2", "0 1 2"):
+        validate_command("experiment", {"seeds": text})
+    with pytest.raises(ConfigError, match="repeats"):
+        validate_command("experiment", {"seeds": "1 1"})
+
+
 def test_network_size_is_held_against_memory() -> None:
     check_network_fits("sgd", (64, 32, 10), available=2**20)
     with pytest.raises(ConfigError, match=r"network 64-100000-100000-10 needs about 2\.\d TiB"):
