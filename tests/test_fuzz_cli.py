@@ -330,6 +330,12 @@ SPECIAL: dict[str, list[str]] = {
     "--flow-set": ["clock_period_ns=5", "clock_period_ns=0x10", "seed=true", "power=1", "nope=1"],
     "--network": ["64-32-10", "64--5-10", "64-0-10", "64", "64-x-10", "-64-10", "64-10-"],
     "--tech": ["rpu_45nm", "neurosim_v21", "nope", "x.toml"],
+    "--workers": ["1", "2", "0", "-1", "1025", "true"],
+    "--seeds": ["0", "0,1", "0 1", "0,0", "-1", "0,,1", "0x1"],
+    "--target": ["generic", "ice40", "all", "nope", ""],
+    "--size": ["16", "64", "0", "-1", "1.5"],
+    "--algo": ["sgd", "all", "c-ttv2", "fp", "nope"],
+    "--depths": ["2,3", "2..4", "2,2", "0", ""],
 }
 
 
@@ -342,10 +348,11 @@ def test_other_commands_reach_their_work_or_refuse_in_one_line(
     if command == "report":
         args.append("--quick")
     for flag in data.draw(st.lists(st.sampled_from(COMMAND_OPTIONS[command]), max_size=3)):
-        value = data.draw(st.sampled_from(SPECIAL[flag]) | texts if flag in SPECIAL else texts)
+        special = st.sampled_from(SPECIAL.get(flag, HOSTILE))
+        value = data.draw(st.one_of(special, special, texts))
         args += [flag, value]
     for flag in data.draw(st.lists(st.sampled_from(PATH_OPTIONS[command]), max_size=2, unique=True)):
-        args += [flag, _path(tmp_path, data.draw(st.sampled_from(PATH_KINDS)))]
+        args += [flag, _path(tmp_path, data.draw(st.sampled_from(["new-file", "new-file", *PATH_KINDS])))]
     if command == "report":
         args += data.draw(set_options(_report_keys()))
     elif command in ("synth", "rtl"):
