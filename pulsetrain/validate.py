@@ -355,12 +355,12 @@ def _check_sweep(spec: str) -> None:
 OUTPUT_FILES = {"json_path": "--json", "plot_path": "--plot"}
 #: the same for output folders
 OUTPUT_DIRS = {"out_dir": "--out", "checkpoint_dir": "--checkpoint-dir", "cache_dir": "--cache-dir"}
-#: option name -> (flag, reader) for input files, read and checked whole before any work
-INPUT_FILES: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "config_file": ("--config", lambda path: read_toml_file("--config", path)),
-    "pulse_counts": ("--pulse-counts", check_pulse_counts_file),
-    "accuracy_file": ("--accuracy", check_accuracy_file),
-    "technology": ("--tech", check_technology),
+#: option name -> reader of an input file, which reads and checks it whole before any work
+INPUT_FILES: dict[str, Callable[[str], Any]] = {
+    "config_file": lambda path: read_toml_file("--config", path),
+    "pulse_counts": check_pulse_counts_file,
+    "accuracy_file": check_accuracy_file,
+    "technology": check_technology,
 }
 #: option name -> check of the option's text (lists given on the command line)
 TEXT_OPTIONS: dict[str, Callable[[Any], Any]] = {
@@ -375,7 +375,6 @@ TEXT_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "block_name": lambda text: split_items("--block", text, unique=True),
     "size": lambda value: check_number("--size", value, 1, integer=True),
     "workers": lambda value: check_number("--workers", value, 1, 1024, integer=True),
-    "scheduler": check_scheduler,
 }
 #: flags after which a command only lists something and writes nothing
 LISTING_FLAGS = ("list_blocks", "list_benches")
@@ -389,9 +388,9 @@ def validate_command(name: str, params: Mapping[str, Any]) -> None:
     del name  # the checks follow option names, which every command shares
     present = {key: value for key, value in params.items() if value is not None and value != ()}
     for key, check in TEXT_OPTIONS.items():
-        if key in present and key != "scheduler":
+        if key in present:
             check(present[key])
-    for key, (_flag, reader) in INPUT_FILES.items():
+    for key, reader in INPUT_FILES.items():
         if key in present:
             reader(present[key])
     if not any(present.get(flag) for flag in LISTING_FLAGS):
