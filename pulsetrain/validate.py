@@ -260,11 +260,11 @@ def check_scheduler(address: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S) -> 
     allowed = "an address such as tcp://127.0.0.1:8786"
     if not text:
         raise ConfigError(f"--scheduler must be {allowed}, not {address!r}")
-    parts = urlsplit(text if "://" in text else f"tcp://{text}")
     try:
+        parts = urlsplit(text if "://" in text else f"tcp://{text}")
         port = parts.port
-    except ValueError:
-        port = None
+    except ValueError:  # "[" is an unterminated IPv6 host, "tcp://h:x" a port that is no number
+        raise ConfigError(f"--scheduler must be {allowed}, not {address!r}") from None
     if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None or parts.path:
         raise ConfigError(f"--scheduler must be {allowed} (scheme tcp or tls), not {address!r}")
     try:

@@ -240,6 +240,8 @@ ARGUMENT_CASES: dict[str, tuple[list[str], str]] = {
     "block-empty-items": (["synth", "--block", ","], "--block"),
     "workers-0": (["report", "--quick", "--workers", "0"], "--workers"),
     "scheduler-not-a-url": (["report", "--quick", "--scheduler", "notaurl"], "--scheduler"),
+    "scheduler-bad-ipv6-host": (["report", "--quick", "--scheduler", "["], "--scheduler must be an address"),
+    "scheduler-port-not-a-number": (["report", "--quick", "--scheduler", "tcp://h:x"], "--scheduler must be"),
     "scheduler-wrong-scheme": (
         ["experiment", "offset-sweep", "--scheduler", "http://127.0.0.1:1/x"],
         "scheme",
