@@ -89,6 +89,10 @@ class LazyGroup(click.Group):
         """Run the CLI; a usage error (unknown option, a value click cannot parse) is one line, exit 2."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        if args is not None and any("\0" in str(arg) for arg in args):
+            # argv of a real process cannot hold a NUL byte; a program calling main() can pass one
+            click.echo("pulsetrain: error: an argument holds a NUL byte", err=True)
+            sys.exit(2)
         try:
             status = super().main(args, prog_name, complete_var, False, **extra)
         except _NO_ARGS_IS_HELP as error:  # bare `pulsetrain`: the help text, as click prints it

@@ -62,7 +62,7 @@ def _probe_writable(option: str, folder: Path, shown: str) -> None:
 def check_output_file(option: str, path: str | Path) -> Path:
     """Refuse an output file path that is empty, a folder, under a missing folder or not writable."""
     text = str(path)
-    if not text.strip():
+    if not text.strip() or "\0" in text:
         raise ConfigError(f"{option} must name a file, not {text!r}")
     target = Path(text)
     if target.is_dir():
@@ -79,7 +79,7 @@ def check_output_file(option: str, path: str | Path) -> Path:
 def check_output_dir(option: str, path: str | Path) -> Path:
     """Refuse an output folder that is empty, a file (or under one), or not creatable / writable."""
     text = str(path)
-    if not text.strip():
+    if not text.strip() or "\0" in text:
         raise ConfigError(f"{option} must name a folder, not {text!r}")
     target = Path(text)
     existing = target

@@ -167,7 +167,7 @@ def toml_files(draw: st.DrawFn, keys: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-PATH_KINDS = ["new-file", "folder", "missing-parent", "empty", "a-file", "proc"]
+PATH_KINDS = ["new-file", "folder", "missing-parent", "empty", "a-file", "proc", "nul"]
 
 
 def _path(folder: Path, kind: str) -> str:
@@ -179,6 +179,7 @@ def _path(folder: Path, kind: str) -> str:
         "empty": "",
         "a-file": str(folder / "a-file"),
         "proc": "/proc/pulsetrain-fuzz/out",
+        "nul": str(folder / "a\0b"),  # (argv cannot carry a NUL byte; a program calling the CLI can)
     }[kind]
 
 

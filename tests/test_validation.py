@@ -196,6 +196,7 @@ FILE_CASES: dict[str, FileCase] = {
         ["rtl", "--block", "lfsr", "--out", str(Path(_write(d, "f", "x")) / "rtl")],
         "is under the file",
     ),
+    "json-nul-byte": lambda d: (["train", "--json", str(d / "a\0b")], "NUL byte"),
     "synth-json-is-a-folder": lambda d: (["synth", "--block", "lfsr", "--json", str(d)], "is a folder"),
     "report-out-is-a-file": lambda d: (["report", "--quick", "--out", _write(d, "f", "x")], "is a file"),
 }
@@ -356,6 +357,13 @@ def test_network_size_is_held_against_memory() -> None:
     check_network_fits("sgd", (64, 32, 10), available=2**20)
     with pytest.raises(ConfigError, match=r"network 64-100000-100000-10 needs about 2\.\d TiB"):
         check_network_fits("sgd", (64, 100000, 100000, 10), available=8 * 2**30)
+
+
+def test_output_checks_refuse_a_nul_byte(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--json must name a file"):
+        check_output_file("--json", tmp_path / "a\0b")
+    with pytest.raises(ConfigError, match="--out must name a folder"):
+        check_output_dir("--out", "a\0b")
 
 
 def test_output_checks_accept_new_files_and_folders(tmp_path: Path) -> None:
