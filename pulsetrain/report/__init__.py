@@ -52,3 +52,7 @@ A part that needs another part's results (the estimator needs the training runs'
 :data:`~pulsetrain.report.studies.STUDIES` (and its name in ``ALL_STUDIES``, which the config validates
 against).
 """
+
+from pulsetrain.report.config import ReportConfig, resolve_report_config
+
+__all__ = ["ReportConfig", "resolve_report_config"]
