@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth": ("pulsetrain.synth.commands", "synth", "Synthesize a periphery block and report its cost."),
     "estimate": ("pulsetrain.synth.commands", "estimate", "Area / energy / latency of training a network."),
     "report": ("pulsetrain.report", "report", "The default study end to end, as a table and HTML report."),
+    "spice": ("pulsetrain.spice.commands", "spice", "Check the model's crossbar reads against ngspice."),
 }
 
 

@@ -1,0 +1,110 @@
+"""What the calibrated IR drop changes in training: a wide hidden layer, with and without the option.
+
+The task: the embedded 8x8 digits (64 inputs, 10 classes; scikit-learn's copy, no download), an MLP
+``64 -> H -> 10`` trained with analog SGD on the default constant-step device. With ``H`` = 256 or 512
+the second layer's arrays have ``H + 1`` rows (the bias line) and the first layer's rows are ``2 H``
+physical columns long (column pairs), so both the column and the row wires matter. Each configuration
+runs with the model's ideal reads and with the calibrated first-order IR drop of a technology's
+wires (:mod:`pulsetrain.model.irdrop`, forward reads only, see there), same seeds, same everything
+else; the hyper-parameters are the training defaults (nothing is tuned on the test split).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pulsetrain.model.irdrop import ArrayPhysics, IrDropConfig, ir_drop_on_new_tiles
+from pulsetrain.model.network import NetworkConfig
+from pulsetrain.model.training import TrainConfig, train
+from pulsetrain.spice.check import FITTED_CALIBRATION, FITTED_SATURATION
+
+from pulsetrain.config import check_int
+from pulsetrain.results import write_atomic
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingStudy:
+    """Runs of the IR-drop training experiment."""
+
+    #: Hidden-layer sizes (the second layer's rows, without the bias line).
+    hidden: tuple[int, ...] = (256, 512)
+    #: Epochs per run.
+    epochs: int = 3
+    #: Seeds per configuration (0, 1, ...).
+    seeds: int = 2
+    #: The array physics of the IR drop.
+    physics: ArrayPhysics = field(default_factory=ArrayPhysics)
+
+    def __post_init__(self) -> None:
+        for size in self.hidden:
+            check_int("--hidden", size, 1, 4096)
+        check_int("--epochs", self.epochs, 1, 1000)
+        check_int("--seeds", self.seeds, 1, 100)
+
+
+def run_study(study: TrainingStudy, say: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """One result row per (hidden size, IR drop off/on, seed)."""
+    rows = []
+    ir = IrDropConfig(physics=study.physics, calibration=FITTED_CALIBRATION, saturation=FITTED_SATURATION)
+    for hidden in study.hidden:
+        for with_ir in (False, True):
+            for seed in range(study.seeds):
+                config = TrainConfig(network=NetworkConfig(hidden=(hidden,)), epochs=study.epochs, seed=seed)
+                started = time.perf_counter()
+                if with_ir:
+                    with ir_drop_on_new_tiles(ir):
+                        result = train(config)
+                else:
+                    result = train(config)
+                row = {
+                    "hidden": hidden,
+                    "ir_drop": with_ir,
+                    "seed": seed,
+                    "test_accuracy": result["test_accuracy"],
+                    "train_accuracy": result["train_accuracy"],
+                    "pulses_per_sample": result["pulses_per_sample"],
+                    "seconds": time.perf_counter() - started,
+                }
+                rows.append(row)
+                if say is not None:
+                    say(
+                        f"hidden {hidden} ir_drop {with_ir} seed {seed}: test {row['test_accuracy']:.4f} "
+                        f"pulses/sample {row['pulses_per_sample']:.1f} ({row['seconds']:.0f} s)"
+                    )
+    return rows
+
+
+def write_study(study: TrainingStudy, rows: list[dict[str, Any]], folder: Path, technology: str) -> None:
+    """``training.md`` (means and spreads over seeds) and ``training.json`` into ``folder``."""
+    lines = [
+        (
+            f"Digits, MLP 64-H-10, analog SGD, constant-step device, {study.epochs} epochs, seeds "
+            f"0..{study.seeds - 1}; IR drop of {technology} (alpha {FITTED_CALIBRATION}, kappa "
+            f"{FITTED_SATURATION}) on forward reads.\n"
+        ),
+        "| hidden H (layer-2 rows H+1) | IR drop | test accuracy (mean ± std) | pulses per sample |",
+        "|---:|---|---:|---:|",
+    ]
+    for hidden in study.hidden:
+        for with_ir in (False, True):
+            group = [r for r in rows if r["hidden"] == hidden and r["ir_drop"] == with_ir]
+            accuracy = np.array([r["test_accuracy"] for r in group])
+            pulses = np.array([r["pulses_per_sample"] for r in group])
+            lines.append(
+                f"| {hidden} | {'on' if with_ir else 'off'} | {accuracy.mean():.4f} ± {accuracy.std():.4f} "
+                f"| {pulses.mean():.1f} |"
+            )
+    write_atomic(folder / "training.md", "\n".join(lines) + "\n")
+    document = {
+        "study": {k: v for k, v in dataclasses.asdict(study).items()},
+        "technology": technology,
+        "rows": rows,
+    }
+    write_atomic(folder / "training.json", json.dumps(document, indent=1))
