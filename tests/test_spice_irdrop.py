@@ -1,4 +1,4 @@
-"""The IR-drop option of the model (no ngspice needed): physics against a direct nodal solve, off by default."""
+"""The IR-drop option of the model (no ngspice needed): physics against a nodal solve, off by default."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from pulsetrain.cli import main
 from pulsetrain.model.irdrop import IrDropConfig
 from pulsetrain.model.tile import IOConfig
 from pulsetrain.spice.check import FITTED_CALIBRATION, FITTED_SATURATION, model_versus_spice
@@ -17,6 +16,8 @@ from pulsetrain.spice.circuit import ReadCircuit, technology_physics, technology
 from pulsetrain.spice.compare import compare_read, tile_netlist
 from pulsetrain.spice.ngspice import ngspice_info, parse_raw
 from pulsetrain.spice.sweep import sample_tile
+
+from pulsetrain.cli import main
 
 needs_ngspice = pytest.mark.skipif(
     ngspice_info() is None, reason="ngspice is not installed (Debian: apt-get install ngspice)"
