@@ -202,23 +202,23 @@ def _estimate(sample: SweepSample, drop: FloatArray, bound: float) -> FloatArray
     return np.clip(sample.ideal + sample.access_change + drop, -bound, bound)
 
 
-def _squared_error(samples: list[SweepSample], bound: float, calibration: float, saturation: float) -> float:
-    total = 0.0
-    for sample in samples:
-        keep = _unsaturated(sample, bound)
-        c = sample.comparison
-        model = _estimate(sample, sample.wire_drop(calibration, saturation), bound)
-        total += float(np.sum(((model - c.spice_values)[keep] / c.lsb) ** 2))
-    return total
-
-
 def fit_calibration(samples: list[SweepSample], bound: float) -> tuple[float, float]:
     """``(α, κ)`` of the first-order wire drop that fit ngspice best: least squared error in LSB over
     every unsaturated output of every sample, on a grid (α 0.50..1.50 by 0.01, κ 0..4 by 0.05)."""
+    keep = np.concatenate([_unsaturated(s, bound) for s in samples])
+    base = np.concatenate([s.ideal + s.access_change for s in samples])[keep]
+    spice = np.concatenate([s.comparison.spice_values for s in samples])[keep]
+    lsb = np.concatenate([np.full(s.ideal.shape, s.comparison.lsb) for s in samples])[keep]
+    plus_lost, minus_lost = (np.concatenate([s.lost[k::2] for s in samples])[keep] for k in (0, 1))
+    plus_ratio, minus_ratio = (np.concatenate([s.ratio[k::2] for s in samples])[keep] for k in (0, 1))
     best = (math.inf, 1.0, 0.0)
     for saturation in np.arange(0.0, 4.0001, 0.05):
         for calibration in np.arange(0.5, 1.5001, 0.01):
-            error = _squared_error(samples, bound, float(calibration), float(saturation))
+            scale = calibration * saturation
+            drop = -calibration * (
+                plus_lost / (1.0 + scale * plus_ratio) - minus_lost / (1.0 + scale * minus_ratio)
+            )
+            error = float(np.sum(((np.clip(base + drop, -bound, bound) - spice) / lsb) ** 2))
             if error < best[0]:
                 best = (error, round(float(calibration), 2), round(float(saturation), 2))
     return best[1], best[2]
