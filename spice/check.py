@@ -21,7 +21,7 @@ from pulsetrain.spice.sweep import sample_tile
 
 #: The IR-drop calibration fitted by ``pulsetrain spice sweep`` (docs/spice/sweep.md): ``α`` on the
 #: wire resistances and ``κ`` on each column's relative loss.
-FITTED_CALIBRATION = 0.99
+FITTED_CALIBRATION = 0.96
 FITTED_SATURATION = 1.10
 
 #: Largest model-versus-ngspice difference with ideal wires, in ADC LSB, that :func:`model_versus_spice`
