@@ -127,3 +127,15 @@ def test_check_command_writes_its_summary(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["spice", "check", "--json", str(path)])
     assert result.exit_code == 0, result.output
     assert json.loads(path.read_text())["passed"] is True
+
+
+@needs_ngspice
+def test_sweep_command_writes_table_plot_and_json(tmp_path: Path) -> None:
+    args = ["--rows", "16", "--wire-ohm", "0,2.12", "--on-off", "100", "--states", "1", "--inputs", "1"]
+    result = CliRunner().invoke(main, ["spice", "sweep", "--out", str(tmp_path), *args])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "sweep.json").read_text())
+    labels = {row["label"] for row in document["table"]}
+    assert labels == {"on/off 100, wire 0 ohm", "on/off 100, wire 2.12 ohm", "rpu_45nm", "neurosim_v21"}
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000
+    assert "| neurosim_v21 | 16 |" in (tmp_path / "sweep.md").read_text()
