@@ -14,5 +14,8 @@ def test_the_ir_drop_changes_training_and_the_study_writes_its_table(tmp_path: P
     assert [(r["hidden"], r["ir_drop"]) for r in rows] == [(8, False), (8, True)]
     # same seed, same data order: only the reads differ, so the pulses written differ too
     assert rows[0]["pulses_per_sample"] != rows[1]["pulses_per_sample"]
+    # the ideal run's weights are read once more through the IR drop: a different accuracy figure
+    assert 0.0 < rows[0]["test_accuracy_read_with_ir_drop"] <= 1.0
+    assert rows[1]["test_accuracy_read_with_ir_drop"] == rows[1]["test_accuracy"]
     write_study(study, rows, tmp_path, "neurosim_v21")
-    assert "| 8 | on |" in (tmp_path / "training.md").read_text()
+    assert "| 8 | with IR drop |" in (tmp_path / "training.md").read_text()
