@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pulsetrain.model import checkpoint
 from pulsetrain.model.data import Dataset, DataSplit, load_dataset
 from pulsetrain.model.irdrop import ArrayPhysics, IrDropConfig, IrDropRead, ir_drop_on_new_tiles
 from pulsetrain.model.network import NetworkConfig
 from pulsetrain.model.tile import Tile
-from pulsetrain.model.training import CHECKPOINT_NAME, TrainConfig, accuracy, train
+from pulsetrain.model.training import TrainConfig, accuracy, checkpoint_path, train
 from pulsetrain.spice.check import FITTED_CALIBRATION, FITTED_SATURATION
 
 from pulsetrain.config import check_int
@@ -78,14 +78,16 @@ def _tiles_in(root: Any) -> list[Tile]:
 
 def accuracy_read_with_ir_drop(checkpoint_dir: Path, ir: IrDropConfig, data: DataSplit) -> float:
     """Test accuracy of a finished run's weights (its last checkpoint) read through the IR drop."""
-    with (checkpoint_dir / CHECKPOINT_NAME).open("rb") as handle:
-        state = pickle.load(handle)  # noqa: S301 - the run's own checkpoint, written just before
-    tiles = _tiles_in(state.algorithm)
+    from pulsetrain.executor import code_version
+
+    state, _ = checkpoint.load(checkpoint_path(checkpoint_dir), code_version=code_version())
+    algorithm = state["algorithm"]
+    tiles = _tiles_in(algorithm)
     if not tiles:
         raise RuntimeError("the checkpoint holds no analog tiles to read through the IR drop")
     for tile in tiles:
         tile.read_distortion = IrDropRead(tile, ir)
-    return accuracy(state.algorithm, data.x_test, data.y_test)
+    return accuracy(algorithm, data.x_test, data.y_test)
 
 
 def _one_run(config: TrainConfig, ir: IrDropConfig, with_ir: bool, data: DataSplit) -> dict[str, Any]:
