@@ -76,12 +76,21 @@ def check(rows: str, tech: str, json_path: str | None) -> None:
 @click.option("--rows", default="16,32,64,128,256,512", help="Array rows, comma-separated.")
 @click.option("--wire-ohm", default="0,0.668,2.12", help="Wire resistance per cell (ohm), comma-separated.")
 @click.option("--on-off", default="8,100", help="On/off conductance ratios, comma-separated.")
+@click.option("--outputs", default=8, type=int, help="Outputs (column pairs) per tile (default 8).")
 @click.option("--states", default=2, type=int, help="Random tiles per point (default 2).")
 @click.option("--inputs", default=2, type=int, help="Random inputs per tile (default 2).")
 @click.option("--jobs", default=1, type=int, help="ngspice processes at once (default 1).")
 @click.option("--seed", default=0, type=int, help="Seed of tiles and inputs (default 0).")
 def sweep(
-    out_dir: str, rows: str, wire_ohm: str, on_off: str, states: int, inputs: int, jobs: int, seed: int
+    out_dir: str,
+    rows: str,
+    wire_ohm: str,
+    on_off: str,
+    outputs: int,
+    states: int,
+    inputs: int,
+    jobs: int,
+    seed: int,
 ) -> None:
     """Error of the model against ngspice over rows, wire resistance and on/off ratio; fits the IR drop."""
     from pulsetrain.spice.sweep import SweepConfig, run_sweep, write_outputs
@@ -90,6 +99,7 @@ def sweep(
         rows=_int_list("--rows", rows),
         wire_ohm=_float_list("--wire-ohm", wire_ohm),
         on_off=_float_list("--on-off", on_off),
+        outputs=outputs,
         states=states,
         inputs=inputs,
         jobs=jobs,
