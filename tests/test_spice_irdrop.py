@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +17,10 @@ from pulsetrain.model.irdrop import (
     ir_drop_on_new_tiles,
     read_change,
 )
+from pulsetrain.model.network import NetworkConfig
 from pulsetrain.model.pulses import FloatPulseSource
 from pulsetrain.model.tile import IOConfig, Tile, UpdateConfig
+from pulsetrain.model.training import TrainConfig, train
 
 from pulsetrain.config import ConfigError
 
@@ -151,3 +154,13 @@ def test_bad_ir_drop_settings_are_refused_with_their_name(field: str, value: flo
 def test_bad_physics_is_refused_with_its_name() -> None:
     with pytest.raises(ConfigError, match="array.g_off_S"):
         ArrayPhysics(g_on_S=1e-6, g_off_S=2e-6)
+
+
+def test_a_run_with_the_option_resumes_from_its_checkpoint_bit_for_bit(tmp_path: Path) -> None:
+    config = TrainConfig(network=NetworkConfig(hidden=(8,)), epochs=2, seed=0)
+    with ir_drop_on_new_tiles(IrDropConfig(physics=NEUROSIM_LIKE)):
+        whole = train(config)
+        train(config, checkpoint_dir=tmp_path, stop_after_epoch=1)
+        resumed = train(config, checkpoint_dir=tmp_path, resume=True)
+    assert resumed["weights_sha256"] == whole["weights_sha256"]
+    assert whole["weights_sha256"] != train(config)["weights_sha256"]  # the option did act
