@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "The default study end to end, as a table and HTML report.",
     ),
+    "spice": ("pulsetrain.spice.commands", "spice", "Check the model's crossbar reads against ngspice."),
 }
 
 
