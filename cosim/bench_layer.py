@@ -19,7 +19,6 @@ Kept apart: the stimulus (:func:`draw_update`), the driver (:class:`LayerDriver`
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cocotb
@@ -27,6 +26,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge
 from pulsetrain.cosim.bridge import AdcComparatorBridge, ColumnPulseBridge, PulseLineBridge, dac_level
 from pulsetrain.cosim.kit import Bench, StreamSink, StreamSource, decode_struct, read_int
+from pulsetrain.cosim.transactors import PulseUpdate
 from pulsetrain.model.devices import ConstantStepDevice
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.pulses import FloatPulseSource
@@ -64,25 +64,13 @@ def array(out_size: int, in_size: int, seed: int) -> Tile:
     )
 
 
-@dataclass(frozen=True)
-class Update:
-    """One rank-1 update from the host: a train length, a code and a sign per line (x lines first)."""
-
-    #: train length (slots)
-    bl: int
-    #: one probability code per line
-    codes: np.ndarray
-    #: one sign per line (True: negative)
-    negative: np.ndarray
-
-
-def draw_update(config: TilePeripheryConfig, rng: random.Random) -> Update:
+def draw_update(config: TilePeripheryConfig, rng: random.Random) -> PulseUpdate:
     """Random BL, codes and signs."""
     bl = rng.randrange(1, config.pulse.bl_max + 1)
     full = 1 << config.pulse.probability_bits
     codes = np.array([rng.randrange(full + 1) for _ in range(config.pulse.lines)], dtype=np.int64)
     negative = np.array([rng.random() < 0.5 for _ in range(config.pulse.lines)])
-    return Update(bl, codes, negative)
+    return PulseUpdate(bl, codes, negative)
 
 
 class LayerDriver:
@@ -104,7 +92,7 @@ class LayerDriver:
         """Attach the codes stream (after reset)."""
         self.source = StreamSource(self.dut, "update_codes", self.dut.clk)
 
-    async def update(self, update: Update) -> None:
+    async def update(self, update: PulseUpdate) -> None:
         """Send one update and strobe it in once the periphery is idle."""
         assert self.source is not None, "start() first"
         offsets = self.offsets
@@ -169,7 +157,7 @@ class PureModel:
         self.lsb = 2.0 / (1 << config.adc.adc_bits)
         self.mid = 1 << (config.adc.adc_bits - 1)
 
-    def update(self, update: Update) -> None:
+    def update(self, update: PulseUpdate) -> None:
         """The update's trains on A, chopped by the signs of this moment."""
         n_in = self.config.in_size
         signs = self.transfer.signs()

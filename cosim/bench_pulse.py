@@ -7,15 +7,15 @@ lengths ``1..bl_max``; the codes stream gets random idle gaps. For every update 
 PulseLineBridge` applies the RTL's pulses to a model tile while the twin's trains go to an identical
 shadow tile: the analog weights must match exactly.
 
-Kept apart: the stimulus (:func:`draw_update`), the driver and monitor (the transactor), the model (the
-twin and its shadow tile), the check (:func:`check`) and the coverage (:class:`PulseCoverage`);
-:class:`~pulsetrain.cosim.kit.Bench` holds the plumbing.
+Kept apart: the stimulus (:func:`draw_update`, a :class:`~pulsetrain.cosim.transactors.PulseUpdate`),
+the driver and monitor (the transactor), the model (the twin and its shadow tile), the check
+(:func:`check`) and the coverage (:class:`PulseCoverage`); :class:`~pulsetrain.cosim.kit.Bench` holds
+the plumbing.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import cocotb
@@ -24,7 +24,7 @@ from cocotb.triggers import ClockCycles
 from pulsetrain.cosim.bridge import PulseLineBridge
 from pulsetrain.cosim.coverage import Coverage
 from pulsetrain.cosim.kit import Bench, Scoreboard
-from pulsetrain.cosim.transactors import PulseGeneratorTransactor
+from pulsetrain.cosim.transactors import PulseGeneratorTransactor, PulseUpdate
 from pulsetrain.model.devices import ConstantStepDevice
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.pulses import FloatPulseSource
@@ -49,31 +49,21 @@ def model_tile(config: PulseGeneratorConfig, seed: int) -> Tile:
     )
 
 
-@dataclass(frozen=True)
-class Update:
-    """One update's stimulus: the train length, a code and a sign per line (x lines first)."""
-
-    #: train length (slots)
-    bl: int
-    #: the full-scale code (stochastic: ``2**probability_bits``; deterministic: ``bl``)
-    high: int
-    #: one code per line
-    codes: np.ndarray
-    #: one sign per line (True: negative)
-    negative: np.ndarray
+def full_scale(config: PulseGeneratorConfig, bl: int) -> int:
+    """The code that fires in every slot: ``2**probability_bits`` (stochastic), ``bl`` (deterministic)."""
+    return (1 << config.probability_bits) if config.mode is PulseMode.STOCHASTIC else bl
 
 
-def draw_update(config: PulseGeneratorConfig, rng: random.Random) -> Update:
+def draw_update(config: PulseGeneratorConfig, rng: random.Random) -> PulseUpdate:
     """Random codes (both rails forced in now and then), random signs, a random train length."""
-    full = (1 << config.probability_bits) if config.mode is PulseMode.STOCHASTIC else None
     bl = rng.choice([1, config.bl_max, rng.randrange(1, config.bl_max + 1)])
-    high = full if full is not None else bl
+    high = full_scale(config, bl)
     codes = np.array([rng.randrange(high + 1) for _ in range(config.lines)], dtype=np.int64)
     for line in range(config.lines):  # the rails, often enough to cover both
         if rng.random() < 0.15:
             codes[line] = rng.choice([0, high])
     negative = np.array([rng.random() < 0.5 for _ in range(config.lines)])
-    return Update(bl, high, codes, negative)
+    return PulseUpdate(bl, codes, negative)
 
 
 def check(scoreboard: Scoreboard, update: int, design: PulseTrains, model: PulseTrains) -> None:
@@ -86,19 +76,21 @@ class PulseCoverage:
     """Pulses per line (none, some, all BL), the train length and the code rails."""
 
     def __init__(self, coverage: Coverage, config: PulseGeneratorConfig) -> None:
+        self.config = config
         self.bl_max = config.bl_max
         self.count = coverage.point("pulses_per_line", ["zero", "some", "all_bl"])
         self.bl = coverage.point("bl", ["one", "middle", "bl_max"])
         self.code = coverage.point("code_rail", ["zero", "full"])
 
-    def sample(self, stimulus: Update, design: PulseTrains) -> None:
+    def sample(self, stimulus: PulseUpdate, design: PulseTrains) -> None:
         """Sample one update."""
         bl = stimulus.bl
+        high = full_scale(self.config, bl)
         self.bl("one" if bl == 1 else "bl_max" if bl == self.bl_max else "middle")
         for count in np.concatenate([design.x_fire.sum(axis=0), design.d_fire.sum(axis=0)]):
             self.count("zero" if count == 0 else "all_bl" if count == bl else "some")
         for code in stimulus.codes:
-            if code in (0, stimulus.high):
+            if code in (0, high):
                 self.code("zero" if code == 0 else "full")
 
 

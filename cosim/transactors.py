@@ -37,6 +37,18 @@ from pulsetrain.periphery.pulse import PulseGeneratorConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig
 
 
+@dataclass(frozen=True)
+class PulseUpdate:
+    """One rank-1 update for a pulse generator: a train length, a code and a sign per line (x lines first)."""
+
+    #: train length (slots)
+    bl: int
+    #: one probability (or count) code per line
+    codes: NDArray[np.int64]
+    #: one sign per line (True: negative)
+    negative: NDArray[np.bool_]
+
+
 def _unpack(value: int, width: int) -> NDArray[np.bool_]:
     """A packed bus as ``width`` booleans, bit 0 first."""
     return np.array([(value >> i) & 1 for i in range(width)], dtype=bool)
