@@ -95,6 +95,15 @@ def port_table(component: wiring.Component) -> list[dict[str, Any]]:
     return ports
 
 
+def _built_only_for_ports(component: object) -> None:
+    """Tell Amaranth that ``component`` (and the sub-components its constructor made) were built only to
+    read their signatures, so it does not warn that they were never elaborated."""
+    component._MustUse__silence = True  # type: ignore[attr-defined]
+    for value in vars(component).values():
+        if isinstance(value, wiring.Component) and not getattr(value, "_MustUse__silence", False):
+            _built_only_for_ports(value)
+
+
 def config_notes(config: Any) -> list[str]:
     """The ``notes()`` of the config and of every config nested in it (effective values differing from
     the numbers given, e.g. a regular chopper's rate or quantised probabilities)."""
@@ -125,8 +134,7 @@ def datasheet(block: str, config: Any) -> dict[str, Any]:
 
     entry = get_block(block)
     component = entry.build(config)
-    # built only for its signature: say so, or Amaranth warns that it was never elaborated
-    component._MustUse__silence = True  # type: ignore[attr-defined]
+    _built_only_for_ports(component)
     rules = protocol(block, config)
     derived = config.derived() if callable(getattr(config, "derived", None)) else {}
     return {
