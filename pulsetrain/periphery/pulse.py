@@ -34,6 +34,11 @@ Why two LFSRs per line
     checks every pair of lines and every lag up to ``bl_max`` exactly (by rank over GF(2)); the test suite
     runs it for 4..1024 lines. The alternatives cost more: different polynomials per line (too few sparse
     primitive ones, one transition table per line in the twin) or one LFSR of more than 47 bits per line.
+
+Cost of the decorrelator (``pulsetrain synth --block pulse-generator --size 64 --target T --set
+streams=shifted|combined``, 64 x + 64 d lines, Yosys 0.70, measured 2026-12-04): generic 11,692 -> 15,868
+cells and 5,389 -> 7,565 flip-flops (+17 per line); iCE40 4,445 -> 7,384 LUT4 (neither fits an UP5K);
+Nangate45 43,648 -> 63,272 um^2 (+45 %), 11.8 -> 15.3 mW at 100 MHz, critical path unchanged (0.77 ns).
 Deterministic mode
     code ``n = floor(p * bl + 1/2)``, a pulse count in ``0..bl``. x lines fire in the first ``n`` slots (a
     pulse of width ``n``); d lines spread their ``n`` pulses evenly (an accumulator adds ``n`` per slot and
