@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, apply_overrides, parse_set_options, resolve
 
 __all__ = ["estimate", "parse_sweep", "synth"]
@@ -168,7 +169,11 @@ def synth(
 @click.command("estimate")
 @click.option("--network", default="64-32-10", show_default=True, help="layer sizes, input to output")
 @click.option(
-    "--algo", "algorithm", default="all", show_default=True, help="sgd, dfa, ttv2, c-ttv2, agad, sbe, all"
+    "--algo",
+    "algorithm",
+    default="all",
+    show_default=True,
+    help=f"{', '.join(catalogue.algorithm_names(estimator=True))} or all",
 )
 @click.option(
     "--tech", "technology", default="rpu_45nm", show_default=True, help="technology table name or path"
