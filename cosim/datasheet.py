@@ -290,7 +290,7 @@ def _tile_measure(config: Any, rows: list[Row], markers: dict[str, int]) -> dict
 
 Measure = Callable[[Any, list[Row], dict[str, int]], dict[str, Any]]
 
-#: block -> (scene, measurements) (names as in :data:`pulsetrain.rtl.blocks.BLOCKS`).
+#: block -> (scene, measurements), by catalogue name (:data:`pulsetrain.catalogue.BLOCKS`).
 SCENES: dict[str, tuple[Callable[[Any], Scene], Measure]] = {
     "lfsr": (_lfsr_scene, _lfsr_measure),
     "pulse-generator": (_pulse_scene, _pulse_measure),
@@ -356,10 +356,10 @@ def simulate(
     from pulsetrain.cosim.runner import build, run_bench, verilog_of
     from pulsetrain.rtl.blocks import get_block
     from pulsetrain.rtl.datasheet import port_table
-    from pulsetrain.rtl.emit import module_name
 
-    component = get_block(block).build(config)
-    module = module_name(block)
+    entry = get_block(block)
+    component = entry.build(config)
+    module = entry.spec.toplevel
     ports = port_table(component)
     built = build(verilog_of(component, module), module, simulator, root=build_root)
     scene = SCENES[block][0](config)
@@ -421,12 +421,14 @@ def write_datasheet(
 
 
 def write_all_datasheets(folder: str | Path, simulator: str = "icarus") -> dict[str, dict[str, Path]]:
-    """Datasheets of every registered block at its default config, into ``folder`` (for the report)."""
-    from pulsetrain.rtl.blocks import BLOCKS
+    """Datasheets of every catalogue block at its default config, into ``folder`` (for the report)."""
+    from pulsetrain.rtl.blocks import get_block
+
+    from pulsetrain import catalogue
 
     return {
-        name: write_datasheet(name, block.default_config(), folder, simulator)
-        for name, block in BLOCKS.items()
+        name: write_datasheet(name, get_block(name).default_config(), folder, simulator)
+        for name in catalogue.block_names()
     }
 
 

@@ -130,7 +130,6 @@ def protocol(block: str, config: Any) -> Protocol:
 def datasheet(block: str, config: Any) -> dict[str, Any]:
     """The static datasheet of registry block ``block`` for ``config`` as JSON-ready data."""
     from pulsetrain.rtl.blocks import get_block
-    from pulsetrain.rtl.emit import module_name
 
     entry = get_block(block)
     component = entry.build(config)
@@ -139,7 +138,7 @@ def datasheet(block: str, config: Any) -> dict[str, Any]:
     derived = config.derived() if callable(getattr(config, "derived", None)) else {}
     return {
         "block": block,
-        "module": module_name(block),
+        "module": entry.spec.toplevel,
         "description": entry.description,
         "config_class": f"{type(config).__module__}.{type(config).__qualname__}",
         "config": to_plain(config),

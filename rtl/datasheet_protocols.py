@@ -285,6 +285,7 @@ def _tile(config: Any) -> Protocol:
     return Protocol(rules, formulas)
 
 
+#: block name (:data:`pulsetrain.catalogue.BLOCKS`) -> its protocol builder.
 PROTOCOLS: dict[str, Callable[[Any], Protocol]] = {
     "lfsr": _lfsr,
     "pulse-generator": _pulse,

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.datasheet import SCENES, write_all_datasheets
-from pulsetrain.rtl.blocks import BLOCKS
 from pulsetrain.rtl.datasheet import datasheet, to_markdown
 from pulsetrain.rtl.datasheet_protocols import PROTOCOLS
 from pulsetrain.rtl.emit import ports
 from pulsetrain.rtl.pulse_generator import PulseGenerator, code_layout
 
+from pulsetrain import catalogue
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
@@ -22,8 +22,8 @@ ICARUS = runner.unavailable_reason(runner.SimulatorName.ICARUS)
 needs_icarus = pytest.mark.skipif(ICARUS is not None, reason=f"datasheet diagrams run on Icarus: {ICARUS}")
 
 
-def test_every_block_has_a_protocol_and_a_scenario() -> None:
-    assert set(PROTOCOLS) == set(BLOCKS) == set(SCENES)
+def test_every_catalogue_block_has_a_protocol_and_a_scenario() -> None:
+    assert set(PROTOCOLS) == set(catalogue.BLOCKS) == set(SCENES)
 
 
 def test_ports_carry_payload_field_bit_ranges_from_the_layout() -> None:
@@ -58,7 +58,7 @@ def test_all_eight_datasheets_are_drawn_from_simulation_and_agree_with_their_for
     build_dir: Path,
 ) -> None:
     written = write_all_datasheets(build_dir / "datasheets")
-    assert set(written) == set(BLOCKS) and len(written) == 8
+    assert set(written) == set(catalogue.BLOCKS) and len(written) == 8
     for block, paths in written.items():
         sheet = json.loads(paths["json"].read_text())
         assert paths["svg"].read_text().startswith("<svg"), block
