@@ -203,8 +203,8 @@ def _schedule_scene(config: Any) -> Scene:
     strobes = tuple(f"{kind.value}_start" for kind in _schedule_kinds(config))
     return Scene(
         {"limit": sum(config.phase_cycles()) + 100},
-        ("start", "busy", *strobes, "done", "cycles"),
-        "one training sample with fixed operation costs",
+        ("start", "busy", *strobes, "done"),
+        "one training sample with fixed operation costs (gaps: stretches where no strobe changes)",
         lambda markers: (0, markers["done"] + 3),
     )
 
@@ -316,17 +316,59 @@ def _sample(row: Row, signal: str) -> int | None:
     return row[signal]
 
 
+#: unchanged stretches longer than this many cycles are drawn as a gap (WaveDrom's ``|``).
+GAP_AFTER = 4
+
+
+def _shown_cycles(window: list[Row], signals: tuple[str, ...]) -> list[int | None]:
+    """Indices of ``window`` to draw, ``None`` for a gap: stretches where no shown signal changes for
+    more than :data:`GAP_AFTER` cycles keep their first two cycles and one gap slot."""
+    shown: list[int | None] = []
+    quiet = 0
+    for index, row in enumerate(window):
+        same = index > 0 and all(_sample(row, s) == _sample(window[index - 1], s) for s in signals)
+        quiet = quiet + 1 if same else 0
+        following = index + 1 < len(window) and all(
+            _sample(window[index + 1], s) == _sample(row, s) for s in signals
+        )
+        if quiet == 2 and following and _quiet_for(window, index, signals) > GAP_AFTER:
+            shown.append(None)
+        elif quiet < 2 or not shown or shown[-1] is not None or not following:
+            shown.append(index)
+    return shown
+
+
+def _quiet_for(window: list[Row], index: int, signals: tuple[str, ...]) -> int:
+    """Cycles from ``index`` on in which no shown signal changes."""
+    count = 0
+    while index + count + 1 < len(window) and all(
+        _sample(window[index + count + 1], s) == _sample(window[index], s) for s in signals
+    ):
+        count += 1
+    return count
+
+
 def wavejson(
     rows: list[Row], signals: Iterable[str], widths: dict[str, int], first: int, cycles: int, title: str
 ) -> dict[str, Any]:
-    """WaveDrom's WaveJSON of ``signals`` over cycles ``first .. first + cycles - 1`` of the trace."""
+    """WaveDrom's WaveJSON of ``signals`` over cycles ``first .. first + cycles - 1`` of the trace.
+
+    Long stretches where nothing shown changes become gaps; the cycle numbers above the diagram are then
+    left out (they would count the gaps as single cycles) and the caption says where the gaps are.
+    """
+    names = tuple(signals)
     window = rows[first : first + cycles]
-    lanes: list[dict[str, Any]] = [{"name": "clk", "wave": "p" + "." * (len(window) - 1)}]
-    for signal in signals:
+    shown = _shown_cycles(window, names)
+    lanes: list[dict[str, Any]] = [{"name": "clk", "wave": "".join("|" if c is None else "." for c in shown)}]
+    lanes[0]["wave"] = "p" + lanes[0]["wave"][1:]
+    for signal in names:
         one_bit = signal.endswith("]") or widths.get(signal, 1) == 1
         wave, labels, previous = "", [], object()
-        for row in window:
-            value = _sample(row, signal)
+        for cycle in shown:
+            if cycle is None:
+                wave += "|"
+                continue
+            value = _sample(window[cycle], signal)
             if value == previous:
                 wave += "."
             elif value is None:
@@ -341,7 +383,10 @@ def wavejson(
         if labels:
             lane["data"] = labels
         lanes.append(lane)
-    return {"signal": lanes, "head": {"text": title, "tick": first}, "config": {"hscale": 1}}
+    head: dict[str, Any] = {"text": title}
+    if None not in shown:
+        head["tick"] = first
+    return {"signal": lanes, "head": head, "config": {"hscale": 1}}
 
 
 # --------------------------------------------------------------------------------------------------
