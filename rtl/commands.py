@@ -103,16 +103,14 @@ def rtl(
 
 def _write_datasheet(block: str, config: object, out_dir: str) -> dict[str, Path]:
     """The block's datasheet next to its Verilog (the simulation lives in cosim/, imported only here)."""
-    from pulsetrain.cosim.datasheet import write_datasheet
-    from pulsetrain.cosim.runner import SimulatorName, unavailable_reason
+    from pulsetrain.cosim.datasheet import default_simulator, write_datasheet
+    from pulsetrain.cosim.runner import parse_simulator, unavailable_reason
 
-    simulator = (
-        SimulatorName.ICARUS if unavailable_reason(SimulatorName.ICARUS) is None else SimulatorName.VERILATOR
-    )
-    reason = unavailable_reason(simulator)
+    simulator = default_simulator()
+    reason = unavailable_reason(parse_simulator(simulator))
     if reason is not None:
         raise click.ClickException(f"--datasheet needs a simulator for its timing diagram: {reason}")
-    paths = write_datasheet(block, config, out_dir, simulator.value, json_suffix=".datasheet.json")
+    paths = write_datasheet(block, config, out_dir, simulator, json_suffix=".datasheet.json")
     return {
         f"datasheet{suffix}": paths[kind]
         for kind, suffix in (("markdown", ""), ("json", "-json"), ("svg", "-svg"))
