@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -70,24 +70,45 @@ def _config(lines: int, streams: LineStreams) -> PulseGeneratorConfig:
     )
 
 
-#: a source of pulse streams: every line's code in, (slots, lines) fire bits out (x lines, then d lines).
-Streams = Callable[[np.ndarray], np.ndarray]
+#: a source of pulse streams: every line's code in, (slots, lines) fire bits out in consecutive chunks
+#: (x lines, then d lines).
+Streams = Callable[[np.ndarray], Iterator[np.ndarray]]
+
+#: slots per chunk of a twin stream (bounds the memory of long runs with many lines).
+CHUNK = 256 * TRAIN
 
 
 def twin_streams(config: PulseGeneratorConfig, slots: int) -> Streams:
     """Streams of the bit-exact twin (fresh from reset for every code pattern)."""
 
-    def run(codes: np.ndarray) -> np.ndarray:
+    def run(codes: np.ndarray) -> Iterator[np.ndarray]:
         generator = TwinPulseGenerator(config)
         x_codes, d_codes = codes[: config.x_lines], codes[config.x_lines :]
         signs_x, signs_d = np.zeros(config.x_lines, bool), np.zeros(config.d_lines, bool)
-        trains = []
-        for _ in range(slots // TRAIN):
-            fired = generator.fire(x_codes, signs_x, d_codes, signs_d, TRAIN)
-            trains.append(np.concatenate([fired.x_fire, fired.d_fire], axis=1))
-        return np.concatenate(trains)
+        for first in range(0, slots - slots % TRAIN, CHUNK):
+            trains = []
+            for _ in range(min(CHUNK, slots - slots % TRAIN - first) // TRAIN):
+                fired = generator.fire(x_codes, signs_x, d_codes, signs_d, TRAIN)
+                trains.append(np.concatenate([fired.x_fire, fired.d_fire], axis=1))
+            yield np.concatenate(trains)
 
     return run
+
+
+def lagged_counts(chunks: Iterator[np.ndarray], lines: int) -> tuple[np.ndarray, np.ndarray]:
+    """(MAX_LAG + 1, lines, lines) counts of ``i`` firing at ``t`` and ``j`` at ``t + lag`` over the whole
+    stream (pairs may span chunks and trains: the LFSRs run on), and the number of slot pairs per lag."""
+    counts = np.zeros((MAX_LAG + 1, lines, lines))
+    pairs = np.zeros(MAX_LAG + 1, dtype=np.int64)
+    tail = np.zeros((0, lines), dtype=np.float32)
+    for chunk in chunks:
+        block = np.concatenate([tail, chunk.astype(np.float32)])
+        for lag in range(MAX_LAG + 1):
+            second = max(len(tail), lag)  # pairs whose later slot is new in this chunk
+            counts[lag] += block[second - lag : len(block) - lag].T @ block[second:]
+            pairs[lag] += len(block) - second
+        tail = block[max(0, len(block) - MAX_LAG) :]
+    return counts, pairs
 
 
 _TESTBENCH = """`timescale 1ns/1ps
@@ -151,7 +172,7 @@ def rtl_streams(config: PulseGeneratorConfig, slots: int, folder: Path) -> Strea
     build += ["-Wno-style", "--top-module", "tb", "-o", "tb", "tb.v", "dut.v"]
     subprocess.run(build, cwd=folder, check=True, capture_output=True)
 
-    def run(codes: np.ndarray) -> np.ndarray:
+    def run(codes: np.ndarray) -> Iterator[np.ndarray]:
         words = [
             layout.const({"line": i, "code": int(c), "negative": 0}).as_value().value
             for i, c in enumerate(codes)
@@ -162,7 +183,7 @@ def rtl_streams(config: PulseGeneratorConfig, slots: int, folder: Path) -> Strea
             [str(folder / "obj_dir" / "tb"), *plusargs], cwd=folder, check=True, capture_output=True
         )
         d_words, x_words = np.loadtxt(folder / "fire.hex", dtype=str, unpack=True)
-        return np.concatenate([_bits(x_words, config.x_lines), _bits(d_words, config.d_lines)], axis=1)
+        yield np.concatenate([_bits(x_words, config.x_lines), _bits(d_words, config.d_lines)], axis=1)
 
     return run
 
@@ -181,29 +202,37 @@ def coincidence_violations(config: PulseGeneratorConfig, streams: Streams) -> li
     found = []
     for run in range(runs):
         codes = np.where((np.arange(lines) >> run) & 1, CODES[0], CODES[1]).astype(np.int64)
-        fire = streams(codes).astype(np.float32)
-        slots = fire.shape[0]
+        counts, pairs = lagged_counts(streams(codes), lines)
         q = codes / scale
         probability = np.outer(q, q)  # independent lines: i at t and j at t + lag
         for lag in range(MAX_LAG + 1):
-            counts = fire[: slots - lag].T @ fire[lag:]
-            n = slots - lag
+            n = int(pairs[lag])
             low, high = binom.ppf(alpha / 2, n, probability), binom.isf(alpha / 2, n, probability)
             tested = np.ones((lines, lines), bool) if lag else np.triu(np.ones((lines, lines), bool), 1)
-            for i, j in zip(*np.nonzero(tested & ((counts < low) | (counts > high))), strict=True):
+            for i, j in zip(*np.nonzero(tested & ((counts[lag] < low) | (counts[lag] > high))), strict=True):
                 found.append(
                     Violation(
                         run,
                         int(i),
                         int(j),
                         lag,
-                        int(counts[i, j]),
+                        int(counts[lag, i, j]),
                         n * probability[i, j],
                         int(low[i, j]),
                         int(high[i, j]),
                     )
                 )
     return found
+
+
+def test_lagged_counts_over_chunks_equal_counts_over_the_whole_stream() -> None:
+    rng = np.random.default_rng(5)
+    fire = rng.random((1000, 6)) < 0.3
+    counts, pairs = lagged_counts(iter([fire[:7], fire[7:400], fire[400:]]), 6)
+    whole = fire.astype(float)
+    for lag in range(MAX_LAG + 1):
+        assert np.array_equal(counts[lag], whole[: 1000 - lag].T @ whole[lag:])
+        assert pairs[lag] == 1000 - lag
 
 
 # --------------------------------------------------------------------------------------------------
