@@ -47,11 +47,10 @@ def parse_sweep(spec: str) -> tuple[str, tuple[int, ...]]:
         )
     if not equals:
         return knob, DEFAULT_SWEEPS[knob]
-    try:
-        values = tuple(int(v) for v in values_text.split(","))
-    except ValueError:
-        raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
-    return knob, values
+    from pulsetrain.validate import parse_int_list
+
+    # decimal, >= 1, no empty or repeated value: a sweep point 0 or -4 is an error row, not a result
+    return knob, parse_int_list(f"--sweep {knob}", values_text, low=1, unique=True)
 
 
 @click.command("synth")
