@@ -24,8 +24,10 @@ around it stays) and costs it from the SRAM model of the technology table. ``mem
 them into flip-flops instead. The generic target cuts them out the same way and only reports them.
 
 Runs are cached under ``<cache>/synth/<key>`` where the key hashes the emitted RTLIL (with source
-locations removed), the flow options and a flow version: a rerun with the same design and options
-returns the stored report at once.
+locations removed), every flow option that changes this target's result (:meth:`FlowOptions.relevant`),
+the versions of the tools the target runs (Yosys, nextpnr, OpenSTA or its absence, Amaranth) and a flow
+version: a rerun with the same design, options and tools returns the stored report at once, and a report
+made before OpenSTA was installed (area only) is not served once it is.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from pulsetrain.synth.reports import (
     parse_yosys_stat,
     report_from_dict,
 )
-from pulsetrain.synth.tools import ToolError, cache_root, have_sta, run_tool, tool_versions
+from pulsetrain.synth.tools import ToolError, ToolVersions, cache_root, have_sta, run_tool, tool_versions
 
 from pulsetrain.config import ConfigError, check_choice, check_int, check_range, to_plain
 from pulsetrain.results import write_atomic, write_json
@@ -64,6 +66,7 @@ from pulsetrain.results import write_atomic, write_json
 __all__ = [
     "FLOW_VERSION",
     "BlockDesign",
+    "cache_key_material",
     "FlowOptions",
     "MemoryMapping",
     "Target",
@@ -73,7 +76,7 @@ __all__ = [
 ]
 
 #: bump when a flow script changes in a way that changes results (invalidates the cache).
-FLOW_VERSION = 6
+FLOW_VERSION = 7
 
 
 class Target(enum.Enum):
@@ -173,7 +176,30 @@ class FlowOptions:
                 keep.add("activity")
         elif self.target is Target.SKY130:
             keep |= {"sram_technology"}
-        return {k: v for k, v in plain.items() if k in keep}
+        kept = {k: v for k, v in plain.items() if k in keep}
+        if "activity" in kept:
+            # the recorded workload enters by its content digest, not by where its file lies
+            kept["activity"] = {
+                k: v for k, v in kept["activity"].items() if k not in ("workload_file", "workload_source")
+            }
+        return kept
+
+
+def cache_key_material(rtl_digest: str, options: FlowOptions, tools: dict[str, str] | None = None) -> str:
+    """What the synthesis cache key hashes: the RTL, the relevant options, the tools and the flow version.
+
+    ``tools`` defaults to the versions of the tools ``options.target`` runs (queried once per process).
+    """
+    if tools is None:
+        tools = dataclasses.asdict(_target_tools(options.target))
+    return json.dumps(
+        {"rtl": rtl_digest, "options": options.relevant(), "tools": tools, "flow": FLOW_VERSION},
+        sort_keys=True,
+    )
+
+
+def _target_tools(target: Target) -> ToolVersions:
+    return tool_versions(nextpnr=target.value if target.is_fpga else "", sta=target is Target.NANGATE45)
 
 
 @dataclass(frozen=True)
@@ -643,9 +669,7 @@ def _run_asic(
             leakage_W=leakage,
             total_W=total,
             activity_source=(
-                f"Amaranth simulation, {options.activity.cycles} cycles, inputs flipping with probability "
-                f"{options.activity.input_toggle_probability} per cycle (seed {options.activity.seed}); "
-                "unannotated nets propagated by OpenSTA"
+                f"Amaranth simulation, {options.activity.describe()}; unannotated nets propagated by OpenSTA"
             ),
             annotated_pins=annotated,
         )
@@ -672,10 +696,7 @@ def synthesize(
     relevant = options.relevant()
     index_path: Path | None = None
     if design.source_digest:
-        index_material = json.dumps(
-            {"name": design.name, "digest": design.source_digest, "options": relevant, "flow": FLOW_VERSION},
-            sort_keys=True,
-        )
+        index_material = cache_key_material(f"{design.name}:{design.source_digest}", options)
         index_path = (
             cache_root() / "synth" / "index" / (hashlib.sha256(index_material.encode()).hexdigest() + ".json")
         )
@@ -684,9 +705,7 @@ def synthesize(
             if indexed.is_file():
                 return report_from_dict(json.loads(indexed.read_text()))
     rtlil_text = emit_rtlil(design.factory(), top)
-    key_material = json.dumps(
-        {"rtl": rtl_fingerprint(rtlil_text), "options": relevant, "flow": FLOW_VERSION}, sort_keys=True
-    )
+    key_material = cache_key_material(rtl_fingerprint(rtlil_text), options)
     key = hashlib.sha256(key_material.encode()).hexdigest()
     run = cache_root() / "synth" / f"{top}-{options.target.value}-{key[:16]}"
     report_path = run / "report.json"
@@ -751,10 +770,7 @@ def synthesize(
                 f"{_ASIC_NODE_NM[target]:g} nm"
             )
         (run / "stdcells.lib").unlink(missing_ok=True)
-        versions = tool_versions(
-            nextpnr=target.value if target.is_fpga else "",
-            sta=target is Target.NANGATE45,
-        )
+        versions = _target_tools(target)
         report = SynthesisReport(
             block=design.name,
             target=target.value,

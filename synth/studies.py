@@ -1,0 +1,85 @@
+"""Studies built on the estimator: BP against DFA by depth, and each algorithm's overhead over SGD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulsetrain.synth.estimator import Algorithm, Estimate, EstimateConfig, estimate
+from pulsetrain.synth.latency import operation_timing
+from pulsetrain.synth.technology import load_technology
+
+__all__ = ["depth_study", "overhead_table"]
+
+
+def depth_study(
+    depths: list[int], *, technology: str = "rpu_45nm", use_synthesis: bool = False
+) -> list[dict[str, Any]]:
+    """BP (analog SGD) versus DFA for MLPs of each depth: latency per sample, speed-up, DFA's price.
+
+    The networks are ``64, 32 x (depth-1), 10`` (:func:`pulsetrain.model.schedule.mlp_sizes`). The
+    speed-up of the part after the forward pass (``training_speedup``) is the one that approaches N.
+    """
+    from pulsetrain.model.schedule import latency_by_depth, mlp_sizes
+
+    tech = load_technology(technology)
+    timing = operation_timing(EstimateConfig(), tech)
+    by_depth = {row["depth"]: row for row in latency_by_depth(tuple(depths), timing=timing)}
+    rows = []
+    for depth in depths:
+        network = mlp_sizes(depth)
+        bp = estimate(
+            EstimateConfig(
+                network=network, algorithm=Algorithm.SGD, technology=technology, use_synthesis=use_synthesis
+            )
+        )
+        dfa = estimate(
+            EstimateConfig(
+                network=network, algorithm=Algorithm.DFA, technology=technology, use_synthesis=use_synthesis
+            )
+        )
+        rows.append(
+            {
+                "depth": depth,
+                "bp_latency_ns": bp.total_latency_per_sample_ns,
+                "dfa_latency_ns": dfa.total_latency_per_sample_ns,
+                "speedup": bp.total_latency_per_sample_ns / dfa.total_latency_per_sample_ns,
+                "training_speedup": by_depth[depth]["training_speedup"],
+                "dfa_extra_area_um2": dfa.total_area_um2 - bp.total_area_um2,
+                "dfa_feedback_array_area_um2": sum(
+                    fo * network[-1] for _, fo in list(zip(network[:-1], network[1:], strict=True))[:-1]
+                )
+                * tech.array.cell_area_um2,
+                "dfa_feedback_read_pJ": dfa.read_energy_pJ.get("feedback", 0.0),
+                "bp_backward_read_pJ": bp.read_energy_pJ.get("backward", 0.0),
+                "bp_energy_pJ": bp.total_energy_per_sample_pJ,
+                "dfa_energy_pJ": dfa.total_energy_per_sample_pJ,
+                "latency_source": dfa.latency_source,
+            }
+        )
+    return rows
+
+
+def overhead_table(
+    estimates: list[Estimate], accuracy: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """What each algorithm's periphery adds over analog SGD (area, energy per sample), with its accuracy.
+
+    ``accuracy`` maps an algorithm name to the test accuracy a training run reached (from the algorithms'
+    experiments); missing entries stay empty.
+    """
+    baseline = next((e for e in estimates if e.config["algorithm"] == "sgd"), None)
+    rows = []
+    for result in estimates:
+        name = result.config["algorithm"]
+        row: dict[str, Any] = {"algorithm": name}
+        if baseline is not None:
+            row["extra_area_um2"] = result.total_area_um2 - baseline.total_area_um2
+            row["extra_energy_pJ"] = result.total_energy_per_sample_pJ - baseline.total_energy_per_sample_pJ
+            row["extra_latency_ns"] = (
+                result.total_latency_per_sample_ns - baseline.total_latency_per_sample_ns
+            )
+        row["buffers_um2"] = result.area_um2["buffers"]
+        row["digital_um2"] = result.area_um2["digital"]
+        row["accuracy"] = (accuracy or {}).get(name, "")
+        rows.append(row)
+    return rows
