@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pulsetrain.synth.estimator import Term
 from pulsetrain.synth.technology import Technology
+from pulsetrain.synth.terms import Term
 
 from pulsetrain.config import ConfigError
 
@@ -91,11 +91,14 @@ def _synthesize_complete(design: Any, options: FlowOptions) -> tuple[SynthesisRe
     return report, "re-synthesized (the cached report lacked a figure)"
 
 
-def _block_energy_pJ(report: SynthesisReport, scale: float, total_ns: float, active_ns: float) -> float:
+def _block_energy_pJ(
+    report: SynthesisReport, scale: float, total_ns: float, active_ns: float
+) -> tuple[float, float]:
+    """(leakage over the whole sample, dynamic power while busy), pJ."""
     assert report.power is not None
     leakage_W = report.power.leakage_W * scale
     dynamic_W = (report.power.internal_W + report.power.switching_W) * scale
-    return (leakage_W * total_ns + dynamic_W * active_ns) * 1e-9 * 1e12
+    return leakage_W * total_ns * 1e-3, dynamic_W * active_ns * 1e-3
 
 
 def _workload_options(
@@ -160,23 +163,24 @@ def _cost_block(
     tag = f"{tag}:{layer}" if tag in ("update", "read") else tag
     active_ns = busy_ns.get(tag, total_ns) if config.clock_gating else total_ns
     scale = tech.digital.energy_scale * count
-    random_pJ = _block_energy_pJ(report, scale, total_ns, active_ns)
-    nominal_pJ, activity = random_pJ, "random inputs (no recorded workload for this block)"
+    leakage_pJ, random_pJ = _block_energy_pJ(report, scale, total_ns, active_ns)
+    dynamic_pJ, activity = random_pJ, "random inputs (no recorded workload for this block)"
     options = _workload_options(name, design, layer, config, random_options, cycles)
     if options is not None:
         recorded, how = _synthesize_complete(design, options)
         if _complete(recorded):
-            nominal_pJ, activity = (
-                _block_energy_pJ(recorded, scale, total_ns, active_ns),
-                options.activity.describe(),
-            )
+            dynamic_pJ = _block_energy_pJ(recorded, scale, total_ns, active_ns)[1]
+            activity = options.activity.describe()
     area = (report.area_um2 or 0.0) * tech.digital.area_scale * count
     row.update(
-        energy_pJ=nominal_pJ,
-        random_activity_energy_pJ=random_pJ,
+        energy_pJ=leakage_pJ + dynamic_pJ,
+        leakage_pJ=leakage_pJ,
+        dynamic_pJ=dynamic_pJ,
+        random_activity_dynamic_pJ=random_pJ,
         activity=activity,
         area_um2_scaled=area,
         busy_ns=active_ns,
+        sample_ns=total_ns,
         nangate45_area_um2=report.area_um2,
         critical_path_ns=report.critical_path_ns,
     )
@@ -189,8 +193,9 @@ def _cost_block(
         row["counted"] = "no: its SAR logic is part of the converter figure (adcs)"
         return
     row["counted"] = "yes"
-    low, high = sorted((nominal_pJ, random_pJ))
-    result.energy_terms.append(Term("digital", label, 1.0, nominal_pJ, low, high))
+    result.energy_terms.append(Term("digital", f"{label}: leakage over the sample", 1.0, leakage_pJ))
+    low, high = sorted((dynamic_pJ, random_pJ))
+    result.energy_terms.append(Term("digital", f"{label}: dynamic while busy", 1.0, dynamic_pJ, low, high))
     result.area_terms.append(Term("digital", label, 1.0, area))
 
 

@@ -121,7 +121,7 @@ def _busy_times(config: EstimateConfig, schedule: Any, cycle_ns: float) -> dict[
 
 def _phase_latency(config: EstimateConfig, schedule: Any, cycle_ns: float) -> dict[str, float]:
     """The critical path of each phase of the schedule, split into categories."""
-    from pulsetrain.synth.estimator import CATEGORIES
+    from pulsetrain.synth.terms import CATEGORIES
 
     from pulsetrain.periphery.schedule import OperationKind
 
