@@ -129,7 +129,17 @@ def record_updates(
             pulses.PULSE_SOURCES.pop("twin", None)
         else:
             pulses.PULSE_SOURCES["twin"] = previous
-    layers = sorted(records)[: len(network) - 1]
+    # one source per tile, in creation order; a layer's generator is the first tile of its shape that
+    # fired (the fast array A of the TTv2 family, whose C tile is created after it)
+    layers = []
+    for fan_in, fan_out in zip(network[:-1], network[1:], strict=True):
+        shaped = [
+            i for i, s in enumerate(sources) if (s.config.x_lines, s.config.d_lines) == (fan_in, fan_out)
+        ]
+        fired = [i for i in shaped if records.get(i)]
+        if not fired:
+            raise RuntimeError(f"the {algorithm} run fired no pulses on a {fan_in}x{fan_out} layer")
+        layers.append(fired[0])
     return RecordedUpdates(
         x_codes=tuple(np.array([r[0] for r in records[i]]) for i in layers),
         d_codes=tuple(np.array([r[2] for r in records[i]]) for i in layers),
