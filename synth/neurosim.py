@@ -144,6 +144,16 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
         "forward and on the transposed read); not reconciled, see the row above",
     )
 
+    _formula_rows(row)
+    return rows_out
+
+
+def _formula_rows(row: Any) -> None:
+    """NeuroSim's SAR formulas for one 128x128 subarray, ours against its code (an implementation check)."""
+    tech = load_technology("neurosim_v21")
+    sub_rows, sub_cols = tech.array.subarray_rows, tech.array.subarray_cols
+    bits, k = tech.adc.bits, tech.adc.columns_per_adc
+    adc_area = converters.adc_area_um2(tech, bits)
     # formula rows: one 128x128 subarray, NeuroSim's SarADC.cpp fits evaluated here
     g_on = tech.array.g_on_S
     g_mean = tech.array.g_mean_S
@@ -190,4 +200,3 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
         "same transistor counts and per-transistor cell (CalculateGateArea, 212.8 F^2) on both sides: "
         "checks our implementation only",
     )
-    return rows_out
