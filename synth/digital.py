@@ -98,11 +98,12 @@ def _block_energy_pJ(
     assert report.power is not None
     leakage_W = report.power.leakage_W * scale
     dynamic_W = (report.power.internal_W + report.power.switching_W) * scale
-    return leakage_W * total_ns * 1e-3, dynamic_W * active_ns * 1e-3
+    # W x ns = 1e-9 J = 1e3 pJ
+    return leakage_W * total_ns * 1e3, dynamic_W * active_ns * 1e3
 
 
 def _workload_options(
-    name: str, design: Any, layer: int, config: EstimateConfig, base: FlowOptions, cycles: int
+    block: tuple[str, dict[str, Any], int, int], config: EstimateConfig, base: FlowOptions, cycles: int
 ) -> FlowOptions | None:
     """Flow options whose activity is the recorded training workload of this block, or None."""
     import dataclasses
@@ -111,11 +112,18 @@ def _workload_options(
     from pulsetrain.synth.activity import ActivityStimulus
     from pulsetrain.synth.tools import cache_root
 
+    name, overrides, _count, layer = block
     if not config.workload_activity:
         return None
     if name == "pulse-generator":
         recorded = workload.record_updates(config.network, config.algorithm.value)
-        ports = workload.pulse_generator_workload(design.factory().config, recorded, layer)
+        from pulsetrain.rtl.blocks import get_block
+
+        from pulsetrain.config import apply_overrides
+
+        # the block's config as synthesized (not its component: building one unused makes Amaranth warn)
+        block_config = apply_overrides(get_block(name).default_config(), overrides)
+        ports = workload.pulse_generator_workload(block_config, recorded, layer)
         source = recorded.source
     elif name == "schedule-controller":
         ports, source = workload.schedule_controller_workload(cycles), "one start per sample"
@@ -165,7 +173,7 @@ def _cost_block(
     scale = tech.digital.energy_scale * count
     leakage_pJ, random_pJ = _block_energy_pJ(report, scale, total_ns, active_ns)
     dynamic_pJ, activity = random_pJ, "random inputs (no recorded workload for this block)"
-    options = _workload_options(name, design, layer, config, random_options, cycles)
+    options = _workload_options(block, config, random_options, cycles)
     if options is not None:
         recorded, how = _synthesize_complete(design, options)
         if _complete(recorded):

@@ -171,3 +171,65 @@ def test_neurosim_table_writes_a_fefet_through_its_gate() -> None:
     assert result.energy_per_sample_pJ["pulses"] == pytest.approx(
         coincidences * 0.4 * 4 * 2 * (32e-9) ** 2 * 1e12, rel=2e-3
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# the digital periphery, with synthesis replaced by fixed reports (no tools run)
+# --------------------------------------------------------------------------------------------------
+
+LEAKAGE_W, RANDOM_DYNAMIC_W, WORKLOAD_DYNAMIC_W, AREA_UM2 = 2e-4, 3e-3, 1e-3, 1000.0
+
+
+def _fake_synthesize(design: Any, options: Any, *, use_cache: bool = True, **_: Any) -> Any:
+    from pulsetrain.synth.reports import PowerReport, SynthesisReport
+    from pulsetrain.synth.tools import ToolVersions
+
+    dynamic = WORKLOAD_DYNAMIC_W if options.activity.workload_file else RANDOM_DYNAMIC_W
+    power = PowerReport(
+        internal_W=dynamic / 2,
+        switching_W=dynamic / 2,
+        leakage_W=LEAKAGE_W,
+        total_W=dynamic + LEAKAGE_W,
+        activity_source="fixed",
+        annotated_pins=0,
+    )
+    return SynthesisReport(
+        block=design.name,
+        target="nangate45",
+        options={},
+        key="0" * 64,
+        tools=ToolVersions(yosys="fake"),
+        cells=1,
+        cell_types={},
+        flip_flops=0,
+        area_um2=AREA_UM2,
+        critical_path_ns=0.5,
+        power=power,
+    )
+
+
+@pytest.fixture
+def fixed_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulsetrain.synth.flows as flows
+
+    monkeypatch.setattr(flows, "synthesize", _fake_synthesize)
+
+
+def test_digital_energy_is_leakage_over_the_sample_plus_dynamic_power_while_busy(fixed_reports: None) -> None:
+    result = estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.SGD))
+    blocks = result.digital_blocks
+    counted = {k: v for k, v in blocks.items() if v["counted"] == "yes"}
+    # schedule controller and two pulse generators; the ADC readouts are inside the converter figure
+    assert len(counted) == 3 and len(blocks) == 5
+    sample_ns = result.total_latency_per_sample_ns
+    expected = 0.0
+    for label, row in counted.items():
+        # W x ns = 1e-9 J = 1e3 pJ; the recorded workload sets the dynamic power of these three blocks
+        assert row["leakage_pJ"] == pytest.approx(LEAKAGE_W * sample_ns * 1e3, rel=1e-12), label
+        assert row["dynamic_pJ"] == pytest.approx(WORKLOAD_DYNAMIC_W * row["busy_ns"] * 1e3, rel=1e-12), label
+        expected += row["leakage_pJ"] + row["dynamic_pJ"]
+    assert result.energy_per_sample_pJ["digital"] == pytest.approx(expected, rel=1e-12)
+    low, high = result.energy_range_pJ["digital"]
+    bound = sum(LEAKAGE_W * sample_ns * 1e3 + RANDOM_DYNAMIC_W * r["busy_ns"] * 1e3 for r in counted.values())
+    assert low == pytest.approx(expected) and high == pytest.approx(bound)
+    assert result.area_um2["digital"] == pytest.approx(3 * AREA_UM2)
