@@ -125,18 +125,19 @@ def write_digital_activity(rows: list[dict[str, Any]], path: Path) -> None:
         "# Digital energy per sample: recorded training workload against random inputs",
         "",
         (
-            "64-32-10 on rpu_45nm, Nangate45 synthesis with OpenSTA 2.0.17 power, 1 GHz, clock gating assumed "
-            "(dynamic power only while a block is busy, leakage over the whole sample). Recorded workload: the "
-            "codes each pulse generator received in a 300-sample training run of the algorithm with the twin "
-            "pulse source (no bias line, digits, seed 0; SBE at batch 1), replayed through the RTL, and one "
-            "start per sample for the schedule controller. Other blocks (transfer controller, chopper, SBE "
-            "unit) have no recorded workload yet and stay at random inputs. ADC readouts are not counted (their "
-            "logic is in the converter figure). Regenerate with `python -m pulsetrain.synth.studies`."
+            "64-32-10 on rpu_45nm, Nangate45 synthesis with OpenSTA 2.0.17 power, 1 GHz, clock gating "
+            "assumed (dynamic power only while a block is busy, leakage over the whole sample). Recorded "
+            "workload: the codes each pulse generator received in a 300-sample training run of the "
+            "algorithm with the twin pulse source (no bias line, digits, seed 0; SBE at batch 1), replayed "
+            "through the RTL, and one start per sample for the schedule controller. Other blocks (transfer "
+            "controller, chopper, SBE unit) have no recorded workload yet and stay at random inputs. ADC "
+            "readouts are not counted (their logic is in the converter figure). Regenerate with `python -m "
+            "pulsetrain.synth.studies`."
         ),
         "",
         (
-            "| algorithm | digital pJ (recorded) | leakage pJ | dynamic pJ, recorded | dynamic pJ, random bound "
-            "| range pJ | blocks with a recorded workload |"
+            "| algorithm | digital pJ (recorded) | leakage pJ | dynamic pJ, recorded | dynamic pJ, random "
+            "bound | range pJ | blocks with a recorded workload |"
         ),
         "|---|---|---|---|---|---|---|",
     ]
