@@ -10,7 +10,9 @@ output, runs the estimator on the same network and table, and writes the compari
 Shared: the MLP 64-512-10 (NeuroSim's conventional mapping needs a layer of at least 4 x 128 outputs, so
 64-32-10 cannot be run on 128 x 128 subarrays), 32 nm LSTP, FeFET cells 240 kOhm / 24 MOhm, 6-bit SAR
 ADCs (Param.cpp ``SARADC = true``) shared by 8 columns, 0.5 V / 10 ns reads, 4 V / 50 ns writes, 8-bit
-inputs, 5-bit weights in one 5-bit cell, one sample per update, 1797 updates per epoch.
+inputs, 5-bit weights in one 5-bit cell. NeuroSim's training estimation does not finish on a network of
+fully connected layers only (``training_run`` in the JSON says why), so what is compared is the forward
+pass of one sample, which NeuroSim's inference mode estimates.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pulsetrain.synth.estimator import Algorithm, Estimate, EstimateConfig, estimate
+from pulsetrain.synth.latency import operation_timing
+from pulsetrain.synth.technology import load_technology
 
 __all__ = ["comparison_rows", "main", "parse_neurosim_output", "write_table"]
 
@@ -62,15 +66,71 @@ def _find(printed: dict[str, float], *words: str) -> float | None:
     return None
 
 
-def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """(component, NeuroSim, ours, ratio, why) for what both print; NeuroSim-only parts say so."""
-    network = tuple(int(n) for n in settings["network"])
-    samples = int(settings["updates_per_epoch"])
-    ours = _ours(network, samples)
-    epoch = samples * 1e-6  # pJ per sample -> µJ per epoch; ns per sample -> ms per epoch
-    rows: list[dict[str, Any]] = []
+def _forward(ours: Estimate, category: str) -> float:
+    """Our energy of the forward reads in ``category`` (pJ per sample)."""
+    return sum(t.value for t in ours.energy_terms if t.category == category and "forward read" in t.what)
 
-    def row(component: str, neurosim: float | None, mine: float | None, unit: str, why: str) -> None:
+
+def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """(component, NeuroSim, ours, ratio, why) for the forward read of one sample; NeuroSim-only parts say so.
+
+    NeuroSim V2.1 could only be run in inference mode on this network (``settings["training_run"]``), so
+    the comparison is the forward pass of one sample: areas, the energy of each part, the read latency.
+    """
+    network = tuple(int(n) for n in settings["network"])
+    ours = _ours(network, int(settings["updates_per_epoch"]))
+    tech = load_technology("neurosim_v21")
+    timing = operation_timing(EstimateConfig(network=network, technology="neurosim_v21"), tech)
+    forward_ns = sum(timing.read_cycles(fo) for _, fo in ours_layers(network)) * tech.digital.cycle_ns
+    movement = next(t for t in ours.energy_terms if t.category == "movement")
+    forward_bits = sum(network) * 8  # the forward half of the bits moved per sample
+    table: list[tuple[str, str, tuple[str, ...], float | None, str]] = [
+        ("CIM arrays", "um^2", ("CIM",), ours.area_um2["arrays"], _WHY["arrays"]),
+        ("ADCs", "um^2", ("Total ADC",), ours.area_um2["adcs"], _WHY["adc_area"]),
+        ("accumulation circuits", "um^2", ("Total Accumulation",), None, _WHY["accumulation"]),
+        ("other periphery (decoders, muxes, buffers)", "um^2", ("Other Peripheries",), None, _WHY["other"]),
+        ("chip", "um^2", ("ChipArea",), None, _WHY["chip"]),
+        (
+            "ADC conversions",
+            "pJ per sample",
+            ("ADC", "readDynamicEnergy"),
+            _forward(ours, "adcs"),
+            _WHY["adc"],
+        ),
+        (
+            "synaptic array without ADC (cells, lines, drivers)",
+            "pJ per sample",
+            ("Synaptic Array w/o ADC", "readDynamicEnergy"),
+            _forward(ours, "arrays") + _forward(ours, "drivers"),
+            _WHY["array"],
+        ),
+        (
+            "accumulation (adders, shift-adds)",
+            "pJ per sample",
+            ("Accumulation", "readDynamicEnergy"),
+            None,
+            _WHY["accumulation"],
+        ),
+        ("buffers", "pJ per sample", ("Buffer readDynamicEnergy",), None, _WHY["buffers"]),
+        (
+            "interconnect",
+            "pJ per sample",
+            ("Interconnect readDynamicEnergy",),
+            forward_bits * movement.per_unit,
+            _WHY["interconnect"],
+        ),
+        ("DRAM", "pJ per sample", ("DRAM", "Energy"), None, _WHY["dram"]),
+        (
+            "forward read latency",
+            "ns per sample",
+            ("Chip PEAK readLatency of Forward",),
+            forward_ns,
+            _WHY["latency"],
+        ),
+    ]
+    rows = []
+    for component, unit, words, mine, why in table:
+        neurosim = _find(printed, *words)
         ratio = mine / neurosim if neurosim and mine is not None else None
         rows.append(
             {
@@ -82,108 +142,45 @@ def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list
                 "why": why,
             }
         )
-
-    for component, words, mine, why in _AREA_ROWS(ours):
-        value = _find(printed, *words)
-        row(component, value, mine, "um^2", why)
-    energy = ours.energy_per_sample_pJ
-    for component, words, mine, why in _ENERGY_ROWS(energy, epoch):
-        value = _find(printed, *words)
-        row(component, value * 1e-6 if value is not None else None, mine, "uJ per epoch", why)
-    latency = _find(printed, "Chip total Latency")
-    row(
-        "latency per epoch",
-        latency * 1e-6 if latency is not None else None,
-        ours.total_latency_per_sample_ns * epoch,
-        "ms per epoch",
-        "NeuroSim reads bit-serially (8 input cycles per read) and writes row by row with 50 ns pulses; "
-        "we read once with pulse-width inputs and update all rows at once with BL slots",
-    )
     return rows
 
 
-def _AREA_ROWS(ours: Estimate) -> list[tuple[str, tuple[str, ...], float | None, str]]:  # noqa: N802
-    area = ours.area_um2
-    return [
-        (
-            "CIM arrays (forward + activation gradient)",
-            ("CIM",),
-            area["arrays"],
-            (
-                "we count the cells the weights occupy; NeuroSim whole 128x128 subarrays in tiles, "
-                "duplicated to fill them (its floorplan prints a speed-up of 4 per layer)"
-            ),
-        ),
-        (
-            "ADCs",
-            ("Total ADC",),
-            area["adcs"],
-            (
-                "same SAR transistor model; NeuroSim puts 16 ADCs on every 128x128 subarray (and on every "
-                "duplicate), we one per 8 columns of each layer's matrix plus the transposed read"
-            ),
-        ),
-        (
-            "chip (everything)",
-            ("ChipArea",),
-            None,
-            "we cost the analog tile only here (no synthesis at 512 lines)",
-        ),
-    ]
+def ours_layers(network: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(fan_in, fan_out) per layer."""
+    return list(zip(network[:-1], network[1:], strict=True))
 
 
-def _ENERGY_ROWS(
-    energy: dict[str, float], epoch: float
-) -> list[tuple[str, tuple[str, ...], float | None, str]]:  # noqa: N802
-    return [
-        (
-            "ADC conversions",
-            ("ADC", "readDynamicEnergy"),
-            energy["adcs"] * epoch,
-            (
-                "same SAR fit; NeuroSim converts every input bit (8 bit-serial reads) of every subarray, "
-                "we one pulse-width read per sample"
-            ),
-        ),
-        (
-            "synaptic array reads without ADC (+ drivers)",
-            ("Synaptic Array w/o ADC", "readDynamicEnergy"),
-            (energy["arrays"] + energy["drivers"]) * epoch,
-            (
-                "NeuroSim charges word lines, bit lines, switch matrices and decoders per input bit; we "
-                "cell currents and line C V^2 per read"
-            ),
-        ),
-        (
-            "weight update",
-            ("Weight Update", "writeDynamicEnergy"),
-            energy["pulses"] * epoch,
-            (
-                "NeuroSim writes the epoch's weight change (old to new weights, erase before program); we "
-                "the stochastic pulses of every sample"
-            ),
-        ),
-        (
-            "accumulation (adders, shift-adds)",
-            ("Accumulation", "readDynamicEnergy"),
-            None,
-            "not modelled by us: pulse-width inputs need no shift-add of bit-serial partial sums",
-        ),
-        ("buffers", ("Buffer readDynamicEnergy",), None, "not modelled by us for SGD (no H or SBE buffers)"),
-        (
-            "interconnect",
-            ("Interconnect readDynamicEnergy",),
-            energy["movement"] * epoch,
-            "our one tile hop per activation against NeuroSim's H-tree and buses",
-        ),
-        (
-            "weight gradient (digital)",
-            ("Weight Gradient", "readDynamicEnergy"),
-            None,
-            "not in our design: the analog rank-1 update needs no digital weight gradient",
-        ),
-        ("DRAM", ("DRAM",), None, "not modelled by us: the weights stay in the arrays"),
-    ]
+_WHY: dict[str, str] = {
+    "arrays": (
+        "same 16F^2 cell at 32 nm; NeuroSim holds the 64x512 and 512x10 matrices in 8 whole 128x128 "
+        "subarrays (268.4 um^2 each) and duplicates them 4x to fill its 512x512 tile (speed-up 4): 32 x "
+        "268.4 = 8590; we count the 37,888 cells the weights occupy"
+    ),
+    "adc_area": (
+        "same 6-bit SAR transistor model (302 um^2 per ADC on both sides); NeuroSim has 16 per subarray on "
+        "32 subarrays (512), we one per 8 columns of each matrix plus the transposed read (130)"
+    ),
+    "accumulation": "not modelled by us: pulse-width inputs need no shift-add of bit-serial partial sums",
+    "other": "our digital periphery comes from synthesis (not run at 512 lines here), NeuroSim's from models",
+    "chip": "not comparable: our analog tile only (no synthesis at 512 lines), NeuroSim the whole chip",
+    "adc": (
+        "same SAR fit per conversion; NeuroSim converts once per input bit-plane (8 bit-serial cycles) "
+        "with the column resistance of the actual weights and bits, we once per pulse-width read at the "
+        "mean conductance"
+    ),
+    "array": (
+        "NeuroSim charges word lines, bit lines, switch matrices and decoders per input bit; we count cell "
+        "currents at the mean conductance and line C V^2 per read"
+    ),
+    "buffers": "not modelled by us for SGD (activations go straight to the next tile)",
+    "interconnect": "our one tile hop per activation bit against NeuroSim's H-tree and buses",
+    "dram": "not modelled by us: weights and activations stay on chip",
+    "latency": (
+        "NeuroSim's forward latency (PEAK: its layer-by-layer figure prints inf from the buffer model) "
+        "with 8 bit-serial input cycles; ours the schedule's read operations (integration + 8 conversions "
+        "of 7 ns)"
+    ),
+}
 
 
 def write_table(rows: list[dict[str, Any]], settings: dict[str, Any], path: Path) -> None:
@@ -197,7 +194,7 @@ def write_table(rows: list[dict[str, Any]], settings: dict[str, Any], path: Path
         "",
         (
             f"NeuroSim: {settings['neurosim']}; run {settings['date']}; "
-            f"settings: {settings['param_changes']}; "
+            f"settings: {settings['param_changes']}; why inference only: {settings['training_run']}; "
             f"network {'-'.join(map(str, settings['network']))}; inputs: {settings['inputs']}."
         ),
         (

@@ -30,7 +30,7 @@ def test_rows_hold_ours_over_neurosim(tmp_path: Path) -> None:
     settings = {"network": [64, 512, 10], "updates_per_epoch": 1797}
     rows = neurosim_mlp.comparison_rows(neurosim_mlp.parse_neurosim_output(SUMMARY), settings)
     adc = next(r for r in rows if r["component"] == "ADC conversions")
-    assert adc["neurosim"] == pytest.approx(4.5)  # pJ -> µJ
+    assert adc["neurosim"] == pytest.approx(4.5e6) and adc["unit"] == "pJ per sample"
     assert adc["ratio"] == pytest.approx(adc["ours"] / adc["neurosim"])
     assert all(r["why"] for r in rows)
 
