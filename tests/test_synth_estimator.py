@@ -170,8 +170,11 @@ def test_digital_periphery_comes_from_the_nangate45_reports() -> None:
     result = estimate(EstimateConfig(algorithm=Algorithm.CTTV2))
     costed = [row for row in result.digital_blocks.values() if "nangate45" in row["status"]]
     assert costed, result.digital_blocks
-    assert result.area_um2["digital"] == pytest.approx(sum(row["area_um2_scaled"] for row in costed))
-    assert result.energy_per_sample_pJ["digital"] > 0
+    # the ADC readouts are synthesized and listed, but their logic is inside the converter figure
+    counted = [row for row in costed if row["counted"] == "yes"]
+    assert len(counted) < len(costed)
+    assert result.area_um2["digital"] == pytest.approx(sum(row["area_um2_scaled"] for row in counted))
+    assert result.energy_per_sample_pJ["digital"] == pytest.approx(sum(row["energy_pJ"] for row in counted))
 
 
 def test_overhead_table_lists_every_algorithm_against_sgd_with_accuracy(build_dir: Path) -> None:
