@@ -125,6 +125,15 @@ def _workload_options(
         block_config = apply_overrides(get_block(name).default_config(), overrides)
         ports = workload.pulse_generator_workload(block_config, recorded, layer)
         source = recorded.source
+    elif name == "transfer-controller":
+        from pulsetrain.rtl.blocks import get_block
+
+        from pulsetrain.config import apply_overrides
+
+        transfers = workload.record_transfers(config.network, config.algorithm.value)
+        block_config = apply_overrides(get_block(name).default_config(), overrides)
+        ports = workload.transfer_controller_workload(block_config, transfers, layer)
+        source = transfers.source
     elif name == "schedule-controller":
         ports, source = workload.schedule_controller_workload(cycles), "one start per sample"
     else:
@@ -216,7 +225,8 @@ def digital_periphery(
         _cost_block(result, block, config, tech, (busy_ns, total_ns, cycles or int(total_ns)))
     result.notes.append(
         "digital energy: OpenSTA power at the activity of a recorded training workload where one exists "
-        "(pulse generators: the codes of a real run; schedule controller: one start per sample), the "
+        "(pulse generators: the codes of a real run; transfer controllers: its updates and column reads; "
+        "schedule controller: one start per sample), the "
         "random-input figure as the other end of the range; leakage over the whole sample, dynamic power "
         + (
             "only in the phases each block works in (clock gating assumed)"

@@ -36,10 +36,13 @@ from numpy.typing import NDArray
 from pulsetrain.results import write_atomic
 
 __all__ = [
+    "RecordedTransfers",
     "RecordedUpdates",
     "pulse_generator_workload",
+    "record_transfers",
     "record_updates",
     "schedule_controller_workload",
+    "transfer_controller_workload",
     "workload_file",
 ]
 
@@ -203,3 +206,114 @@ def workload_file(ports: dict[str, NDArray[np.int64]], folder: Path) -> tuple[Pa
         np.savez_compressed(buffer, **arrays)
         write_atomic(path, buffer.getvalue())
     return path, digest
+
+
+@dataclass(frozen=True)
+class RecordedTransfers:
+    """What each layer's transfer controller received in a training run: updates and column reads."""
+
+    #: per layer: one entry per update of A, the ADC codes of the column read it triggered (or None).
+    events: tuple[tuple[NDArray[np.int64] | None, ...], ...]
+    #: what was run.
+    source: str
+
+
+@functools.cache
+def record_transfers(
+    network: tuple[int, ...], algorithm: str, samples: int = 100, seed: int = 0
+) -> RecordedTransfers:
+    """Train ``network`` with a TTv2-family ``algorithm`` and the transfer controller's twin; record it.
+
+    Every update of A (``step``) and every column read handed to the twin (its ADC codes) is kept, per
+    layer, through the model's own seam (:func:`~pulsetrain.model.algorithms.tiki_taka.
+    serving_transfer_periphery`); the training itself is unchanged.
+    """
+    import dataclasses
+
+    from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
+    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+    from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+    events: list[list[NDArray[np.int64] | None]] = []
+
+    def recording_factory(config: Any, rng: np.random.Generator) -> Any:
+        twin = TwinTransferPeriphery(config)
+        layer: list[NDArray[np.int64] | None] = []
+        events.append(layer)
+        step, transfer, lean = twin.step, twin.transfer, twin.transfer_pulses
+
+        def recorded_step() -> Any:
+            layer.append(None)
+            return step()
+
+        def keep(readout: Any) -> None:
+            layer[-1] = np.asarray(readout, dtype=np.int64).copy()
+
+        def recorded_transfer(column: int, readout: Any) -> Any:
+            keep(readout)
+            return transfer(column, readout)
+
+        def recorded_lean(column: int, readout: Any) -> Any:
+            keep(readout)
+            return lean(column, readout)
+
+        twin.step, twin.transfer, twin.transfer_pulses = recorded_step, recorded_transfer, recorded_lean  # type: ignore[method-assign]
+        return twin
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    config = TrainConfig(
+        algo=algorithm,
+        epochs=1,
+        seed=seed,
+        network=NetworkConfig(hidden=tuple(network[1:-1]), bias=False),
+        tiki_taka=TikiTakaSettings(periphery=TransferServerKind.TWIN),
+    )
+    with serving_transfer_periphery(TransferServerKind.TWIN, recording_factory):
+        train(config, data=subset)
+    return RecordedTransfers(
+        events=tuple(tuple(layer) for layer in events[: len(network) - 1]),
+        source=f"model training, {algorithm}, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
+    )
+
+
+def transfer_controller_workload(
+    config: Any, recorded: RecordedTransfers, layer: int
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle inputs of a transfer controller replaying ``REPLAYED_UPDATES`` recorded updates.
+
+    Each update: an ``update_done`` strobe, then (when the update triggered a read) the column's codes on
+    ``readout``, each held for the three cycles the controller spends per row, clipped to the block's
+    ``adc_bits``; ``result.ready`` stays high. Open loop: the codes follow the controller's row rhythm, not
+    its handshake, which the recorded order of the codes matches.
+    """
+    layer_events = recorded.events[layer]
+    chosen = np.linspace(0, len(layer_events) - 1, min(REPLAYED_UPDATES, len(layer_events))).astype(int)
+    low, high = -(1 << (config.adc_bits - 1)), (1 << (config.adc_bits - 1)) - 1
+    valid: list[int] = []
+    payload: list[int] = []
+    strobe: list[int] = []
+    for update in chosen:
+        strobe += [1, 0]
+        valid += [0, 0]
+        payload += [0, 0]
+        codes = layer_events[update]
+        if codes is None:
+            continue
+        for code in np.clip(codes[: config.out_size], low, high):
+            strobe += [0, 0, 0]
+            valid += [1, 1, 1]
+            payload += [int(code)] * 3
+        strobe += [0] * 4
+        valid += [0] * 4
+        payload += [0] * 4
+    total = len(strobe)
+    return {
+        "update_done": np.array(strobe, dtype=np.int64),
+        "readout.valid": np.array(valid, dtype=np.int64),
+        "readout.payload": np.array(payload, dtype=np.int64),
+        "result.ready": np.ones(total, dtype=np.int64),
+    }

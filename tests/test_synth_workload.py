@@ -50,3 +50,18 @@ def test_the_workload_file_is_named_by_its_content(
     assert (path, digest) == (again_path, again)
     other = workload.workload_file(workload.schedule_controller_workload(400), folder)[1]
     assert other != digest
+
+
+def test_a_transfer_controller_replays_the_updates_and_column_reads_of_a_run() -> None:
+    from pulsetrain.periphery.transfer import TransferControllerConfig
+
+    recorded = workload.record_transfers((64, 32, 10), "ttv2", 40)
+    # transfer_every = 1: every update of A triggers one column read of out_size codes
+    assert [len(layer) for layer in recorded.events] == [40, 40]
+    assert all(codes is not None and codes.shape == (32,) for codes in recorded.events[0])
+    config = TransferControllerConfig(in_size=64, out_size=32, adc_bits=8)
+    ports = workload.transfer_controller_workload(config, recorded, 0)
+    updates = min(workload.REPLAYED_UPDATES, 40)
+    assert int(ports["update_done"].sum()) == updates
+    assert int(ports["readout.valid"].sum()) == updates * 32 * 3  # each code held for a row's 3 cycles
+    assert ports["readout.payload"].min() >= -128 and ports["readout.payload"].max() <= 127
