@@ -129,8 +129,10 @@ def write_digital_activity(rows: list[dict[str, Any]], path: Path) -> None:
             "assumed (dynamic power only while a block is busy, leakage over the whole sample). Recorded "
             "workload: the codes each pulse generator received in a 300-sample training run of the "
             "algorithm with the twin pulse source (no bias line, digits, seed 0; SBE at batch 1), replayed "
-            "through the RTL, and one start per sample for the schedule controller. Other blocks (transfer "
-            "controller, chopper, SBE unit) have no recorded workload yet and stay at random inputs. ADC "
+            "through the RTL; the updates of A and the ADC codes of each column read the transfer "
+            "controller's twin received in a 100-sample run (TTv2 family); one start per sample for the "
+            "schedule controller. The chopper and the SBE unit have no recorded workload yet and stay at "
+            "random inputs. ADC "
             "readouts are not counted (their logic is in the converter figure). Regenerate with `python -m "
             "pulsetrain.synth.studies`."
         ),
