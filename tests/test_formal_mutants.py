@@ -1,0 +1,93 @@
+"""Every formal property catches its broken variant (:data:`pulsetrain.rtl.proofs.MUTANTS`) with a
+counterexample from reset, and the runner reports failures, traces and bad arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from amaranth.hdl import Assert, Module, Signal
+from amaranth.lib import wiring
+from pulsetrain.rtl.mutants import MutationSiteError, source_mutant
+from pulsetrain.rtl.proofs import MUTANTS, Mutant, get_proof
+from pulsetrain.rtl.properties import Property
+from pulsetrain.synth.formal import ProofMode, formal_tools_missing, run_proof
+
+from pulsetrain.config import ConfigError
+
+needs_tools = pytest.mark.skipif(formal_tools_missing() is not None, reason=str(formal_tools_missing()))
+
+
+@needs_tools
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)
+def test_the_broken_variant_fails_its_proof_with_a_counterexample(mutant: Mutant) -> None:
+    proof = get_proof(mutant.proof)
+    mode, depth = proof.mutant_check
+    result = run_proof(
+        proof.build(mutant.build(proof.config)),
+        name=f"test-mutant-{mutant.name}",
+        mode=ProofMode(mode),
+        depth=depth,
+    )
+    assert result.status == "FAIL", f"{mutant.bug}: {result.summary()}"
+    assert result.trace is not None and result.trace.stat().st_size > 0
+    assert result.failures and all(failure.startswith("properties.py:") for failure in result.failures)
+
+
+def test_every_property_has_exactly_one_broken_variant() -> None:
+    properties = [get_proof(mutant.proof).property for mutant in MUTANTS]
+    assert sorted(properties, key=lambda p: p.value) == sorted(Property, key=lambda p: p.value)
+
+
+def test_a_source_mutant_whose_site_is_gone_says_which_to_update() -> None:
+    with pytest.raises(MutationSiteError, match="PulseGenerator"):
+        source_mutant("pulsetrain.rtl.pulse_generator", "PulseGenerator", "no such text", "x")
+
+
+class _CounterBelowThree(wiring.Component):
+    """A 2-bit counter that wraps, with the false claim that it stays below 3."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        count = Signal(2)
+        m.d.sync += count.eq(count + 1)
+        m.d.comb += Assert(count < 3, "count reached 3")
+        return m
+
+
+@needs_tools
+@pytest.mark.timeout(120)
+def test_a_false_claim_fails_at_the_first_step_it_can() -> None:
+    result = run_proof(_CounterBelowThree(), name="test-runner-false-claim", mode=ProofMode.BMC, depth=6)
+    assert result.status == "FAIL"
+    assert len(result.failures) == 1
+    assert result.failures[0].endswith("step 3: count reached 3")
+
+
+@needs_tools
+@pytest.mark.timeout(120)
+def test_a_claim_beyond_the_bound_passes_bounded_but_not_by_induction() -> None:
+    bounded = run_proof(_CounterBelowThree(), name="test-runner-short-bound", mode=ProofMode.BMC, depth=3)
+    assert bounded.status == "PASS"
+    induction = run_proof(_CounterBelowThree(), name="test-runner-induction", mode=ProofMode.PROVE, depth=2)
+    assert induction.status == "UNKNOWN"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"name": "bad name", "depth": 5}, "proof name"),
+        ({"name": "ok", "depth": 0}, "proof depth"),
+        ({"name": "ok", "depth": True}, "proof depth"),
+        ({"name": "ok", "depth": 5, "folder": Path("/tmp/formal")}, "/tmp"),
+    ],
+    ids=["name", "zero-depth", "bool-depth", "tmp-folder"],
+)
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_bad_runner_arguments_are_refused_before_any_work(arguments: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        run_proof(_CounterBelowThree(), mode=ProofMode.BMC, **arguments)
