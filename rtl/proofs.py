@@ -25,6 +25,7 @@ from pulsetrain.rtl.properties import (
     TransferControllerProperties,
 )
 
+from pulsetrain.config import ConfigError
 from pulsetrain.periphery.adc import AdcMode, AdcReadoutConfig
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
@@ -264,11 +265,11 @@ PROOFS: tuple[Proof, ...] = (
 
 
 def get_proof(name: str) -> Proof:
-    """The proof called ``name``; a ValueError lists the known names otherwise."""
+    """The proof called ``name``; a ConfigError lists the known names otherwise."""
     for proof in PROOFS:
         if proof.name == name:
             return proof
-    raise ValueError(f"proof must be one of {', '.join(p.name for p in PROOFS)}; not {name!r}")
+    raise ConfigError(f"--proof must be one of {', '.join(p.name for p in PROOFS)}; not {name!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
