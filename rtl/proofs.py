@@ -21,6 +21,7 @@ from pulsetrain.rtl.properties import (
     ChopperSignProperties,
     Property,
     PulseGeneratorProperties,
+    SbeUnitProperties,
     ScheduleControllerProperties,
     TransferControllerProperties,
 )
@@ -30,6 +31,7 @@ from pulsetrain.periphery.adc import AdcMode, AdcReadoutConfig
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
+from pulsetrain.periphery.sbe import Normalization, SbeConfig
 from pulsetrain.periphery.schedule import OperationTiming, ScheduleConfig, ScheduleMode
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
@@ -81,6 +83,10 @@ PULSE_STOCHASTIC = PulseGeneratorConfig(
     probability_bits=2,
     mode=PulseMode.STOCHASTIC,
     lfsr=LfsrConfig(width=8, form=LfsrForm.FIBONACCI, seed=0x5B, steps_per_advance=2),
+)
+#: SBE unit of a 2 x 2 layer, 2-bit inputs, 6-bit vectors, one-sample batches, shift normalization.
+SBE = SbeConfig(
+    rows=2, cols=2, input_bits=2, frac_bits=1, vector_bits=6, batch_bits=0, normalization=Normalization.SHIFT
 )
 _TIMING = OperationTiming(
     adc_bits=2,
@@ -165,6 +171,14 @@ PROOFS: tuple[Proof, ...] = (
         property=Property.STREAM_HANDSHAKE,
         config=TRANSFER,
         harness=TransferControllerProperties,
+        mode="prove",
+        depth=4,
+    ),
+    Proof(
+        name="sbe-stream-handshake",
+        property=Property.STREAM_HANDSHAKE,
+        config=SBE,
+        harness=SbeUnitProperties,
         mode="prove",
         depth=4,
     ),

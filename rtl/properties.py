@@ -34,12 +34,14 @@ from amaranth.lib import wiring
 from pulsetrain.rtl.adc_readout import AdcReadout
 from pulsetrain.rtl.chopper import ChopperSign
 from pulsetrain.rtl.pulse_generator import PulseGenerator
+from pulsetrain.rtl.sbe_unit import SbeUnit
 from pulsetrain.rtl.schedule_controller import ScheduleController
 from pulsetrain.rtl.transfer_controller import TransferController
 
 from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.chopper import ChopperConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
+from pulsetrain.periphery.sbe import SbeConfig
 from pulsetrain.periphery.schedule import Completion, ScheduleConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig
 
@@ -48,6 +50,7 @@ __all__ = [
     "ChopperSignProperties",
     "Property",
     "PulseGeneratorProperties",
+    "SbeUnitProperties",
     "ScheduleControllerProperties",
     "TransferControllerProperties",
 ]
@@ -271,6 +274,32 @@ class TransferControllerProperties(wiring.Component):
         m.d.comb += Cover(watched & result.accumulated & (last_h + increment < config.h_min_code))
         if config.uses_in_chopper:
             m.d.comb += Cover(watched & chopped & (code != 0))
+
+
+class SbeUnitProperties(wiring.Component):
+    """:attr:`Property.STREAM_HANDSHAKE` of the SBE unit's ``vectors`` read-out stream (every input
+    free: samples, batch starts, read requests and the sink's ``ready``)."""
+
+    SUPPORTED = (Property.STREAM_HANDSHAKE,)
+
+    def __init__(self, config: SbeConfig, check: Property, *, block: SbeUnit | None = None) -> None:
+        _check_property(check, self.SUPPORTED, "SbeUnitProperties")
+        self._block = block if block is not None else SbeUnit(config)
+        super().__init__({})
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.block = block = self._block
+        _environment(m)
+        m.d.comb += [
+            block.samples.valid.eq(_free(1)),
+            block.samples.payload.eq(_free(len(block.samples.payload))),
+            block.start_batch.eq(_free(1)),
+            block.read.eq(_free(1)),
+            block.vectors.ready.eq(_free(1)),
+        ]
+        assert_stream_source(m, block.vectors, "vectors")
+        return m
 
 
 class ChopperSignProperties(wiring.Component):
