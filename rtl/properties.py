@@ -70,7 +70,8 @@ class Property(enum.Enum):
     ADC_ROUND = "adc-round"
     #: the read path, the write path and the sign registers agree; signs change only at flip events.
     CHOPPER_CONSISTENCY = "chopper-consistency"
-    #: a train started with ``bl`` runs exactly ``bl`` busy cycles and ``bl`` slots, the last one marked.
+    #: a train started with ``bl`` presents exactly ``bl`` slots, the last one marked, within ``bl`` or
+    #: ``bl + 1`` busy cycles (never hangs), and the next train starts only after its last slot.
     TRAIN_LENGTH = "train-length"
     #: a deterministic train fires each line exactly ``min(code, bl)`` times, and only in slots.
     PULSE_COUNT = "pulse-count"
@@ -409,10 +410,16 @@ class PulseGeneratorProperties(wiring.Component):
 
         if self._check is Property.TRAIN_LENGTH:
             m.d.comb += Assert(block.codes.ready == ~block.busy, "codes accepted during a train")
+            # busy spans the train's bl slots; whether it also spans the cycle that presents the last
+            # slot (the fire outputs are registered) is the block's choice: bl or bl + 1 cycles
             with m.If(block.busy):
-                m.d.comb += Assert(busy_cycles < train_bl, "a train longer than its bl")
+                m.d.comb += Assert(busy_cycles <= train_bl, "a train longer than its bl")
             with m.If(was_busy & ~block.busy):
-                m.d.comb += Assert(busy_cycles == train_bl, "a train shorter than its bl")
+                m.d.comb += Assert(busy_cycles >= train_bl, "a train shorter than its bl")
+            with m.If(accepted):
+                m.d.comb += Assert(
+                    slots + block.slot_valid == train_bl, "a train started before the last ended"
+                )
             with m.If(block.slot_valid):
                 m.d.comb += [
                     Assert(was_busy, "a slot outside a train"),
