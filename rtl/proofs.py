@@ -32,7 +32,7 @@ from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
 from pulsetrain.periphery.sbe import Normalization, SbeConfig
-from pulsetrain.periphery.schedule import OperationTiming, ScheduleConfig, ScheduleMode
+from pulsetrain.periphery.schedule import Completion, OperationTiming, ScheduleConfig, ScheduleMode
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
 __all__ = ["MUTANTS", "PROOFS", "Mutant", "Proof", "get_proof"]
@@ -102,6 +102,15 @@ _TIMING = OperationTiming(
 SCHEDULE_DFA = ScheduleConfig(mode=ScheduleMode.DFA, layer_sizes=(2, 2, 1), counter_bits=4, timing=_TIMING)
 #: BP on the same network: 31 cycles per sample.
 SCHEDULE_BP = ScheduleConfig(mode=ScheduleMode.BP, layer_sizes=(2, 2, 1), counter_bits=4, timing=_TIMING)
+
+#: BP on the same network with handshake completion (every operation's done line free).
+SCHEDULE_BP_HANDSHAKE = ScheduleConfig(
+    mode=ScheduleMode.BP,
+    layer_sizes=(2, 2, 1),
+    completion=Completion.HANDSHAKE,
+    counter_bits=4,
+    timing=_TIMING,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,6 +283,16 @@ PROOFS: tuple[Proof, ...] = (
         depth=36,
         slow_depth=72,
         cover_depth=36,
+    ),
+    Proof(
+        name="schedule-bp-handshake-completion",
+        property=Property.SCHEDULE_COMPLETION,
+        config=SCHEDULE_BP_HANDSHAKE,
+        harness=ScheduleControllerProperties,
+        mode="bmc",
+        depth=16,
+        slow_depth=32,
+        cover_depth=16,
     ),
 )
 

@@ -451,10 +451,13 @@ class PulseGeneratorProperties(wiring.Component):
 
 
 class ScheduleControllerProperties(wiring.Component):
-    """:attr:`Property.CYCLE_COUNTER` and :attr:`Property.SCHEDULE_COMPLETION` (fixed completion).
+    """:attr:`Property.CYCLE_COUNTER` and :attr:`Property.SCHEDULE_COMPLETION`.
 
-    ``start`` is free. The harness counts the busy cycles of each sample; the configured length is
-    ``sum(config.phase_cycles())``.
+    ``start`` (and with handshake completion every ``*_done`` line) is free. The harness counts the busy
+    cycles of each sample; with fixed completion a sample lasts ``sum(config.phase_cycles())`` cycles.
+    With handshake completion the harness tracks each operation (strobed, done: a done counts from its
+    strobe's cycle on): an operation is strobed once per sample and only after every operation of the
+    earlier phases is done, and the sample ends only when all are done.
     """
 
     SUPPORTED = (Property.CYCLE_COUNTER, Property.SCHEDULE_COMPLETION)
@@ -463,8 +466,8 @@ class ScheduleControllerProperties(wiring.Component):
         self, config: ScheduleConfig, check: Property, *, block: ScheduleController | None = None
     ) -> None:
         _check_property(check, self.SUPPORTED, "ScheduleControllerProperties")
-        if config.completion is not Completion.FIXED:
-            raise ValueError("the schedule properties are stated for fixed completion")
+        if check is Property.CYCLE_COUNTER and config.completion is not Completion.FIXED:
+            raise ValueError("the cycle-counter property is stated for fixed completion")
         self._config = config
         self._check = check
         self._block = block if block is not None else ScheduleController(config)
@@ -500,6 +503,9 @@ class ScheduleControllerProperties(wiring.Component):
             m.d.comb += Cover(finished & (block.cycles == limit))
             return m
 
+        if config.completion is Completion.HANDSHAKE:
+            self._handshake_completion(m, block, finished)
+            return m
         with m.If(block.busy):
             m.d.comb += Assert(busy_cycles < total, "a sample longer than its phases")
         with m.Else():
@@ -512,3 +518,40 @@ class ScheduleControllerProperties(wiring.Component):
             ]
         m.d.comb += Cover(finished)
         return m
+
+    def _handshake_completion(self, m: Module, block: ScheduleController, finished: Value) -> None:
+        config = self._config
+        for kind in block.kinds:
+            done = getattr(block, f"{kind.value}_done")
+            m.d.comb += done.eq(_free(len(done)))
+        strobed_flags: list[Signal] = []
+        done_flags: list[Signal] = []
+        for phase, operations in enumerate(config.phases()):
+            for layer, kind in operations:
+                bit = 0 if block.port_width(kind) == 1 else layer
+                strobe = getattr(block, f"{kind.value}_start")[bit]
+                done_now = getattr(block, f"{kind.value}_done")[bit]
+                was_strobed = Signal(name=f"strobed_{kind.value}{layer}")
+                was_done = Signal(name=f"done_{kind.value}{layer}")
+                with m.If(strobe):
+                    m.d.sync += was_strobed.eq(1)
+                with m.If((strobe | was_strobed) & done_now):
+                    m.d.sync += was_done.eq(1)
+                with m.If(block.start & ~block.busy):
+                    m.d.sync += [was_strobed.eq(0), was_done.eq(0)]
+                with m.If(strobe):
+                    m.d.comb += Assert(block.busy & ~was_strobed, "an operation strobed twice or while idle")
+                    for earlier in done_flags[: self._phase_starts(phase)]:
+                        m.d.comb += Assert(
+                            earlier, "an operation started before the earlier phases were done"
+                        )
+                strobed_flags.append(was_strobed)
+                done_flags.append(was_done)
+        with m.If(finished):
+            for was_strobed, was_done in zip(strobed_flags, done_flags, strict=True):
+                m.d.comb += Assert(was_strobed & was_done, "a sample ended with an operation not done")
+        m.d.comb += Cover(finished)
+
+    def _phase_starts(self, phase: int) -> int:
+        """Operations in the phases before ``phase``."""
+        return sum(len(operations) for operations in self._config.phases()[:phase])

@@ -133,19 +133,19 @@ def _sby_text(mode: ProofMode, depth: int) -> str:
 _FAILED = re.compile(
     r"(?:failed assertion \S+ at|unreached cover statement \S+ at) (\S+)( step \d+)?", re.IGNORECASE
 )
-_MESSAGE = re.compile(r'"([^"]+)"\)')
+_MESSAGE = re.compile(r'"([^"]+)"\s*\)')
 
 
 def _describe(location: str, step: str) -> str:
     """``file:line`` of a property as ``name.py:line step N: message`` (the message read from the line)."""
     path, _, line = location.rpartition(":")
     text = ""
-    try:
-        text = Path(path).read_text().splitlines()[int(line) - 1]
-    except (OSError, ValueError, IndexError):
+    try:  # the statement may continue on the next lines (a formatter wraps long ones)
+        text = " ".join(Path(path).read_text().splitlines()[int(line) - 1 : int(line) + 2])
+    except (OSError, ValueError):
         pass
     message = _MESSAGE.findall(text)
-    return f"{Path(path).name}:{line}{step}" + (f": {message[-1]}" if message else "")
+    return f"{Path(path).name}:{line}{step}" + (f": {message[0]}" if message else "")
 
 
 _TRACE = re.compile(r"(?:counterexample|cover) trace(?: \[\w+\])?: (\S+\.vcd)")

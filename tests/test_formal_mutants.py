@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Assert, Module, Signal
+from amaranth.hdl import Assert, Fragment, Module, Signal
 from amaranth.lib import wiring
 from pulsetrain.rtl.mutants import MutationSiteError, source_mutant
 from pulsetrain.rtl.proofs import MUTANTS, Mutant, get_proof
@@ -87,7 +87,8 @@ def test_a_claim_beyond_the_bound_passes_bounded_but_not_by_induction() -> None:
     ],
     ids=["name", "zero-depth", "bool-depth", "tmp-folder"],
 )
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_bad_runner_arguments_are_refused_before_any_work(arguments: dict, message: str) -> None:
+    harness = _CounterBelowThree()
     with pytest.raises(ConfigError, match=message):
-        run_proof(_CounterBelowThree(), mode=ProofMode.BMC, **arguments)
+        run_proof(harness, mode=ProofMode.BMC, **arguments)
+    Fragment.get(harness, None)  # elaborated here, so Amaranth does not warn it was never used
