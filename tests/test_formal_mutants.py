@@ -3,6 +3,7 @@ counterexample from reset, and the runner reports failures, traces and bad argum
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from amaranth.lib import wiring
 from pulsetrain.rtl.mutants import MutationSiteError, source_mutant
 from pulsetrain.rtl.proofs import MUTANTS, Mutant, get_proof
 from pulsetrain.rtl.properties import Property
-from pulsetrain.synth.formal import ProofMode, formal_tools_missing, run_proof
+from pulsetrain.synth.formal import FormalError, ProofMode, formal_tools_missing, run_proof
+from pulsetrain.synth.tools import cache_root
 
 from pulsetrain.config import ConfigError
 
@@ -45,18 +47,24 @@ def test_a_source_mutant_whose_site_is_gone_says_which_to_update() -> None:
         source_mutant("pulsetrain.rtl.pulse_generator", "PulseGenerator", "no such text", "x")
 
 
-class _CounterBelowThree(wiring.Component):
-    """A 2-bit counter that wraps, with the false claim that it stays below 3."""
+class _CounterBelowLimit(wiring.Component):
+    """A counter of ``limit``'s width that wraps, with the claim that it stays below ``limit``."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
         super().__init__({})
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        count = Signal(2)
+        count = Signal(self._limit.bit_length())
         m.d.sync += count.eq(count + 1)
-        m.d.comb += Assert(count < 3, "count reached 3")
+        m.d.comb += Assert(count < self._limit, "count reached the limit")
         return m
+
+
+def _CounterBelowThree() -> _CounterBelowLimit:  # noqa: N802 (reads as the component it builds)
+    """A 2-bit counter that wraps, with the false claim that it stays below 3."""
+    return _CounterBelowLimit(3)
 
 
 @needs_tools
@@ -65,7 +73,7 @@ def test_a_false_claim_fails_at_the_first_step_it_can() -> None:
     result = run_proof(_CounterBelowThree(), name="test-runner-false-claim", mode=ProofMode.BMC, depth=6)
     assert result.status == "FAIL"
     assert len(result.failures) == 1
-    assert result.failures[0].endswith("step 3: count reached 3")
+    assert result.failures[0].endswith("step 3: count reached the limit")
 
 
 @needs_tools
@@ -75,6 +83,30 @@ def test_a_claim_beyond_the_bound_passes_bounded_but_not_by_induction() -> None:
     assert bounded.status == "PASS"
     induction = run_proof(_CounterBelowThree(), name="test-runner-induction", mode=ProofMode.PROVE, depth=2)
     assert induction.status == "UNKNOWN"
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """PIDs whose working folder lies in ``folder`` (SymbiYosys runs every tool inside its run folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@needs_tools
+@pytest.mark.timeout(120)
+def test_a_proof_past_its_time_limit_raises_naming_it_and_leaves_no_tool_running() -> None:
+    name = "test-runner-time-limit"
+    with pytest.raises(FormalError, match=f"{name} did not finish within 3 s"):
+        # a 16-bit counter that never reaches 0xFFFF within 400 steps: a bounded proof of many seconds
+        run_proof(_CounterBelowLimit(0xFFFF), name=name, mode=ProofMode.BMC, depth=400, timeout_s=3)
+    folder = cache_root() / "formal" / name
+    assert (folder / "run" / "engine_0").is_dir()  # the solver had started
+    assert _processes_in(folder) == []
 
 
 @pytest.mark.parametrize(
