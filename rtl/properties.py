@@ -43,7 +43,7 @@ from pulsetrain.periphery.chopper import ChopperConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
 from pulsetrain.periphery.sbe import SbeConfig
 from pulsetrain.periphery.schedule import Completion, ScheduleConfig
-from pulsetrain.periphery.transfer import TransferControllerConfig
+from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 
 __all__ = [
     "AdcReadoutProperties",
@@ -77,7 +77,8 @@ class Property(enum.Enum):
     PULSE_COUNT = "pulse-count"
     #: the schedule's cycle counter counts busy cycles and saturates at its width instead of wrapping.
     CYCLE_COUNTER = "cycle-counter"
-    #: a sample runs exactly the configured cycles, strobes every operation once, then pulses ``done``.
+    #: a sample strobes every operation once, in phase order, and pulses ``done`` when all are done:
+    #: after exactly the configured cycles (fixed costs) or after every operation's done (handshake).
     SCHEDULE_COMPLETION = "schedule-completion"
 
 
@@ -114,8 +115,8 @@ def assert_stream_source(m: Module, port: wiring.PureInterface, name: str) -> No
     held = _previous(m, payload, f"{name}_held_payload")
     with m.If(stalled):
         m.d.comb += [
-            Assert(port.valid, f"{name}: valid withdrawn before ready"),
-            Assert(payload == held, f"{name}: payload changed while stalled"),
+            Assert(port.valid, "valid withdrawn before ready"),
+            Assert(payload == held, "payload changed while stalled"),
         ]
     m.d.comb += Cover(stalled & port.valid & port.ready)
 
@@ -207,6 +208,10 @@ class TransferControllerProperties(wiring.Component):
         self, config: TransferControllerConfig, check: Property, *, block: TransferController | None = None
     ) -> None:
         _check_property(check, self.SUPPORTED, "TransferControllerProperties")
+        if check is Property.H_SATURATION and config.mode is TransferMode.AGAD:
+            raise ValueError(
+                "h-saturation is stated for modes ttv2 and c-ttv2 (AGAD reads against a reference)"
+            )
         self._config = config
         self._check = check
         self._block = block if block is not None else TransferController(config)
