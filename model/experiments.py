@@ -46,6 +46,7 @@ from typing import Any
 import click
 import numpy as np
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, apply_overrides, check_choice, parse_set_options
 from pulsetrain.results import write_json
 
@@ -58,7 +59,7 @@ Spec = dict[str, Any]
 # --------------------------------------------------------------------------------------------------
 
 #: The three offset-corrected family members compared in the offset sweep.
-TIKI_TAKA_FAMILY = ("ttv2", "c-ttv2", "agad")
+TIKI_TAKA_FAMILY = catalogue.algorithm_names(family=catalogue.AlgorithmFamily.TIKI_TAKA)
 #: σ_r values of the sweep (fraction of the device's nominal w_max), as in Rasch et al. 2023 (0 .. 0.5).
 OFFSETS_FULL = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 OFFSETS_QUICK = (0.0, 0.3)
