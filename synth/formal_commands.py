@@ -1,24 +1,16 @@
-"""``pulsetrain formal``: run the formal proofs of the periphery (and check their broken variants)."""
+"""``pulsetrain formal``: run the formal proofs of the periphery (and check their broken variants).
+
+Its options go through :func:`pulsetrain.validate.validate_command` like every command's (``--json``
+checked writable before any proof runs).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
 from pulsetrain.config import ConfigError
-
-
-def _check_json_path(json_path: str | None) -> None:
-    """Refuse an unusable ``--json`` path before any proof runs."""
-    if json_path is None:
-        return
-    path = Path(json_path)
-    if json_path == "" or path.is_dir():
-        raise ConfigError(f"--json must name a file, not {json_path!r}")
-    if not path.resolve().parent.is_dir():
-        raise ConfigError(f"--json {json_path!r}: the folder {str(path.resolve().parent)!r} does not exist")
 
 
 @click.command("formal")
@@ -54,7 +46,6 @@ def formal(
             click.echo(f"mutant {mutant.name} -> {mutant.proof}: {mutant.bug}")
         return
     selected = [get_proof(name) for name in names] if names else list(PROOFS)
-    _check_json_path(json_path)
 
     from pulsetrain.synth.formal import ProofMode, formal_tools_missing, run_proof
 
