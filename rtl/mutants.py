@@ -196,6 +196,23 @@ SOURCE_MUTANTS: dict[str, tuple[str, str, str, str, str]] = {
         "for level in range(1, config.max_pulses_per_transfer + 2)",
         "the transfer controller compares |H| with one threshold level more than max_pulses_per_transfer",
     ),
+    "read-path-ignores-input-chopper": (
+        "pulsetrain.rtl.transfer_controller",
+        "TransferController",
+        "pointer, 1) ^ ",
+        "pointer, 1) & 0 ^ ",
+        (
+            "the transfer controller demodulates the read without the column's input chopper sign, while "
+            "the update path of A is chopped with it"
+        ),
+    ),
+    "phase-ends-before-its-operations": (
+        "pulsetrain.rtl.schedule_controller",
+        "ScheduleController",
+        'remaining[kind].eq(current & ~getattr(self, f"{kind.value}_done"))',
+        'remaining[kind].eq(current & getattr(self, f"{kind.value}_done"))',
+        "with handshake completion a phase counts the operations that are done as the ones still pending",
+    ),
     "cycle-counter-wraps": (
         "pulsetrain.rtl.schedule_controller",
         "ScheduleController",
