@@ -10,6 +10,7 @@ time grows quickly with it. ``slow_depth`` is the deeper bound run behind ``--lo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -325,8 +326,10 @@ def _config_mutant(config_class: type, block_class: type) -> Callable[[Any], wir
     """A broken block: the real block generated from a config subclass with a wrong derived value."""
 
     def build(config: Any) -> wiring.Component:
-        fields = {name: getattr(config, name) for name in config.__dataclass_fields__}
-        component: wiring.Component = block_class(config_class(**fields))
+        values = {
+            field.name: getattr(config, field.name) for field in dataclasses.fields(config) if field.init
+        }
+        component: wiring.Component = block_class(config_class(**values))
         return component
 
     return build
