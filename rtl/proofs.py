@@ -2,10 +2,12 @@
 
 A :class:`Proof` names a harness of :mod:`pulsetrain.rtl.properties` at a small configuration, how
 SymbiYosys checks it (``prove``: k-induction, a proof for every trace length; ``bmc``: every trace up to
-the depth) and how far. :data:`PROOFS` is what the tests and ``pulsetrain rtl --prove`` run;
-:data:`MUTANTS` pairs each property with one bug from :mod:`pulsetrain.rtl.mutants`. The sizes are
-small on purpose (2-3 lines, 3-bit codes): the properties do not depend on the size, and a solver's
-time grows quickly with it. ``slow_depth`` is the deeper bound run behind ``--long``.
+the depth) and how far. :data:`PROOFS` is what the tests and ``pulsetrain formal`` run;
+:data:`MUTANTS` pairs every property with at least one bug from :mod:`pulsetrain.rtl.mutants`. The
+harnesses are written for any size, but a proof holds for the configuration it ran on: the sizes here
+are small (2-3 lines, 2-4-bit codes, 6-bit H) because the solver's time grows steeply with state and
+depth, and the logic is the same generator at every size. ``slow_depth`` is the deeper bound run behind
+``--long``.
 """
 
 from __future__ import annotations
