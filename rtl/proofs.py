@@ -115,6 +115,14 @@ SCHEDULE_BP_HANDSHAKE = ScheduleConfig(
     timing=_TIMING,
 )
 
+#: the default configs (what ``pulsetrain rtl`` emits): the k-induction proofs also hold at full size
+ADC_DEFAULT = AdcReadoutConfig()
+TRANSFER_DEFAULT = TransferControllerConfig(mode=TransferMode.CHOPPED_TTV2)
+CHOPPER_DEFAULT = ChopperConfig()
+SBE_DEFAULT = SbeConfig()
+#: 64 + 64 lines, stochastic, trains up to 31 slots (a bounded proof: 36 cycles hold the longest train)
+PULSE_DEFAULT = PulseGeneratorConfig()
+
 
 @dataclass(frozen=True, kw_only=True)
 class Proof:
@@ -161,6 +169,14 @@ PROOFS: tuple[Proof, ...] = (
         depth=4,
     ),
     Proof(
+        name="adc-default-stream-handshake",
+        property=Property.STREAM_HANDSHAKE,
+        config=ADC_DEFAULT,
+        harness=AdcReadoutProperties,
+        mode="prove",
+        depth=4,
+    ),
+    Proof(
         name="adc-sar-round",
         property=Property.ADC_ROUND,
         config=ADC_SAR,
@@ -187,9 +203,25 @@ PROOFS: tuple[Proof, ...] = (
         depth=4,
     ),
     Proof(
+        name="transfer-default-stream-handshake",
+        property=Property.STREAM_HANDSHAKE,
+        config=TRANSFER_DEFAULT,
+        harness=TransferControllerProperties,
+        mode="prove",
+        depth=4,
+    ),
+    Proof(
         name="sbe-stream-handshake",
         property=Property.STREAM_HANDSHAKE,
         config=SBE,
+        harness=SbeUnitProperties,
+        mode="prove",
+        depth=4,
+    ),
+    Proof(
+        name="sbe-default-stream-handshake",
+        property=Property.STREAM_HANDSHAKE,
+        config=SBE_DEFAULT,
         harness=SbeUnitProperties,
         mode="prove",
         depth=4,
@@ -231,6 +263,14 @@ PROOFS: tuple[Proof, ...] = (
         depth=3,
     ),
     Proof(
+        name="chopper-default-consistency",
+        property=Property.CHOPPER_CONSISTENCY,
+        config=CHOPPER_DEFAULT,
+        harness=ChopperSignProperties,
+        mode="prove",
+        depth=3,
+    ),
+    Proof(
         name="pulse-deterministic-train-length",
         property=Property.TRAIN_LENGTH,
         config=PULSE_DETERMINISTIC,
@@ -247,6 +287,16 @@ PROOFS: tuple[Proof, ...] = (
         mode="bmc",
         depth=20,
         slow_depth=40,
+    ),
+    Proof(
+        name="pulse-default-train-length",
+        property=Property.TRAIN_LENGTH,
+        config=PULSE_DEFAULT,
+        harness=PulseGeneratorProperties,
+        mode="bmc",
+        depth=36,
+        slow_depth=70,
+        cover_depth=36,
     ),
     Proof(
         name="pulse-deterministic-count",
