@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "formal": ("pulsetrain.synth.formal_commands", "formal", "Prove the periphery's properties formally."),
     "estimate": ("pulsetrain.synth.commands", "estimate", "Area / energy / latency of training a network."),
     "report": ("pulsetrain.report", "report", "The default study end to end, as a table and HTML report."),
+    "spice": ("pulsetrain.spice.commands", "spice", "Check the model's crossbar reads against ngspice."),
 }
 
 
