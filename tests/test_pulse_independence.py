@@ -320,6 +320,7 @@ def test_emitted_verilog_streams_pass_or_fail_the_coincidence_test(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize(("lines", "slots"), [(64, 4_000_000), (128, 1_000_000)], ids=["64lines", "128lines"])
 def test_combined_streams_coincide_like_independent_lines_long(lines: int, slots: int) -> None:
     # 64 lines: 6 code patterns of 4M slots (about 12 minutes on a loaded 2-core machine); 128 lines:
