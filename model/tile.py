@@ -158,17 +158,59 @@ class UpdateConfig:
         check_int("update.desired_bl", self.desired_bl, 1, 4096)
 
 
+class WeightMapping(enum.Enum):
+    """How logical weights are placed on the devices' range (the digital gain per output line)."""
+
+    #: A fixed digital gain ``output_scale`` (logical weight per device unit), whatever the device: with
+    #: ``output_scale`` 3 on a ``±1`` device a weight may reach ``±3`` (pulsetrain's mapping before the
+    #: studies of issue 13; the ``pulsetrain train`` default).
+    OUTPUT_SCALE = "output-scale"
+    #: NeuroSim's mapping: the logical range ``±weight_range`` spans the device's nominal range, gain
+    #: ``weight_range / w_max`` (DNN+NeuroSim maps weights in (-1, 1) onto the full conductance range).
+    WEIGHT_RANGE = "weight-range"
+    #: aihwkit's ``weight_scaling_omega``: when a tile is programmed, the largest |weight| of the tile is
+    #: mapped to ``weight_scaling_omega`` device units (gain ``max|W| / omega``, one gain per tile as
+    #: aihwkit's default ``weight_scaling_columnwise=False``). A tile never programmed (TTv2's A) keeps
+    #: the weight-range gain.
+    INITIAL_OMEGA = "initial-omega"
+
+
 @dataclass(frozen=True, kw_only=True)
 class MappingConfig:
-    """Weight mapping: how logical weights are placed on the devices' range."""
+    """Weight mapping: how logical weights are placed on the devices' range (see :class:`WeightMapping`)."""
 
-    #: Digital gain after the ADC of every output line: logical weight per device unit. With the default
-    #: device range ``±1`` the network's weights may reach ``±output_scale``; a larger scale keeps the
-    #: weights nearer the middle of the range (less soft-bounds decay, more output noise in weight units).
+    #: Which mapping (``--set mapping.mode=weight-range``).
+    mode: WeightMapping = WeightMapping.OUTPUT_SCALE
+    #: ``output-scale`` mode: digital gain after the ADC of every output line, logical weight per device
+    #: unit. A larger scale keeps the weights nearer the middle of the range (less soft-bounds decay,
+    #: more output noise and a coarser pulse in weight units).
     output_scale: float = 3.0
+    #: ``weight-range`` mode: the logical weight that the device's nominal ``w_max`` represents.
+    weight_range: float = 1.0
+    #: ``initial-omega`` mode: device state (device units) that the tile's largest initial |weight| maps
+    #: to (aihwkit ``weight_scaling_omega``).
+    weight_scaling_omega: float = 0.6
 
     def __post_init__(self) -> None:
+        check_choice("mapping.mode", self.mode, list(WeightMapping))
         check_range("mapping.output_scale", self.output_scale, 0.0, None, low_open=True)
+        check_range("mapping.weight_range", self.weight_range, 0.0, None, low_open=True)
+        check_range("mapping.weight_scaling_omega", self.weight_scaling_omega, 0.0, None, low_open=True)
+
+    def gain(self, device: DeviceConfig) -> float:
+        """The digital gain (logical weight per device unit) before any weights are programmed."""
+        if self.mode is WeightMapping.OUTPUT_SCALE:
+            return self.output_scale
+        w_max = device.nominal_w_max
+        # an unbounded (ideal) device has no range to span: one device unit is ``weight_range``
+        return self.weight_range / w_max if np.isfinite(w_max) else self.weight_range
+
+    def gain_for_weights(self, weights: FloatArray) -> float | None:
+        """The gain that programming ``weights`` sets (``initial-omega``), or None to keep the gain."""
+        if self.mode is not WeightMapping.INITIAL_OMEGA:
+            return None
+        largest = float(np.max(np.abs(weights))) if weights.size else 0.0
+        return largest / self.weight_scaling_omega if largest > 0.0 else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,7 +267,8 @@ class Tile:
         Update settings.
     output_scale:
         Digital output scale (logical weight per device unit), one value for all output lines or one per
-        line.
+        line; or a :class:`MappingConfig` that derives it from the device (and, for ``initial-omega``,
+        from the weights each :meth:`set_weights` programs).
     pulse_source:
         Where stochastic pulse trains come from (float or twin, see
         :class:`~pulsetrain.model.periphery.PulseSource`).
@@ -252,7 +295,7 @@ class Tile:
         forward_io: IOConfig,
         backward_io: IOConfig,
         update: UpdateConfig,
-        output_scale: float | FloatArray,
+        output_scale: float | FloatArray | MappingConfig,
         pulse_source: PulseSource,
         rng: np.random.Generator,
     ) -> None:
@@ -273,6 +316,11 @@ class Tile:
         self.read_adc: ReadAdc | None = None
         self.rng = rng
         self.devices: DeviceArray = device.sample((out_size, in_size), rng)
+        #: the weight mapping when one was given (``initial-omega`` rescales on :meth:`set_weights`)
+        self.mapping: MappingConfig | None = None
+        if isinstance(output_scale, MappingConfig):
+            self.mapping = output_scale
+            output_scale = output_scale.gain(device)
         #: (out_size,) digital output scale: logical weight per device unit
         self.output_scale: FloatArray = np.broadcast_to(
             np.asarray(output_scale, dtype=np.float64), (out_size,)
@@ -282,7 +330,11 @@ class Tile:
         # float64 counts are exact up to 2^53 pulses and save a cast per update
         self._pulses = np.zeros(out_size * in_size)
         self._unit_gain = np.ones(in_size)
-        self._has_reference = bool(np.any(self.devices.reference))
+        #: std of the non-accumulating write noise (device units, 0: none) and the apparent offset of
+        #: every device it currently adds to reads (aihwkit's ``write_noise_std`` times ``dw_min``)
+        self._write_noise = float(getattr(self.devices, "write_noise", 0.0))
+        self._apparent = np.zeros(out_size * in_size) if self._write_noise > 0.0 else None
+        self._has_reference = bool(np.any(self.devices.reference)) or self._apparent is not None
         #: where the d lines start in an x-then-d line vector (the segments of the per-sample maxima)
         self._segments = np.array([0, in_size])
         #: scratch: the firing gain of every x and d line of one update
@@ -308,7 +360,10 @@ class Tile:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        # checkpoints written before the ADC seams existed: the model's own quantizer
+        # checkpoints written before the ADC seams (or the write noise) existed
+        self.__dict__.setdefault("_apparent", None)
+        self.__dict__.setdefault("mapping", None)
+        self.__dict__.setdefault("_write_noise", 0.0)
         self.__dict__.setdefault("column_adc", None)
         self.__dict__.setdefault("read_adc", None)
         if "_coincidences" in state:
@@ -317,7 +372,10 @@ class Tile:
 
     def _refresh(self) -> None:
         """Recompute the matrix the reads see after the device states changed."""
-        self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
+        if self._apparent is not None:
+            self._read_matrix = self.g - self.devices.reference + self._apparent.reshape(self.g.shape)
+        else:
+            self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
         self._g_flat = self.g.reshape(-1)  # a view: the aggregated pulse path writes through it
 
     @property
@@ -348,13 +406,29 @@ class Tile:
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (self.out_size, self.in_size):
             raise ValueError(f"weights must have shape {(self.out_size, self.in_size)}, not {weights.shape}")
+        gain = None if self.mapping is None else self.mapping.gain_for_weights(weights)
+        if gain is not None:
+            self.output_scale = np.full(self.out_size, gain)  # a new object: the read caches key on it
         self.g = self.devices.clip(weights / self.output_scale[:, None] + self.devices.reference)
+        self._draw_write_noise(None)
         self._refresh()
 
     def set_device_weights(self, values: FloatArray) -> None:
         """Program the read values ``g - reference`` (device units) directly, clipped to the bounds."""
         self.g = self.devices.clip(np.asarray(values, dtype=np.float64) + self.devices.reference)
+        self._draw_write_noise(None)
         self._refresh()
+
+    def _draw_write_noise(self, flat_index: NDArray[np.int64] | None) -> None:
+        """New write noise on the devices ``flat_index`` (all for None) when the device model has some:
+        aihwkit draws it each time a device is pulsed and when weights are set
+        (``apply_write_noise_on_set``)."""
+        if self._apparent is None:
+            return
+        if flat_index is None:
+            self._apparent[:] = self._write_noise * self.rng.standard_normal(self._apparent.size)
+        else:
+            self._apparent[flat_index] = self._write_noise * self.rng.standard_normal(flat_index.size)
 
     # ------------------------------------------------------------------ reads
     def _io_constants(self, io: IOConfig, gain: FloatArray | None = None) -> _ReadConstants:
@@ -489,6 +563,7 @@ class Tile:
             self._g_flat, flat_index, np.asarray(signed_counts), self.rng
         )
         if self._has_reference:
+            self._draw_write_noise(flat_index)
             self._refresh()
 
     def apply_pulse_counts(self, counts: NDArray[Any]) -> None:
@@ -512,6 +587,7 @@ class Tile:
         flat_index += k
         self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts[rows], self.rng)
         if self._has_reference:
+            self._draw_write_noise(flat_index)
             self._refresh()
 
     def apply_trains(self, trains: PulseTrains) -> None:
@@ -663,4 +739,5 @@ class Tile:
             if index.size:
                 self._pulses[index] += self.devices.apply_at(self._g_flat, index, flat[index], self.rng)
                 if self._has_reference:
+                    self._draw_write_noise(index)
                     self._refresh()
