@@ -304,6 +304,7 @@ def run_study(
     summarize ``study``; the document records the commit it ran on and every tuning choice."""
     from pulsetrain.executor import Executor, Run
 
+    commit = source_commit()  # before the runs: the code they run, even if the tree changes meanwhile
     specs = plan(study, quick, seeds)
     with Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir) as executor:
         tuning = tuning_specs(specs)
@@ -317,7 +318,7 @@ def run_study(
         "study": study,
         "quick": quick,
         "seeds": list(seeds),
-        "commit": source_commit(),
+        "commit": commit,
         "summary": summary,
         "tuning_results": tuning_results,
         "results": results,
