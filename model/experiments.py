@@ -189,7 +189,7 @@ def _bp_and_dfa(
 
 def _plan_bp_vs_dfa(quick: bool, seeds: tuple[int, ...]) -> list[Spec]:
     levels = (0, TUNE_LEVEL, len(NONIDEALITY_LADDER) - 1) if quick else tuple(range(len(NONIDEALITY_LADDER)))
-    common = {"epochs": 5 if quick else 20, "seeds": seeds, "grid": LR_GRID_QUICK if quick else LR_GRID}
+    common = {"epochs": 8 if quick else 20, "seeds": seeds, "grid": LR_GRID_QUICK if quick else LR_GRID}
     specs: list[Spec] = []
     for network in NETWORKS_QUICK if quick else tuple(NETWORKS):
         for activation in ACTIVATIONS_QUICK if quick else ACTIVATIONS:

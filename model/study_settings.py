@@ -97,8 +97,8 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 ACTIVATIONS_QUICK = ("sigmoid", "tanh")
 DEPTHS = (2, 3, 4, 5, 6)
 #: learning rates tried per (algorithm, network, activation) on the validation split, at TUNE_LEVEL
-LR_GRID = (0.01, 0.03, 0.1, 0.3)
-LR_GRID_QUICK = (0.03, 0.1, 0.3)
+LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+LR_GRID_QUICK = (0.03, 0.1, 0.3, 1.0)
 TUNE_LEVEL = 2
 
 
