@@ -64,6 +64,7 @@ from pulsetrain.model.study_settings import (
     OFFSET_STATES,
     OFFSETS_FULL,
     OFFSETS_QUICK,
+    REFERENCE_LR,
     REGRESSION_STEPS_FULL,
     REGRESSION_STEPS_QUICK,
     SBE_BATCHES_FULL,
@@ -170,6 +171,7 @@ def _bp_and_dfa(
                 f"network.hidden={hidden}",
                 f"network.activation={activation}",
                 f"epochs={epochs}",
+                f"lr={REFERENCE_LR!r}",  # replaced by the group's validation choice in run_study
             )
             spec = _train_spec(
                 "bp-vs-dfa",
@@ -240,6 +242,7 @@ def _plan_sbe(quick: bool, seeds: tuple[int, ...]) -> list[Spec]:
                     f"algo={algo}",
                     f"batch_size={batch}",
                     f"epochs={sbe_epochs(batch, quick)}",
+                    f"lr={sbe_learning_rate(batch)!r}",  # replaced by the validation choice in run_study
                     *SOFT_BOUNDS_MAPPING,
                 ]
                 if algo == "sbe":

@@ -100,6 +100,9 @@ DEPTHS = (2, 3, 4, 5, 6)
 LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 LR_GRID_QUICK = (0.03, 0.1, 0.3, 1.0)
 TUNE_LEVEL = 2
+#: the learning rate a plan carries before tuning replaces it (what runs when the plan's specs are run
+#: directly, as ``pulsetrain report`` does: the quick study's validation choice for tanh)
+REFERENCE_LR = 0.03
 
 
 def ladder_sets(level: int) -> tuple[str, ...]:

@@ -96,7 +96,7 @@ class TikiTakaSettings:
     #: effect). c-TTv2 trades offset rejection (faster flips) against gradient signal (each flip reads
     #: A's accumulated gradient with the wrong sign until it is rewritten): digits, 50 states, 8 epochs,
     #: seeds 0-2, p = 0.01 / 0.1 / 0.3 / 0.5: 83.0 / 82.9 / 85.4 / 83.2 % at σ_r = 0.3 and
-    #: - / 90.1 / 88.1 / 83.7 % at σ_r = 0 (``pulsetrain.model.experiments.OFFSET_TRANSFER_LR_FULL``
+    #: - / 90.1 / 88.1 / 83.7 % at σ_r = 0 (docs/studies/README.md, TTv2 family,
     #: gives the rule that links it to ``transfer_lr``).
     in_chop_prob: float = 0.1
     #: Probability that each output chopper flips after a full pass over the columns (aihwkit
