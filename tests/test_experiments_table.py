@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from pulsetrain.model import study_table
 
 
@@ -55,3 +56,36 @@ def test_readme_table_is_rewritten_between_the_markers_only(tmp_path: Path) -> N
     assert "| claim | paper (source) | ours | verdict |" in text
     study_table.update_readme(tmp_path)
     assert readme.read_text() == text  # regenerating is idempotent
+
+
+def test_merged_documents_pool_results_and_keep_every_commit() -> None:
+    def document(network: str, commit: str, gap: float) -> dict:
+        results = [
+            {
+                "spec": {
+                    "kind": "train",
+                    "algo": algo,
+                    "network": network,
+                    "activation": "tanh",
+                    "level": 4,
+                    "seed": 0,
+                },
+                "test_accuracy": 0.8 + (gap if algo == "sgd" else 0.0),
+            }
+            for algo in ("sgd", "dfa")
+        ]
+        summary = {"tuning": {f"sgd {network} tanh": {"lr": 0.03}}}
+        return {
+            "study": "bp-vs-dfa",
+            "quick": True,
+            "seeds": [0],
+            "commit": commit,
+            "summary": summary,
+            "results": results,
+        }
+
+    merged = study_table.merge_documents([document("a", "c1", 0.1), document("b", "c2", -0.1)])
+    assert merged["commits"] == ["c1", "c2"] and len(merged["results"]) == 4
+    gaps = {g["network"]: g["bp_minus_dfa"] for g in merged["summary"]["claims"]["bp_minus_dfa"]}
+    assert gaps["a"] == pytest.approx(0.1) and gaps["b"] == pytest.approx(-0.1)
+    assert set(merged["summary"]["tuning"]) == {"sgd a tanh", "sgd b tanh"}
