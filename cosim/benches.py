@@ -1,7 +1,9 @@
 """Registry of the block benches: which component, which cocotb module, which config, how long.
 
 ``pulsetrain cosim --bench NAME`` and the long randomized test mode run benches from here; the default
-test mode runs the same benches with small configs and few cycles (tests/test_cosim_*.py).
+test mode runs the same benches with small configs and few cycles (tests/test_cosim_*.py). A block's
+bench goes by the block's catalogue name (:data:`pulsetrain.catalogue.BLOCKS`), which also names its
+cocotb module and top module.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.coverage import format_summary, unhit_bins
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, to_plain
 
 
@@ -131,72 +134,94 @@ def _running_sum(config: Any) -> Any:
     return RunningSum()
 
 
-BENCHES: dict[str, BenchEntry] = {
-    "running-sum": BenchEntry(
-        "the kit's own stream component (driver, back-pressure, scoreboard)",
-        "pulsetrain.cosim.bench_demo",
-        "running_sum",
-        _running_sum_config,
-        _running_sum,
-        {"items": 300},
-        {"items": 20_000},
-    ),
-    "lfsr": BenchEntry(
-        "LFSR bank (3 lines) against TwinLfsrBank, every state every cycle",
-        "pulsetrain.cosim.bench_lfsr",
-        "lfsr_bank",
-        _lfsr_config,
-        _lfsr_bank,
-        {"cycles": 400},
-        {"cycles": 50_000},
-        lambda config: {"lines": 3},
-    ),
-    "chopper": BenchEntry(
-        "chopper signs against TwinChopper (events, write and read XOR paths)",
-        "pulsetrain.cosim.bench_chopper",
-        "chopper",
-        _chopper_config,
-        _chopper,
-        {"cycles": 300},
-        {"cycles": 50_000},
-    ),
-    "pulse": BenchEntry(
-        "pulse generator against TwinPulseGenerator, with the analog bridge into a model tile",
-        "pulsetrain.cosim.bench_pulse",
-        "pulse_generator",
-        _pulse_config,
-        _pulse,
-        {"updates": 25},
-        {"updates": 2_000},
-    ),
-    "adc": BenchEntry(
-        "SAR ADC readout against TwinAdcReadout, comparators answered from model reads",
-        "pulsetrain.cosim.bench_adc",
-        "adc_readout",
-        _adc_config,
-        _adc,
-        {"readouts": 8, "sink": "random60"},
-        {"readouts": 400, "sink": "random60"},
-    ),
-    "transfer": BenchEntry(
-        "AGAD transfer controller against TwinTransferPeriphery (H, pulses to C, choppers, reference)",
-        "pulsetrain.cosim.bench_transfer",
-        "transfer_controller",
-        _transfer_config,
-        _transfer,
-        {"updates": 40},
-        {"updates": 2_000},
-    ),
-    "sbe": BenchEntry(
-        "rank-1 SBE unit against SbeUnitTwin (X, D, norms, projection sum, count per batch)",
-        "pulsetrain.cosim.bench_sbe",
-        "sbe_unit",
-        _sbe_config,
-        _sbe,
-        {"batches": 6},
-        {"batches": 300},
-    ),
-}
+def _block_bench(
+    block: str,
+    description: str,
+    config: Callable[[], Any],
+    component: Callable[[Any], Any],
+    short: dict[str, Any],
+    long: dict[str, Any],
+    *,
+    toplevel: str | None = None,
+    extra: Callable[[Any], dict[str, Any]] = lambda config: {},
+) -> tuple[str, BenchEntry]:
+    """The bench of catalogue block ``block``: its name, cocotb module and top module from the catalogue."""
+    spec = catalogue.BLOCKS[block]
+    if spec.bench is None:
+        raise ConfigError(f"block {block!r} has no bench in the catalogue")
+    entry = BenchEntry(
+        description, spec.bench, toplevel or spec.toplevel, config, component, short, long, extra
+    )
+    return spec.name, entry
+
+
+#: bench name -> bench: every catalogue block with a bench (under the block's name), and the kit's demo
+BENCHES: dict[str, BenchEntry] = dict(
+    [
+        (
+            "running-sum",
+            BenchEntry(
+                "the kit's own stream component (driver, back-pressure, scoreboard)",
+                "pulsetrain.cosim.bench_demo",
+                "running_sum",
+                _running_sum_config,
+                _running_sum,
+                {"items": 300},
+                {"items": 20_000},
+            ),
+        ),
+        _block_bench(
+            "lfsr",
+            "LFSR bank (3 lines) against TwinLfsrBank, every state every cycle",
+            _lfsr_config,
+            _lfsr_bank,
+            {"cycles": 400},
+            {"cycles": 50_000},
+            toplevel="lfsr_bank",
+            extra=lambda config: {"lines": 3},
+        ),
+        _block_bench(
+            "chopper",
+            "chopper signs against TwinChopper (events, write and read XOR paths)",
+            _chopper_config,
+            _chopper,
+            {"cycles": 300},
+            {"cycles": 50_000},
+        ),
+        _block_bench(
+            "pulse-generator",
+            "pulse generator against TwinPulseGenerator, with the analog bridge into a model tile",
+            _pulse_config,
+            _pulse,
+            {"updates": 25},
+            {"updates": 2_000},
+        ),
+        _block_bench(
+            "adc-readout",
+            "SAR ADC readout against TwinAdcReadout, comparators answered from model reads",
+            _adc_config,
+            _adc,
+            {"readouts": 8, "sink": "random60"},
+            {"readouts": 400, "sink": "random60"},
+        ),
+        _block_bench(
+            "transfer-controller",
+            "AGAD transfer controller against TwinTransferPeriphery (H, pulses to C, choppers, reference)",
+            _transfer_config,
+            _transfer,
+            {"updates": 40},
+            {"updates": 2_000},
+        ),
+        _block_bench(
+            "sbe-unit",
+            "rank-1 SBE unit against SbeUnitTwin (X, D, norms, projection sum, count per batch)",
+            _sbe_config,
+            _sbe,
+            {"batches": 6},
+            {"batches": 300},
+        ),
+    ]
+)
 
 
 def run_named_bench(

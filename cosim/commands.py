@@ -7,7 +7,7 @@
     read of the network by ADC readouts per tile direction; runs the pure model with the same seed, and
     compares them decision by decision (see :mod:`pulsetrain.cosim.training`). Exit status 1 when they
     differ.
-``pulsetrain cosim --bench pulse --sim icarus --seed 3``
+``pulsetrain cosim --bench pulse-generator --sim icarus --seed 3``
     runs one block bench (see :data:`pulsetrain.cosim.benches.BENCHES`) with its coverage report.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from pulsetrain import catalogue
 from pulsetrain.results import write_json
 
 
@@ -41,7 +42,11 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 
 @click.command("cosim")
-@click.option("--algo", default=None, help="Train with the RTL in the loop: sgd, ttv2, c-ttv2, agad, dfa.")
+@click.option(
+    "--algo",
+    default=None,
+    help=f"Train with the RTL in the loop: {', '.join(catalogue.algorithm_names(cosim=True))}.",
+)
 @click.option("--bench", default=None, help="Run one block bench instead (see --list).")
 @click.option("--list", "list_benches", is_flag=True, help="List the block benches and exit.")
 @click.option(
@@ -86,7 +91,7 @@ def cosim(
     simulator = runner.parse_simulator(sim)
     if list_benches:
         for name, entry in BENCHES.items():
-            click.echo(f"{name:12s} {entry.description}")
+            click.echo(f"{name:20s} {entry.description}")
         return
     if schedule:
         from pulsetrain.cosim.schedule import run_schedule_sweep

@@ -68,16 +68,17 @@ from numpy.typing import NDArray
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseSource
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, check_int, to_plain
 from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.lfsr import LfsrConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 from pulsetrain.periphery.transfer import TransferControllerConfig
 
-#: the algorithms whose updates run through pulse sources (all the tile-based ones)
-COSIM_ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa")
+#: the algorithms whose updates run through pulse sources (the catalogue's cosim-capable ones)
+COSIM_ALGORITHMS = catalogue.algorithm_names(cosim=True)
 #: the algorithms whose layers also have a transfer periphery (served by the transfer controller RTL)
-TRANSFER_ALGORITHMS = ("ttv2", "c-ttv2", "agad")
+TRANSFER_ALGORITHMS = catalogue.algorithm_names(cosim=True, block="transfer-controller")
 
 
 def pulse_config_for(

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pulsetrain import catalogue
 from pulsetrain.config import check_choice
 
 STUDIES = ("offset-sweep", "bp-vs-dfa", "sbe-batch", "defaults")
@@ -36,7 +37,7 @@ OLD_MAPPING = ("mapping.mode=output-scale", "mapping.output_scale=3.0")
 # --------------------------------------------------------------------------------------------------
 
 #: The three offset-corrected family members compared in the offset sweep.
-TIKI_TAKA_FAMILY = ("ttv2", "c-ttv2", "agad")
+TIKI_TAKA_FAMILY = catalogue.algorithm_names(family=catalogue.AlgorithmFamily.TIKI_TAKA)
 #: σ_r values of the sweep (fraction of the device's nominal w_max), 0 .. 0.5.
 OFFSETS_FULL = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 OFFSETS_QUICK = (0.0, 0.3)

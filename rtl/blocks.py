@@ -1,44 +1,42 @@
-"""Registry of the periphery blocks that ``pulsetrain rtl`` can emit.
+"""The RTL side of the block catalogue: build a block's Amaranth component from its config.
 
-Each entry names a block, its config class (a frozen dataclass whose defaults describe a working
-block) and the factory that builds the Amaranth component from a config, both as ``"module:attribute"``
-strings so that listing the blocks imports nothing heavy. To add a block, add one ``Block(...)`` line
-to :data:`BLOCKS`.
+Which blocks exist, their names, config classes and components are declared once in
+:data:`pulsetrain.catalogue.BLOCKS`; this module wraps each entry with what ``pulsetrain rtl`` needs (the
+default config, a checked build). Listing the blocks imports nothing heavy: config classes and components
+are imported on first use.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from amaranth.lib import wiring
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError
-
-
-def _load(reference: str) -> Any:
-    module_name, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 @dataclass(frozen=True)
 class Block:
-    """One emit-able block: name, config class, component factory and a one-line description."""
+    """One emit-able block: its catalogue entry, with the default config and a checked build."""
 
-    #: name used on the command line (``--block NAME``) and for the emitted files.
-    name: str
-    #: ``"module:Class"`` of the config; ``Class()`` must be a valid default config.
-    config: str
-    #: ``"module:callable"`` taking the config and returning a ``wiring.Component``.
-    factory: str
-    #: one line for ``pulsetrain rtl --list``.
-    description: str
+    #: the block's catalogue entry.
+    spec: catalogue.BlockSpec
+
+    @property
+    def name(self) -> str:
+        """Name used on the command line (``--block NAME``) and for the emitted files."""
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        """One line for ``pulsetrain rtl --list``."""
+        return self.spec.description
 
     def config_class(self) -> type:
         """The config class (imported on first use)."""
-        cls: type = _load(self.config)
-        return cls
+        return self.spec.config_class()
 
     def default_config(self) -> Any:
         """The block's default config."""
@@ -48,67 +46,14 @@ class Block:
         """The component for ``config`` (the config validated itself when it was made)."""
         if not isinstance(config, self.config_class()):
             raise ConfigError(f"block {self.name!r} needs a {self.config_class().__name__}, not {config!r}")
-        component: wiring.Component = _load(self.factory)(config)
+        component: wiring.Component = catalogue.load(self.spec.component)(config)
         return component
 
 
-BLOCKS: dict[str, Block] = {
-    block.name: block
-    for block in (
-        Block(
-            "lfsr",
-            "pulsetrain.periphery.lfsr:LfsrConfig",
-            "pulsetrain.rtl.lfsr:Lfsr",
-            "one maximal-length LFSR (Galois or Fibonacci, leap-forward)",
-        ),  # noqa: E501
-        Block(
-            "pulse-generator",
-            "pulsetrain.periphery.pulse:PulseGeneratorConfig",
-            "pulsetrain.rtl.pulse_generator:PulseGenerator",
-            "row and column update pulse trains (stochastic LFSR comparators / deterministic counts)",
-        ),
-        Block(
-            "adc-readout",
-            "pulsetrain.periphery.adc:AdcReadoutConfig",
-            "pulsetrain.rtl.adc_readout:AdcReadout",
-            "column multiplexing and SAR / ramp ADC sequencing, (column, code) stream",
-        ),
-        Block(
-            "chopper",
-            "pulsetrain.periphery.chopper:ChopperConfig",
-            "pulsetrain.rtl.chopper:ChopperSign",
-            "chopper sign registers, random / regular flips, XOR on write and read paths",
-        ),
-        Block(
-            "schedule-controller",
-            "pulsetrain.periphery.schedule:ScheduleConfig",
-            "pulsetrain.rtl.schedule_controller:ScheduleController",
-            "BP / DFA per-sample training-schedule controller (mode bp / dfa)",
-        ),  # noqa: E501
-        Block(
-            "sbe-unit",
-            "pulsetrain.periphery.sbe:SbeConfig",
-            "pulsetrain.rtl.sbe_unit:SbeUnit",
-            "streaming batch eigenupdate unit (rank 1: running X, D, sigma)",
-        ),
-        Block(
-            "tile-periphery",
-            "pulsetrain.rtl.tile_periphery:TilePeripheryConfig",
-            "pulsetrain.rtl.tile_periphery:TilePeriphery",
-            "one layer's periphery: pulse generator, ADC readout, transfer controller with chopper",
-        ),  # noqa: E501
-        Block(
-            "transfer-controller",
-            "pulsetrain.periphery.transfer:TransferControllerConfig",
-            "pulsetrain.rtl.transfer_controller:TransferController",
-            "TTv2 / c-TTv2 / AGAD transfer controller (H buffer, threshold, choppers, AGAD reference)",
-        ),  # noqa: E501
-    )
-}
+#: block name -> :class:`Block`, one per catalogue entry
+BLOCKS: dict[str, Block] = {name: Block(spec) for name, spec in catalogue.BLOCKS.items()}
 
 
 def get_block(name: str) -> Block:
     """The registered block called ``name``; a ConfigError lists the known names otherwise."""
-    if name not in BLOCKS:
-        raise ConfigError(f"--block must be one of {', '.join(sorted(BLOCKS))}; not {name!r}")
-    return BLOCKS[name]
+    return BLOCKS[catalogue.get_block(name).name]

@@ -1,14 +1,13 @@
-"""The synthesis side of the RTL block registry (:mod:`pulsetrain.rtl.blocks`): configs, sizes, sweeps knobs.
+"""The synthesis side of the block catalogue (:mod:`pulsetrain.catalogue`): configs, sizes, sweep knobs.
 
 A block is looked up by name, its default config is overridden like every other config (``--config``
 TOML, ``--set key=value``), and the sweep *knobs* (array size, ADC bits, BL, H width) are applied to
-whichever of the config's fields carry that meaning, so a block added to the registry later joins the
-sweeps without an edit here.
+the fields its catalogue entry names for them (:class:`pulsetrain.catalogue.SweepFields`), so a block
+added to the catalogue joins the sweeps without an edit here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -19,50 +18,26 @@ from typing import Any
 
 from pulsetrain.synth.flows import BlockDesign
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, apply_overrides, resolve, to_plain
 
 __all__ = ["KNOBS", "block_design", "block_names", "knob_fields", "with_knob"]
 
-#: sweep knob -> dotted config fields that carry it (every one present in a block's config is set).
-KNOBS: dict[str, tuple[str, ...]] = {
-    "array_size": (
-        "x_lines",
-        "d_lines",
-        "lines",
-        "rows",
-        "cols",
-        "in_size",
-        "out_size",
-        "columns",
-        "channels",
-    ),
-    "adc_bits": ("adc_bits", "timing.adc_bits"),
-    "bl": ("bl_max", "timing.bl"),
-    "h_bits": ("h_bits",),
-}
+#: the sweep knobs (``pulsetrain synth --sweep KNOB=...``)
+KNOBS: tuple[str, ...] = catalogue.SWEEP_KNOBS
 
 
 def block_names() -> list[str]:
-    """Names of the blocks in the RTL registry."""
-    from pulsetrain.rtl.blocks import BLOCKS
-
-    return sorted(BLOCKS)
-
-
-def _has_field(config: Any, dotted: str) -> bool:
-    current = config
-    for part in dotted.split("."):
-        if not dataclasses.is_dataclass(current) or part not in {f.name for f in dataclasses.fields(current)}:
-            return False
-        current = getattr(current, part)
-    return True
+    """Names of the blocks in the catalogue."""
+    return catalogue.block_names()
 
 
 def knob_fields(config: Any, knob: str) -> list[str]:
-    """The fields of ``config`` that carry sweep knob ``knob``."""
+    """The fields of ``config`` that carry sweep knob ``knob`` (none for a config outside the catalogue)."""
     if knob not in KNOBS:
         raise ConfigError(f"sweep knob must be one of {', '.join(KNOBS)}; not {knob!r}")
-    return [name for name in KNOBS[knob] if _has_field(config, name)]
+    spec = catalogue.block_for_config(config)
+    return list(spec.sweep.of(knob)) if spec is not None else []
 
 
 def with_knob(config: Any, knob: str, value: int) -> Any:
@@ -71,9 +46,9 @@ def with_knob(config: Any, knob: str, value: int) -> Any:
     if not fields:
         raise ConfigError(f"{type(config).__name__} has no field for knob {knob!r}")
     overrides: dict[str, Any] = {name: value for name in fields}
-    if knob == "bl" and _has_field(config, "bl_counter_bits"):
+    if knob == "bl" and hasattr(config, "bl_counter_bits"):
         overrides["bl_counter_bits"] = max(1, math.ceil(math.log2(value + 1)))
-    if knob == "h_bits" and _has_field(config, "h_frac_bits"):
+    if knob == "h_bits" and hasattr(config, "h_frac_bits"):
         overrides["h_frac_bits"] = min(int(config.h_frac_bits), value - 2)
     return apply_overrides(config, overrides)
 

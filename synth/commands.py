@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, apply_overrides, parse_set_options, resolve
 
 __all__ = ["estimate", "parse_sweep", "synth"]
@@ -46,11 +47,10 @@ def parse_sweep(spec: str) -> tuple[str, tuple[int, ...]]:
         )
     if not equals:
         return knob, DEFAULT_SWEEPS[knob]
-    try:
-        values = tuple(int(v) for v in values_text.split(","))
-    except ValueError:
-        raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
-    return knob, values
+    from pulsetrain.validate import parse_int_list
+
+    # decimal, >= 1, no empty or repeated value: a sweep point 0 or -4 is an error row, not a result
+    return knob, parse_int_list(f"--sweep {knob}", values_text, low=1, unique=True)
 
 
 @click.command("synth")
@@ -168,7 +168,11 @@ def synth(
 @click.command("estimate")
 @click.option("--network", default="64-32-10", show_default=True, help="layer sizes, input to output")
 @click.option(
-    "--algo", "algorithm", default="all", show_default=True, help="sgd, dfa, ttv2, c-ttv2, agad, sbe, all"
+    "--algo",
+    "algorithm",
+    default="all",
+    show_default=True,
+    help=f"{', '.join(catalogue.algorithm_names(estimator=True))} or all",
 )
 @click.option(
     "--tech", "technology", default="rpu_45nm", show_default=True, help="technology table name or path"

@@ -323,5 +323,5 @@ def test_cosim_bench_command_reports_coverage(tmp_path: Path) -> None:
 def test_cosim_lists_the_benches() -> None:
     outcome = CliRunner().invoke(main, ["cosim", "--list"])
     assert outcome.exit_code == 0
-    for name in ("lfsr", "chopper", "pulse", "adc", "transfer"):
+    for name in ("lfsr", "chopper", "pulse-generator", "adc-readout", "transfer-controller", "sbe-unit"):
         assert name in outcome.output

@@ -51,3 +51,24 @@ def test_mapping_mode_is_selectable_from_the_command_line_and_checked() -> None:
     assert config.mapping.mode is WeightMapping.WEIGHT_RANGE and config.mapping.weight_range == 2.0
     with pytest.raises(ConfigError, match="mapping.weight_range"):
         MappingConfig(weight_range=0.0)
+
+
+def test_a_run_with_a_mapping_and_write_noise_resumes_bit_for_bit(tmp_path: object) -> None:
+    # the new tile state (mapping, apparent write-noise offsets) goes through the checkpoint
+    from pulsetrain.model.data import DataSplit
+    from pulsetrain.model.study_tuning import digits
+    from pulsetrain.model.training import train
+
+    data = digits()
+    small = DataSplit(
+        x_train=data.x_train[:200],
+        y_train=data.y_train[:200],
+        x_test=data.x_test[:50],
+        y_test=data.y_test[:50],
+        n_classes=10,
+    )
+    config = resolve_train_config(sets=["mapping.mode=initial-omega", "device.kind=reram-sb", "epochs=2"])
+    straight = train(config, data=small)
+    train(config, data=small, checkpoint_dir=str(tmp_path), stop_after_epoch=1)
+    resumed = train(config, data=small, checkpoint_dir=str(tmp_path), resume=True)
+    assert resumed["weights_sha256"] == straight["weights_sha256"]

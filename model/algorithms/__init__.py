@@ -1,42 +1,30 @@
 """Registry of the learning algorithms: ``--algo`` name -> implementing class.
 
-Entries are ``"module:Class"`` strings imported on first use, so that validating a config (which checks
-``algo`` against :data:`ALGORITHMS`' keys) imports nothing and algorithm modules may import the training
-module freely. Add an algorithm with one line here; its class subclasses
-:class:`pulsetrain.model.algorithms.base.Algorithm`.
+The names, and which class implements each, are declared once in :data:`pulsetrain.catalogue.ALGORITHMS`;
+this module imports the class on first use, so that validating a config (which checks ``algo`` against
+the catalogue) imports nothing and algorithm modules may import the training module freely. An
+algorithm's class subclasses :class:`pulsetrain.model.algorithms.base.Algorithm`.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pulsetrain.config import ConfigError
+from pulsetrain import catalogue
 
 if TYPE_CHECKING:
     from pulsetrain.model.algorithms.base import Algorithm
     from pulsetrain.model.training import TrainConfig
 
-#: ``--algo`` name -> ``"module:Class"``
-ALGORITHMS: dict[str, str] = {
-    "fp": "pulsetrain.model.algorithms.backprop:FloatingPointBackprop",
-    "sgd": "pulsetrain.model.algorithms.backprop:AnalogSGD",
-    "ttv2": "pulsetrain.model.algorithms.tiki_taka:TikiTakaV2",
-    "c-ttv2": "pulsetrain.model.algorithms.tiki_taka:ChoppedTikiTakaV2",
-    "agad": "pulsetrain.model.algorithms.tiki_taka:Agad",
-    "dfa": "pulsetrain.model.algorithms.dfa:DirectFeedbackAlignment",
-    "sbe": "pulsetrain.model.algorithms.sbe:StreamingBatchEigenupdate",
-}
+#: ``--algo`` name -> ``"module:Class"`` (read from the catalogue)
+ALGORITHMS: dict[str, str] = {name: spec.implementation for name, spec in catalogue.ALGORITHMS.items()}
 
 
 def algorithm_class(name: str) -> type[Algorithm]:
     """The class registered as ``name``."""
-    if name not in ALGORITHMS:
-        raise ConfigError(f"algo must be one of {', '.join(ALGORITHMS)}; not {name!r}")
-    module_name, _, class_name = ALGORITHMS[name].partition(":")
-    cls: type[Algorithm] = getattr(importlib.import_module(module_name), class_name)
+    cls: type[Algorithm] = catalogue.load(catalogue.get_algorithm(name).implementation)
     return cls
 
 
