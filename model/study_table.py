@@ -10,6 +10,7 @@ the paper's figure or table here say so.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,14 @@ RASCH = "Rasch et al. 2024, arXiv 2303.04721"
 HOSKINS = "Hoskins et al. 2019, arXiv 1903.01635"
 
 
-def _percent(value: float) -> str:
+def _missing(value: float | None) -> bool:
+    """True for a number the JSON could not hold (NaN is written as null)."""
+    return value is None or math.isnan(value)
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "n/a"
     return f"{100 * value:.1f} %"
 
 
@@ -34,7 +42,8 @@ def _run_of(document: Mapping[str, Any]) -> str:
     seeds = len(document.get("seeds", []))
     # a document merged from several runs of the same study lists each run's commit
     commits = document.get("commits") or [document.get("commit", "unknown")]
-    return f"{size}, {seeds} seeds, commit {' / '.join(str(c)[:12] for c in commits)}"
+    note = f", {document['note']}" if document.get("note") else ""
+    return f"{size}{note}, {seeds} seeds, commit {' / '.join(str(c)[:12] for c in commits)}"
 
 
 def _bp_dfa_rows(document: Mapping[str, Any]) -> list[Row]:
@@ -109,11 +118,21 @@ def _bp_dfa_rows(document: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def _chopped_verdict(holds: bool, margins: Mapping[str, float]) -> str:
+    """c-TTv2 against TTv2: not reproduced, level (within the seed spread of ~1-2 points) or reproduced."""
+    if not holds:
+        return "not reproduced at the shared defaults"
+    if min(margins.values()) >= 0.02:
+        return "reproduced"
+    return f"level: c-TTv2 at most {100 * max(margins.values()):.1f} points ahead (seed spread ~1-2)"
+
+
 def _offset_rows(document: Mapping[str, Any]) -> list[Row]:
     claims = document["summary"]["claims"]
     rows = []
     errors = claims.get("weight_error_at_0.3")
-    if errors:
+    # a document without the regression runs has no weight errors (NaN): no weight-error claims from it
+    if errors and not any(_missing(v) for v in errors.values()):
         rows.append(
             {
                 "claim": "weight error at σ_r = 0.3: TTv2 > c-TTv2 > AGAD",
@@ -131,19 +150,21 @@ def _offset_rows(document: Mapping[str, Any]) -> list[Row]:
             {
                 "claim": "c-TTv2 at least as accurate as TTv2 for σ_r >= 0.2 (shared defaults)",
                 "paper": f"{RASCH} (c-TTv2 holds up to σ_r ~ 0.5; not verified here against its figure)",
-                "ours": f"digits test accuracy, c-TTv2 minus TTv2: {text}",
-                "verdict": "reproduced" if holds else "not reproduced at the shared defaults",
+                "ours": f"digits test accuracy, c-TTv2 minus TTv2: {text} [{_run_of(document)}]",
+                "verdict": _chopped_verdict(bool(holds), margins),
             }
         )
-    if "agad_weight_error_span" in claims:
-        span = claims["agad_weight_error_span"]
+    span = claims.get("agad_weight_error_span")
+    accuracy_span = claims.get("agad_accuracy_span")
+    if not (_missing(span) and _missing(accuracy_span)):
+        flat = accuracy_span < 0.03 if _missing(span) else span < 0.10  # type: ignore[operator]
         rows.append(
             {
                 "claim": "AGAD nearly insensitive to σ_r",
                 "paper": f"{RASCH} (not verified here against its figure)",
                 "ours": f"AGAD weight-error span over the sweep {_percent(span)}, accuracy span "
-                f"{_percent(claims.get('agad_accuracy_span', float('nan')))}",
-                "verdict": "reproduced" if span < 0.10 else "not reproduced",
+                f"{_percent(accuracy_span)} [{_run_of(document)}]",
+                "verdict": "reproduced" if flat else "not reproduced",
             }
         )
     return rows
@@ -214,12 +235,13 @@ BUILDERS: dict[str, Callable[[Mapping[str, Any]], list[Row]]] = {
 }
 
 
-def claims_table(documents: Mapping[str, Mapping[str, Any]]) -> list[Row]:
-    """The table's rows from the study documents (keyed by study name)."""
+def claims_table(documents: Mapping[str, Mapping[str, Any] | Sequence[Mapping[str, Any]]]) -> list[Row]:
+    """The table's rows from the study documents, keyed by study name (one document or a list)."""
     rows: list[Row] = []
     for study, build in BUILDERS.items():
-        if study in documents:
-            rows += build(documents[study])
+        found = documents.get(study, [])
+        for document in [found] if isinstance(found, Mapping) else found:
+            rows += build(document)
     return rows
 
 
@@ -261,11 +283,11 @@ def merge_documents(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def update_readme(folder: str | Path) -> Path:
     """Rewrite the claims table of ``folder``/README.md from the study JSONs in ``folder``."""
     base = Path(folder)
-    documents = {}
-    for study in BUILDERS:
-        path = base / f"{study}.json"
-        if path.is_file():
-            documents[study] = json.loads(path.read_text())
+    documents: dict[str, list[Mapping[str, Any]]] = {}
+    for path in sorted(base.glob("*.json")):
+        document = json.loads(path.read_text())
+        if isinstance(document, Mapping) and document.get("study") in BUILDERS:
+            documents.setdefault(document["study"], []).append(document)
     table = render(claims_table(documents))
     readme = base / "README.md"
     text = readme.read_text() if readme.is_file() else f"# Studies\n\n{BEGIN}\n{END}\n"

@@ -89,3 +89,23 @@ def test_merged_documents_pool_results_and_keep_every_commit() -> None:
     gaps = {g["network"]: g["bp_minus_dfa"] for g in merged["summary"]["claims"]["bp_minus_dfa"]}
     assert gaps["a"] == pytest.approx(0.1) and gaps["b"] == pytest.approx(-0.1)
     assert set(merged["summary"]["tuning"]) == {"sgd a tanh", "sgd b tanh"}
+
+
+def test_offset_rows_skip_missing_weight_errors_and_call_small_margins_level() -> None:
+    claims = {
+        "weight_error_at_0.3": {"ttv2": None, "c-ttv2": None, "agad": None},  # no regression runs
+        "c_ttv2_minus_ttv2_accuracy_at_sigma_ge_0.2": {"0.2": 0.0, "0.5": 0.013},
+        "c_ttv2_at_least_ttv2_at_sigma_ge_0.2": True,
+        "agad_accuracy_span": 0.017,
+    }
+    document = {
+        "quick": False,
+        "seeds": [0, 1, 2],
+        "commit": "c",
+        "note": "partial",
+        "summary": {"claims": claims},
+    }
+    rows = study_table.claims_table({"offset-sweep": [document]})
+    assert [row["claim"][:8] for row in rows] == ["c-TTv2 a", "AGAD nea"]
+    assert rows[0]["verdict"].startswith("level") and "partial" in rows[0]["ours"]
+    assert rows[1]["verdict"] == "reproduced"  # accuracy span under 3 points when no weight error exists
