@@ -43,7 +43,8 @@ def _run_of(document: Mapping[str, Any]) -> str:
     # a document merged from several runs of the same study lists each run's commit
     commits = document.get("commits") or [document.get("commit", "unknown")]
     note = f", {document['note']}" if document.get("note") else ""
-    return f"{size}{note}, {seeds} seeds, commit {' / '.join(str(c)[:12] for c in commits)}"
+    short = [str(c)[:12] + ("+dirty" if str(c).endswith("+dirty") else "") for c in commits]
+    return f"{size}{note}, {seeds} seeds, commit {' / '.join(short)}"
 
 
 def _bp_dfa_rows(document: Mapping[str, Any]) -> list[Row]:
