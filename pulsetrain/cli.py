@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rtl": ("pulsetrain.rtl.commands", "rtl", "Emit Verilog / RTLIL for a periphery block."),
     "cosim": ("pulsetrain.cosim.commands", "cosim", "Co-simulate the periphery RTL with the analog model."),
     "synth": ("pulsetrain.synth.commands", "synth", "Synthesize a periphery block and report its cost."),
+    "formal": ("pulsetrain.synth.formal_commands", "formal", "Prove the periphery's properties formally."),
     "estimate": ("pulsetrain.synth.commands", "estimate", "Area / energy / latency of training a network."),
     "report": (
         "pulsetrain.report.command",

@@ -251,8 +251,12 @@ def estimate(
         row: dict[str, Any] = {"algorithm": result.config["algorithm"]}
         row["area_mm2"] = result.total_area_um2 * 1e-6
         for category in est.CATEGORIES:
-            row[category] = result.energy_per_sample_pJ[category]
-        row["E_sample_pJ"] = result.total_energy_per_sample_pJ
+            value = result.energy_per_sample_pJ[category]
+            row[category] = "unavailable" if category in result.unavailable else value
+        row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
+        low = sum(lo for lo, _ in result.energy_range_pJ.values())
+        high = sum(hi for _, hi in result.energy_range_pJ.values())
+        row["E_range_pJ"] = f"{low:.4g}..{high:.4g}"
         row["t_sample_ns"] = result.total_latency_per_sample_ns
         row["E_epoch_uJ"] = result.energy_per_epoch_uJ
         row["latency"] = result.latency_source

@@ -71,6 +71,13 @@ class TikiTakaSettings:
     gamma: float = 0.0
     #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
     thres_scale: float = 1.0
+    # -- added for issue 13 (studies): aihwkit's automatic threshold scaling --------------------------
+    #: When > 0, the threshold is further multiplied by ``auto_granularity / (in_size * transfer_every)``
+    #: (aihwkit ``ChoppedTransferCompound.auto_granularity``, ``getBufferGranularity`` in
+    #: src/rpucuda/rpu_chopped_transfer_device.cpp): the samples between two reads of one column, so that
+    #: the transfer per sample does not depend on the layer's width. 0 (aihwkit's default) disables it.
+    auto_granularity: float = 0.0
+    # --------------------------------------------------------------------------------------------------
     #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
     max_pulses_per_transfer: int = 1
     #: After a device fired: kept fraction of H (``forget_buffer``) or of the fired amount (aihwkit
@@ -89,7 +96,7 @@ class TikiTakaSettings:
     #: effect). c-TTv2 trades offset rejection (faster flips) against gradient signal (each flip reads
     #: A's accumulated gradient with the wrong sign until it is rewritten): digits, 50 states, 8 epochs,
     #: seeds 0-2, p = 0.01 / 0.1 / 0.3 / 0.5: 83.0 / 82.9 / 85.4 / 83.2 % at σ_r = 0.3 and
-    #: - / 90.1 / 88.1 / 83.7 % at σ_r = 0 (``pulsetrain.model.experiments.OFFSET_TRANSFER_LR_FULL``
+    #: - / 90.1 / 88.1 / 83.7 % at σ_r = 0 (docs/studies/README.md, TTv2 family,
     #: gives the rule that links it to ``transfer_lr``).
     in_chop_prob: float = 0.1
     #: Probability that each output chopper flips after a full pass over the columns (aihwkit
@@ -116,6 +123,7 @@ class TikiTakaSettings:
         check_range("tiki_taka.transfer_lr", self.transfer_lr, 0.0, 1e6, low_open=True)
         check_range("tiki_taka.gamma", self.gamma, 0.0, 1.0)
         check_range("tiki_taka.thres_scale", self.thres_scale, 0.0, 1e6, low_open=True)
+        check_range("tiki_taka.auto_granularity", self.auto_granularity, 0.0, 1e9)
         check_int("tiki_taka.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
         check_range("tiki_taka.momentum", self.momentum, 0.0, 1.0)
         if not isinstance(self.forget_buffer, bool):

@@ -100,7 +100,7 @@ def transfer_controller_config(
         h_bits=settings.h_bits,
         h_frac_bits=settings.h_frac_bits,
         transfer_lr_per_lsb=lr * settings.transfer_lr * lsb / dw_min,
-        thres_scale=settings.thres_scale,
+        thres_scale=threshold_scale(settings, in_size),
         max_pulses_per_transfer=settings.max_pulses_per_transfer,
         momentum=settings.momentum,
         forget_buffer=settings.forget_buffer,
@@ -113,6 +113,20 @@ def transfer_controller_config(
         reads_held_after_flip=settings.reads_held_after_flip,
         tail_weightening=settings.tail_weightening,
     )
+
+
+def threshold_scale(settings: TikiTakaSettings, in_size: int) -> float:
+    """The H threshold of a layer with ``in_size`` input lines, in units of one pulse on C.
+
+    ``thres_scale``, times aihwkit's ``auto_granularity / (in_size * transfer_every)`` when
+    ``auto_granularity`` is set (aihwkit's period ``in_size * transfer_every``: the samples between two
+    reads of the same column at one read per transfer; aihwkit ignores ``n_reads_per_transfer`` here and
+    so does this).
+    """
+    if settings.auto_granularity <= 0.0:
+        return settings.thres_scale
+    period = in_size * settings.transfer_every
+    return settings.thres_scale * settings.auto_granularity / period
 
 
 #: Builds one layer's transfer periphery from its digital config (and a generator for float servers).
