@@ -109,8 +109,7 @@ def assemble_synthesis(targets: list[str], results: list[Any]) -> PartOutcome:
         KEY,
         TITLE,
         intro=(
-            "Every block of the catalogue at its default config "
-            "(pulsetrain synth --block NAME --target T)."
+            "Every block of the catalogue at its default config (pulsetrain synth --block NAME --target T)."
         ),
     )
     failed = failures(results)
