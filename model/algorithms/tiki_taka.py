@@ -90,28 +90,20 @@ def transfer_controller_config(
                 f"not {adc_bits!r}"
             )
         bits, lsb = adc_bits, adc_lsb
+    chopped = mode is not TransferMode.TTV2
+    rule = settings.rule()  # the rule the user set, adjusted to the layer below
+    rule["n_reads_per_transfer"] = min(settings.n_reads_per_transfer, in_size)
+    rule["in_chop_prob"] = settings.in_chop_prob if chopped else 0.0
+    rule["out_chop_prob"] = settings.out_chop_prob if chopped else 0.0
     return TransferControllerConfig(
+        **rule,
         mode=mode,
         in_size=in_size,
         out_size=out_size,
-        transfer_every=settings.transfer_every,
-        n_reads_per_transfer=min(settings.n_reads_per_transfer, in_size),
         adc_bits=bits,
-        h_bits=settings.h_bits,
-        h_frac_bits=settings.h_frac_bits,
         transfer_lr_per_lsb=lr * settings.transfer_lr * lsb / dw_min,
-        thres_scale=settings.thres_scale,
-        max_pulses_per_transfer=settings.max_pulses_per_transfer,
-        momentum=settings.momentum,
-        forget_buffer=settings.forget_buffer,
-        buffer_cap=settings.buffer_cap,
-        in_chop_prob=settings.in_chop_prob if mode is not TransferMode.TTV2 else 0.0,
-        chopper_flip=settings.chopper_flip,
-        out_chop_prob=settings.out_chop_prob if mode is not TransferMode.TTV2 else 0.0,
         in_chop_seed=seeds[0],
         out_chop_seed=seeds[1],
-        reads_held_after_flip=settings.reads_held_after_flip,
-        tail_weightening=settings.tail_weightening,
     )
 
 
