@@ -18,7 +18,7 @@ random flips, fast) or the bit-exact twin of the RTL (:class:`~pulsetrain.model.
 TwinTransferPeriphery`), picked with ``tiki_taka.periphery``; the co-simulation serves the same protocol
 with the simulated Verilog. Both see the same analog tiles.
 
-The three algorithms differ only in the periphery's mode (ALGORITHMS.md §2; Rasch et al., arXiv
+The three algorithms differ only in the periphery's mode (docs/science.md §2; Rasch et al., arXiv
 2303.04721):
 
 * ``ttv2``: no choppers; A is read against its reference array, whose per-device offset

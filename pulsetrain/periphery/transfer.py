@@ -1,7 +1,7 @@
 """Digital interface of the TTv2-family transfer controller: one source of truth for twin and RTL.
 
 The transfer controller holds every *digital* piece of state of Tiki-Taka v2 (TTv2), chopped TTv2
-(c-TTv2) and AGAD for one layer (ALGORITHMS.md §2; Rasch et al., arXiv 2303.04721): the column pointer,
+(c-TTv2) and AGAD for one layer (docs/science.md §2; Rasch et al., arXiv 2303.04721): the column pointer,
 the ``transfer_every`` counter, the chopper signs, the H buffer, the threshold logic that turns H into
 pulses on C, and AGAD's per-device reference and running mean. The analog arrays A and C stay outside.
 
