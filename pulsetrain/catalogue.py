@@ -265,6 +265,21 @@ _PULSED_BLOCKS = ("schedule-controller", "pulse-generator", "adc-readout")
 #: the TTv2 family adds a transfer controller (H, threshold; choppers in c-TTv2 and AGAD)
 _TIKI_TAKA_BLOCKS = (*_PULSED_BLOCKS, "transfer-controller")
 
+
+def _tiki_taka(name: str, class_name: str, description: str, *, chopped: bool = False) -> AlgorithmSpec:
+    """A member of the TTv2 family: the transfer controller, and choppers when ``chopped``."""
+    return AlgorithmSpec(
+        name=name,
+        family=AlgorithmFamily.TIKI_TAKA,
+        description=description,
+        implementation=f"pulsetrain.model.algorithms.tiki_taka:{class_name}",
+        config_section="tiki_taka",
+        blocks=_TIKI_TAKA_BLOCKS + (("chopper",) if chopped else ()),
+        cosim=True,
+        estimator=True,
+    )
+
+
 # The order is the order of the report's tables and of every help text.
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec
@@ -294,36 +309,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             cosim=True,
             estimator=True,
         ),
-        AlgorithmSpec(
-            name="ttv2",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="Tiki-Taka v2: fast array A, digital buffer H, slow array C",
-            implementation="pulsetrain.model.algorithms.tiki_taka:TikiTakaV2",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS,
-            cosim=True,
-            estimator=True,
+        _tiki_taka("ttv2", "TikiTakaV2", "Tiki-Taka v2: fast array A, digital buffer H, slow array C"),
+        _tiki_taka(
+            "c-ttv2",
+            "ChoppedTikiTakaV2",
+            "chopped TTv2: choppers average out A's reference offset",
+            chopped=True,
         ),
-        AlgorithmSpec(
-            name="c-ttv2",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="chopped TTv2: choppers average out A's reference offset",
-            implementation="pulsetrain.model.algorithms.tiki_taka:ChoppedTikiTakaV2",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS + ("chopper",),
-            cosim=True,
-            estimator=True,
-        ),
-        AlgorithmSpec(
-            name="agad",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="AGAD: choppers and a digital reference taken at each flip",
-            implementation="pulsetrain.model.algorithms.tiki_taka:Agad",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS + ("chopper",),
-            cosim=True,
-            estimator=True,
-        ),
+        _tiki_taka("agad", "Agad", "AGAD: choppers and a digital reference taken at each flip", chopped=True),
         AlgorithmSpec(
             name="sbe",
             family=AlgorithmFamily.SBE,

@@ -43,9 +43,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm, FloatArray
+from pulsetrain.model.algorithms.base import Algorithm, BackpropThroughMlp, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
-from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
+from pulsetrain.model.network import MLP, initial_weights
 from pulsetrain.model.tile import Tile, as_rows
 from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery
 
@@ -261,7 +261,7 @@ class TikiTakaLayer:
         return self.slow.weights()
 
 
-class TikiTakaFamily(Algorithm):
+class TikiTakaFamily(BackpropThroughMlp, Algorithm):
     """Shared implementation of ``ttv2``, ``c-ttv2`` and ``agad`` (they differ in :attr:`mode`)."""
 
     #: the transfer controller's mode
@@ -310,16 +310,6 @@ class TikiTakaFamily(Algorithm):
                 TikiTakaLayer(fast, slow, periphery, fast_lr=settings.fast_lr, gamma=settings.gamma)
             )
         self.mlp = MLP(list(self.layers), config.network.activation, bias)
-
-    def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
-        trace = self.mlp.trace(x)
-        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
-        deltas = self.mlp.backprop(trace, grad)
-        self.mlp.update(trace, deltas, self.config.lr)
-        return loss
-
-    def predict(self, x: FloatArray) -> FloatArray:
-        return self.mlp.forward(x)
 
     def weights(self) -> list[FloatArray]:
         return [layer.weights() for layer in self.layers]
