@@ -33,10 +33,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-#: keys whose values are timings, paths or other run-to-run noise (matched against the key's name)
+#: keys whose values are timings, paths, the source digest or other run-to-run noise (matched against the
+#: key's name)
 NOISE_KEY = re.compile(
     r"(seconds|_s$|^wall|per_second|elapsed|timestamp|created|generated|^log$|waveform|^path$|cache|"
-    r"^out$|dir$|_file$|^load)"
+    r"^out$|dir$|_file$|^load|^code_version$)"
 )
 
 #: what a train run must reproduce
@@ -92,7 +93,7 @@ def record_train(algorithm: str, work: Path) -> dict[str, Any]:
         "--no-progress", "--json", str(out),
     )  # fmt: skip
     result = json.loads(out.read_text())
-    return {key: result[key] for key in TRAIN_KEYS if key in result}
+    return strip_noise({key: result[key] for key in TRAIN_KEYS if key in result})
 
 
 def record_cosim(algorithm: str, work: Path, samples: int) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def record_cosim(algorithm: str, work: Path, samples: int) -> dict[str, Any]:
     result = json.loads(out.read_text())
     fingerprint = {key: result[key] for key in COSIM_KEYS if key in result}
     fingerprint["cycles_by_block"] = result.get("time_split", {}).get("cycles_by_block")
-    return fingerprint
+    return strip_noise(fingerprint)
 
 
 def record_report(work: Path) -> Any:
@@ -178,7 +179,7 @@ def main() -> int:
         temporary.replace(arguments.file)
         print(f"recorded {len(now)} fingerprints into {arguments.file}")
         return 0
-    before = json.loads(arguments.file.read_text())
+    before = strip_noise(json.loads(arguments.file.read_text()))
     parts = {key.split("/")[0] for key in now}
     before = {key: value for key, value in before.items() if key.split("/")[0] in parts}
     found = differences(before, now)

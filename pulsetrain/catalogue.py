@@ -1,10 +1,10 @@
 """The catalogue: every learning algorithm and every periphery block, declared once.
 
-Each layer of pulsetrain has a registry keyed by these names: the model's algorithm registry
-(:mod:`pulsetrain.model.algorithms`), the RTL blocks ``pulsetrain rtl`` emits (:mod:`pulsetrain.rtl.blocks`),
-the synthesis sweeps (:mod:`pulsetrain.synth.blocks`), the block benches (:mod:`pulsetrain.cosim.benches`),
-the RTL-in-the-loop training (:mod:`pulsetrain.cosim.training`), the estimator and the report. They all
-read the lists below, so adding an algorithm or a block is one entry here plus its own modules
+Each layer of pulsetrain keys its registry by these names and reads the lists below: the model's algorithm
+registry (:mod:`pulsetrain.model.algorithms`), the RTL blocks ``pulsetrain rtl`` emits
+(:mod:`pulsetrain.rtl.blocks`), the synthesis sweeps (:mod:`pulsetrain.synth.blocks`), the block benches
+(:mod:`pulsetrain.cosim.benches`), the RTL-in-the-loop training (:mod:`pulsetrain.cosim.training`) and
+the command-line help. Adding an algorithm or a block is one entry here plus its own modules
 (docs/architecture.md walks through both).
 
 This module is the bottom layer, beside the shared configs: it imports nothing of ``model/``, ``rtl/``,
