@@ -366,9 +366,12 @@ class _SbeState:
             shape=vector, depth=config.cols, init=[config.initial_vector_code] * config.cols
         )
         m.submodules.d_buffer = d_buffer = Memory(shape=signed(config.input_bits), depth=config.cols, init=[])
-        self.x_read, self.x_write = x_memory.read_port(), x_memory.write_port()
-        self.d_read, self.d_write = d_memory.read_port(), d_memory.write_port()
-        self.buffer_read, self.buffer_write = d_buffer.read_port(), d_buffer.write_port()
+        x_read, x_write = x_memory.read_port(), x_memory.write_port()
+        d_read, d_write = d_memory.read_port(), d_memory.write_port()
+        buffer_read, buffer_write = d_buffer.read_port(), d_buffer.write_port()
+        self.x_read, self.x_write = x_read, x_write
+        self.d_read, self.d_write = d_read, d_write
+        self.buffer_read, self.buffer_write = buffer_read, buffer_write
         self.index = Signal(range(max(config.rows, config.cols)))
         m.d.comb += [
             port.addr.eq(self.index)

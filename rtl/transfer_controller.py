@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -56,7 +56,7 @@ from pulsetrain.rtl.chopper import ChopperSign
 from pulsetrain.config import ConfigError
 from pulsetrain.periphery.transfer import MOMENTUM_FRAC_BITS, TransferControllerConfig, TransferMode
 
-__all__ = ["HRule", "TransferController", "result_layout"]
+__all__ = ["RowRule", "TransferController", "result_layout"]
 
 
 def _bits_for(count: int) -> int:
@@ -78,32 +78,49 @@ def result_layout(config: TransferControllerConfig) -> data.StructLayout:
     )
 
 
-class HRule(wiring.Component):
-    """The fixed-point transfer rule of one row, (combinational; formulas in periphery/transfer.py).
+class RowRule:
+    """The fixed-point transfer rule of one row (formulas: ``pulsetrain/periphery/transfer.py``).
 
     From H as stored, the ADC code of the read, the AGAD reference and the chopper sign: H accumulated
-    and saturated, the signed pulses to C and H after firing (``h_next``; H unchanged when ``active`` is
-    low, as in AGAD's hold-off). ``pulses`` is 0 when ``active`` is low.
+    and saturated (:meth:`accumulate`), the pulses to C and H after firing (:meth:`fire`). It adds its
+    combinational logic to the controller's own module rather than being a component of its own: as a
+    separate component the same logic synthesizes to a different netlist (one generic cell more), and
+    the controller's netlist is held equal to what it was before the split.
     """
 
-    def __init__(self, config: TransferControllerConfig) -> None:
+    def __init__(self, m: Module, config: TransferControllerConfig) -> None:
+        self._m = m
         self._config = config
-        super().__init__(
-            {
-                "h": In(signed(config.h_bits)),
-                "code": In(signed(config.adc_bits)),
-                "reference": In(signed(config.mean_bits)),
-                "chop_negative": In(1),
-                "active": In(1),
-                "h_next": Out(signed(config.h_bits)),
-                "pulses": Out(signed(config.max_pulses_per_transfer.bit_length() + 1)),
-            }
-        )
 
-    def elaborate(self, platform: object) -> Module:
-        config = self._config
-        m = Module()
-        h_saturated = self._accumulate(m)
+    def accumulate(self, h: Value, code: Value, reference: Value, chop_negative: Value) -> Signal:
+        """H plus the chopper-signed, scaled read (rounded), saturated at the width of H."""
+        m, config = self._m, self._config
+        frac = config.reference_frac_bits
+        signal = Signal(signed(config.mean_bits + 1))
+        m.d.comb += signal.eq((code << frac) - reference)
+        product = Signal(signed(len(signal) + config.transfer_lr_code.bit_length() + 1))
+        m.d.comb += product.eq(Mux(chop_negative, -signal, signal) * config.transfer_lr_code)
+        increment = Signal.like(product)
+        if frac:
+            m.d.comb += increment.eq((product + (1 << (frac - 1))) >> frac)
+        else:
+            m.d.comb += increment.eq(product)
+        h_sum = Signal(signed(max(config.h_bits, len(increment)) + 1))
+        m.d.comb += h_sum.eq(h + increment)
+        # Saturation, identical in the twin: clamp to the two's complement range of h_bits.
+        h_saturated = Signal(signed(config.h_bits))
+        m.d.comb += h_saturated.eq(
+            Mux(
+                h_sum > config.h_max_code,
+                config.h_max_code,
+                Mux(h_sum < config.h_min_code, config.h_min_code, h_sum),
+            )
+        )
+        return h_saturated
+
+    def fire(self, h: Value, h_saturated: Signal, active: Value) -> tuple[Signal, Signal]:
+        """(H written back, signed pulses to C): both as stored / 0 while ``active`` is low."""
+        m, config = self._m, self._config
         h_negative = h_saturated < 0
         magnitude = Signal(unsigned(config.h_bits))
         m.d.comb += magnitude.eq(Mux(h_negative, -h_saturated, h_saturated))
@@ -116,42 +133,16 @@ class HRule(wiring.Component):
         )
         pulses = Signal(signed(len(steps) + 1))
         m.d.comb += pulses.eq(Mux(h_negative, -steps, steps))
-        h_kept = self._after_firing(m, h_saturated, h_negative, steps)
-        m.d.comb += [
-            self.h_next.eq(Mux(self.active, Mux(steps != 0, h_kept, h_saturated), self.h)),
-            self.pulses.eq(Mux(self.active, pulses, 0)),
-        ]
-        return m
+        h_kept = self._after_firing(h_saturated, h_negative, steps)
+        h_next = Signal(signed(config.h_bits))
+        m.d.comb += h_next.eq(Mux(active, Mux(steps != 0, h_kept, h_saturated), h))
+        pulses_out = Signal.like(pulses)
+        m.d.comb += pulses_out.eq(Mux(active, pulses, 0))
+        return h_next, pulses_out
 
-    def _accumulate(self, m: Module) -> Signal:
-        """H plus the chopper-signed, scaled read (rounded), saturated at the width of H."""
-        config = self._config
-        frac = config.reference_frac_bits
-        signal = Signal(signed(config.mean_bits + 1))
-        m.d.comb += signal.eq((self.code << frac) - self.reference)
-        product = Signal(signed(len(signal) + config.transfer_lr_code.bit_length() + 1))
-        m.d.comb += product.eq(Mux(self.chop_negative, -signal, signal) * config.transfer_lr_code)
-        increment = Signal.like(product)
-        if frac:
-            m.d.comb += increment.eq((product + (1 << (frac - 1))) >> frac)
-        else:
-            m.d.comb += increment.eq(product)
-        h_sum = Signal(signed(max(config.h_bits, len(increment)) + 1))
-        m.d.comb += h_sum.eq(self.h + increment)
-        # Saturation, identical in the twin: clamp to the two's complement range of h_bits.
-        h_saturated = Signal(signed(config.h_bits))
-        m.d.comb += h_saturated.eq(
-            Mux(
-                h_sum > config.h_max_code,
-                config.h_max_code,
-                Mux(h_sum < config.h_min_code, config.h_min_code, h_sum),
-            )
-        )
-        return h_saturated
-
-    def _after_firing(self, m: Module, h_saturated: Signal, h_negative: Any, steps: Signal) -> Signal:
+    def _after_firing(self, h_saturated: Signal, h_negative: Any, steps: Signal) -> Signal:
         """H after ``steps`` pulses fired: decayed by momentum (forget_buffer) or reduced and capped."""
-        config = self._config
+        m, config = self._m, self._config
         h_kept = Signal(signed(config.h_bits))
         if config.forget_buffer:
             scaled = Signal(signed(config.h_bits + MOMENTUM_FRAC_BITS + 2))
@@ -186,11 +177,12 @@ class _Sequencing:
         self.active = Signal()
         self.take_reference = Signal()
         self.result = Signal(layout)
-        self.in_negative = Signal(config.in_size)
-        self.out_negative = Signal(config.out_size)
-        self.in_flip_event = Signal()
-        self.out_flip_event = Signal()
-        self.in_flipped = Signal()
+        # the chopper lines, made by the controller's _choppers
+        self.in_negative: Signal
+        self.out_negative: Signal
+        self.in_flip_event: Signal
+        self.out_flip_event: Signal
+        self.in_flipped: Signal
 
 
 class _AgadMemories:
@@ -221,14 +213,14 @@ class _AgadMemories:
         # The first read after a flip takes the old running mean as its reference.
         self.reference_value = Mux(state.take_reference, self.mean_read.data, reference_read.data)
 
-    def follow_the_mean(self, m: Module, code: Any) -> None:
-        """Every read moves the running mean toward the code; the reference takes the mean at a flip."""
+    def follow_the_mean(self, m: Module, code: Any) -> Signal:
+        """The running mean moved toward the code (written back after every read)."""
         config = self._config
         mean_next = Signal(signed(config.mean_bits))
         delta = Signal(signed(config.mean_bits + 1))
         m.d.comb += delta.eq((code << config.reference_frac_bits) - self.mean_read.data)
         m.d.comb += mean_next.eq(self.mean_read.data + (delta >> config.mean_shift))
-        m.d.comb += [self.mean_write.data.eq(mean_next), self.reference_write.data.eq(self.mean_read.data)]
+        return mean_next
 
     def decide_column(self, m: Module, state: _Sequencing) -> None:
         """Reference and hold-off bookkeeping of the column at ``state.pointer``, before its rows."""
@@ -295,37 +287,51 @@ class TransferController(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         config = self._config
         m = Module()
-        state = _Sequencing(config, self._layout)
-        m.d.comb += [self.result.payload.eq(state.result), self.column.eq(state.pointer)]
-
-        address = Signal(_bits_for(config.memory_words))
-        m.d.comb += address.eq(state.pointer * config.out_size + state.row)
         h_memory = Memory(shape=signed(config.h_bits), depth=config.memory_words, init=[])
         m.submodules.h_memory = h_memory
         h_read = h_memory.read_port()
         h_write = h_memory.write_port()
+        state = _Sequencing(config, self._layout)
+        m.d.comb += [self.result.payload.eq(state.result), self.column.eq(state.pointer)]
+        address = Signal(_bits_for(config.memory_words))
+        m.d.comb += address.eq(state.pointer * config.out_size + state.row)
         m.d.comb += [h_read.addr.eq(address), h_write.addr.eq(address)]
 
         self._choppers(m, state)
         agad = _AgadMemories(m, config, address, state) if config.mode is TransferMode.AGAD else None
+        reference_value = agad.reference_value if agad else Const(0, signed(config.mean_bits))
 
         # the fixed-point rule of one row: H from the code read, pulses to C, H after firing
-        m.submodules.rule = rule = HRule(config)
-        reference_value = agad.reference_value if agad else Const(0, signed(config.mean_bits))
-        m.d.comb += [
-            rule.h.eq(h_read.data),
-            rule.code.eq(self.readout.payload),
-            rule.reference.eq(reference_value),
-            rule.chop_negative.eq(
-                state.in_negative.bit_select(state.pointer, 1) ^ state.out_negative.bit_select(state.row, 1)
-            ),
-            rule.active.eq(state.active),
-            h_write.data.eq(rule.h_next),
-        ]
+        code = self.readout.payload
+        rule = RowRule(m, config)
+        chop_negative = state.in_negative.bit_select(state.pointer, 1) ^ state.out_negative.bit_select(
+            state.row, 1
+        )
+        h_saturated = rule.accumulate(h_read.data, code, reference_value, chop_negative)
+        h_next, pulses_out = rule.fire(h_read.data, h_saturated, state.active)
+        mean_next = agad.follow_the_mean(m, code) if agad else None
+        m.d.comb += h_write.data.eq(h_next)
         if agad:
-            agad.follow_the_mean(m, self.readout.payload)
+            m.d.comb += [
+                agad.mean_write.data.eq(mean_next),
+                agad.reference_write.data.eq(agad.mean_read.data),
+            ]
 
-        fsm = self._sequencer(m, state, agad, row_done=self._row_step(m, state, agad, rule, h_write))
+        def row_done() -> None:
+            # the ROW state when a code arrives: write H (and AGAD's memories), latch the result
+            m.d.comb += h_write.en.eq(state.active)
+            if agad:
+                m.d.comb += [agad.mean_write.en.eq(1), agad.reference_write.en.eq(state.take_reference)]
+            m.d.sync += [
+                state.result.row.eq(state.row),
+                state.result.column.eq(state.pointer),
+                state.result.pulses.eq(pulses_out),
+                state.result.h.eq(h_next),
+                state.result.reference.eq(reference_value),
+                state.result.accumulated.eq(state.active),
+            ]
+
+        fsm = self._sequencer(m, state, agad, row_done=row_done)
         m.d.comb += [
             self.busy.eq(~fsm.ongoing("IDLE")),
             self.transfer_due.eq(
@@ -337,6 +343,11 @@ class TransferController(wiring.Component):
     def _choppers(self, m: Module, state: _Sequencing) -> None:
         """The shared chopper blocks: one sign per column, and per row with output choppers."""
         config = self._config
+        state.in_negative = Signal(config.in_size)
+        state.out_negative = Signal(config.out_size)
+        state.in_flip_event = Signal()
+        state.out_flip_event = Signal()
+        state.in_flipped = Signal()
         if config.uses_in_chopper:
             m.submodules.in_chopper = in_chopper = ChopperSign(config.in_chopper)
             m.d.comb += [
@@ -357,26 +368,6 @@ class TransferController(wiring.Component):
             self.out_negative.eq(state.out_negative),
             self.in_flipped.eq(state.in_flipped),
         ]
-
-    def _row_step(
-        self, m: Module, state: _Sequencing, agad: _AgadMemories | None, rule: HRule, h_write: Any
-    ) -> Callable[[], None]:
-        """What the ROW state does when a code arrives: write H (and AGAD's memories), latch the result."""
-
-        def step() -> None:
-            m.d.comb += h_write.en.eq(state.active)
-            if agad:
-                m.d.comb += [agad.mean_write.en.eq(1), agad.reference_write.en.eq(state.take_reference)]
-            m.d.sync += [
-                state.result.row.eq(state.row),
-                state.result.column.eq(state.pointer),
-                state.result.pulses.eq(rule.pulses),
-                state.result.h.eq(rule.h_next),
-                state.result.reference.eq(rule.reference),
-                state.result.accumulated.eq(state.active),
-            ]
-
-        return step
 
     def _sequencer(
         self, m: Module, state: _Sequencing, agad: _AgadMemories | None, *, row_done: Callable[[], None]
