@@ -153,6 +153,16 @@ class TransferRule:
         check_range(name + "out_chop_prob", self.out_chop_prob, 0.0, 1.0)
         check_int(name + "reads_held_after_flip", self.reads_held_after_flip, 0, 255)
         check_range(name + "tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
+        # the threshold must be representable in H: refuse rather than silently saturate it
+        h_one = 1 << self.h_frac_bits
+        h_max = (1 << (self.h_bits - 1)) - 1
+        threshold_code = round(self.thres_scale * h_one)
+        if threshold_code < 1 or self.max_pulses_per_transfer * threshold_code > h_max:
+            raise ConfigError(
+                f"{name}thres_scale={self.thres_scale!r} x max_pulses_per_transfer="
+                f"{self.max_pulses_per_transfer} must lie within H's range (0, {h_max / h_one:g}] "
+                f"and be >= one H LSB ({1 / h_one:g})"
+            )
 
     def rule(self) -> dict[str, Any]:
         """The rule's fields and values (to build a :class:`TransferControllerConfig` from settings)."""
@@ -221,12 +231,6 @@ class TransferControllerConfig(TransferRule):
             raise ConfigError(
                 f"transfer.transfer_lr_per_lsb={self.transfer_lr_per_lsb!r} does not fit H "
                 f"(h_bits={self.h_bits}, h_frac_bits={self.h_frac_bits}); must be <= {h_max / self.h_one:g}"
-            )
-        if self.threshold_code < 1 or self.max_pulses_per_transfer * self.threshold_code > h_max:
-            raise ConfigError(
-                f"transfer.thres_scale={self.thres_scale!r} x max_pulses_per_transfer="
-                f"{self.max_pulses_per_transfer} must lie within H's range (0, {h_max / self.h_one:g}] "
-                f"and be >= one H LSB ({1 / self.h_one:g})"
             )
         if self.h_memory_words is not None:
             check_int("transfer.h_memory_words", self.h_memory_words, 1, None)
