@@ -58,10 +58,12 @@ def train(
 ) -> None:
     """Train a network on the behavioral model and report per-epoch accuracies and pulse counts."""
     from pulsetrain.model.data import check_available
-    from pulsetrain.model.training import resolve_train_config
+    from pulsetrain.model.network import layer_sizes
+    from pulsetrain.model.training import has_checkpoint, resolve_train_config
     from pulsetrain.model.training import train as run_training
 
     from pulsetrain.config import ConfigError
+    from pulsetrain.validate import check_batch_fits, check_network_fits
 
     options: dict[str, Any] = {}
     for key, value in (
@@ -79,9 +81,14 @@ def train(
     if hidden:
         options["network.hidden"] = ",".join(hidden)
     config = resolve_train_config(options=options, config_file=config_file, sets=sets)
-    check_available(config.dataset, config.data_dir)
+    # the data files are read and checked whole, and the network's size held against memory, before work
+    shape = check_available(config.dataset, config.data_dir)
+    check_batch_fits(config.batch_size, shape.n_train)
+    check_network_fits(config.algo, layer_sizes(shape.n_features, config.network.hidden, shape.n_classes))
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
+    if resume and checkpoint_dir is not None and not has_checkpoint(checkpoint_dir):
+        click.echo(f"no checkpoint in {checkpoint_dir}: starting fresh", err=True)
 
     results = run_training(config, checkpoint_dir=checkpoint_dir, resume=resume, progress=progress)
     for record in results["epochs"]:

@@ -15,7 +15,11 @@ the data; type ``0x08`` is unsigned bytes (the only type MNIST uses, and the onl
 from __future__ import annotations
 
 import enum
+import functools
 import gzip
+import io
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,14 +81,37 @@ def _idx_path(data_dir: Path, stem: str) -> Path:
     raise ConfigError(f"data_dir: MNIST file {str(data_dir / stem)!r} (or .gz) does not exist")
 
 
+#: classes of MNIST (and of Fashion-MNIST, which has the same file format): labels are 0..9
+MNIST_CLASSES = 10
+#: largest idx file read after decompression (MNIST's training images are 47 MB)
+MAX_IDX_BYTES = 2**31
+
+
+def _idx_bytes(file: Path) -> bytes:
+    """The raw idx bytes of ``file``, decompressed when it ends in ``.gz`` (a corrupt archive is named)."""
+    try:
+        raw = file.read_bytes()
+        if file.suffix != ".gz":
+            return raw
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as archive:
+            data = archive.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ConfigError(f"idx file {str(file)!r} cannot be read or decompressed: {error}") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise ConfigError(f"idx file {str(file)!r} decompresses to more than {MAX_IDX_BYTES} bytes")
+    return data
+
+
 def read_idx(path: str | Path) -> NDArray[np.uint8]:
-    """Read an idx file of unsigned bytes (optionally gzip-compressed) as an array of its shape."""
+    """Read an idx file of unsigned bytes (optionally gzip-compressed) as an array of its shape.
+
+    Every problem (missing file, corrupt archive, wrong magic or type, a zero dimension, a size that does
+    not match the header) is a :class:`ConfigError` naming the file.
+    """
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"idx file {str(file)!r} does not exist")
-    raw = file.read_bytes()
-    if file.suffix == ".gz":
-        raw = gzip.decompress(raw)
+    raw = _idx_bytes(file)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ConfigError(f"idx file {str(file)!r} has no idx header (magic 0x0000....)")
     if raw[2] != 0x08:
@@ -96,7 +123,9 @@ def read_idx(path: str | Path) -> NDArray[np.uint8]:
     if ndim == 0 or len(raw) < header:
         raise ConfigError(f"idx file {str(file)!r} has a truncated header")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    size = int(np.prod(shape))
+    if 0 in shape:
+        raise ConfigError(f"idx file {str(file)!r} has a zero dimension {shape}: it holds no samples")
+    size = math.prod(shape)
     if len(raw) - header != size:
         raise ConfigError(
             f"idx file {str(file)!r} holds {len(raw) - header} data bytes, its header says {size}"
@@ -104,46 +133,92 @@ def read_idx(path: str | Path) -> NDArray[np.uint8]:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def check_available(dataset: Dataset, data_dir: str | Path | None) -> None:
-    """Raise :class:`ConfigError` unless the data set can be read (before any training work)."""
-    if dataset is Dataset.MNIST:
-        if data_dir is None:
+@dataclass(frozen=True)
+class DataShape:
+    """What the validation layer needs to know of a data set before any work: its sizes."""
+
+    #: input width
+    n_features: int
+    #: training samples
+    n_train: int
+    #: classes
+    n_classes: int
+
+
+def check_available(dataset: Dataset, data_dir: str | Path | None) -> DataShape:
+    """Read and check the data set (files, headers, shapes, labels) before any training work.
+
+    Returns its sizes; a :class:`ConfigError` naming the file for anything wrong. MNIST is read whole
+    (and kept, see :func:`load_mnist`), so a corrupt archive is found here and not after work started.
+    """
+    if dataset is Dataset.DIGITS:
+        if data_dir is not None:
             raise ConfigError(
-                "data_dir must name the folder holding the MNIST idx files when dataset is mnist"
+                f"data_dir is only read for dataset mnist; digits is embedded, not {data_dir!r}"
             )
-        folder = Path(data_dir)
-        if not folder.is_dir():
-            raise ConfigError(f"data_dir {str(folder)!r} is not a folder")
-        for stem in MNIST_FILES.values():
-            _idx_path(folder, stem)
+        return DataShape(n_features=64, n_train=1437, n_classes=10)
+    if data_dir is None:
+        raise ConfigError("data_dir must name the folder holding the MNIST idx files when dataset is mnist")
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise ConfigError(f"data_dir {str(folder)!r} is not a folder")
+    split = load_mnist(folder)
+    return DataShape(n_features=split.n_features, n_train=split.x_train.shape[0], n_classes=split.n_classes)
+
+
+def _check_mnist_arrays(arrays: dict[str, NDArray[np.uint8]], paths: dict[str, Path]) -> None:
+    for part in ("train", "test"):
+        images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        image_file, label_file = str(paths[f"x_{part}"]), str(paths[f"y_{part}"])
+        if images.ndim != 3:
+            raise ConfigError(f"MNIST images {image_file!r} have shape {images.shape}; need (n, rows, cols)")
+        if labels.ndim != 1:
+            raise ConfigError(f"MNIST labels {label_file!r} have shape {labels.shape}; need (n,)")
+        if images.shape[0] != labels.shape[0]:
+            raise ConfigError(
+                f"MNIST {part} files disagree: {image_file!r} holds {images.shape[0]} images, "
+                f"{label_file!r} {labels.shape[0]} labels"
+            )
+        top = int(labels.max())
+        if top >= MNIST_CLASSES:
+            raise ConfigError(
+                f"MNIST labels {label_file!r} hold label {top}; labels must be 0..{MNIST_CLASSES - 1}"
+            )
+    if arrays["x_test"].shape[1:] != arrays["x_train"].shape[1:]:
+        raise ConfigError(
+            f"MNIST test images {str(paths['x_test'])!r} are {arrays['x_test'].shape[1:]} pixels, the "
+            f"training images {str(paths['x_train'])!r} {arrays['x_train'].shape[1:]}: they must agree"
+        )
 
 
 def load_mnist(data_dir: str | Path) -> DataSplit:
-    """MNIST from its four idx files in ``data_dir``; images flattened and scaled to [0, 1]."""
+    """MNIST from its four idx files in ``data_dir``; images flattened and scaled to [0, 1].
+
+    The split is kept per folder and file state (path, size, modification time), so the validation before
+    a run and the run itself read the files once.
+    """
     folder = Path(data_dir)
-    check_available(Dataset.MNIST, folder)
-    arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in MNIST_FILES.items()}
-    for part in ("train", "test"):
-        images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-            raise ConfigError(
-                f"MNIST {part} files disagree: images {images.shape}, labels {labels.shape} "
-                "(need (n, rows, cols) and (n,))"
-            )
+    paths = {key: _idx_path(folder, stem) for key, stem in MNIST_FILES.items()}
+    stamp = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in paths.values())
+    return _load_mnist_files(stamp)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_mnist_files(stamp: tuple[tuple[str, int, int], ...]) -> DataSplit:
+    paths = {key: Path(entry[0]) for key, entry in zip(MNIST_FILES, stamp, strict=True)}
+    arrays = {key: read_idx(path) for key, path in paths.items()}
+    _check_mnist_arrays(arrays, paths)
     x_train = arrays["x_train"].reshape(arrays["x_train"].shape[0], -1).astype(np.float64) / 255.0
     x_test = arrays["x_test"].reshape(arrays["x_test"].shape[0], -1).astype(np.float64) / 255.0
     y_train = arrays["y_train"].astype(np.int64)
     y_test = arrays["y_test"].astype(np.int64)
-    n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
-    return DataSplit(
-        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, n_classes=max(n_classes, 10)
-    )
+    return DataSplit(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, n_classes=MNIST_CLASSES)
 
 
 def load_dataset(dataset: Dataset, data_dir: str | Path | None = None) -> DataSplit:
     """The data set named by ``dataset``."""
+    check_available(dataset, data_dir)
     if dataset is Dataset.DIGITS:
         return load_digits_split()
-    check_available(dataset, data_dir)
     assert data_dir is not None
     return load_mnist(data_dir)

@@ -115,3 +115,22 @@ class ReadAdc(Protocol):
     def convert(self, transpose: bool, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
         """Codes (as floats) of a (batch, lines) read: forward (``transpose`` False) or backward."""
         ...
+
+
+@runtime_checkable
+class ReadDistortion(Protocol):
+    """Analog effects of the array's read path that the read formula ``u (g - ref)`` leaves out.
+
+    A tile reads through it when its ``read_distortion`` is set (None by default: the formula alone);
+    :class:`pulsetrain.model.irdrop.IrDropRead` adds the wires' IR drop.
+    """
+
+    def distort(
+        self, inputs: NDArray[np.float64], transpose: bool, out: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """The read of ``inputs`` (batch, lines) given its ideal result ``out`` (before noise and ADC)."""
+        ...
+
+    def column(self, k: int) -> NDArray[np.float64]:
+        """The analog values (out_size,) of a one-hot read of input line ``k`` (before noise and ADC)."""
+        ...

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
-from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc
+from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
 
 from pulsetrain.config import check_choice, check_int, check_range
@@ -271,6 +271,8 @@ class Tile:
         #: where the ADC codes of forward and backward reads come from: None for the model's quantizer, or
         #: a :class:`~pulsetrain.model.periphery.ReadAdc` (a co-simulation's RTL)
         self.read_adc: ReadAdc | None = None
+        #: analog effects the read formula leaves out (IR drop, :mod:`pulsetrain.model.irdrop`); None: off
+        self.read_distortion: ReadDistortion | None = None
         self.rng = rng
         self.devices: DeviceArray = device.sample((out_size, in_size), rng)
         #: (out_size,) digital output scale: logical weight per device unit
@@ -311,6 +313,7 @@ class Tile:
         # checkpoints written before the ADC seams existed: the model's own quantizer
         self.__dict__.setdefault("column_adc", None)
         self.__dict__.setdefault("read_adc", None)
+        self.__dict__.setdefault("read_distortion", None)
         if "_coincidences" in state:
             self._coincidences_flat = self._coincidences.reshape(-1)
         self._refresh()
@@ -408,6 +411,8 @@ class Tile:
             np.rint(inputs, out=inputs)
             inputs *= dac
         out = inputs @ self._read_matrix if transpose else inputs @ self._read_matrix.T
+        if self.read_distortion is not None:
+            out = self.read_distortion.distort(inputs, transpose, out)
         if io.out_noise > 0.0:
             out += self.rng.normal(0.0, io.out_noise, out.shape)
         np.minimum(out, io.out_bound, out=out)
@@ -467,13 +472,14 @@ class Tile:
 
     def _column_values(self, k: int, io: IOConfig) -> FloatArray:
         """``g[:, k] - ref`` plus the read noise of ``io``, saturated at ``±out_bound`` (a new array)."""
+        column = self._read_matrix[:, k] if self.read_distortion is None else self.read_distortion.column(k)
         if io.out_noise > 0.0:
             # noise first, then the column added: the same sum as column + noise (addition commutes)
             values = self.rng.standard_normal(self.out_size)
             values *= io.out_noise
-            values += self._read_matrix[:, k]
+            values += column
         else:
-            values = np.array(self._read_matrix[:, k], dtype=np.float64)
+            values = np.array(column, dtype=np.float64)
         # saturation as two in-place ufuncs (np.clip's Python wrapper costs more than the work here)
         np.maximum(values, -io.out_bound, out=values)
         np.minimum(values, io.out_bound, out=values)

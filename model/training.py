@@ -8,14 +8,16 @@ adds its section here with one field line and registers itself in
 Reproducibility: ``SeedSequence(seed)`` spawns two children, one for the data order and one owned by
 the algorithm (which spawns everything it needs from it in a fixed order). The same config therefore
 gives the same results bit for bit; only the ``seconds`` / ``wall_seconds`` fields differ between runs.
-A checkpoint (pickle of the algorithm object, the data-order generator and the history so far, written
+A checkpoint (the algorithm object, the data-order generator and the history so far, as NumPy arrays
+plus JSON with a checksum and the code version, see :mod:`pulsetrain.model.checkpoint`; written
 atomically after every epoch) lets an interrupted run resume and end exactly as an uninterrupted one.
+Loading one runs no code from the file, unlike the pickles of earlier versions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pulsetrain.model import checkpoint
 from pulsetrain.model.algorithms import ALGORITHMS, create_algorithm
 from pulsetrain.model.algorithms.base import Algorithm
 from pulsetrain.model.algorithms.configs import DfaSettings, SbeSettings, TikiTakaSettings
@@ -42,9 +45,12 @@ from pulsetrain.config import (
     parse_set_options,
     to_plain,
 )
-from pulsetrain.results import write_atomic
+from pulsetrain.validate import check_batch_fits, check_network_fits
 
-CHECKPOINT_NAME = "checkpoint.pkl"
+#: the checkpoint file in ``--checkpoint-dir``
+CHECKPOINT_NAME = "checkpoint.npz"
+#: the pickled checkpoint of earlier versions, never loaded (it could run code)
+LEGACY_CHECKPOINT_NAME = "checkpoint.pkl"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +96,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGORITHMS)
         check_choice("dataset", self.dataset, list(Dataset))
+        if self.dataset is Dataset.DIGITS and self.data_dir is not None:
+            raise ConfigError(
+                f"data_dir is only read for dataset mnist (digits is embedded), not {self.data_dir!r}"
+            )
         check_int("epochs", self.epochs, 1, 1_000_000)
         check_int("batch_size", self.batch_size, 1, 1_000_000)
         check_range("lr", self.lr, 0.0, None, low_open=True)
@@ -131,6 +141,10 @@ def resolve_train_config(
         config = dataclasses.replace(config, device=device_from_name(kind))
     for values in (file_values, option_values, set_values):
         config = apply_overrides(config, values)
+    if not config.network.hidden:
+        # every command trains an MLP (DFA and the studies need a hidden layer); a linear model is
+        # built in code only (the regression task of the studies)
+        raise ConfigError("network.hidden must name at least one hidden layer width, not an empty list")
     return config
 
 
@@ -167,22 +181,74 @@ class _RunState:
     losses: list[float]
 
 
+@functools.cache
+def _code_version() -> str:
+    from pulsetrain.executor import code_version
+
+    return code_version()
+
+
+def checkpoint_path(folder: str | Path) -> Path:
+    """The checkpoint file a run with ``checkpoint_dir=folder`` writes and resumes from."""
+    return Path(folder) / CHECKPOINT_NAME
+
+
+def has_checkpoint(folder: str | Path) -> bool:
+    """True when ``folder`` holds a checkpoint (of this format or the refused pickle one) to resume from."""
+    return checkpoint_path(folder).is_file() or (Path(folder) / LEGACY_CHECKPOINT_NAME).is_file()
+
+
 def _save_checkpoint(folder: Path, state: _RunState) -> None:
-    write_atomic(folder / CHECKPOINT_NAME, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    checkpoint.save(
+        checkpoint_path(folder),
+        {
+            "epoch": state.epoch,
+            "algorithm": state.algorithm,
+            "order_rng": state.order_rng,
+            "history": state.history,
+            "losses": state.losses,
+        },
+        code_version=_code_version(),
+        metadata={"config": state.config},
+    )
 
 
 def _load_checkpoint(folder: Path, config: TrainConfig) -> _RunState | None:
-    path = folder / CHECKPOINT_NAME
+    path = checkpoint_path(folder)
     if not path.is_file():
+        legacy = folder / LEGACY_CHECKPOINT_NAME
+        if legacy.is_file():
+            raise ConfigError(
+                f"checkpoint {str(legacy)!r} is a pickle of an earlier version, which could run code when "
+                "loaded and is not read; remove it to start fresh"
+            )
         return None
-    with path.open("rb") as handle:
-        state: _RunState = pickle.load(handle)  # noqa: S301 - our own checkpoint file
-    if state.config != config_summary(config):
+    value, metadata = checkpoint.load(path, code_version=_code_version())
+    if not isinstance(metadata, dict) or metadata.get("config") != json_plain(config_summary(config)):
         raise ConfigError(
             f"checkpoint {str(path)!r} was written by a run with another config; "
             "remove it or resume with the same settings"
         )
-    return state
+    expected = {
+        "epoch": int,
+        "algorithm": Algorithm,
+        "order_rng": np.random.Generator,
+        "history": list,
+        "losses": list,
+    }
+    if not isinstance(value, dict) or set(value) != set(expected):
+        raise ConfigError(f"checkpoint {str(path)!r} holds no training state; remove it to start fresh")
+    for name, kind in expected.items():
+        if not isinstance(value[name], kind):
+            raise ConfigError(f"checkpoint {str(path)!r} holds a {type(value[name]).__name__} as {name}")
+    return _RunState(config=config_summary(config), **value)
+
+
+def json_plain(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists), for comparisons with stored copies."""
+    import json
+
+    return json.loads(json.dumps(to_plain(value), allow_nan=True))
 
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -231,12 +297,14 @@ def train(
         data = load_dataset(config.dataset, config.data_dir)
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
+    check_batch_fits(config.batch_size, data.x_train.shape[0])
+    sizes = layer_sizes(data.n_features, config.network.hidden, data.n_classes)
+    check_network_fits(config.algo, sizes)
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     summary = config_summary(config)
     state = _load_checkpoint(folder, config) if (folder is not None and resume) else None
     if state is None:
         order_seed, algorithm_seed = np.random.SeedSequence(config.seed).spawn(2)
-        sizes = layer_sizes(data.n_features, config.network.hidden, data.n_classes)
         algorithm = create_algorithm(config, sizes, algorithm_seed)
         state = _RunState(
             config=summary,

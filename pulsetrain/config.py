@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import tomllib
+import math
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -36,16 +37,17 @@ def check_range(
     low_open: bool = False,
     high_open: bool = False,
 ) -> None:
-    """Refuse ``value`` unless ``low <= value <= high`` (bounds optional, ``*_open`` makes them strict)."""
+    """Refuse ``value`` unless it is finite and ``low <= value <= high`` (bounds optional, ``*_open``
+    makes them strict). Infinity is refused too: no setting of pulsetrain means anything at infinity."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name} must be a number, not {value!r}")
-    if value != value:  # NaN
-        raise ConfigError(f"{name} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, not {value!r}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         raise ConfigError(f"{name} must be in {left}{lo}, {hi}{right}, not {value!r}")
@@ -94,8 +96,79 @@ def _field_type(cls: type, name: str) -> Any:
     return typing.get_type_hints(cls)[name]
 
 
+#: ``--set`` text accepted for numbers: decimal only (no hex, no underscores, no ``nan`` / ``inf``)
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_BOOL_TEXT = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+#: list fields whose items name distinct things: a repeated item is a mistake, not a request
+UNIQUE_ITEM_FIELDS = ("seeds", "algorithms", "studies", "targets")
+
+
+def _convert_tuple(path: str, text: Any, annotation: Any) -> tuple[Any, ...]:
+    if isinstance(text, list | tuple):
+        items = list(text)
+    elif isinstance(text, str):
+        items = [item.strip() for item in text.split(",")] if text.strip() else []
+        if any(not item for item in items):
+            raise ConfigError(f"{path} must be a comma list without empty items, not {text!r}")
+    else:
+        raise ConfigError(f"{path} must be a list, not {text!r}")
+    args = typing.get_args(annotation)
+    item_type = args[0] if args else str
+    values = tuple(_convert(path, item, item_type) for item in items)
+    if path.rsplit(".", 1)[-1] in UNIQUE_ITEM_FIELDS and len(set(values)) != len(values):
+        raise ConfigError(f"{path} must not repeat an item, not {text!r}")
+    return values
+
+
+def _convert_scalar(path: str, text: Any, annotation: Any) -> Any:
+    """A bool, int, float or str from a ``--set`` string or the TOML value of exactly that type."""
+    name = getattr(annotation, "__name__", str(annotation))
+    wrong = ConfigError(f"{path} must be {name}, not {text!r}")
+    if annotation is bool:
+        if isinstance(text, bool):
+            return text
+        if isinstance(text, str) and text.strip().lower() in _BOOL_TEXT:
+            return _BOOL_TEXT[text.strip().lower()]
+        raise wrong
+    if annotation is int:
+        if isinstance(text, int) and not isinstance(text, bool):
+            return text
+        if isinstance(text, str) and _INT_TEXT.fullmatch(text.strip()):
+            return int(text.strip(), 10)
+        raise wrong
+    if annotation is float:
+        if isinstance(text, int | float) and not isinstance(text, bool):
+            value = float(text)
+        elif isinstance(text, str) and _FLOAT_TEXT.fullmatch(text.strip()):
+            value = float(text.strip())
+        else:
+            raise wrong
+        if not math.isfinite(value):
+            raise ConfigError(f"{path} must be a finite number, not {text!r}")
+        return value
+    if annotation is str:
+        if isinstance(text, str):
+            return text
+        raise ConfigError(f"{path} must be text, not {text!r}")
+    return text
+
+
 def _convert(path: str, text: Any, annotation: Any) -> Any:
-    """Convert an override (a string from ``--set`` or a TOML value) to the field's annotated type."""
+    """Convert an override (a string from ``--set`` or a TOML value) to the field's annotated type.
+
+    Strict: a TOML value must have the field's type (``epochs = true`` or ``title = 5`` are refused, not
+    coerced), ``--set`` numbers are decimal (``0x10`` is refused), lists hold no empty item.
+    """
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -110,40 +183,20 @@ def _convert(path: str, text: Any, annotation: Any) -> Any:
                 errors.append(str(error))
         raise ConfigError(errors[0] if errors else f"{path}: cannot use {text!r}")
     if origin is tuple:
-        items = text if isinstance(text, list | tuple) else [t for t in str(text).split(",") if t.strip()]
-        args = typing.get_args(annotation)
-        item_type = args[0] if args else str
-        return tuple(_convert(path, item, item_type) for item in items)
+        return _convert_tuple(path, text, annotation)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if isinstance(text, annotation):
+            return text
         choices = [m.value for m in annotation]
+        if not isinstance(text, str | int) or isinstance(text, bool):
+            raise ConfigError(f"{path} must be one of {', '.join(map(str, choices))}; not {text!r}")
         for member in annotation:
             if text == member.value or str(text).lower() == str(member.value).lower():
                 return member
             if str(text).lower() == member.name.lower():
                 return member
         raise ConfigError(f"{path} must be one of {', '.join(map(str, choices))}; not {text!r}")
-    try:
-        if annotation is bool:
-            if isinstance(text, bool):
-                return text
-            lowered = str(text).lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if annotation is int:
-            if isinstance(text, float) and not text.is_integer():
-                raise ValueError(text)
-            return int(str(text), 0) if isinstance(text, str) else int(text)
-        if annotation is float:
-            return float(text)
-        if annotation is str:
-            return str(text)
-    except ValueError:
-        name = getattr(annotation, "__name__", str(annotation))
-        raise ConfigError(f"{path} must be {name}, not {text!r}") from None
-    return text
+    return _convert_scalar(path, text, annotation)
 
 
 def _nest(overrides: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -226,15 +279,10 @@ def parse_set_options(options: Iterable[str]) -> dict[str, str]:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file as flat dotted keys; a missing or malformed file is a ConfigError."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"--config file {str(file)!r} does not exist")
-    try:
-        with file.open("rb") as handle:
-            return _flatten(tomllib.load(handle))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"--config file {str(file)!r} is not valid TOML: {error}") from None
+    """Read a TOML config file as flat dotted keys; a missing, binary or malformed file is a ConfigError."""
+    from pulsetrain.validate import read_toml_file
+
+    return _flatten(read_toml_file("--config", path))
 
 
 def resolve(config: T, *, config_file: str | Path | None = None, sets: Iterable[str] = ()) -> T:

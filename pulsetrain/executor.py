@@ -13,7 +13,13 @@ returns plain data; it is a pure function of its spec and of the code. That make
 - **A finished run never runs twice.** Its result is stored as one JSON file under the cache folder,
   named by a hash of the function, the spec and the *code version* (a hash of the package's source
   files), written atomically. An interrupted study resumes where it stopped, a repeated one only
-  reads files, and any change to the code invalidates every entry at once.
+  reads files, and any change to the code invalidates every entry at once. Each entry carries a
+  SHA-256 of its content: an entry edited or damaged after it was written (even into valid JSON) is
+  not trusted; the run is computed again.
+- **Workers die with their parent.** A local worker watches its parent process and exits (killing its
+  own children, e.g. a simulator) as soon as the parent is gone, even after a SIGKILL that gave the
+  parent no chance to clean up; then the multiprocessing resource tracker, whose last users are gone,
+  exits too.
 - **Results are identical wherever they ran.** A result goes through JSON on every path (fresh or
   cached, local or remote), so a number computed on a cluster and one read back from the cache compare
   equal to the local one bit for bit.
@@ -28,6 +34,7 @@ import io
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -36,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from pulsetrain.config import ConfigError, check_int, to_plain
-from pulsetrain.results import write_json
+from pulsetrain.results import finite_or_null, write_json
 
 #: the packages whose source defines the code version (a change in any of them invalidates the cache)
 SOURCE_PACKAGES: tuple[str, ...] = (
@@ -168,19 +175,28 @@ class RunCache:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
+        #: entries found altered, damaged or of another code version since this cache was opened
+        self.rejected = 0
 
     def path(self, key: str) -> Path:
         """The file that holds (or will hold) the run with cache key ``key``."""
         return self.folder / key[:2] / f"{key}.json"
 
-    def load(self, key: str) -> dict[str, Any] | None:
-        """The stored entry for ``key``, or None when absent or unreadable (then the run is recomputed)."""
+    def load(self, key: str, version: str | None = None) -> dict[str, Any] | None:
+        """The stored entry for ``key``, or None when absent, unreadable, altered or of another code
+        ``version`` (then the run is recomputed and the entry replaced)."""
         file = self.path(key)
         try:
             entry = json.loads(file.read_text())
         except (OSError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("key") != key or "result" not in entry:
+            return None
+        if entry.get("sha256") != _entry_digest(entry):
+            self.rejected += 1
+            return None
+        if version is not None and entry.get("code_version") != version:
+            self.rejected += 1
             return None
         return entry
 
@@ -195,7 +211,17 @@ class RunCache:
             "seconds": seconds,
             "result": result,
         }
-        write_json(self.path(key), entry)
+        # the digest covers the entry exactly as it is written (JSON has no NaN: they become null)
+        written = finite_or_null(to_plain(entry))
+        written["sha256"] = _entry_digest(written)
+        write_json(self.path(key), written)
+
+
+def _entry_digest(entry: Mapping[str, Any]) -> str:
+    """SHA-256 over a cache entry's canonical JSON, its own ``sha256`` field left out."""
+    body = {name: value for name, value in entry.items() if name != "sha256"}
+    text = json.dumps(body, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def timed_call(function: RunFunction, spec: Mapping[str, Any]) -> tuple[Any, float]:
@@ -210,12 +236,37 @@ def timed_call(function: RunFunction, spec: Mapping[str, Any]) -> tuple[Any, flo
     return _plain_json(result), time.perf_counter() - start
 
 
-def _worker_init() -> None:
+#: seconds between two looks of a worker at its parent
+PARENT_WATCH_S = 0.2
+
+
+def _worker_init(parent: int | None = None) -> None:
     # Worker processes plot nothing on screen and must not open a display.
     os.environ.setdefault("MPLBACKEND", "Agg")
     # One run per core: BLAS threads inside each worker would only oversubscribe the cores.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker, and kill its own children, once ``parent`` is gone (the worker is re-parented).
+
+    A polling thread instead of ``prctl(PR_SET_PDEATHSIG)``: that signal follows the parent *thread*
+    that started the worker, and works on Linux only.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_WATCH_S)
+    try:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+    except ImportError:  # pragma: no cover - psutil comes with dask[distributed]
+        pass
+    os._exit(1)
 
 
 class Executor:
@@ -280,11 +331,16 @@ class Executor:
                 from distributed import Client
             except ImportError as error:  # pragma: no cover - dask[distributed] is a dependency
                 raise ConfigError(f"--scheduler needs dask[distributed]: {error}") from None
+            from pulsetrain.validate import SCHEDULER_TIMEOUT_S, check_scheduler
+
+            # a bad or silent address is refused in seconds, before Dask's own (longer) connect timeout
+            assert self.scheduler is not None
+            check_scheduler(self.scheduler, timeout_s=min(self.connect_timeout_s, SCHEDULER_TIMEOUT_S))
             try:
                 self._client = Client(
                     self.scheduler, timeout=f"{self.connect_timeout_s}s", set_as_default=False
                 )
-            except OSError as error:
+            except (OSError, ValueError) as error:
                 raise ConfigError(f"scheduler {self.scheduler!r} cannot be reached: {error}") from None
         return self._client
 
@@ -332,7 +388,7 @@ class Executor:
         first_of_key: dict[str, int] = {}
         duplicates: dict[int, int] = {}
         for index, (run, key) in enumerate(zip(runs, keys, strict=True)):
-            entry = self.cache.load(key) if self.cache is not None else None
+            entry = self.cache.load(key, self.version) if self.cache is not None else None
             if entry is not None:
                 finish(RunRecord(index, run.label, entry["result"], float(entry.get("seconds", 0.0)), True))
             elif key in first_of_key:
@@ -396,7 +452,10 @@ class Executor:
         # "spawn": the parent holds threads (the progress display), which fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(pending)), mp_context=context, initializer=_worker_init
+            max_workers=min(self.workers, len(pending)),
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
             futures: dict[Future[tuple[Any, float]], int] = {

@@ -38,14 +38,14 @@ def _umask() -> int:
     return current
 
 
-def _finite_or_null(value: Any) -> Any:
+def finite_or_null(value: Any) -> Any:
     """``value`` with every NaN or infinity replaced by None: JSON has no such numbers."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite_or_null(item) for key, item in value.items()}
+        return {key: finite_or_null(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite_or_null(item) for item in value]
+        return [finite_or_null(item) for item in value]
     return value
 
 
@@ -54,6 +54,6 @@ def write_json(path: str | Path, document: Any) -> Path:
 
     Strict JSON: a NaN or infinite number (a mean over no runs, a ratio to zero) is written as null.
     """
-    plain = _finite_or_null(to_plain(document))
+    plain = finite_or_null(to_plain(document))
     text = json.dumps(plain, indent=2, sort_keys=True, allow_nan=False) + "\n"
     return write_atomic(path, text)

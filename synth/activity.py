@@ -8,10 +8,15 @@ sets these on the matching nets of the synthesized netlist (input ports and the 
 named nets: registers and the signals Yosys keeps) with ``set_power_activity``; OpenSTA propagates
 activity through the remaining combinational gates itself.
 
-Stimulus: every input bit flips at each clock edge with probability ``input_toggle_probability`` (0 holds
-the inputs at their first random value, 0.5 gives independent random bits every cycle). This is a
-generic workload: it exercises the logic like an uncorrelated data stream, not like a particular training
-schedule, and the report says so.
+Stimulus, two kinds:
+
+* random (the default): every input bit flips at each clock edge with probability
+  ``input_toggle_probability`` (0 holds the inputs at their first random value, 0.5 gives independent
+  random bits every cycle). A generic workload: it exercises the logic like an uncorrelated data stream,
+  not like a training schedule; the estimator uses it only as a bound.
+* recorded (``workload_file``): per-cycle values of the input ports, recorded from a training run of the
+  twins (:mod:`pulsetrain.synth.workload`); ports the file does not name are held at 0. The file's content
+  digest (``workload_sha256``) enters the synthesis cache key, its path does not.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pulsetrain.config import check_int, check_range
+from pulsetrain.config import ConfigError, check_int, check_range
 
 __all__ = ["ActivityStimulus", "BitActivity", "parse_vcd_activity", "simulate_activity"]
 
@@ -37,9 +43,28 @@ class ActivityStimulus:
     input_toggle_probability: float = 0.25
     #: seed of the NumPy generator that draws the stimulus.
     seed: int = 1
+    #: recorded workload (``.npz`` of per-cycle port values, see the module docstring); "" for random.
+    workload_file: str = ""
+    #: SHA-256 of the recorded workload's values (from :func:`pulsetrain.synth.workload.workload_file`).
+    workload_sha256: str = ""
+    #: what the recorded workload is (for the report).
+    workload_source: str = ""
 
     def __post_init__(self) -> None:
         check_int("activity.cycles", self.cycles, 10, 10_000_000)
+        if bool(self.workload_file) != bool(self.workload_sha256):
+            raise ConfigError("activity.workload_file and activity.workload_sha256 go together")
+
+    def describe(self) -> str:
+        """One line: what drove the activity simulation."""
+        if self.workload_file:
+            return (
+                f"recorded workload ({self.workload_source or 'training run'}, {self.workload_sha256[:12]})"
+            )
+        return (
+            f"random inputs, {self.cycles} cycles, each bit flipping with probability "
+            f"{self.input_toggle_probability} per cycle (seed {self.seed})"
+        )
         check_range("activity.input_toggle_probability", self.input_toggle_probability, 0.0, 1.0)
         check_int("activity.seed", self.seed, 0)
 
@@ -66,10 +91,49 @@ def simulate_activity(component: object, vcd_path: Path, stimulus: ActivityStimu
     if not isinstance(component, wiring.Component):
         raise TypeError(f"expected an Amaranth wiring.Component, not {type(component).__name__}")
     inputs = []
-    for _path, member, value in component.signature.flatten(component):
+    names = []
+    for path, member, value in component.signature.flatten(component):
         if member.flow is wiring.In:
             # struct / enum views are driven through their underlying bits
             inputs.append(Value.cast(value))
+            names.append(".".join(str(part) for part in path))
+    if stimulus.workload_file:
+        values_per_port, cycles = _recorded_values(Path(stimulus.workload_file), names, inputs)
+    else:
+        values_per_port, cycles = _random_values(inputs, stimulus), stimulus.cycles
+    simulator = Simulator(component)
+    simulator.add_clock(_CLOCK_PERIOD_S)
+
+    async def testbench(ctx):  # type: ignore[no-untyped-def]
+        for cycle in range(cycles):
+            for port, values in zip(inputs, values_per_port, strict=True):
+                ctx.set(port, values[cycle])
+            await ctx.tick()
+
+    simulator.add_testbench(testbench)
+    vcd_path.parent.mkdir(parents=True, exist_ok=True)
+    with simulator.write_vcd(str(vcd_path)):
+        simulator.run()
+    return vcd_path
+
+
+def _recorded_values(file: Path, names: list[str], inputs: list[Any]) -> tuple[list[list[int]], int]:
+    """Per-port values from a recorded workload; unknown names in the file are an error (a stale file)."""
+    with np.load(file) as archive:
+        recorded = {key.replace("__", "."): archive[key] for key in archive.files}
+    unknown = sorted(set(recorded) - set(names))
+    if unknown:
+        raise ConfigError(f"workload {file} names ports the block does not have: {', '.join(unknown)}")
+    cycles = max(len(v) for v in recorded.values())
+    values = []
+    for name, port in zip(names, inputs, strict=True):
+        mask = (1 << len(port)) - 1
+        column = recorded.get(name)
+        values.append([int(v) & mask for v in column] if column is not None else [0] * cycles)
+    return values, cycles
+
+
+def _random_values(inputs: list[Any], stimulus: ActivityStimulus) -> list[list[int]]:
     widths = [len(value) for value in inputs]
     rng = np.random.default_rng(stimulus.seed)
     total = sum(widths)
@@ -84,21 +148,7 @@ def simulate_activity(component: object, vcd_path: Path, stimulus: ActivityStimu
     for index, width in enumerate(widths):
         block = bits[:, offsets[index] : offsets[index] + width].astype(object)
         values_per_port.append([int(v) for v in block.dot(weights[index])] if width else [0] * len(bits))
-
-    simulator = Simulator(component)
-    simulator.add_clock(_CLOCK_PERIOD_S)
-
-    async def testbench(ctx):  # type: ignore[no-untyped-def]
-        for cycle in range(stimulus.cycles):
-            for port, values in zip(inputs, values_per_port, strict=True):
-                ctx.set(port, values[cycle])
-            await ctx.tick()
-
-    simulator.add_testbench(testbench)
-    vcd_path.parent.mkdir(parents=True, exist_ok=True)
-    with simulator.write_vcd(str(vcd_path)):
-        simulator.run()
-    return vcd_path
+    return values_per_port
 
 
 _VAR = re.compile(r"\$var\s+\S+\s+(\d+)\s+(\S+)\s+(.+?)\s+\$end")

@@ -47,11 +47,10 @@ def parse_sweep(spec: str) -> tuple[str, tuple[int, ...]]:
         )
     if not equals:
         return knob, DEFAULT_SWEEPS[knob]
-    try:
-        values = tuple(int(v) for v in values_text.split(","))
-    except ValueError:
-        raise ConfigError(f"--sweep values must be integers, not {values_text!r}") from None
-    return knob, values
+    from pulsetrain.validate import parse_int_list
+
+    # decimal, >= 1, no empty or repeated value: a sweep point 0 or -4 is an error row, not a result
+    return knob, parse_int_list(f"--sweep {knob}", values_text, low=1, unique=True)
 
 
 @click.command("synth")
@@ -252,8 +251,12 @@ def estimate(
         row: dict[str, Any] = {"algorithm": result.config["algorithm"]}
         row["area_mm2"] = result.total_area_um2 * 1e-6
         for category in est.CATEGORIES:
-            row[category] = result.energy_per_sample_pJ[category]
-        row["E_sample_pJ"] = result.total_energy_per_sample_pJ
+            value = result.energy_per_sample_pJ[category]
+            row[category] = "unavailable" if category in result.unavailable else value
+        row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
+        low = sum(lo for lo, _ in result.energy_range_pJ.values())
+        high = sum(hi for _, hi in result.energy_range_pJ.values())
+        row["E_range_pJ"] = f"{low:.4g}..{high:.4g}"
         row["t_sample_ns"] = result.total_latency_per_sample_ns
         row["E_epoch_uJ"] = result.energy_per_epoch_uJ
         row["latency"] = result.latency_source

@@ -82,7 +82,7 @@ def test_missing_toml_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_range_messages() -> None:
-    with pytest.raises(ConfigError, match=r"dw_min must be in \(0, inf\], not -0\.1"):
+    with pytest.raises(ConfigError, match=r"dw_min must be in \(0, inf\), not -0\.1"):
         check_range("dw_min", -0.1, 0.0, low_open=True)
 
 

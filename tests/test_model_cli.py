@@ -59,7 +59,7 @@ def test_the_installed_entry_point_prints_no_traceback() -> None:
     result = run_cli("--set", "device.dw_min=-0.002", "--no-progress")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "pulsetrain: error: device.dw_min must be in (0, inf], not -0.002"
+        "pulsetrain: error: device.dw_min must be in (0, inf), not -0.002"
     ]
 
 

@@ -132,7 +132,7 @@ def test_interrupted_run_resumes_to_the_same_result(
     straight = train(config, data=small_digits)
     folder = tmp_path / "checkpoints"
     partial = train(config, data=small_digits, checkpoint_dir=folder, stop_after_epoch=1)
-    assert partial["completed_epochs"] == 1 and (folder / "checkpoint.pkl").is_file()
+    assert partial["completed_epochs"] == 1 and (folder / "checkpoint.npz").is_file()
     resumed = train(config, data=small_digits, checkpoint_dir=folder, resume=True)
     assert resumed["completed_epochs"] == 3
     assert without_timing(resumed) == without_timing(straight)

@@ -10,7 +10,14 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.synth.activity import ActivityStimulus
-from pulsetrain.synth.flows import BlockDesign, FlowOptions, MemoryMapping, Target, synthesize
+from pulsetrain.synth.flows import (
+    BlockDesign,
+    FlowOptions,
+    MemoryMapping,
+    Target,
+    cache_key_material,
+    synthesize,
+)
 from pulsetrain.synth.tools import cache_root, have_sta
 
 pytestmark = pytest.mark.synth
@@ -105,6 +112,48 @@ def test_changed_options_change_the_cache_key() -> None:
     a = synthesize(COUNTER, FlowOptions(target=Target.GENERIC))
     b = synthesize(COUNTER, FlowOptions(target=Target.SKY130))
     assert a.key != b.key
+
+
+#: every option the Nangate45 flow reads, with another value than the default
+_NANGATE45_CHANGES: dict[str, object] = {
+    "clock_period_ns": 2.0,
+    "memories": MemoryMapping.FLOPS,
+    "power": False,
+    "activity": ActivityStimulus(input_toggle_probability=0.5),
+    "sram_technology": "neurosim_v21",
+}
+_TOOLS = {"yosys": "Yosys 0.1", "nextpnr": "", "sta": "OpenSTA 2.0.17", "amaranth": "0.5.4"}
+
+
+@pytest.mark.parametrize("option", sorted(_NANGATE45_CHANGES))
+def test_each_nangate45_flow_option_changes_the_cache_key(option: str) -> None:
+    base = FlowOptions(target=Target.NANGATE45)
+    changed = dataclasses.replace(base, **{option: _NANGATE45_CHANGES[option]})
+    assert cache_key_material("rtl", base, _TOOLS) != cache_key_material("rtl", changed, _TOOLS)
+
+
+@pytest.mark.parametrize("tool", ["yosys", "sta", "amaranth"])
+def test_each_tool_version_changes_the_cache_key(tool: str) -> None:
+    options = FlowOptions(target=Target.NANGATE45)
+    other = dict(_TOOLS, **{tool: ""})  # a tool missing (OpenSTA not installed) or another version
+    assert cache_key_material("rtl", options, _TOOLS) != cache_key_material("rtl", options, other)
+
+
+def test_a_recorded_workload_enters_the_key_by_content_not_by_path() -> None:
+    def options(path: str, digest: str) -> FlowOptions:
+        stimulus = ActivityStimulus(workload_file=path, workload_sha256=digest)
+        return FlowOptions(target=Target.NANGATE45, activity=stimulus)
+
+    same = cache_key_material("rtl", options("a/w.npz", "1" * 64), _TOOLS)
+    assert same == cache_key_material("rtl", options("b/w.npz", "1" * 64), _TOOLS)
+    assert same != cache_key_material("rtl", options("a/w.npz", "2" * 64), _TOOLS)
+
+
+def test_the_cache_key_holds_the_versions_of_the_tools_that_ran() -> None:
+    options = FlowOptions(target=Target.NANGATE45)
+    material = cache_key_material("rtl", options)
+    assert ('"sta": "OpenSTA' in material) == have_sta()
+    assert '"yosys": "Yosys' in material
 
 
 def test_sky130_costs_memories_from_the_sram_model_instead_of_flops() -> None:

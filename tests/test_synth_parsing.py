@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from pulsetrain.synth.activity import parse_vcd_activity
-from pulsetrain.synth.flows import _wrapper_verilog, rtl_fingerprint
+from pulsetrain.synth.flow_steps import _wrapper_verilog
+from pulsetrain.synth.flows import rtl_fingerprint
 from pulsetrain.synth.reports import parse_nextpnr_report, parse_sta_power, parse_sta_timing
 from pulsetrain.synth.technology import available_technologies, load_technology
 

@@ -2,7 +2,7 @@
 
 The training loop (:func:`pulsetrain.model.training.train`) knows nothing about any algorithm: it builds
 one through the registry (:mod:`pulsetrain.model.algorithms`), feeds it batches, asks it for predictions
-and pulse counts, and pickles it for checkpoints. An algorithm is a subclass of :class:`Algorithm`:
+and pulse counts, and saves its state for checkpoints. An algorithm is a subclass of :class:`Algorithm`:
 
 .. code-block:: python
 
@@ -37,11 +37,12 @@ Contract
   ``layer1``, ... input side first. ``device_pulse_counts()`` gives the per-device matrices (endurance).
 * ``weights()``: the effective logical weight matrix of every layer (``(out, in + bias)``), noise-free;
   used for reproducibility digests and tests.
-* State for checkpoints: the training loop pickles the whole algorithm object between epochs and
-  restores it on ``--resume``. Keep *all* state in attributes (weights, tiles, digital buffers, pulse
-  sources, every ``numpy.random.Generator``); nothing unpicklable (open files, lambdas, generators of
-  Python functions). A resumed run must then continue bit for bit. Override :meth:`Algorithm.__getstate__`
-  only if something needs special treatment.
+* State for checkpoints: the training loop saves the whole algorithm object between epochs and
+  restores it on ``--resume`` (:mod:`pulsetrain.model.checkpoint`: JSON plus NumPy arrays, walked with the
+  pickle protocol's ``__getstate__`` / ``__setstate__``, no pickle). Keep *all* state in attributes of
+  plain values, NumPy arrays, ``numpy.random.Generator`` objects and instances of pulsetrain classes;
+  nothing else (open files, lambdas, functions, objects of other libraries). A resumed run must then
+  continue bit for bit. Override :meth:`Algorithm.__getstate__` only if something needs special treatment.
 * ``extra_results()``: optional algorithm-specific numbers (JSON-ready) merged into the results under
   ``"algorithm"``.
 """

@@ -1,0 +1,319 @@
+"""Switching activity of the periphery under the real training workload, recorded from the twins.
+
+OpenSTA 2.0.17 reads no VCD or SAIF (see :mod:`pulsetrain.synth.activity`), so the activity of a block is
+measured by simulating its RTL with a stimulus and setting the measured toggle rates on the netlist. The
+default stimulus is random input bits; this module replaces it, where it can, by what the block receives
+in training:
+
+``pulse-generator``
+    a training run of the model (``pulse_source = "twin"``, the bit-exact twin of the generator) records
+    every update's per-line codes and signs (what :class:`~pulsetrain.model.twins.pulse.TwinPulseSource`
+    hands the generator). The stimulus replays a sample of those updates through the RTL's protocol: the
+    codes of each line on the ``codes`` stream, one line per cycle, then ``start`` with ``bl``, then the
+    ``bl`` slots. Its activity is that of the update phase, the only phase the block works in.
+``schedule-controller``
+    its only input is ``start``, raised once per sample: the workload is that strobe, then the sample's
+    cycles (the random stimulus toggled ``start`` at random instead).
+
+Blocks without a recorded workload here (ADC readout: its comparator inputs answer its own trial codes in
+a closed loop; transfer controller, chopper, SBE unit) keep the random stimulus, and the estimate says so.
+The recorded network has no bias line (``network.bias = false``) so that its layers match the estimator's
+``64-32-10`` lines one to one.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pulsetrain.results import write_atomic
+
+__all__ = [
+    "RecordedTransfers",
+    "RecordedUpdates",
+    "pulse_generator_workload",
+    "record_transfers",
+    "record_updates",
+    "schedule_controller_workload",
+    "transfer_controller_workload",
+    "workload_file",
+]
+
+#: updates of the recorded run replayed through the RTL (spread evenly over the run).
+REPLAYED_UPDATES = 16
+
+
+@dataclass(frozen=True)
+class RecordedUpdates:
+    """The codes each layer's pulse generator received in a training run."""
+
+    #: per layer: (updates, x_lines) x codes.
+    x_codes: tuple[NDArray[np.int64], ...]
+    #: per layer: (updates, d_lines) d codes.
+    d_codes: tuple[NDArray[np.int64], ...]
+    #: per layer: (updates, x_lines + d_lines) sign lines, x then d.
+    negative: tuple[NDArray[np.bool_], ...]
+    #: per layer: (updates,) slots of each update (BL management varies it).
+    bls: tuple[NDArray[np.int64], ...]
+    #: what was run.
+    source: str
+
+    def statistics(self, layer: int) -> dict[str, float]:
+        """Mean code, share of zero codes and share of lines whose code changed between updates."""
+        codes = np.hstack([self.x_codes[layer], self.d_codes[layer]])
+        changed = np.mean(codes[1:] != codes[:-1]) if len(codes) > 1 else 0.0
+        return {
+            "updates": float(len(codes)),
+            "mean_bl": float(self.bls[layer].mean()),
+            "mean_code": float(codes.mean()),
+            "zero_code_share": float(np.mean(codes == 0)),
+            "changed_code_share": float(changed),
+        }
+
+
+@functools.cache
+def record_updates(
+    network: tuple[int, ...], algorithm: str, samples: int = 300, seed: int = 0
+) -> RecordedUpdates:
+    """Train ``network`` with ``algorithm`` on the digits for ``samples`` samples and record every update.
+
+    The model trains with the generator's twin as its pulse source; a recording wrapper around the twin's
+    generator keeps the codes it is asked to fire (the training itself is unchanged).
+    """
+    import dataclasses
+
+    from pulsetrain.model import pulses
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+    from pulsetrain.model.twins.pulse import pulse_source_factory
+
+    records: dict[int, list[tuple[Any, Any, Any, Any, int]]] = {}
+    sources: list[Any] = []
+
+    def recording_factory(seed_sequence: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
+        source = pulse_source_factory(seed_sequence, in_size, out_size)
+        layer = len(sources)
+        sources.append(source)
+        generator = source.generator
+        fire = generator.fire
+
+        def recorded_fire(x_codes: Any, x_negative: Any, d_codes: Any, d_negative: Any, bl: int) -> Any:
+            records.setdefault(layer, []).append(
+                (x_codes.copy(), x_negative.copy(), d_codes.copy(), d_negative.copy(), bl)
+            )
+            return fire(x_codes, x_negative, d_codes, d_negative, bl)
+
+        generator.fire = recorded_fire  # type: ignore[method-assign]
+        return source
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    previous = pulses.PULSE_SOURCES.get("twin")
+    pulses.PULSE_SOURCES["twin"] = recording_factory
+    try:
+        config = TrainConfig(
+            algo=algorithm,
+            epochs=1,
+            seed=seed,
+            pulse_source="twin",
+            network=NetworkConfig(hidden=tuple(network[1:-1]), bias=False),
+        )
+        train(config, data=subset)
+    finally:
+        if previous is None:
+            pulses.PULSE_SOURCES.pop("twin", None)
+        else:
+            pulses.PULSE_SOURCES["twin"] = previous
+    # one source per tile, in creation order; a layer's generator is the first tile of its shape that
+    # fired (the fast array A of the TTv2 family, whose C tile is created after it)
+    layers = []
+    for fan_in, fan_out in zip(network[:-1], network[1:], strict=True):
+        shaped = [
+            i for i, s in enumerate(sources) if (s.config.x_lines, s.config.d_lines) == (fan_in, fan_out)
+        ]
+        fired = [i for i in shaped if records.get(i)]
+        if not fired:
+            raise RuntimeError(f"the {algorithm} run fired no pulses on a {fan_in}x{fan_out} layer")
+        layers.append(fired[0])
+    return RecordedUpdates(
+        x_codes=tuple(np.array([r[0] for r in records[i]]) for i in layers),
+        d_codes=tuple(np.array([r[2] for r in records[i]]) for i in layers),
+        negative=tuple(np.array([np.concatenate([r[1], r[3]]) for r in records[i]]) for i in layers),
+        bls=tuple(np.array([r[4] for r in records[i]], dtype=np.int64) for i in layers),
+        source=f"model training, {algorithm}, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
+    )
+
+
+def pulse_generator_workload(
+    config: Any, recorded: RecordedUpdates, layer: int
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle input values of a pulse generator replaying ``REPLAYED_UPDATES`` recorded updates.
+
+    Keys are the port paths of the component's signature joined with ``.`` (``codes.valid``).
+    """
+    from pulsetrain.rtl.pulse_generator import code_layout
+
+    layout = code_layout(config)
+    offsets = {name: field.offset for name, field in layout}
+    x_codes, d_codes, negative = recorded.x_codes[layer], recorded.d_codes[layer], recorded.negative[layer]
+    chosen = np.linspace(0, len(x_codes) - 1, min(REPLAYED_UPDATES, len(x_codes))).astype(int)
+    lines = config.x_lines + config.d_lines
+    bls = [int(recorded.bls[layer][update]) for update in chosen]
+    starts = np.cumsum([0] + [lines + 1 + bl + 2 for bl in bls])
+    total = int(starts[-1])
+    ports = {
+        name: np.zeros(total, dtype=np.int64) for name in ("codes.valid", "codes.payload", "start", "bl")
+    }
+    for n, update in enumerate(chosen):
+        base = int(starts[n])
+        codes = np.concatenate([x_codes[update], d_codes[update]])[:lines]
+        for line in range(lines):
+            payload = (line << offsets["line"]) | (int(codes[line]) << offsets["code"])
+            payload |= int(negative[update][line]) << offsets["negative"]
+            ports["codes.valid"][base + line] = 1
+            ports["codes.payload"][base + line] = payload
+        ports["start"][base + lines] = 1
+        ports["bl"][base + lines : int(starts[n + 1])] = bls[n]
+    return ports
+
+
+def schedule_controller_workload(cycles_per_sample: int, samples: int = 4) -> dict[str, NDArray[np.int64]]:
+    """``start`` raised once per sample, held low for the rest of the sample's cycles."""
+    start = np.zeros(samples * max(cycles_per_sample, 2), dtype=np.int64)
+    start[:: max(cycles_per_sample, 2)] = 1
+    return {"start": start}
+
+
+def workload_file(ports: dict[str, NDArray[np.int64]], folder: Path) -> tuple[Path, str]:
+    """Write ``ports`` as a compressed NumPy archive named by its content; (path, SHA-256)."""
+    digest_of = hashlib.sha256()
+    for name, values in sorted(ports.items()):
+        digest_of.update(name.encode())
+        digest_of.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    digest = digest_of.hexdigest()
+    path = folder / f"{digest[:24]}.npz"
+    if not path.is_file():
+        buffer = io.BytesIO()
+        arrays: dict[str, Any] = {name.replace(".", "__"): v for name, v in sorted(ports.items())}
+        np.savez_compressed(buffer, **arrays)
+        write_atomic(path, buffer.getvalue())
+    return path, digest
+
+
+@dataclass(frozen=True)
+class RecordedTransfers:
+    """What each layer's transfer controller received in a training run: updates and column reads."""
+
+    #: per layer: one entry per update of A, the ADC codes of the column read it triggered (or None).
+    events: tuple[tuple[NDArray[np.int64] | None, ...], ...]
+    #: what was run.
+    source: str
+
+
+@functools.cache
+def record_transfers(
+    network: tuple[int, ...], algorithm: str, samples: int = 100, seed: int = 0
+) -> RecordedTransfers:
+    """Train ``network`` with a TTv2-family ``algorithm`` and the transfer controller's twin; record it.
+
+    Every update of A (``step``) and every column read handed to the twin (its ADC codes) is kept, per
+    layer, through the model's own seam (:func:`~pulsetrain.model.algorithms.tiki_taka.
+    serving_transfer_periphery`); the training itself is unchanged.
+    """
+    import dataclasses
+
+    from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
+    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+    from pulsetrain.model.twins.transfer import TwinTransferPeriphery
+
+    events: list[list[NDArray[np.int64] | None]] = []
+
+    def recording_factory(config: Any, rng: np.random.Generator) -> Any:
+        twin = TwinTransferPeriphery(config)
+        layer: list[NDArray[np.int64] | None] = []
+        events.append(layer)
+        step, transfer, lean = twin.step, twin.transfer, twin.transfer_pulses
+
+        def recorded_step() -> Any:
+            layer.append(None)
+            return step()
+
+        def keep(readout: Any) -> None:
+            layer[-1] = np.asarray(readout, dtype=np.int64).copy()
+
+        def recorded_transfer(column: int, readout: Any) -> Any:
+            keep(readout)
+            return transfer(column, readout)
+
+        def recorded_lean(column: int, readout: Any) -> Any:
+            keep(readout)
+            return lean(column, readout)
+
+        twin.step, twin.transfer, twin.transfer_pulses = recorded_step, recorded_transfer, recorded_lean  # type: ignore[method-assign]
+        return twin
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    config = TrainConfig(
+        algo=algorithm,
+        epochs=1,
+        seed=seed,
+        network=NetworkConfig(hidden=tuple(network[1:-1]), bias=False),
+        tiki_taka=TikiTakaSettings(periphery=TransferServerKind.TWIN),
+    )
+    with serving_transfer_periphery(TransferServerKind.TWIN, recording_factory):
+        train(config, data=subset)
+    return RecordedTransfers(
+        events=tuple(tuple(layer) for layer in events[: len(network) - 1]),
+        source=f"model training, {algorithm}, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
+    )
+
+
+def transfer_controller_workload(
+    config: Any, recorded: RecordedTransfers, layer: int
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle inputs of a transfer controller replaying ``REPLAYED_UPDATES`` recorded updates.
+
+    Each update: an ``update_done`` strobe, then (when the update triggered a read) the column's codes on
+    ``readout``, each held for the three cycles the controller spends per row, clipped to the block's
+    ``adc_bits``; ``result.ready`` stays high. Open loop: the codes follow the controller's row rhythm, not
+    its handshake, which the recorded order of the codes matches.
+    """
+    layer_events = recorded.events[layer]
+    chosen = np.linspace(0, len(layer_events) - 1, min(REPLAYED_UPDATES, len(layer_events))).astype(int)
+    low, high = -(1 << (config.adc_bits - 1)), (1 << (config.adc_bits - 1)) - 1
+    valid: list[int] = []
+    payload: list[int] = []
+    strobe: list[int] = []
+    for update in chosen:
+        strobe += [1, 0]
+        valid += [0, 0]
+        payload += [0, 0]
+        codes = layer_events[update]
+        if codes is None:
+            continue
+        for code in np.clip(codes[: config.out_size], low, high):
+            strobe += [0, 0, 0]
+            valid += [1, 1, 1]
+            payload += [int(code)] * 3
+        strobe += [0] * 4
+        valid += [0] * 4
+        payload += [0] * 4
+    total = len(strobe)
+    return {
+        "update_done": np.array(strobe, dtype=np.int64),
+        "readout.valid": np.array(valid, dtype=np.int64),
+        "readout.payload": np.array(payload, dtype=np.int64),
+        "result.ready": np.ones(total, dtype=np.int64),
+    }

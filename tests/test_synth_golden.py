@@ -1,0 +1,235 @@
+"""Golden figures of the 64-32-10 SGD estimate on rpu_45nm, every term recomputed here from the table.
+
+The expected values are built in this file from the TOML table read with ``tomllib`` and from counts
+worked out by hand (which reads, which conversions, which lines), not from the estimator's own helpers,
+so that a wrong factor anywhere in the estimator (a doubled ADC energy, a dropped driver term, a wrong
+unit factor) changes a category and fails here.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from typing import Any
+
+import pytest
+from pulsetrain.synth.estimator import CATEGORIES, Algorithm, Estimate, EstimateConfig, estimate
+from pulsetrain.synth.technology import TECH_DIR
+
+NETWORK = (64, 32, 10)
+LAYERS = [(64, 32), (32, 10)]
+SAMPLES = 1797
+BL, P_FIRE = 31, 0.1
+
+
+def _table() -> dict[str, dict[str, Any]]:
+    data = tomllib.loads((TECH_DIR / "rpu_45nm.toml").read_text())
+    return {
+        section: {k: v["value"] for k, v in entries.items()}
+        for section, entries in data.items()
+        if isinstance(entries, dict)
+    }
+
+
+T = _table()
+F_UM = T["array"]["feature_size_nm"] * 1e-3
+PITCH_UM = T["array"]["cell_pitch_F"] * F_UM
+WIRE_F_PER_UM = T["array"]["wire_cap_fF_per_um"] * 1e-15
+G_MEAN = 0.5 * (T["array"]["g_on_S"] + T["array"]["g_off_S"])
+DRIVER_F = T["driver"]["driver_cap_fF"] * 1e-15
+
+
+@pytest.fixture(scope="module")
+def sgd() -> Estimate:
+    return estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.SGD, use_synthesis=False))
+
+
+def _adc_conversion_pJ() -> float:
+    adc = T["adc"]
+    enob = adc["bits"] - adc["enob_loss_bits"]
+    return max(adc["walden_fom_fJ"] * 1e-3 * 2**enob, adc["energy_floor_pJ"])
+
+
+def _line_pJ(cells: float, volts: float) -> float:
+    return (cells * PITCH_UM * WIRE_F_PER_UM + DRIVER_F) * volts**2 * 1e12
+
+
+def _by_category(result: Estimate, category: str) -> float:
+    return result.energy_per_sample_pJ[category]
+
+
+def test_survey_adc_figure_is_the_walden_fom_times_two_to_the_enob() -> None:
+    # 13 fJ/step x 2**7.5 = 2.353 pJ, above the 0.42 pJ floor at 45 nm
+    assert _adc_conversion_pJ() == pytest.approx(2.3533, rel=1e-4)
+
+
+def test_cell_reads_are_the_cells_read_times_v_squared_g_t(sgd: Estimate) -> None:
+    cells = 64 * 32 + 32 * 10 + 10 * 32  # forward of both layers, backward of the second
+    per_read = 0.5 * T["array"]["read_voltage_V"] ** 2 * G_MEAN * T["array"]["read_pulse_ns"] * 1e-9 * 1e12
+    assert _by_category(sgd, "arrays") == pytest.approx(cells * per_read, rel=1e-12)
+
+
+def test_adc_energy_is_the_conversions_times_the_survey_figure(sgd: Estimate) -> None:
+    conversions = 32 + 10 + 32  # forward outputs of both layers, backward outputs (32) of the second
+    assert _by_category(sgd, "adcs") == pytest.approx(conversions * _adc_conversion_pJ(), rel=1e-12)
+    low, high = sgd.energy_range_pJ["adcs"]
+    enob = T["adc"]["bits"] - T["adc"]["enob_loss_bits"]
+    assert low == pytest.approx(conversions * T["adc"]["walden_fom_low_fJ"] * 1e-3 * 2**enob)
+    assert high == pytest.approx(conversions * T["adc"]["walden_fom_high_fJ"] * 1e-3 * 2**enob)
+
+
+def test_driver_energy_is_read_drives_plus_update_line_pulses(sgd: Estimate) -> None:
+    v_read, v_half = T["array"]["read_voltage_V"], T["array"]["write_voltage_V"] / 2
+    dac = T["driver"]["dac_energy_pJ"]
+    reads = (
+        64 * (_line_pJ(32, v_read) + dac)
+        + 32 * (_line_pJ(10, v_read) + dac)
+        + 10 * (_line_pJ(32, v_read) + dac)
+    )
+    updates = sum(BL * (i + o) * P_FIRE * _line_pJ(0.5 * (i + o), v_half) for i, o in LAYERS)
+    assert _by_category(sgd, "drivers") == pytest.approx(reads + updates, rel=1e-12)
+    update_terms = [t for t in sgd.energy_terms if t.category == "drivers" and "update" in t.what]
+    assert sum(t.value for t in update_terms) == pytest.approx(updates, rel=1e-12)
+
+
+def test_pulse_energy_is_coincidences_and_half_selects_times_the_resistive_write(sgd: Estimate) -> None:
+    full = T["array"]["write_voltage_V"] ** 2 * G_MEAN * T["array"]["write_pulse_ns"] * 1e-9 * 1e12
+    coincidences = sum(BL * i * o * P_FIRE**2 for i, o in LAYERS)
+    half_selected = sum(BL * (i + o) * P_FIRE * 0.5 * (i + o) for i, o in LAYERS)
+    assert _by_category(sgd, "pulses") == pytest.approx(
+        coincidences * full + half_selected * full / 4, rel=1e-12
+    )
+
+
+def test_areas_are_units_times_unit_area(sgd: Estimate) -> None:
+    cell = T["array"]["cell_area_F2"] * F_UM**2
+    node = T["digital"]["node_nm"] * 1e-3
+    adc = T["adc"]
+    transistors = adc["nmos_base"] + adc["pmos_base"] + 7 * (adc["nmos_per_bit"] + adc["pmos_per_bit"])
+    adc_area = (
+        transistors * adc["transistor_footprint_F2"] * node**2
+        + 2 * 2**8 * adc["cdac_unit_cap_fF"] / adc["cdac_cap_density_fF_per_um2"]
+    )
+    adcs = 4 + (
+        2 + 4
+    )  # layer 0: 32 outputs / 8; layer 1: 10 outputs / 8 (2) and the transposed 32 inputs / 8
+    driver = 2 * adc["transistor_footprint_F2"] * node**2
+    assert sgd.area_um2["arrays"] == pytest.approx((64 * 32 + 32 * 10) * cell, rel=1e-12)
+    assert sgd.area_um2["adcs"] == pytest.approx(adcs * adc_area, rel=1e-12)
+    assert sgd.area_um2["drivers"] == pytest.approx((96 + 42) * driver, rel=1e-12)
+
+
+def test_movement_crosses_one_tile_side(sgd: Estimate) -> None:
+    analog = sgd.area_um2["arrays"] + sgd.area_um2["adcs"] + sgd.area_um2["drivers"]
+    hop_um = math.sqrt(analog / 2)
+    bits = (64 + 32 + 10) * 8 * 2  # activations forward, errors backward, 8-bit codes
+    per_bit = T["driver"]["switching_ratio"] * hop_um * WIRE_F_PER_UM * T["digital"]["vdd_V"] ** 2 * 1e12
+    assert _by_category(sgd, "movement") == pytest.approx(bits * per_bit, rel=1e-12)
+    assert hop_um < 200, "one hop must stay inside a die this small (the old 500 um did not)"
+
+
+def test_every_term_is_its_count_times_its_figure_and_the_terms_sum_to_the_total(sgd: Estimate) -> None:
+    for category in CATEGORIES:
+        terms = [t for t in sgd.energy_terms if t.category == category]
+        assert sgd.energy_per_sample_pJ[category] == pytest.approx(sum(t.count * t.per_unit for t in terms))
+    assert sgd.total_energy_per_sample_pJ == pytest.approx(sum(sgd.energy_per_sample_pJ.values()))
+    assert sgd.total_area_um2 == pytest.approx(sum(t.count * t.per_unit for t in sgd.area_terms))
+
+
+def test_per_epoch_figures_are_per_sample_times_samples(sgd: Estimate) -> None:
+    # pJ x samples -> µJ is 1e-6; ns x samples -> ms is 1e-6
+    assert sgd.energy_per_epoch_uJ == pytest.approx(
+        sgd.total_energy_per_sample_pJ * SAMPLES * 1e-6, rel=1e-12
+    )
+    assert sgd.latency_per_epoch_ms == pytest.approx(
+        sgd.total_latency_per_sample_ns * SAMPLES * 1e-6, rel=1e-12
+    )
+    data = sgd.as_dict()
+    assert data["energy_per_epoch_uJ"] == pytest.approx(data["total_energy_per_sample_pJ"] * SAMPLES * 1e-6)
+
+
+def test_a_missing_category_is_none_in_json_never_zero(sgd: Estimate) -> None:
+    import dataclasses
+
+    missing = dataclasses.replace(sgd, unavailable={"digital": "no power figure"})
+    data = missing.as_dict()
+    assert data["energy_per_sample_pJ"]["digital"] is None
+    assert data["total_energy_per_sample_pJ"] is None and data["energy_per_epoch_uJ"] is None
+    assert data["energy_per_sample_pJ"]["adcs"] == pytest.approx(sgd.energy_per_sample_pJ["adcs"])
+
+
+def test_the_estimate_lists_the_unverified_table_entries(sgd: Estimate) -> None:
+    assert "adc.enob_loss_bits" in sgd.unverified and "driver.dac_energy_pJ" in sgd.unverified
+    assert "adc.walden_fom_low_fJ" not in sgd.unverified
+    assert any("not verified" in note for note in sgd.notes)
+
+
+def test_neurosim_table_writes_a_fefet_through_its_gate() -> None:
+    result = estimate(EstimateConfig(network=NETWORK, technology="neurosim_v21", use_synthesis=False))
+    coincidences = sum(BL * i * o * P_FIRE**2 for i, o in LAYERS)
+    # NeuroSim's FeFET write: deltaPr 40 uC/cm^2 x 0.01 x 4 V x 2 F^2 at 32 nm = 3.28 fJ; no half-select
+    assert result.energy_per_sample_pJ["pulses"] == pytest.approx(
+        coincidences * 0.4 * 4 * 2 * (32e-9) ** 2 * 1e12, rel=2e-3
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# the digital periphery, with synthesis replaced by fixed reports (no tools run)
+# --------------------------------------------------------------------------------------------------
+
+LEAKAGE_W, RANDOM_DYNAMIC_W, WORKLOAD_DYNAMIC_W, AREA_UM2 = 2e-4, 3e-3, 1e-3, 1000.0
+
+
+def _fake_synthesize(design: Any, options: Any, *, use_cache: bool = True, **_: Any) -> Any:
+    from pulsetrain.synth.reports import PowerReport, SynthesisReport
+    from pulsetrain.synth.tools import ToolVersions
+
+    dynamic = WORKLOAD_DYNAMIC_W if options.activity.workload_file else RANDOM_DYNAMIC_W
+    power = PowerReport(
+        internal_W=dynamic / 2,
+        switching_W=dynamic / 2,
+        leakage_W=LEAKAGE_W,
+        total_W=dynamic + LEAKAGE_W,
+        activity_source="fixed",
+        annotated_pins=0,
+    )
+    return SynthesisReport(
+        block=design.name,
+        target="nangate45",
+        options={},
+        key="0" * 64,
+        tools=ToolVersions(yosys="fake"),
+        cells=1,
+        cell_types={},
+        flip_flops=0,
+        area_um2=AREA_UM2,
+        critical_path_ns=0.5,
+        power=power,
+    )
+
+
+@pytest.fixture
+def fixed_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulsetrain.synth.flows as flows
+
+    monkeypatch.setattr(flows, "synthesize", _fake_synthesize)
+
+
+def test_digital_energy_is_leakage_over_the_sample_plus_dynamic_power_while_busy(fixed_reports: None) -> None:
+    result = estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.SGD))
+    blocks = result.digital_blocks
+    counted = {k: v for k, v in blocks.items() if v["counted"] == "yes"}
+    # schedule controller and two pulse generators; the ADC readouts are inside the converter figure
+    assert len(counted) == 3 and len(blocks) == 5
+    sample_ns = result.total_latency_per_sample_ns
+    expected = 0.0
+    for label, row in counted.items():
+        # W x ns = 1e-9 J = 1e3 pJ; the recorded workload sets the dynamic power of these three blocks
+        assert row["leakage_pJ"] == pytest.approx(LEAKAGE_W * sample_ns * 1e3, rel=1e-12), label
+        assert row["dynamic_pJ"] == pytest.approx(WORKLOAD_DYNAMIC_W * row["busy_ns"] * 1e3, rel=1e-12), label
+        expected += row["leakage_pJ"] + row["dynamic_pJ"]
+    assert result.energy_per_sample_pJ["digital"] == pytest.approx(expected, rel=1e-12)
+    low, high = result.energy_range_pJ["digital"]
+    bound = sum(LEAKAGE_W * sample_ns * 1e3 + RANDOM_DYNAMIC_W * r["busy_ns"] * 1e3 for r in counted.values())
+    assert low == pytest.approx(expected) and high == pytest.approx(bound)
+    assert result.area_um2["digital"] == pytest.approx(3 * AREA_UM2)

@@ -1,0 +1,67 @@
+"""The recorded training workload that drives the activity simulation of the pulse generators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pulsetrain.synth import workload
+
+from pulsetrain.periphery.pulse import PulseGeneratorConfig
+
+
+@pytest.fixture(scope="module")
+def recorded() -> workload.RecordedUpdates:
+    return workload.record_updates((64, 32, 10), "sgd", 60)
+
+
+def test_every_update_of_the_run_is_recorded_per_layer(recorded: workload.RecordedUpdates) -> None:
+    assert [c.shape for c in recorded.x_codes] == [(60, 64), (60, 32)]
+    assert [c.shape for c in recorded.d_codes] == [(60, 32), (60, 10)]
+    assert all(1 <= bl <= 31 for bls in recorded.bls for bl in bls)
+    # a real run: many lines do not fire at all, and the codes change from one update to the next
+    stats = recorded.statistics(0)
+    assert 0.05 < stats["zero_code_share"] < 0.95 and stats["changed_code_share"] > 0.3
+
+
+def test_the_replay_follows_the_generator_protocol(recorded: workload.RecordedUpdates) -> None:
+    config = PulseGeneratorConfig(x_lines=64, d_lines=32)
+    ports = workload.pulse_generator_workload(config, recorded, 0)
+    updates = min(workload.REPLAYED_UPDATES, 60)
+    starts = np.flatnonzero(ports["start"])
+    assert len(starts) == updates
+    # before each start, one code per line (x lines, then d lines) on the stream, in line order
+    lines = config.x_lines + config.d_lines
+    first = ports["codes.payload"][starts[0] - lines : starts[0]]
+    assert ports["codes.valid"][starts[0] - lines : starts[0]].all()
+    assert list(first & ((1 << 7) - 1)) == list(range(lines))  # the line field (7 bits for 96 lines)
+    chosen = np.linspace(0, 59, updates).astype(int)
+    assert [int(ports["bl"][s]) for s in starts] == [int(recorded.bls[0][u]) for u in chosen]
+
+
+def test_the_workload_file_is_named_by_its_content(
+    recorded: workload.RecordedUpdates, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    ports = workload.schedule_controller_workload(500)
+    path, digest = workload.workload_file(ports, folder)
+    again_path, again = workload.workload_file({k: v.copy() for k, v in ports.items()}, folder)
+    assert (path, digest) == (again_path, again)
+    other = workload.workload_file(workload.schedule_controller_workload(400), folder)[1]
+    assert other != digest
+
+
+def test_a_transfer_controller_replays_the_updates_and_column_reads_of_a_run() -> None:
+    from pulsetrain.periphery.transfer import TransferControllerConfig
+
+    recorded = workload.record_transfers((64, 32, 10), "ttv2", 40)
+    # transfer_every = 1: every update of A triggers one column read of out_size codes
+    assert [len(layer) for layer in recorded.events] == [40, 40]
+    assert all(codes is not None and codes.shape == (32,) for codes in recorded.events[0])
+    config = TransferControllerConfig(in_size=64, out_size=32, adc_bits=8)
+    ports = workload.transfer_controller_workload(config, recorded, 0)
+    updates = min(workload.REPLAYED_UPDATES, 40)
+    assert int(ports["update_done"].sum()) == updates
+    assert int(ports["readout.valid"].sum()) == updates * 32 * 3  # each code held for a row's 3 cycles
+    assert ports["readout.payload"].min() >= -128 and ports["readout.payload"].max() <= 127
