@@ -7,11 +7,9 @@ line. The logical weight the network sees is
 ``W[j, i] = output_scale[j] * (g[j, i] - reference[j, i])``
 
 where ``reference`` is the per-device offset of the reference the device is read against (zero unless
-the device config sets ``reference_offset_std``). The output scale is the *weight mapping*: a digital
-gain after the ADC (aihwkit's ``weight_scaling_omega`` / out-scaling) that decides how much of the
-device's conductance range a unit weight uses. It matters for soft-bounds devices: a pulsed update
-also pulls each device toward its symmetry point by ``|Δw| w / w_max``, so the weights the network needs
-must sit well inside the bounds (ALGORITHMS.md §1).
+the device config sets ``reference_offset_std``). The output scale is the *weight mapping*
+(:class:`~pulsetrain.model.tile_config.WeightMapping`: a fixed gain, NeuroSim's weight range, or aihwkit's
+``weight_scaling_omega``): how much of the conductance range a unit weight uses (ALGORITHMS.md §1).
 
 Reads (forward ``y = W x`` and backward ``z = Wᵀ d``) go through an :class:`IOConfig`: optional noise
 management (each input vector scaled by its largest magnitude before the DAC and the output scaled back
@@ -32,7 +30,6 @@ Each device's pulses are counted (:attr:`Tile.pulse_counts`, endurance).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +39,17 @@ from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
+from pulsetrain.model.tile_config import (
+    IDEAL_IO,
+    IOConfig,
+    MappingConfig,
+    NoiseManagement,
+    UpdateConfig,
+    UpdateMode,
+    WeightMapping,
+)
 
-from pulsetrain.config import check_choice, check_int, check_range
+from pulsetrain.config import check_int
 
 FloatArray = NDArray[np.float64]
 _MAX = np.maximum.reduce  # ``a.max(axis)`` without the Python wrapper of ndarray.max (same result)
@@ -66,109 +72,6 @@ def as_rows(values: Any, size: int) -> FloatArray:
     ):
         return values
     return np.asarray(values, dtype=np.float64).reshape(-1, size)
-
-
-class NoiseManagement(enum.Enum):
-    """How inputs are scaled before the DAC (aihwkit ``noise_management``)."""
-
-    #: no scaling: inputs beyond ``inp_bound`` are clipped
-    NONE = "none"
-    #: each input vector is divided by its largest magnitude, the output multiplied back after the ADC
-    ABS_MAX = "abs-max"
-
-
-@dataclass(frozen=True, kw_only=True)
-class IOConfig:
-    """Periphery of one read direction (forward or backward). Defaults follow aihwkit's ``IOParameters``.
-
-    Analog quantities are in device units: an input of 1 on a device of state 1 gives an output of 1.
-    """
-
-    #: DAC resolution in bits including the sign (levels ``±(2^(bits-1) - 1)`` over ``±inp_bound``);
-    #: ``None`` for an ideal (float) input.
-    dac_bits: int | None = 7
-    #: ADC resolution in bits including the sign (codes ``±(2^(bits-1) - 1)`` over ``±out_bound``);
-    #: ``None`` for an ideal (float) output.
-    adc_bits: int | None = 9
-    #: Standard deviation of the additive Gaussian output noise, in output units (aihwkit ``out_noise``).
-    out_noise: float = 0.06
-    #: Saturation of the analog output (aihwkit ``out_bound``), in output units.
-    out_bound: float = 12.0
-    #: Input clipping bound after noise management (aihwkit ``inp_bound``).
-    inp_bound: float = 1.0
-    #: Input scaling before the DAC.
-    noise_management: NoiseManagement = NoiseManagement.ABS_MAX
-
-    def __post_init__(self) -> None:
-        if self.dac_bits is not None:
-            check_int("io.dac_bits", self.dac_bits, 2, 24)
-        if self.adc_bits is not None:
-            check_int("io.adc_bits", self.adc_bits, 2, 24)
-        check_range("io.out_noise", self.out_noise, 0.0, None)
-        check_range("io.out_bound", self.out_bound, 0.0, None, low_open=True)
-        check_range("io.inp_bound", self.inp_bound, 0.0, None, low_open=True)
-        check_choice("io.noise_management", self.noise_management, list(NoiseManagement))
-
-    @property
-    def dac_lsb(self) -> float | None:
-        """Input step of one DAC code (``None`` for an ideal DAC)."""
-        if self.dac_bits is None:
-            return None
-        return self.inp_bound / (2 ** (self.dac_bits - 1) - 1)
-
-    @property
-    def adc_lsb(self) -> float | None:
-        """Output step of one ADC code, in output units (``None`` for an ideal ADC)."""
-        if self.adc_bits is None:
-            return None
-        return self.out_bound / (2 ** (self.adc_bits - 1) - 1)
-
-
-#: A periphery without any non-ideality (float in, float out, no noise, no saturation to speak of).
-IDEAL_IO = IOConfig(dac_bits=None, adc_bits=None, out_noise=0.0, out_bound=1e30, inp_bound=1e30)
-
-
-class UpdateMode(enum.Enum):
-    """How a tile writes an update."""
-
-    #: stochastic pulse trains with coincidence detection
-    STOCHASTIC = "stochastic"
-    #: rounded expected pulse counts, no randomness in the pulse numbers
-    DETERMINISTIC = "deterministic"
-    #: exact float change of the device states (reference, not realizable)
-    IDEAL = "ideal"
-
-
-@dataclass(frozen=True, kw_only=True)
-class UpdateConfig:
-    """Pulsed update settings (aihwkit ``UpdateParameters``)."""
-
-    #: How updates are written.
-    mode: UpdateMode = UpdateMode.STOCHASTIC
-    #: Most pulse slots per rank-1 update (aihwkit ``desired_bl``); also the cap of deterministic counts.
-    desired_bl: int = 31
-    #: Shorten BL to ``ceil(lr x_max d_max / dw_min)`` when that is smaller (aihwkit
-    #: ``update_bl_management``).
-    bl_management: bool = True
-    #: Balance the x and d firing probabilities by ``sqrt(d_max / x_max)`` (aihwkit ``update_management``).
-    update_management: bool = True
-
-    def __post_init__(self) -> None:
-        check_choice("update.mode", self.mode, list(UpdateMode))
-        check_int("update.desired_bl", self.desired_bl, 1, 4096)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MappingConfig:
-    """Weight mapping: how logical weights are placed on the devices' range."""
-
-    #: Digital gain after the ADC of every output line: logical weight per device unit. With the default
-    #: device range ``±1`` the network's weights may reach ``±output_scale``; a larger scale keeps the
-    #: weights nearer the middle of the range (less soft-bounds decay, more output noise in weight units).
-    output_scale: float = 3.0
-
-    def __post_init__(self) -> None:
-        check_range("mapping.output_scale", self.output_scale, 0.0, None, low_open=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,7 +128,8 @@ class Tile:
         Update settings.
     output_scale:
         Digital output scale (logical weight per device unit), one value for all output lines or one per
-        line.
+        line; or a :class:`MappingConfig` that derives it from the device (and, for ``initial-omega``,
+        from the weights each :meth:`set_weights` programs).
     pulse_source:
         Where stochastic pulse trains come from (float or twin, see
         :class:`~pulsetrain.model.periphery.PulseSource`).
@@ -252,7 +156,7 @@ class Tile:
         forward_io: IOConfig,
         backward_io: IOConfig,
         update: UpdateConfig,
-        output_scale: float | FloatArray,
+        output_scale: float | FloatArray | MappingConfig,
         pulse_source: PulseSource,
         rng: np.random.Generator,
     ) -> None:
@@ -275,6 +179,11 @@ class Tile:
         self.read_distortion: ReadDistortion | None = None
         self.rng = rng
         self.devices: DeviceArray = device.sample((out_size, in_size), rng)
+        #: the weight mapping when one was given (``initial-omega`` rescales on :meth:`set_weights`)
+        self.mapping: MappingConfig | None = None
+        if isinstance(output_scale, MappingConfig):
+            self.mapping = output_scale
+            output_scale = output_scale.gain(device)
         #: (out_size,) digital output scale: logical weight per device unit
         self.output_scale: FloatArray = np.broadcast_to(
             np.asarray(output_scale, dtype=np.float64), (out_size,)
@@ -284,7 +193,11 @@ class Tile:
         # float64 counts are exact up to 2^53 pulses and save a cast per update
         self._pulses = np.zeros(out_size * in_size)
         self._unit_gain = np.ones(in_size)
-        self._has_reference = bool(np.any(self.devices.reference))
+        #: std of the non-accumulating write noise (device units, 0: none) and the apparent offset of
+        #: every device it currently adds to reads (aihwkit's ``write_noise_std`` times ``dw_min``)
+        self._write_noise = float(getattr(self.devices, "write_noise", 0.0))
+        self._apparent = np.zeros(out_size * in_size) if self._write_noise > 0.0 else None
+        self._has_reference = bool(np.any(self.devices.reference)) or self._apparent is not None
         #: where the d lines start in an x-then-d line vector (the segments of the per-sample maxima)
         self._segments = np.array([0, in_size])
         #: scratch: the firing gain of every x and d line of one update
@@ -310,7 +223,10 @@ class Tile:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        # checkpoints written before the ADC seams existed: the model's own quantizer
+        # checkpoints written before the ADC seams (or the write noise) existed
+        self.__dict__.setdefault("_apparent", None)
+        self.__dict__.setdefault("mapping", None)
+        self.__dict__.setdefault("_write_noise", 0.0)
         self.__dict__.setdefault("column_adc", None)
         self.__dict__.setdefault("read_adc", None)
         self.__dict__.setdefault("read_distortion", None)
@@ -320,7 +236,10 @@ class Tile:
 
     def _refresh(self) -> None:
         """Recompute the matrix the reads see after the device states changed."""
-        self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
+        if self._apparent is not None:
+            self._read_matrix = self.g - self.devices.reference + self._apparent.reshape(self.g.shape)
+        else:
+            self._read_matrix = self.g - self.devices.reference if self._has_reference else self.g
         self._g_flat = self.g.reshape(-1)  # a view: the aggregated pulse path writes through it
 
     @property
@@ -351,13 +270,29 @@ class Tile:
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (self.out_size, self.in_size):
             raise ValueError(f"weights must have shape {(self.out_size, self.in_size)}, not {weights.shape}")
+        gain = None if self.mapping is None else self.mapping.gain_for_weights(weights)
+        if gain is not None:
+            self.output_scale = np.full(self.out_size, gain)  # a new object: the read caches key on it
         self.g = self.devices.clip(weights / self.output_scale[:, None] + self.devices.reference)
+        self._draw_write_noise(None)
         self._refresh()
 
     def set_device_weights(self, values: FloatArray) -> None:
         """Program the read values ``g - reference`` (device units) directly, clipped to the bounds."""
         self.g = self.devices.clip(np.asarray(values, dtype=np.float64) + self.devices.reference)
+        self._draw_write_noise(None)
         self._refresh()
+
+    def _draw_write_noise(self, flat_index: NDArray[np.int64] | None) -> None:
+        """New write noise on the devices ``flat_index`` (all for None) when the device model has some:
+        aihwkit draws it each time a device is pulsed and when weights are set
+        (``apply_write_noise_on_set``)."""
+        if self._apparent is None:
+            return
+        if flat_index is None:
+            self._apparent[:] = self._write_noise * self.rng.standard_normal(self._apparent.size)
+        else:
+            self._apparent[flat_index] = self._write_noise * self.rng.standard_normal(flat_index.size)
 
     # ------------------------------------------------------------------ reads
     def _io_constants(self, io: IOConfig, gain: FloatArray | None = None) -> _ReadConstants:
@@ -495,6 +430,7 @@ class Tile:
             self._g_flat, flat_index, np.asarray(signed_counts), self.rng
         )
         if self._has_reference:
+            self._draw_write_noise(flat_index)
             self._refresh()
 
     def apply_pulse_counts(self, counts: NDArray[Any]) -> None:
@@ -518,6 +454,7 @@ class Tile:
         flat_index += k
         self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts[rows], self.rng)
         if self._has_reference:
+            self._draw_write_noise(flat_index)
             self._refresh()
 
     def apply_trains(self, trains: PulseTrains) -> None:
@@ -669,4 +606,10 @@ class Tile:
             if index.size:
                 self._pulses[index] += self.devices.apply_at(self._g_flat, index, flat[index], self.rng)
                 if self._has_reference:
+                    self._draw_write_noise(index)
                     self._refresh()
+
+
+# the configs live in tile_config; importers of this module keep finding them here
+__all__ = ["IDEAL_IO", "TILE_OBSERVERS", "ColumnRead", "IOConfig", "MappingConfig", "NoiseManagement"]
+__all__ += ["Tile", "UpdateConfig", "UpdateMode", "WeightMapping", "adc_codes", "as_rows"]

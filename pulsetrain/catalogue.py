@@ -367,7 +367,18 @@ def get_algorithm(name: str, *, option: str = "algo") -> AlgorithmSpec:
 
 #: device models of the behavioral model (``pulsetrain train --device``; ``pulsetrain.model.devices.DEVICES``
 #: has the same keys, held equal by tests/test_catalogue.py).
-DEVICE_KINDS: tuple[str, ...] = ("ideal", "constant-step", "soft-bounds", "pow-step")
+DEVICE_KINDS: tuple[str, ...] = (
+    "ideal",
+    "constant-step",
+    "linear-step",
+    "soft-bounds",
+    "exp-step",
+    "pow-step",
+    "reram-sb",
+    "reram-es",
+    "capacitor",
+    "ecram-mo",
+)
 #: synthesis targets (``pulsetrain synth --target``; the values of ``pulsetrain.synth.flows.Target``,
 #: held equal by tests/test_catalogue.py).
 SYNTH_TARGETS: tuple[str, ...] = ("generic", "ice40", "ecp5", "nangate45", "sky130")

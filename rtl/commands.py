@@ -32,6 +32,12 @@ from pulsetrain.results import write_json
 @click.option(
     "--json", "json_path", type=click.Path(dir_okay=False), help="Write a summary (files, ports, seconds)."
 )
+@click.option(
+    "--datasheet",
+    is_flag=True,
+    help="Also write NAME.md, NAME.datasheet.json and NAME.svg: ports, protocol, formulas and a timing "
+    "diagram simulated from the emitted Verilog (Icarus, else Verilator).",
+)
 @click.option("--list", "list_blocks", is_flag=True, help="List the blocks and exit.")
 def rtl(
     block_name: str | None,
@@ -41,6 +47,7 @@ def rtl(
     no_rtlil: bool,
     lint: bool,
     json_path: str | None,
+    datasheet: bool,
     list_blocks: bool,
 ) -> None:
     """Emit a periphery block as Verilog (NAME.v), RTLIL (NAME.il) and NAME.json (resolved config, ports)."""
@@ -57,6 +64,7 @@ def rtl(
     # every config is validated in full before anything is elaborated
     config = resolve(block.default_config(), config_file=config_file, sets=sets)
 
+    from pulsetrain.rtl.datasheet import config_notes
     from pulsetrain.rtl.emit import emit, lint_verilog, ports
 
     started = time.perf_counter()
@@ -64,8 +72,12 @@ def rtl(
     written = emit(component, block.name, config, out_dir, with_rtlil=not no_rtlil)
     seconds = time.perf_counter() - started
     port_list = ports(component)
+    for note in config_notes(config):
+        click.echo(f"   note: {note}")
+    if datasheet:
+        written.update(_write_datasheet(block.name, config, out_dir))
     for kind, path in written.items():
-        click.echo(f"{kind:>7}: {path}")
+        click.echo(f"{kind:>9}: {path}")
     warnings: list[str] = []
     if lint:
         warnings = lint_verilog(written["verilog"], port_list)
@@ -87,3 +99,19 @@ def rtl(
         )
     if lint and warnings:
         raise click.exceptions.Exit(1)
+
+
+def _write_datasheet(block: str, config: object, out_dir: str) -> dict[str, Path]:
+    """The block's datasheet next to its Verilog (the simulation lives in cosim/, imported only here)."""
+    from pulsetrain.cosim.datasheet import default_simulator, write_datasheet
+    from pulsetrain.cosim.runner import parse_simulator, unavailable_reason
+
+    simulator = default_simulator()
+    reason = unavailable_reason(parse_simulator(simulator))
+    if reason is not None:
+        raise click.ClickException(f"--datasheet needs a simulator for its timing diagram: {reason}")
+    paths = write_datasheet(block, config, out_dir, simulator, json_suffix=".datasheet.json")
+    return {
+        f"datasheet{suffix}": paths[kind]
+        for kind, suffix in (("markdown", ""), ("json", "-json"), ("svg", "-svg"))
+    }

@@ -3,14 +3,20 @@
 Codes are written line by line through the ``codes`` stream (one line per cycle; x lines are
 ``0..x_lines-1``, d lines ``x_lines..x_lines+d_lines-1``), each with its sign line. A ``start`` strobe with
 ``bl`` then runs ``bl`` slots, one per cycle: every line's pulse for slot ``t`` appears on ``x_fire`` /
-``d_fire`` in a cycle with ``slot_valid`` high (``slot_last`` marks slot ``bl - 1``), from the second cycle
-after ``start``. The code semantics (stochastic LFSR comparators or deterministic counts) are in
+``d_fire`` in a cycle with ``slot_valid`` high (``slot_last`` marks slot ``bl - 1``).
+
+Timing, counted in rising clock edges: edge 0 is the one that samples ``start`` high (with ``bl``) while
+``busy`` is low. ``busy`` is high after edges ``0 .. bl`` and slot ``t`` (``t = 0 .. bl - 1``) is presented
+after edge ``t + 1``, so ``busy`` covers every presented slot and falls with the cycle after the last
+one. A ``start`` is taken only while ``busy`` is low: held high, it starts a train every ``bl + 2``
+cycles (``bl`` of them carrying slots). The codes stream is ready exactly when ``busy`` is low.
+The code semantics (stochastic LFSR comparators or deterministic counts) are in
 :mod:`pulsetrain.periphery.pulse`; the twin is :class:`pulsetrain.model.twins.pulse.TwinPulseGenerator`.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.rtl.lfsr import advance_step
@@ -35,7 +41,7 @@ class PulseGenerator(wiring.Component):
     bl : In(bl_counter_bits)
         Train length, sampled with ``start``.
     busy : Out(1)
-        A train is running.
+        A train is running or its last slot is presented; ``start`` is ignored while high.
     slot_valid : Out(1)
         ``x_fire`` / ``d_fire`` hold one slot this cycle.
     slot_last : Out(1)
@@ -81,9 +87,12 @@ class PulseGenerator(wiring.Component):
         codes = [Signal(config.code_width, name=f"code_{line}") for line in range(config.lines)]
         negative = [Signal(name=f"negative_{line}") for line in range(config.lines)]
 
+        # busy covers the slots as presented (they lag the slot counter by one register stage), so a
+        # start is never accepted while a slot of the previous train is still on the outputs
+        busy = running | self.slot_valid
         # code writes, one line per cycle, only between trains
-        m.d.comb += self.codes.ready.eq(~running)
-        with m.If(self.codes.valid & ~running):
+        m.d.comb += self.codes.ready.eq(~busy)
+        with m.If(self.codes.valid & ~busy):
             for line in range(config.lines):
                 with m.If(self.codes.payload.line == line):
                     m.d.sync += [
@@ -93,11 +102,11 @@ class PulseGenerator(wiring.Component):
         m.d.comb += [
             self.x_negative.eq(Cat(*negative[: config.x_lines])),
             self.d_negative.eq(Cat(*negative[config.x_lines :])),
-            self.busy.eq(running),
+            self.busy.eq(busy),
         ]
 
         # slot sequencing
-        starting = self.start & ~running & (self.bl != 0)
+        starting = self.start & ~busy & (self.bl != 0)
         last = slot == bl - 1
         with m.If(starting):
             m.d.sync += [running.eq(1), slot.eq(0), bl.eq(self.bl)]
@@ -113,17 +122,40 @@ class PulseGenerator(wiring.Component):
             self._deterministic(m, running, starting, slot, bl, codes)
         return m
 
+    def next_state(self, bank: str, line: int, state: Value) -> Value:
+        """The state of ``line``'s LFSR in ``bank`` after one advance (the subclass point for faults).
+
+        ``bank`` is ``"lfsr"`` (the line's LFSR) or ``"decorrelator"`` (its second LFSR in ``combined``
+        streams). Fault variants (:mod:`pulsetrain.cosim.faults_pulse`) override this method; the
+        registers, comparators and sequencing stay this class's.
+        """
+        lfsr = self._config.lfsr if bank == "lfsr" else self._config.decorrelator
+        return advance_step(lfsr, state)
+
+    def _bank(
+        self, m: Module, bank: str, seeds: tuple[int, ...], width: int, running: Signal
+    ) -> list[Signal]:
+        """One register per line advanced in every slot; returns each line's next state."""
+        advanced = []
+        for line, seed in enumerate(seeds):
+            register = Signal(width, init=seed, name=f"{bank}_{line}")
+            following = Signal(width, name=f"{bank}_next_{line}")
+            m.d.comb += following.eq(self.next_state(bank, line, register))
+            with m.If(running):
+                m.d.sync += register.eq(following)
+            advanced.append(following)
+        return advanced
+
     def _stochastic(self, m: Module, running: Signal, codes: list[Signal]) -> None:
         config = self._config
-        fires = []
-        for line, seed in enumerate(config.seeds()):
-            lfsr = Signal(config.lfsr.width, init=seed, name=f"lfsr_{line}")
-            advanced = Signal(config.lfsr.width, name=f"lfsr_next_{line}")
-            m.d.comb += advanced.eq(advance_step(config.lfsr, lfsr))
-            with m.If(running):
-                m.d.sync += lfsr.eq(advanced)
-            fires.append(advanced[: config.probability_bits] < codes[line])
-        self._drive_fire(m, running, fires)
+        bits = config.probability_bits
+        draws = [state[:bits] for state in self._bank(m, "lfsr", config.seeds(), config.lfsr.width, running)]
+        if config.combined:
+            second = self._bank(
+                m, "decorrelator", config.decorrelator_seeds(), config.decorrelator.width, running
+            )
+            draws = [draw ^ state[:bits] for draw, state in zip(draws, second, strict=True)]
+        self._drive_fire(m, running, [draw < code for draw, code in zip(draws, codes, strict=True)])
 
     def _deterministic(
         self, m: Module, running: Signal, starting: object, slot: Signal, bl: Signal, codes: list[Signal]

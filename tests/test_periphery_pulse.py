@@ -9,7 +9,7 @@ from pulsetrain.model.twins.pulse import TwinPulseGenerator, TwinPulseSource
 
 from pulsetrain.config import ConfigError
 from pulsetrain.periphery.lfsr import LfsrConfig
-from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode, quantize
+from pulsetrain.periphery.pulse import LineStreams, PulseGeneratorConfig, PulseMode, quantize
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,9 @@ from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode, quantize
         ({"probability_bits": 0}, "pulse.probability_bits"),
         ({"probability_bits": 12, "lfsr": LfsrConfig(width=8)}, "pulse.lfsr.width"),
         ({"x_lines": 200, "d_lines": 100, "lfsr": LfsrConfig(width=8)}, "pulse.lfsr.width"),
+        ({"decorrelator": LfsrConfig(width=31)}, "coprime"),
+        ({"probability_bits": 12, "decorrelator": LfsrConfig(width=11)}, "pulse.decorrelator.width"),
+        ({"streams": "combined"}, "pulse.streams"),
     ],
     ids=[
         "zero-x",
@@ -33,11 +36,29 @@ from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode, quantize
         "zero-bits",
         "lfsr-narrow",
         "too-few-seeds",
+        "decorrelator-same-period-family",
+        "decorrelator-narrow",
+        "streams-not-enum",
     ],
 )
 def test_bad_config_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         PulseGeneratorConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_shifted_streams_and_deterministic_mode_need_no_decorrelator() -> None:
+    # the decorrelator is only checked (and only built) for combined stochastic streams
+    for config in (
+        PulseGeneratorConfig(streams=LineStreams.SHIFTED, decorrelator=LfsrConfig(width=31)),
+        PulseGeneratorConfig(mode=PulseMode.DETERMINISTIC, decorrelator=LfsrConfig(width=31)),
+    ):
+        assert config.decorrelator_seeds() == ()
+
+
+def test_decorrelator_seeds_are_distinct_and_independent_of_the_line_count() -> None:
+    few = PulseGeneratorConfig(x_lines=4, d_lines=4).decorrelator_seeds()
+    many = PulseGeneratorConfig(x_lines=64, d_lines=64).decorrelator_seeds()
+    assert len(set(many)) == 128 and many[:8] == few
 
 
 @pytest.mark.parametrize("probability", [-0.1, 1.01, float("nan")], ids=["negative", "above-1", "nan"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
@@ -13,7 +15,7 @@ from pulsetrain.rtl.pulse_generator import PulseGenerator
 from strategies import FEW, MANY, lfsr_configs
 
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
-from pulsetrain.periphery.pulse import PulseGeneratorConfig, PulseMode
+from pulsetrain.periphery.pulse import LineStreams, PulseGeneratorConfig, PulseMode
 
 pytestmark = pytest.mark.sim
 
@@ -30,6 +32,7 @@ CONFIGS = {
         lfsr=LfsrConfig(width=24, form=LfsrForm.FIBONACCI, seed=77, steps_per_advance=8),
     ),
     "stochastic-default-4x4": PulseGeneratorConfig(x_lines=4, d_lines=4),
+    "stochastic-shifted-4x4": PulseGeneratorConfig(x_lines=4, d_lines=4, streams=LineStreams.SHIFTED),
     "deterministic-4x5": PulseGeneratorConfig(x_lines=4, d_lines=5, mode=PulseMode.DETERMINISTIC),
     "deterministic-2x3-bl63": PulseGeneratorConfig(
         x_lines=2, d_lines=3, mode=PulseMode.DETERMINISTIC, bl_counter_bits=6, bl_max=63
@@ -59,6 +62,8 @@ def run_updates(config: PulseGeneratorConfig, seed: int, updates: int) -> list[s
 
     async def bench(ctx):  # type: ignore[no-untyped-def]
         for x_codes, x_negative, d_codes, d_negative, bl in requests:
+            while ctx.get(dut.busy):  # codes are taken only while busy is low (ready == ~busy)
+                await ctx.tick()
             codes = list(zip(x_codes, x_negative, strict=True)) + list(zip(d_codes, d_negative, strict=True))
             for line, (code, negative) in enumerate(codes):
                 while rng.random() < 0.3:  # idle cycles between writes
@@ -141,6 +146,36 @@ def test_busy_refuses_codes_and_start() -> None:
     assert seen == {"busy": 1, "ready": 0, "slots": 5}
 
 
+@pytest.mark.parametrize("bl", [1, 2, 5])
+def test_busy_covers_every_slot_and_back_to_back_starts_follow_it(bl: int) -> None:
+    """start held high, edge 0 samples it: busy after edges 0..bl, slot t after t+1, next start at bl+2."""
+    dut = PulseGenerator(CONFIGS["stochastic-default-4x4"])
+    trace: list[tuple[int, int, int, int]] = []  # (busy, slot_valid, slot_last, ready) after each edge
+
+    async def bench(ctx):  # type: ignore[no-untyped-def]
+        ctx.set(dut.start, 1)
+        ctx.set(dut.bl, bl)
+        for _ in range(2 * (bl + 2)):
+            await ctx.tick()
+            trace.append(
+                (ctx.get(dut.busy), ctx.get(dut.slot_valid), ctx.get(dut.slot_last), ctx.get(dut.codes.ready))
+            )
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    period = bl + 2  # one train every bl + 2 cycles with start held high
+    for edge, (busy, slot_valid, slot_last, ready) in enumerate(trace):
+        phase = edge % period  # phase 0: the edge that sampled start
+        assert busy == (phase <= bl), f"busy after edge {edge}"
+        assert slot_valid == (1 <= phase <= bl), f"slot_valid after edge {edge}"
+        assert slot_last == (phase == bl), f"slot_last after edge {edge}"
+        assert ready == 1 - busy, f"codes.ready after edge {edge}"
+        if slot_valid:
+            assert busy, f"a slot presented while busy is low after edge {edge}"
+
+
 # --------------------------------------------------------------------------------------------------
 # Randomized configs (hypothesis): a few by default, many with --long
 # --------------------------------------------------------------------------------------------------
@@ -150,6 +185,11 @@ def test_busy_refuses_codes_and_start() -> None:
 def pulse_configs(draw: st.DrawFn) -> PulseGeneratorConfig:
     bits = draw(st.integers(1, 10))
     counter = draw(st.integers(1, 6))
+    lfsr = draw(lfsr_configs(min_width=max(bits, 4)))
+    # the decorrelator: any width >= bits coprime to the first LFSR's (the config refuses others)
+    decorrelator = draw(
+        lfsr_configs(min_width=max(bits, 3)).filter(lambda c: math.gcd(c.width, lfsr.width) == 1)
+    )
     return PulseGeneratorConfig(
         x_lines=draw(st.integers(1, 5)),
         d_lines=draw(st.integers(1, 5)),
@@ -157,7 +197,9 @@ def pulse_configs(draw: st.DrawFn) -> PulseGeneratorConfig:
         bl_max=draw(st.integers(1, (1 << counter) - 1)),
         probability_bits=bits,
         mode=draw(st.sampled_from(list(PulseMode))),
-        lfsr=draw(lfsr_configs(min_width=max(bits, 4))),
+        lfsr=lfsr,
+        streams=draw(st.sampled_from(list(LineStreams))),
+        decorrelator=decorrelator,
     )
 
 

@@ -120,7 +120,7 @@ class Algorithm(abc.ABC):
             forward_io=config.io if forward_io is None else forward_io,
             backward_io=config.backward_io if backward_io is None else backward_io,
             update=config.update if update is None else update,
-            output_scale=config.mapping.output_scale if output_scale is None else output_scale,
+            output_scale=config.mapping if output_scale is None else output_scale,
             pulse_source=make_pulse_source(
                 config.pulse_source if pulse_source is None else pulse_source, pulse_seed, in_size, out_size
             ),

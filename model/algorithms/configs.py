@@ -56,8 +56,7 @@ class TikiTakaSettings(TransferRule):
     against gradient signal (each flip reads A's accumulated gradient with the wrong sign until it is
     rewritten): digits, 50 states, 8 epochs, seeds 0-2, p = 0.01 / 0.1 / 0.3 / 0.5: 83.0 / 82.9 / 85.4 /
     83.2 % at σ_r = 0.3 and - / 90.1 / 88.1 / 83.7 % at σ_r = 0
-    (``pulsetrain.model.experiments.OFFSET_TRANSFER_LR_FULL`` gives the rule that links it to
-    ``transfer_lr``).
+    (docs/studies/README.md, TTv2 family, gives the rule that links it to ``transfer_lr``).
 
     The reference offset of A (σ_r of Rasch et al.) is a device property:
     ``device.reference_offset_std``.
@@ -75,14 +74,28 @@ class TikiTakaSettings(TransferRule):
     transfer_lr: float = 0.3
     #: Weight of A in the effective weight ``gamma * A + C`` (aihwkit ``gamma``; 0 in TTv2).
     gamma: float = 0.0
+    # -- added for issue 13 (studies): aihwkit's automatic threshold scaling --------------------------
+    #: When > 0, the threshold is further multiplied by ``auto_granularity / (in_size * transfer_every)``
+    #: (aihwkit ``ChoppedTransferCompound.auto_granularity``, ``getBufferGranularity`` in
+    #: src/rpucuda/rpu_chopped_transfer_device.cpp): the samples between two reads of one column, so that
+    #: the transfer per sample does not depend on the layer's width. 0 (aihwkit's default) disables it.
+    auto_granularity: float = 0.0
+    # --------------------------------------------------------------------------------------------------
     #: Which implementation serves the digital transfer decisions (float fast path or bit-exact twin).
     periphery: TransferServerKind = TransferServerKind.FLOAT
+
+    def check_threshold_fits_h(self) -> None:
+        """With ``auto_granularity`` the threshold a layer uses is scaled by its width: each layer's
+        controller config checks that one (:func:`~pulsetrain.model.algorithms.tiki_taka.threshold_scale`)."""
+        if self.auto_granularity <= 0.0:
+            super().check_threshold_fits_h()
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_range("tiki_taka.fast_lr", self.fast_lr, 0.0, 100.0, low_open=True)
         check_range("tiki_taka.transfer_lr", self.transfer_lr, 0.0, 1e6, low_open=True)
         check_range("tiki_taka.gamma", self.gamma, 0.0, 1.0)
+        check_range("tiki_taka.auto_granularity", self.auto_granularity, 0.0, 1e9)
         if not isinstance(self.periphery, TransferServerKind):
             raise_enum("tiki_taka.periphery", self.periphery, TransferServerKind)
 

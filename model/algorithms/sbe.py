@@ -212,8 +212,11 @@ class StreamingBatchEigenupdate(OneTilePerLayer, Algorithm):
             estimator.start_batch()
             estimator.add_batch(layer_input, delta * batch)
             summary = estimator.result()
-            tile.update(summary.x_factors.T, summary.d_factors.T, self.config.lr)
-            self.array_updates += summary.rank
+            # a batch of B samples has a gradient of rank <= B: at B < rank only the B leading pairs carry
+            # it, and only they are written (and counted)
+            used = min(summary.rank, batch)
+            tile.update(summary.x_factors[:, :used].T, summary.d_factors[:, :used].T, self.config.lr)
+            self.array_updates += used
         self.batches += 1
         return loss
 

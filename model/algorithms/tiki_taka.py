@@ -93,6 +93,7 @@ def transfer_controller_config(
     chopped = mode is not TransferMode.TTV2
     rule = settings.rule()  # the rule the user set, adjusted to the layer below
     rule["n_reads_per_transfer"] = min(settings.n_reads_per_transfer, in_size)
+    rule["thres_scale"] = threshold_scale(settings, in_size)
     rule["in_chop_prob"] = settings.in_chop_prob if chopped else 0.0
     rule["out_chop_prob"] = settings.out_chop_prob if chopped else 0.0
     return TransferControllerConfig(
@@ -105,6 +106,20 @@ def transfer_controller_config(
         in_chop_seed=seeds[0],
         out_chop_seed=seeds[1],
     )
+
+
+def threshold_scale(settings: TikiTakaSettings, in_size: int) -> float:
+    """The H threshold of a layer with ``in_size`` input lines, in units of one pulse on C.
+
+    ``thres_scale``, times aihwkit's ``auto_granularity / (in_size * transfer_every)`` when
+    ``auto_granularity`` is set (aihwkit's period ``in_size * transfer_every``: the samples between two
+    reads of the same column at one read per transfer; aihwkit ignores ``n_reads_per_transfer`` here and
+    so does this).
+    """
+    if settings.auto_granularity <= 0.0:
+        return settings.thres_scale
+    period = in_size * settings.transfer_every
+    return settings.thres_scale * settings.auto_granularity / period
 
 
 #: Builds one layer's transfer periphery from its digital config (and a generator for float servers).

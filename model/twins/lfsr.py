@@ -35,12 +35,17 @@ class TwinLfsrBank:
         The LFSR config shared with the RTL (:class:`pulsetrain.rtl.lfsr.LfsrBank`).
     lines
         Number of LFSRs; line ``i`` starts at ``line_seeds(config, lines)[i]``.
+    seeds
+        Per-line seeds instead of ``line_seeds`` (e.g. :func:`~pulsetrain.periphery.lfsr.spread_seeds`
+        for the pulse generator's decorrelator bank); one per line.
     """
 
-    def __init__(self, config: LfsrConfig, lines: int) -> None:
+    def __init__(self, config: LfsrConfig, lines: int, seeds: tuple[int, ...] | None = None) -> None:
         self._config = config
         self._lines = lines
-        self._seeds = np.array(line_seeds(config, lines), dtype=np.uint64)
+        if seeds is not None and len(seeds) != lines:
+            raise ValueError(f"seeds must hold one seed per line ({lines}), not {len(seeds)}")
+        self._seeds = np.array(line_seeds(config, lines) if seeds is None else seeds, dtype=np.uint64)
         self._states = self._seeds.copy()
         # _tables[n - 1, b, v]: image of byte b holding v after n advances (grown on demand)
         self._tables = np.zeros((0, (config.width + 7) // 8, 256), dtype=np.uint64)

@@ -47,6 +47,12 @@ class TwinPulseGenerator:
     def __init__(self, config: PulseGeneratorConfig) -> None:
         self._config = config
         self._bank = TwinLfsrBank(config.lfsr, config.lines)
+        # the second bank of combined streams (None for shifted streams and deterministic mode)
+        self._decorrelator = (
+            TwinLfsrBank(config.decorrelator, config.lines, config.decorrelator_seeds())
+            if config.combined
+            else None
+        )
 
     @property
     def config(self) -> PulseGeneratorConfig:
@@ -61,6 +67,8 @@ class TwinPulseGenerator:
     def reset(self) -> None:
         """Back to the reset state (LFSRs at their seeds)."""
         self._bank.reset()
+        if self._decorrelator is not None:
+            self._decorrelator.reset()
 
     def _check_codes(self, name: str, codes: NDArray[np.int64], lines: int, high: int) -> NDArray[np.int64]:
         array = np.asarray(codes, dtype=np.int64)
@@ -89,6 +97,8 @@ class TwinPulseGenerator:
         d = self._check_codes("d_codes", d_codes, config.d_lines, high)
         if config.mode is PulseMode.STOCHASTIC:
             states = self._bank.run(bl)
+            if self._decorrelator is not None:
+                states = states ^ self._decorrelator.run(bl)
             draws = (states & np.uint64((1 << config.probability_bits) - 1)).astype(np.int64)
             fire = draws < np.concatenate([x, d])[None, :]
             x_fire, d_fire = fire[:, : config.x_lines], fire[:, config.x_lines :]
@@ -153,15 +163,18 @@ def pulse_source_factory(seed: np.random.SeedSequence, in_size: int, out_size: i
     """The twin as a ``PULSE_SOURCES`` entry of :mod:`pulsetrain.model.pulses` (``pulse_source="twin"``).
 
     The default generator config sized ``in_size x out_size``, its LFSR seed drawn from the tile's seed
-    sequence (mapped to ``1..2**width - 1``; zero would lock the LFSR up).
+    sequence (mapped to ``1..2**width - 1``; zero would lock the LFSR up), and so is its decorrelator's.
     """
     default = PulseGeneratorConfig()
-    lfsr_seed = int(seed.generate_state(1, dtype=np.uint64)[0]) % default.lfsr.period + 1
+    words = seed.generate_state(2, dtype=np.uint64)
+    lfsr_seed = int(words[0]) % default.lfsr.period + 1
+    decorrelator_seed = int(words[1]) % default.decorrelator.period + 1
     config = PulseGeneratorConfig(
         x_lines=in_size,
         d_lines=out_size,
         bl_counter_bits=TRAINING_BL_COUNTER_BITS,
         bl_max=(1 << TRAINING_BL_COUNTER_BITS) - 1,
         lfsr=dataclasses.replace(default.lfsr, seed=lfsr_seed),
+        decorrelator=dataclasses.replace(default.decorrelator, seed=decorrelator_seed),
     )
     return TwinPulseSource(config)

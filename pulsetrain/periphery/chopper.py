@@ -13,6 +13,11 @@ a flip *event* is signalled after the read of one line:
   sign flips at its event when the counter is 0 (so every line flips once every ``regular_period``
   sweeps, all in the same sweep).
 
+The *effective* flip rate differs from ``flip_probability``: random mode flips with probability
+``flip_code / 2**probability_bits`` (quantised), regular mode with frequency ``1 / ceil(1 / p)`` (0.25 for
+``p = 0.3``). :attr:`ChopperConfig.effective_flip_probability` gives it, :meth:`ChopperConfig.notes` says
+it, ``pulsetrain rtl`` prints it and the datasheet records it.
+
 An event may also address all lines at once (``flip_all``, e.g. output choppers after a full update): one
 decision (one draw, or one counter step) then flips every line. Signs start positive (register 0) after
 reset; a set register bit means the sign is negative.
@@ -75,7 +80,28 @@ class ChopperConfig:
             "code_width": self.code_width,
             "regular_period": self.regular_period,
             "lfsr_taps": list(self.lfsr.tap_stages),
+            "effective_flip_probability": self.effective_flip_probability,
         }
+
+    @property
+    def effective_flip_probability(self) -> float:
+        """The flip rate the logic realises: ``flip_code / 2**probability_bits`` (random) or
+        ``1 / regular_period`` (regular; 0 when ``flip_probability`` is 0)."""
+        if self.mode is ChopperMode.RANDOM:
+            return self.flip_code / float(1 << self.probability_bits)
+        return 1.0 / self.regular_period if self.regular_period else 0.0
+
+    def notes(self) -> list[str]:
+        """Where the effective behaviour differs from the numbers given (said by ``pulsetrain rtl``)."""
+        effective = self.effective_flip_probability
+        if effective == self.flip_probability:
+            return []
+        if self.mode is ChopperMode.RANDOM:
+            rule = f"flip_code {self.flip_code} / 2^{self.probability_bits}"
+        else:
+            rule = f"every ceil(1 / p) = {self.regular_period} sweeps"
+        given = self.flip_probability
+        return [f"chopper flips with probability {effective:g} ({rule}), not flip_probability {given:g}"]
 
     @property
     def flip_code(self) -> int:

@@ -28,13 +28,18 @@ Per-line seeds: many lines (rows, columns, chopper lines) each need their own st
 :func:`line_seeds` places line ``i`` at ``i * stride`` steps further along the same maximal-length
 sequence, ``stride = (2**width - 1) // lines``: the lines walk disjoint segments of the sequence, so no
 two lines repeat each other for at least ``stride`` steps. The jump is computed with the transition
-matrix over GF(2), which is cheap for any ``stride``.
+matrix over GF(2), which is cheap for any ``stride``. Lines that are shifts of one sequence are tied by
+every sparse multiple of the feedback polynomial (with a power-of-two line count and a trinomial, lines
+``i``, ``i + 1`` and ``i + 4`` are linearly related); :func:`spread_seeds` places lines at offsets of the
+golden-ratio sequence instead, for a second bank that breaks such ties (see
+:mod:`pulsetrain.periphery.pulse`).
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -223,6 +228,36 @@ def line_seeds(config: LfsrConfig, lines: int) -> tuple[int, ...]:
     seeds = [config.seed]
     for _ in range(lines - 1):
         seeds.append(apply_columns(jump, seeds[-1]))
+    return tuple(seeds)
+
+
+#: ``(sqrt(5) - 1) / 2``: the golden-ratio fraction whose multiples modulo 1 are the most evenly spread
+#: of all Weyl sequences (three-distance theorem), so line offsets ``i * g`` stay far apart for every line
+#: count and have no power-of-two structure.
+GOLDEN_FRACTION = 0.6180339887498949
+
+
+def spread_offset(config: LfsrConfig) -> int:
+    """Steps between neighbouring lines of :func:`spread_seeds`: ``round(period * g)``, made coprime."""
+    offset = round(config.period * GOLDEN_FRACTION)
+    while math.gcd(offset, config.period) != 1:
+        offset += 1
+    return offset
+
+
+def spread_seeds(config: LfsrConfig, lines: int) -> tuple[int, ...]:
+    """Seeds for ``lines`` LFSRs: line ``i`` starts ``(i * spread_offset) mod period`` steps after the seed.
+
+    Unlike :func:`line_seeds` the offset does not depend on the line count, and offsets of neighbouring
+    lines differ by a golden-ratio fraction of the period, so no sparse polynomial relates them the way a
+    power-of-two stride relates the lines of a trinomial sequence. Distinct for ``lines <= period``
+    (the offset is coprime to the period).
+    """
+    check_int("lines", lines, 1, config.period)
+    jump_one = transition_columns(config, spread_offset(config))
+    seeds = [config.seed]
+    for _ in range(lines - 1):
+        seeds.append(apply_columns(jump_one, seeds[-1]))
     return tuple(seeds)
 
 

@@ -153,7 +153,11 @@ class TransferRule:
         check_range(name + "out_chop_prob", self.out_chop_prob, 0.0, 1.0)
         check_int(name + "reads_held_after_flip", self.reads_held_after_flip, 0, 255)
         check_range(name + "tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
-        # the threshold must be representable in H: refuse rather than silently saturate it
+        self.check_threshold_fits_h()
+
+    def check_threshold_fits_h(self) -> None:
+        """Refuse a threshold H cannot represent (rather than silently saturate it)."""
+        name = f"{self.section}."
         h_one = 1 << self.h_frac_bits
         h_max = (1 << (self.h_bits - 1)) - 1
         threshold_code = round(self.thres_scale * h_one)
