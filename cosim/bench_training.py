@@ -16,21 +16,21 @@ transaction; the first differing decision stops the run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import cocotb
 import numpy as np
 from cocotb.task import bridge, resume
 from cocotb.triggers import Timer
+from pulsetrain.cosim.decisions import Decision, decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, report, start_clock_and_reset
 from pulsetrain.cosim.training import (
-    Decision,
     SourceLedger,
     adc_config_for,
     check_transfer_server,
     cosim_options,
-    decisions_in,
-    first_difference,
     load_data,
     observing_tiles,
     pulse_config_for,
@@ -380,29 +380,39 @@ class RtlTransferPeriphery:
         )
 
 
-@cocotb.test()
-async def train_with_rtl_periphery(dut: Any) -> None:
-    """Train; compare every decision with the twin; report results, cycles and where the time went."""
-    from pulsetrain.model.algorithms.configs import TransferServerKind
-    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
-    from pulsetrain.model.pulses import PULSE_SOURCES
-    from pulsetrain.model.training import resolve_train_config, train
+@dataclass
+class _RtlPeriphery:
+    """The transactors of every RTL block one training run drives, by block kind."""
 
-    test_start = time.perf_counter()
-    parameters = bench_parameters()
+    pulses: list[PulseGeneratorTransactor] = field(default_factory=list)
+    transfers: list[TransferControllerTransactor] = field(default_factory=list)
+    adcs: list[AdcReadoutTransactor] = field(default_factory=list)
+
+    def cycles_by_block(self) -> dict[str, int]:
+        """Clock cycles each kind of block was driven for."""
+        return {
+            "pulse-generator": sum(t.cycles for t in self.pulses),
+            "transfer-controller": sum(t.cycles for t in self.transfers),
+            "adc-readout": sum(t.cycles for t in self.adcs),
+        }
+
+
+async def _free_running_seconds_per_cycle(cycles: int = 2_000) -> float:
+    """What one free-running cycle costs the simulator (no Python per cycle): the floor of any bench."""
+    start = time.perf_counter()
+    await Timer(cycles * CLOCK_NS, unit="ns")
+    return (time.perf_counter() - start) / cycles
+
+
+def _serve_pulses_from_rtl(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> None:
+    """Register the ``rtl`` pulse source: each tile the pure run used is served by its generator RTL."""
+    from pulsetrain.model.pulses import PULSE_SOURCES
+
     used: list[int] = list(parameters["used_sources"])
     expected = [config_from_plain(PulseGeneratorConfig, c) for c in parameters["source_configs"]]
     bl_max = int(parameters["bl_max"])
-    await start_clock_and_reset(dut, period_ns=CLOCK_NS)
-
-    # what one free-running cycle costs the simulator (no Python per cycle): the floor of any bench
-    calibration_cycles = 2_000
-    start = time.perf_counter()
-    await Timer(calibration_cycles * CLOCK_NS, unit="ns")
-    free_running_seconds_per_cycle = (time.perf_counter() - start) / calibration_cycles
-
-    statistics = RunStatistics()
-    transactors: list[PulseGeneratorTransactor] = []
     created: list[int] = []
 
     def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> RtlPulseSource:
@@ -418,27 +428,30 @@ async def train_with_rtl_periphery(dut: Any) -> None:
                     f"tile {index}: generator config differs from the one the RTL was built from"
                 )
             transactor = PulseGeneratorTransactor(dut, config, prefix=f"tile{position}__")
-            transactors.append(transactor)
+            periphery.pulses.append(transactor)
         return RtlPulseSource(index, config, transactor, statistics, position)
 
     PULSE_SOURCES["rtl"] = factory  # type: ignore[assignment]
     register_twin_source(SourceLedger(), bl_max)
 
+
+def _transfer_factory(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> Callable[[TransferControllerConfig, np.random.Generator], Any]:
+    """The transfer server of the TTv2 family: each layer's controller RTL, with its ADC readout RTL."""
     expected_transfer = [
         config_from_plain(TransferControllerConfig, c) for c in parameters.get("transfer_configs", [])
     ]
-    transfer_transactors: list[TransferControllerTransactor] = []
     expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
-    adc_transactors: list[AdcReadoutTransactor] = []
 
     def transfer_factory(config: TransferControllerConfig, rng: np.random.Generator) -> Any:
-        layer = len(transfer_transactors)
+        layer = len(periphery.transfers)
         if layer >= len(expected_transfer) or config != expected_transfer[layer]:
             raise RuntimeError(
                 f"layer {layer}: transfer controller config differs from the one the RTL was built from"
             )
         transactor = TransferControllerTransactor(dut, config, prefix=f"transfer{layer}__")
-        transfer_transactors.append(transactor)
+        periphery.transfers.append(transactor)
         adc = None
         if expected_adc:
             if expected_adc[layer] != adc_config_for(config):
@@ -446,20 +459,47 @@ async def train_with_rtl_periphery(dut: Any) -> None:
                     f"layer {layer}: ADC readout config differs from the one the RTL was built from"
                 )
             readout = AdcReadoutTransactor(dut, expected_adc[layer], prefix=f"adc{layer}__")
-            adc_transactors.append(readout)
+            periphery.adcs.append(readout)
             adc = RtlColumnAdc(layer, expected_adc[layer], readout, statistics)
         return RtlTransferPeriphery(layer, config, transactor, statistics, adc)
 
-    # the network's forward and backward reads: one ADC readout per tile direction the pure run read
+    return transfer_factory
+
+
+def _tile_reads(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> dict[int, RtlTileReads]:
+    """The network's forward and backward reads: one ADC readout per tile direction the pure run read."""
+    expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
     tile_reads: dict[int, RtlTileReads] = {}
     for entry in parameters.get("read_adcs", []):
         index = int(entry["adc"])
         readout = AdcReadoutTransactor(dut, expected_adc[index], prefix=f"adc{index}__")
-        adc_transactors.append(readout)
+        periphery.adcs.append(readout)
         reads = tile_reads.setdefault(int(entry["tile"]), RtlTileReads(int(entry["tile"]), {}))
         reads.readouts[bool(entry["transpose"])] = RtlColumnAdc(
             int(entry["tile"]), expected_adc[index], readout, statistics, RtlTileReads.BLOCK
         )
+    return tile_reads
+
+
+@cocotb.test()
+async def train_with_rtl_periphery(dut: Any) -> None:
+    """Train; compare every decision with the twin; report results, cycles and where the time went."""
+    from pulsetrain.model.algorithms.configs import TransferServerKind
+    from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
+    from pulsetrain.model.training import resolve_train_config, train
+
+    test_start = time.perf_counter()
+    parameters = bench_parameters()
+    await start_clock_and_reset(dut, period_ns=CLOCK_NS)
+    free_running_seconds_per_cycle = await _free_running_seconds_per_cycle()
+
+    statistics = RunStatistics()
+    periphery = _RtlPeriphery()
+    _serve_pulses_from_rtl(dut, parameters, periphery, statistics)
+    transfer_factory = _transfer_factory(dut, parameters, periphery, statistics)
+    tile_reads = _tile_reads(dut, parameters, periphery, statistics)
 
     def attach_reads(tile: Any, index: int) -> None:
         if index in tile_reads:
@@ -471,7 +511,6 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     check_transfer_server(config)
     data = load_data(parameters["data_file"])
     cycle_start = time.perf_counter()
-    setup_seconds = cycle_start - test_start
     results: dict[str, Any] | None = None
     error: str | None = None
     try:
@@ -483,47 +522,65 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"
     wall = time.perf_counter() - cycle_start
-    pulse_cycles = sum(t.cycles for t in transactors)
-    transfer_cycles = sum(t.cycles for t in transfer_transactors)
-    adc_cycles = sum(t.cycles for t in adc_transactors)
-    cycles = pulse_cycles + transfer_cycles + adc_cycles
     samples = data.x_train.shape[0] * config.epochs if results is not None else None
-    simulator_floor = cycles * free_running_seconds_per_cycle
     report(
         results=results,
         samples=samples,
-        cycles=cycles,
+        cycles=sum(periphery.cycles_by_block().values()),
         transactions=statistics.transactions,
         decisions_compared=statistics.decisions,
         transactions_by_block=statistics.transactions_by_block,
         decisions_by_block=statistics.decisions_by_block,
-        transfer_controllers=len(transfer_transactors),
-        transfer_activity=statistics.transfer_activity if transfer_transactors else None,
-        adc_readouts=len(adc_transactors),
+        transfer_controllers=len(periphery.transfers),
+        transfer_activity=statistics.transfer_activity if periphery.transfers else None,
+        adc_readouts=len(periphery.adcs),
         mismatches=0 if statistics.first_mismatch is None else 1,
         first_mismatch=statistics.first_mismatch.as_dict() if statistics.first_mismatch else None,
         samples_per_second=(samples / wall) if samples else None,
-        time_split={
-            "total_seconds": wall,
-            "setup_seconds": setup_seconds,
-            # the end-of-epoch accuracy passes: pure model reads, no RTL
-            "accuracy_seconds": sum(e["evaluation_seconds"] for e in results["epochs"]) if results else 0.0,
-            "accuracy_samples": (
-                (data.x_train.shape[0] + data.x_test.shape[0]) * len(results["epochs"]) if results else 0
-            ),
-            "transactions_seconds": statistics.transaction_seconds,
-            "transactions_seconds_by_block": statistics.seconds_by_block,
-            "cycles_by_block": {
-                "pulse-generator": pulse_cycles,
-                "transfer-controller": transfer_cycles,
-                "adc-readout": adc_cycles,
-            },
-            "simulator_cycles_seconds_estimate": simulator_floor,
-            "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
-            "model_python_seconds": wall - statistics.transaction_seconds,
-            "free_running_seconds_per_cycle": free_running_seconds_per_cycle,
-            "cycles_per_sample": (cycles / samples) if samples else None,
-        },
+        time_split=_time_split(
+            periphery,
+            statistics,
+            results,
+            data,
+            samples=samples,
+            wall=wall,
+            setup_seconds=cycle_start - test_start,
+            free_running_seconds_per_cycle=free_running_seconds_per_cycle,
+        ),
     )
     if error is not None:
         raise AssertionError(error)
+
+
+def _time_split(
+    periphery: _RtlPeriphery,
+    statistics: RunStatistics,
+    results: dict[str, Any] | None,
+    data: Any,
+    *,
+    samples: int | None,
+    wall: float,
+    setup_seconds: float,
+    free_running_seconds_per_cycle: float,
+) -> dict[str, Any]:
+    """Where the run's time went: simulator cycles, per-cycle Python, the model's own Python."""
+    cycles_by_block = periphery.cycles_by_block()
+    cycles = sum(cycles_by_block.values())
+    simulator_floor = cycles * free_running_seconds_per_cycle
+    return {
+        "total_seconds": wall,
+        "setup_seconds": setup_seconds,
+        # the end-of-epoch accuracy passes: pure model reads, no RTL
+        "accuracy_seconds": sum(e["evaluation_seconds"] for e in results["epochs"]) if results else 0.0,
+        "accuracy_samples": (
+            (data.x_train.shape[0] + data.x_test.shape[0]) * len(results["epochs"]) if results else 0
+        ),
+        "transactions_seconds": statistics.transaction_seconds,
+        "transactions_seconds_by_block": statistics.seconds_by_block,
+        "cycles_by_block": cycles_by_block,
+        "simulator_cycles_seconds_estimate": simulator_floor,
+        "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
+        "model_python_seconds": wall - statistics.transaction_seconds,
+        "free_running_seconds_per_cycle": free_running_seconds_per_cycle,
+        "cycles_per_sample": (cycles / samples) if samples else None,
+    }
