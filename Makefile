@@ -6,13 +6,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# setuptools always notes that an editable install with a package-dir mapping (model/ -> pulsetrain.model,
+# ...) goes through a meta path finder; that is this layout by design, so the note is filtered out.
+EDITABLE_QUIET := PYTHONWARNINGS='ignore:Editable installation'
 
 .PHONY: demo test lint typecheck pytest system-tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(EDITABLE_QUIET) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # Simulators, static timing and a browser from Debian's packages; only possible as root. Everything that

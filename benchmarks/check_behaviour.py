@@ -8,7 +8,9 @@ the ``pulsetrain`` command line exactly as a user runs them, and compares it wit
    epochs): ``weights_sha256``, the accuracies and pulse counts;
 2. ``pulsetrain cosim --algo A`` for every algorithm with an RTL periphery (Verilator, few samples): the
    decision and transaction counts per block, mismatches, cycles per block and the weights' digest;
-3. with ``--report``: ``pulsetrain report --quick``'s ``results.json`` with every timing removed (this
+3. the Verilog of every RTL block at its default config (``pulsetrain rtl``'s registry), without source
+   locations: a split ``elaborate`` must emit the same netlist;
+4. with ``--report``: ``pulsetrain report --quick``'s ``results.json`` with every timing removed (this
    takes minutes: it trains, co-simulates, synthesizes and runs the studies).
 
 Record on the untouched tree, change the code, then compare::
@@ -33,10 +35,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-#: keys whose values are timings, paths or other run-to-run noise (matched against the key's name)
+#: keys whose values are timings, paths, the source digest or other run-to-run noise (matched against the
+#: key's name)
 NOISE_KEY = re.compile(
     r"(seconds|_s$|^wall|per_second|elapsed|timestamp|created|generated|^log$|waveform|^path$|cache|"
-    r"^out$|dir$|_file$|^load)"
+    r"^out$|dir$|_file$|^load|^code_version$)"
 )
 
 #: what a train run must reproduce
@@ -92,7 +95,7 @@ def record_train(algorithm: str, work: Path) -> dict[str, Any]:
         "--no-progress", "--json", str(out),
     )  # fmt: skip
     result = json.loads(out.read_text())
-    return {key: result[key] for key in TRAIN_KEYS if key in result}
+    return strip_noise({key: result[key] for key in TRAIN_KEYS if key in result})
 
 
 def record_cosim(algorithm: str, work: Path, samples: int) -> dict[str, Any]:
@@ -105,7 +108,23 @@ def record_cosim(algorithm: str, work: Path, samples: int) -> dict[str, Any]:
     result = json.loads(out.read_text())
     fingerprint = {key: result[key] for key in COSIM_KEYS if key in result}
     fingerprint["cycles_by_block"] = result.get("time_split", {}).get("cycles_by_block")
-    return fingerprint
+    return strip_noise(fingerprint)
+
+
+def record_rtl() -> dict[str, str]:
+    """SHA-256 of each RTL block's Verilog at its default config (source locations left out)."""
+    import hashlib
+
+    from amaranth.back import verilog
+    from pulsetrain.rtl.blocks import BLOCKS
+
+    digests = {}
+    for name, block in BLOCKS.items():
+        text = verilog.convert(
+            block.build(block.default_config()), name=name.replace("-", "_"), emit_src=False
+        )
+        digests[name] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
 
 
 def record_report(work: Path) -> Any:
@@ -116,7 +135,7 @@ def record_report(work: Path) -> Any:
 
 
 def record(*, report: bool, samples: int, only: str | None) -> dict[str, Any]:
-    """Every fingerprint this script knows (``only``: just ``train``, ``cosim`` or ``report``)."""
+    """Every fingerprint this script knows (``only``: just ``train``, ``cosim``, ``rtl`` or ``report``)."""
     algorithms, cosim_algorithms = _algorithms()
     fingerprints: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="check-behaviour-") as folder:
@@ -129,6 +148,9 @@ def record(*, report: bool, samples: int, only: str | None) -> dict[str, Any]:
             for algorithm in cosim_algorithms:
                 print(f"cosim {algorithm}", flush=True)
                 fingerprints[f"cosim/{algorithm}"] = record_cosim(algorithm, work, samples)
+        if only in (None, "rtl"):
+            print("rtl", flush=True)
+            fingerprints["rtl/verilog"] = record_rtl()
         if report and only in (None, "report"):
             print("report --quick", flush=True)
             fingerprints["report"] = record_report(work)
@@ -164,7 +186,7 @@ def main() -> int:
     parser.add_argument("file", type=Path, help="the recording (JSON) to write or to compare with")
     parser.add_argument("--report", action="store_true", help="also pulsetrain report --quick (minutes)")
     parser.add_argument("--samples", type=int, default=12, help="training samples per cosim run")
-    parser.add_argument("--only", choices=("train", "cosim", "report"), help="record just this part")
+    parser.add_argument("--only", choices=("train", "cosim", "rtl", "report"), help="record just this part")
     arguments = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     now = record(report=arguments.report, samples=arguments.samples, only=arguments.only)
@@ -178,7 +200,7 @@ def main() -> int:
         temporary.replace(arguments.file)
         print(f"recorded {len(now)} fingerprints into {arguments.file}")
         return 0
-    before = json.loads(arguments.file.read_text())
+    before = strip_noise(json.loads(arguments.file.read_text()))
     parts = {key.split("/")[0] for key in now}
     before = {key: value for key, value in before.items() if key.split("/")[0] in parts}
     found = differences(before, now)

@@ -16,21 +16,21 @@ transaction; the first differing decision stops the run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import cocotb
 import numpy as np
 from cocotb.task import bridge, resume
 from cocotb.triggers import Timer
+from pulsetrain.cosim.decisions import Decision, decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, report, start_clock_and_reset
 from pulsetrain.cosim.training import (
-    Decision,
     SourceLedger,
     adc_config_for,
     check_transfer_server,
     cosim_options,
-    decisions_in,
-    first_difference,
     load_data,
     observing_tiles,
     pulse_config_for,
@@ -380,142 +380,107 @@ class RtlTransferPeriphery:
         )
 
 
-class RtlPeriphery:
-    """The RTL side of the run: a transactor per pulse generator, transfer controller and ADC readout in the
-    Verilog top, created in the order the model asks for them (pulse sources and transfer peripheries
-    while the network is built; the read ADCs up front), each checked against the config the host built
-    the RTL from."""
+@dataclass
+class _RtlPeriphery:
+    """The transactors of every RTL block one training run drives, by block kind."""
 
-    def __init__(self, dut: Any, parameters: dict[str, Any], statistics: RunStatistics) -> None:
-        self.dut = dut
-        self.statistics = statistics
-        self.used: list[int] = list(parameters["used_sources"])
-        self.expected = [config_from_plain(PulseGeneratorConfig, c) for c in parameters["source_configs"]]
-        self.bl_max = int(parameters["bl_max"])
-        self.expected_transfer = [
-            config_from_plain(TransferControllerConfig, c) for c in parameters.get("transfer_configs", [])
-        ]
-        self.expected_adc = [
-            config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])
-        ]
-        self.pulse: list[PulseGeneratorTransactor] = []
-        self.transfer: list[TransferControllerTransactor] = []
-        self.adc: list[AdcReadoutTransactor] = []
-        self.created: list[int] = []
-        # the network's forward and backward reads: one ADC readout per tile direction the pure run read
-        self.tile_reads: dict[int, RtlTileReads] = {}
-        for entry in parameters.get("read_adcs", []):
-            index = int(entry["adc"])
-            readout = AdcReadoutTransactor(dut, self.expected_adc[index], prefix=f"adc{index}__")
-            self.adc.append(readout)
-            reads = self.tile_reads.setdefault(int(entry["tile"]), RtlTileReads(int(entry["tile"]), {}))
-            reads.readouts[bool(entry["transpose"])] = RtlColumnAdc(
-                int(entry["tile"]), self.expected_adc[index], readout, statistics, RtlTileReads.BLOCK
-            )
-
-    def pulse_source(self, seed: np.random.SeedSequence, in_size: int, out_size: int) -> RtlPulseSource:
-        """The ``rtl`` pulse source of the next tile (served by the RTL if the host built it one)."""
-        index = len(self.created)
-        self.created.append(index)
-        config = pulse_config_for(seed, in_size, out_size, self.bl_max)
-        transactor = None
-        position = -1
-        if index in self.used:
-            position = self.used.index(index)
-            if config != self.expected[position]:
-                raise RuntimeError(
-                    f"tile {index}: generator config differs from the one the RTL was built from"
-                )
-            transactor = PulseGeneratorTransactor(self.dut, config, prefix=f"tile{position}__")
-            self.pulse.append(transactor)
-        return RtlPulseSource(index, config, transactor, self.statistics, position)
-
-    def transfer_periphery(self, config: TransferControllerConfig, rng: np.random.Generator) -> Any:
-        """The next layer's transfer periphery: its transfer controller and the ADC readout of its A."""
-        layer = len(self.transfer)
-        if layer >= len(self.expected_transfer) or config != self.expected_transfer[layer]:
-            raise RuntimeError(
-                f"layer {layer}: transfer controller config differs from the one the RTL was built from"
-            )
-        transactor = TransferControllerTransactor(self.dut, config, prefix=f"transfer{layer}__")
-        self.transfer.append(transactor)
-        adc = None
-        if self.expected_adc:
-            if self.expected_adc[layer] != adc_config_for(config):
-                raise RuntimeError(
-                    f"layer {layer}: ADC readout config differs from the one the RTL was built from"
-                )
-            readout = AdcReadoutTransactor(self.dut, self.expected_adc[layer], prefix=f"adc{layer}__")
-            self.adc.append(readout)
-            adc = RtlColumnAdc(layer, self.expected_adc[layer], readout, self.statistics)
-        return RtlTransferPeriphery(layer, config, transactor, self.statistics, adc)
-
-    def attach_reads(self, tile: Any, index: int) -> None:
-        """Give tile ``index`` its read ADCs, if the host built any for it."""
-        if index in self.tile_reads:
-            tile.read_adc = self.tile_reads[index]
+    pulses: list[PulseGeneratorTransactor] = field(default_factory=list)
+    transfers: list[TransferControllerTransactor] = field(default_factory=list)
+    adcs: list[AdcReadoutTransactor] = field(default_factory=list)
 
     def cycles_by_block(self) -> dict[str, int]:
-        """Clock cycles each kind of block spent in transactions."""
+        """Clock cycles each kind of block was driven for."""
         return {
-            "pulse-generator": sum(t.cycles for t in self.pulse),
-            "transfer-controller": sum(t.cycles for t in self.transfer),
-            "adc-readout": sum(t.cycles for t in self.adc),
+            "pulse-generator": sum(t.cycles for t in self.pulses),
+            "transfer-controller": sum(t.cycles for t in self.transfers),
+            "adc-readout": sum(t.cycles for t in self.adcs),
         }
 
 
-async def free_running_seconds_per_cycle(cycles: int = 2_000) -> float:
+async def _free_running_seconds_per_cycle(cycles: int = 2_000) -> float:
     """What one free-running cycle costs the simulator (no Python per cycle): the floor of any bench."""
     start = time.perf_counter()
     await Timer(cycles * CLOCK_NS, unit="ns")
     return (time.perf_counter() - start) / cycles
 
 
-def measurements(
-    results: dict[str, Any] | None,
-    samples: int | None,
-    rtl: RtlPeriphery,
-    *,
-    wall: float,
-    setup_seconds: float,
-    per_cycle: float,
-    evaluated_samples: int,
-) -> dict[str, Any]:
-    """What the bench reports: the results, the counts of transactions and decisions, where time went."""
-    statistics = rtl.statistics
-    by_block = rtl.cycles_by_block()
-    cycles = sum(by_block.values())
-    simulator_floor = cycles * per_cycle
-    return {
-        "results": results,
-        "samples": samples,
-        "cycles": cycles,
-        "transactions": statistics.transactions,
-        "decisions_compared": statistics.decisions,
-        "transactions_by_block": statistics.transactions_by_block,
-        "decisions_by_block": statistics.decisions_by_block,
-        "transfer_controllers": len(rtl.transfer),
-        "transfer_activity": statistics.transfer_activity if rtl.transfer else None,
-        "adc_readouts": len(rtl.adc),
-        "mismatches": 0 if statistics.first_mismatch is None else 1,
-        "first_mismatch": statistics.first_mismatch.as_dict() if statistics.first_mismatch else None,
-        "samples_per_second": (samples / wall) if samples else None,
-        "time_split": {
-            "total_seconds": wall,
-            "setup_seconds": setup_seconds,
-            # the end-of-epoch accuracy passes: pure model reads, no RTL
-            "accuracy_seconds": sum(e["evaluation_seconds"] for e in results["epochs"]) if results else 0.0,
-            "accuracy_samples": evaluated_samples,
-            "transactions_seconds": statistics.transaction_seconds,
-            "transactions_seconds_by_block": statistics.seconds_by_block,
-            "cycles_by_block": by_block,
-            "simulator_cycles_seconds_estimate": simulator_floor,
-            "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
-            "model_python_seconds": wall - statistics.transaction_seconds,
-            "free_running_seconds_per_cycle": per_cycle,
-            "cycles_per_sample": (cycles / samples) if samples else None,
-        },
-    }
+def _serve_pulses_from_rtl(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> None:
+    """Register the ``rtl`` pulse source: each tile the pure run used is served by its generator RTL."""
+    from pulsetrain.model.pulses import PULSE_SOURCES
+
+    used: list[int] = list(parameters["used_sources"])
+    expected = [config_from_plain(PulseGeneratorConfig, c) for c in parameters["source_configs"]]
+    bl_max = int(parameters["bl_max"])
+    created: list[int] = []
+
+    def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> RtlPulseSource:
+        index = len(created)
+        created.append(index)
+        config = pulse_config_for(seed, in_size, out_size, bl_max)
+        transactor = None
+        position = -1
+        if index in used:
+            position = used.index(index)
+            if config != expected[position]:
+                raise RuntimeError(
+                    f"tile {index}: generator config differs from the one the RTL was built from"
+                )
+            transactor = PulseGeneratorTransactor(dut, config, prefix=f"tile{position}__")
+            periphery.pulses.append(transactor)
+        return RtlPulseSource(index, config, transactor, statistics, position)
+
+    PULSE_SOURCES["rtl"] = factory  # type: ignore[assignment]
+    register_twin_source(SourceLedger(), bl_max)
+
+
+def _transfer_factory(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> Callable[[TransferControllerConfig, np.random.Generator], Any]:
+    """The transfer server of the TTv2 family: each layer's controller RTL, with its ADC readout RTL."""
+    expected_transfer = [
+        config_from_plain(TransferControllerConfig, c) for c in parameters.get("transfer_configs", [])
+    ]
+    expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
+
+    def transfer_factory(config: TransferControllerConfig, rng: np.random.Generator) -> Any:
+        layer = len(periphery.transfers)
+        if layer >= len(expected_transfer) or config != expected_transfer[layer]:
+            raise RuntimeError(
+                f"layer {layer}: transfer controller config differs from the one the RTL was built from"
+            )
+        transactor = TransferControllerTransactor(dut, config, prefix=f"transfer{layer}__")
+        periphery.transfers.append(transactor)
+        adc = None
+        if expected_adc:
+            if expected_adc[layer] != adc_config_for(config):
+                raise RuntimeError(
+                    f"layer {layer}: ADC readout config differs from the one the RTL was built from"
+                )
+            readout = AdcReadoutTransactor(dut, expected_adc[layer], prefix=f"adc{layer}__")
+            periphery.adcs.append(readout)
+            adc = RtlColumnAdc(layer, expected_adc[layer], readout, statistics)
+        return RtlTransferPeriphery(layer, config, transactor, statistics, adc)
+
+    return transfer_factory
+
+
+def _tile_reads(
+    dut: Any, parameters: dict[str, Any], periphery: _RtlPeriphery, statistics: RunStatistics
+) -> dict[int, RtlTileReads]:
+    """The network's forward and backward reads: one ADC readout per tile direction the pure run read."""
+    expected_adc = [config_from_plain(AdcReadoutConfig, c) for c in parameters.get("adc_configs", [])]
+    tile_reads: dict[int, RtlTileReads] = {}
+    for entry in parameters.get("read_adcs", []):
+        index = int(entry["adc"])
+        readout = AdcReadoutTransactor(dut, expected_adc[index], prefix=f"adc{index}__")
+        periphery.adcs.append(readout)
+        reads = tile_reads.setdefault(int(entry["tile"]), RtlTileReads(int(entry["tile"]), {}))
+        reads.readouts[bool(entry["transpose"])] = RtlColumnAdc(
+            int(entry["tile"]), expected_adc[index], readout, statistics, RtlTileReads.BLOCK
+        )
+    return tile_reads
 
 
 @cocotb.test()
@@ -523,17 +488,23 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     """Train; compare every decision with the twin; report results, cycles and where the time went."""
     from pulsetrain.model.algorithms.configs import TransferServerKind
     from pulsetrain.model.algorithms.tiki_taka import serving_transfer_periphery
-    from pulsetrain.model.pulses import PULSE_SOURCES
     from pulsetrain.model.training import resolve_train_config, train
 
     test_start = time.perf_counter()
     parameters = bench_parameters()
     await start_clock_and_reset(dut, period_ns=CLOCK_NS)
-    per_cycle = await free_running_seconds_per_cycle()
+    free_running_seconds_per_cycle = await _free_running_seconds_per_cycle()
+
     statistics = RunStatistics()
-    rtl = RtlPeriphery(dut, parameters, statistics)
-    PULSE_SOURCES["rtl"] = rtl.pulse_source  # type: ignore[assignment]
-    register_twin_source(SourceLedger(), rtl.bl_max)
+    periphery = _RtlPeriphery()
+    _serve_pulses_from_rtl(dut, parameters, periphery, statistics)
+    transfer_factory = _transfer_factory(dut, parameters, periphery, statistics)
+    tile_reads = _tile_reads(dut, parameters, periphery, statistics)
+
+    def attach_reads(tile: Any, index: int) -> None:
+        if index in tile_reads:
+            tile.read_adc = tile_reads[index]
+
     options = cosim_options(parameters["options"])
     options["pulse_source"] = "rtl"
     config = resolve_train_config(options=options, sets=parameters.get("sets", ()))
@@ -544,25 +515,72 @@ async def train_with_rtl_periphery(dut: Any) -> None:
     error: str | None = None
     try:
         with (
-            serving_transfer_periphery(TransferServerKind.TWIN, rtl.transfer_periphery),
-            observing_tiles(rtl.attach_reads),
+            serving_transfer_periphery(TransferServerKind.TWIN, transfer_factory),
+            observing_tiles(attach_reads),
         ):
             results = await bridge(train)(config, data=data)
     except DecisionMismatch as mismatch:
         error = f"first differing decision: {mismatch.decision.as_dict()}"
     wall = time.perf_counter() - cycle_start
     samples = data.x_train.shape[0] * config.epochs if results is not None else None
-    evaluated = (data.x_train.shape[0] + data.x_test.shape[0]) * len(results["epochs"]) if results else 0
     report(
-        **measurements(
+        results=results,
+        samples=samples,
+        cycles=sum(periphery.cycles_by_block().values()),
+        transactions=statistics.transactions,
+        decisions_compared=statistics.decisions,
+        transactions_by_block=statistics.transactions_by_block,
+        decisions_by_block=statistics.decisions_by_block,
+        transfer_controllers=len(periphery.transfers),
+        transfer_activity=statistics.transfer_activity if periphery.transfers else None,
+        adc_readouts=len(periphery.adcs),
+        mismatches=0 if statistics.first_mismatch is None else 1,
+        first_mismatch=statistics.first_mismatch.as_dict() if statistics.first_mismatch else None,
+        samples_per_second=(samples / wall) if samples else None,
+        time_split=_time_split(
+            periphery,
+            statistics,
             results,
-            samples,
-            rtl,
+            data,
+            samples=samples,
             wall=wall,
             setup_seconds=cycle_start - test_start,
-            per_cycle=per_cycle,
-            evaluated_samples=evaluated,
-        )
+            free_running_seconds_per_cycle=free_running_seconds_per_cycle,
+        ),
     )
     if error is not None:
         raise AssertionError(error)
+
+
+def _time_split(
+    periphery: _RtlPeriphery,
+    statistics: RunStatistics,
+    results: dict[str, Any] | None,
+    data: Any,
+    *,
+    samples: int | None,
+    wall: float,
+    setup_seconds: float,
+    free_running_seconds_per_cycle: float,
+) -> dict[str, Any]:
+    """Where the run's time went: simulator cycles, per-cycle Python, the model's own Python."""
+    cycles_by_block = periphery.cycles_by_block()
+    cycles = sum(cycles_by_block.values())
+    simulator_floor = cycles * free_running_seconds_per_cycle
+    return {
+        "total_seconds": wall,
+        "setup_seconds": setup_seconds,
+        # the end-of-epoch accuracy passes: pure model reads, no RTL
+        "accuracy_seconds": sum(e["evaluation_seconds"] for e in results["epochs"]) if results else 0.0,
+        "accuracy_samples": (
+            (data.x_train.shape[0] + data.x_test.shape[0]) * len(results["epochs"]) if results else 0
+        ),
+        "transactions_seconds": statistics.transaction_seconds,
+        "transactions_seconds_by_block": statistics.seconds_by_block,
+        "cycles_by_block": cycles_by_block,
+        "simulator_cycles_seconds_estimate": simulator_floor,
+        "per_cycle_python_seconds_estimate": max(0.0, statistics.transaction_seconds - simulator_floor),
+        "model_python_seconds": wall - statistics.transaction_seconds,
+        "free_running_seconds_per_cycle": free_running_seconds_per_cycle,
+        "cycles_per_sample": (cycles / samples) if samples else None,
+    }

@@ -43,7 +43,7 @@ BUILD_ROOT = ROOT / "build" / "cosim"
 #: environment variable that asks for waveforms on every run ("1"), not only on failure
 WAVES_ENV = "PULSETRAIN_WAVES"
 
-# Amaranth writes no `timescale; Icarus then refuses a clock period in ns (TOOLCHAIN.md).
+# Amaranth writes no `timescale; Icarus then refuses a clock period in ns (docs/toolchain.md).
 TIMESCALE = ("1ns", "1ps")
 
 

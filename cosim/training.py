@@ -293,62 +293,6 @@ def training_periphery(
 
 
 # --------------------------------------------------------------------------------------------------
-# decisions compared
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The first periphery decision where RTL and model differ."""
-
-    #: update index of that tile (0-based): the training step at batch 1 with one update per step
-    update: int
-    #: tile index in the algorithm's creation order (e.g. A and C of each layer for TTv2)
-    tile: int
-    #: which decision: ``x_fire[slot, line]``, ``d_negative[line]``...
-    what: str
-    rtl: Any
-    model: Any
-    #: layer: index among the tiles that issue updates (the RTL generator ``tile{layer}``), input first;
-    #: for transfer decisions the TTv2-family layer (the RTL controller ``transfer{layer}``)
-    layer: int = -1
-    #: the RTL block that made the decision
-    block: str = "pulse-generator"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.update,
-            "layer": self.layer,
-            "tile": self.tile,
-            "block": self.block,
-            "what": self.what,
-            "rtl": self.rtl,
-            "model": self.model,
-        }
-
-
-def first_difference(
-    update: int, tile: int, design: PulseTrains, model: PulseTrains, layer: int = -1
-) -> Decision | None:
-    """The first differing decision of two pulse-train transactions, or None when they agree."""
-    for name in ("x_fire", "d_fire", "x_negative", "d_negative"):
-        a, b = np.asarray(getattr(design, name)), np.asarray(getattr(model, name))
-        if a.shape != b.shape:
-            return Decision(update, tile, f"{name} shape", list(a.shape), list(b.shape), layer)
-        differ = np.argwhere(a != b)
-        if differ.size:
-            index = tuple(int(i) for i in differ[0])
-            label = f"{name}[slot {index[0]}, line {index[1]}]" if a.ndim == 2 else f"{name}[line {index[0]}]"
-            return Decision(update, tile, label, bool(a[index]), bool(b[index]), layer)
-    return None
-
-
-def decisions_in(trains: PulseTrains) -> int:
-    """Number of individual decisions in one transaction (each slot of each line, each sign line)."""
-    return int(trains.x_fire.size + trains.d_fire.size + trains.x_negative.size + trains.d_negative.size)
-
-
-# --------------------------------------------------------------------------------------------------
 # host side
 # --------------------------------------------------------------------------------------------------
 
@@ -516,24 +460,28 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
     model_results, ledger, transfer_configs = run_pure_model(
         config, data, reads if request.adc_in_loop else None
     )
-    read_uses = [reads[key] for key in sorted(reads)]
+    plan = _RtlPlan(
+        used=ledger.used(),
+        pulse_configs=[],
+        transfer_configs=transfer_configs,
+        adc_configs=[adc_config_for(c) for c in transfer_configs] if request.adc_in_loop else [],
+        read_uses=[reads[key] for key in sorted(reads)],
+    )
     model_seconds = time.perf_counter() - started
-    used = ledger.used()
-    if not used:
+    if not plan.used:
         raise ConfigError(
             f"algo {config.algo} issued no pulsed updates with these settings: nothing to co-simulate"
         )
-    configs = [ledger.configs[i] for i in used]
-    build_start = time.perf_counter()
-    adc_configs = [adc_config_for(c) for c in transfer_configs] if request.adc_in_loop else []
+    plan.pulse_configs.extend(ledger.configs[i] for i in plan.used)
     # after the transfer path's readouts, one per tile direction the network reads through an ADC
-    adc_configs += [use.config for use in read_uses]
+    plan.adc_configs.extend(use.config for use in plan.read_uses)
+    build_start = time.perf_counter()
     top = training_periphery(
-        configs,
+        plan.pulse_configs,
         request.generator_class,
-        transfer_configs,
+        plan.transfer_configs,
         request.transfer_class,
-        adc_configs,
+        plan.adc_configs,
         request.adc_class,
     )
     built = runner.build(runner.verilog_of(top, "training_periphery"), "training_periphery", simulator)
@@ -541,28 +489,60 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         built = runner.build(built.verilog, built.toplevel, simulator, waves=True, root=built.folder.parent)
     build_seconds = time.perf_counter() - build_start
     data_file = save_data(data, built.folder / "data" / f"{config.algo}-{config.seed}-{request.samples}")
-    parameters = {
-        "data_file": data_file,
-        "options": {**to_plain(dict(request.options)), "epochs": config.epochs},
-        "sets": list(request.sets),
-        "samples": request.samples,
-        "bl_max": config.update.desired_bl,
-        "used_sources": used,
-        "source_configs": [to_plain(c) for c in configs],
-        "transfer_configs": [to_plain(c) for c in transfer_configs],
-        "adc_configs": [to_plain(c) for c in adc_configs],
-        "read_adcs": [
-            {"tile": use.tile, "transpose": use.transpose, "adc": len(transfer_configs) + k}
-            for k, use in enumerate(read_uses)
-        ],
-    }
     result = runner.run_bench(
         built,
         "pulsetrain.cosim.bench_training",
-        parameters,
+        plan.bench_parameters(request, config, data_file),
         name=f"{config.algo}-{config.seed}-{request.samples}",
         waves_on_failure=True,
     )
+    document = _compare(result, model_results, plan)
+    return {
+        "config": model_results["config"],
+        "simulator": simulator.value,
+        "samples": document.pop("samples"),
+        "epochs": config.epochs if request.samples is None else None,
+        "cycles": document.pop("cycles"),
+        "wall_seconds": result.run_seconds,
+        "build_seconds": build_seconds,
+        "model_wall_seconds": model_seconds,
+        **document,
+    }
+
+
+@dataclass
+class _RtlPlan:
+    """What the RTL top of one run holds: which tiles' generators, transfer controllers, ADC readouts."""
+
+    #: indices of the pulse sources (tiles) that issued updates in the pure run
+    used: list[int]
+    pulse_configs: list[PulseGeneratorConfig]
+    transfer_configs: list[TransferControllerConfig]
+    #: the transfer path's readouts (one per TTv2-family layer), then one per read tile direction
+    adc_configs: list[AdcReadoutConfig]
+    read_uses: list[ReadAdcUse]
+
+    def bench_parameters(self, request: CosimRequest, config: Any, data_file: str) -> dict[str, Any]:
+        """The parameters of :mod:`pulsetrain.cosim.bench_training` for this plan."""
+        return {
+            "data_file": data_file,
+            "options": {**to_plain(dict(request.options)), "epochs": config.epochs},
+            "sets": list(request.sets),
+            "samples": request.samples,
+            "bl_max": config.update.desired_bl,
+            "used_sources": self.used,
+            "source_configs": [to_plain(c) for c in self.pulse_configs],
+            "transfer_configs": [to_plain(c) for c in self.transfer_configs],
+            "adc_configs": [to_plain(c) for c in self.adc_configs],
+            "read_adcs": [
+                {"tile": use.tile, "transpose": use.transpose, "adc": len(self.transfer_configs) + k}
+                for k, use in enumerate(self.read_uses)
+            ],
+        }
+
+
+def _compare(result: Any, model_results: dict[str, Any], plan: _RtlPlan) -> dict[str, Any]:
+    """The RTL run's measurements next to the pure model's, and whether they match."""
     rtl = result.measurements
     rtl_results = rtl.get("results") or {}
     mismatch = rtl.get("first_mismatch")
@@ -572,16 +552,9 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         and rtl_results.get("weights_sha256") == model_results["weights_sha256"]
         and rtl_results.get("test_accuracy") == model_results["test_accuracy"]
     )
-    samples_run = int(rtl.get("samples") or 0)
     return {
-        "config": model_results["config"],
-        "simulator": simulator.value,
-        "samples": samples_run,
-        "epochs": config.epochs if request.samples is None else None,
+        "samples": int(rtl.get("samples") or 0),
         "cycles": int(rtl.get("cycles") or 0),
-        "wall_seconds": result.run_seconds,
-        "build_seconds": build_seconds,
-        "model_wall_seconds": model_seconds,
         "decisions_compared": int(rtl.get("decisions_compared", 0)),
         "transactions_compared": int(rtl.get("transactions", 0)),
         "decisions_by_block": rtl.get("decisions_by_block", {}),
@@ -599,10 +572,10 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "waveform": str(result.waveform) if result.waveform else None,
         "log": str(result.log),
         "bench_failures": result.messages,
-        "tiles_in_rtl": used,
-        "transfer_controllers_in_rtl": len(transfer_configs),
-        "adc_readouts_in_rtl": len(adc_configs) - len(read_uses),
-        "read_adcs_in_rtl": [{"tile": use.tile, "transpose": use.transpose} for use in read_uses],
+        "tiles_in_rtl": plan.used,
+        "transfer_controllers_in_rtl": len(plan.transfer_configs),
+        "adc_readouts_in_rtl": len(plan.adc_configs) - len(plan.read_uses),
+        "read_adcs_in_rtl": [{"tile": use.tile, "transpose": use.transpose} for use in plan.read_uses],
         "transfer_activity": rtl.get("transfer_activity"),
         "pulses": rtl_results.get("pulses"),
         "model_pulses": model_results["pulses"],

@@ -1,7 +1,7 @@
 """The transfer periphery of the TTv2 family: protocol, shared sequencing, and the fast float server.
 
 The transfer periphery is the digital half of Tiki-Taka v2 (TTv2), chopped TTv2 (c-TTv2) and AGAD for
-one layer (ALGORITHMS.md §2; Rasch et al., arXiv 2303.04721). It owns the column pointer, the
+one layer (docs/science.md §2; Rasch et al., arXiv 2303.04721). It owns the column pointer, the
 ``transfer_every`` counter, the chopper signs, the H buffer, the threshold that turns H into pulses on
 C, and AGAD's per-device running mean and reference. The analog arrays A (fast, gradient accumulator)
 and C (slow, weights) stay outside, in :mod:`pulsetrain.model.tile`; the training algorithm moves data

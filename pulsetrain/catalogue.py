@@ -1,10 +1,10 @@
 """The catalogue: every learning algorithm and every periphery block, declared once.
 
-Each layer of pulsetrain has a registry keyed by these names: the model's algorithm registry
-(:mod:`pulsetrain.model.algorithms`), the RTL blocks ``pulsetrain rtl`` emits (:mod:`pulsetrain.rtl.blocks`),
-the synthesis sweeps (:mod:`pulsetrain.synth.blocks`), the block benches (:mod:`pulsetrain.cosim.benches`),
-the RTL-in-the-loop training (:mod:`pulsetrain.cosim.training`), the estimator and the report. They all
-read the lists below, so adding an algorithm or a block is one entry here plus its own modules
+Each layer of pulsetrain keys its registry by these names and reads the lists below: the model's algorithm
+registry (:mod:`pulsetrain.model.algorithms`), the RTL blocks ``pulsetrain rtl`` emits
+(:mod:`pulsetrain.rtl.blocks`), the synthesis sweeps (:mod:`pulsetrain.synth.blocks`), the block benches
+(:mod:`pulsetrain.cosim.benches`), the RTL-in-the-loop training (:mod:`pulsetrain.cosim.training`) and
+the command-line help. Adding an algorithm or a block is one entry here plus its own modules
 (docs/architecture.md walks through both).
 
 This module is the bottom layer, beside the shared configs: it imports nothing of ``model/``, ``rtl/``,
@@ -265,6 +265,21 @@ _PULSED_BLOCKS = ("schedule-controller", "pulse-generator", "adc-readout")
 #: the TTv2 family adds a transfer controller (H, threshold; choppers in c-TTv2 and AGAD)
 _TIKI_TAKA_BLOCKS = (*_PULSED_BLOCKS, "transfer-controller")
 
+
+def _tiki_taka(name: str, class_name: str, description: str, *, chopped: bool = False) -> AlgorithmSpec:
+    """A member of the TTv2 family: the transfer controller, and choppers when ``chopped``."""
+    return AlgorithmSpec(
+        name=name,
+        family=AlgorithmFamily.TIKI_TAKA,
+        description=description,
+        implementation=f"pulsetrain.model.algorithms.tiki_taka:{class_name}",
+        config_section="tiki_taka",
+        blocks=_TIKI_TAKA_BLOCKS + (("chopper",) if chopped else ()),
+        cosim=True,
+        estimator=True,
+    )
+
+
 # The order is the order of the report's tables and of every help text.
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec
@@ -294,36 +309,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             cosim=True,
             estimator=True,
         ),
-        AlgorithmSpec(
-            name="ttv2",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="Tiki-Taka v2: fast array A, digital buffer H, slow array C",
-            implementation="pulsetrain.model.algorithms.tiki_taka:TikiTakaV2",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS,
-            cosim=True,
-            estimator=True,
+        _tiki_taka("ttv2", "TikiTakaV2", "Tiki-Taka v2: fast array A, digital buffer H, slow array C"),
+        _tiki_taka(
+            "c-ttv2",
+            "ChoppedTikiTakaV2",
+            "chopped TTv2: choppers average out A's reference offset",
+            chopped=True,
         ),
-        AlgorithmSpec(
-            name="c-ttv2",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="chopped TTv2: choppers average out A's reference offset",
-            implementation="pulsetrain.model.algorithms.tiki_taka:ChoppedTikiTakaV2",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS + ("chopper",),
-            cosim=True,
-            estimator=True,
-        ),
-        AlgorithmSpec(
-            name="agad",
-            family=AlgorithmFamily.TIKI_TAKA,
-            description="AGAD: choppers and a digital reference taken at each flip",
-            implementation="pulsetrain.model.algorithms.tiki_taka:Agad",
-            config_section="tiki_taka",
-            blocks=_TIKI_TAKA_BLOCKS + ("chopper",),
-            cosim=True,
-            estimator=True,
-        ),
+        _tiki_taka("agad", "Agad", "AGAD: choppers and a digital reference taken at each flip", chopped=True),
         AlgorithmSpec(
             name="sbe",
             family=AlgorithmFamily.SBE,
@@ -374,7 +367,18 @@ def get_algorithm(name: str, *, option: str = "algo") -> AlgorithmSpec:
 
 #: device models of the behavioral model (``pulsetrain train --device``; ``pulsetrain.model.devices.DEVICES``
 #: has the same keys, held equal by tests/test_catalogue.py).
-DEVICE_KINDS: tuple[str, ...] = ("ideal", "constant-step", "soft-bounds", "pow-step")
+DEVICE_KINDS: tuple[str, ...] = (
+    "ideal",
+    "constant-step",
+    "linear-step",
+    "soft-bounds",
+    "exp-step",
+    "pow-step",
+    "reram-sb",
+    "reram-es",
+    "capacitor",
+    "ecram-mo",
+)
 #: synthesis targets (``pulsetrain synth --target``; the values of ``pulsetrain.synth.flows.Target``,
 #: held equal by tests/test_catalogue.py).
 SYNTH_TARGETS: tuple[str, ...] = ("generic", "ice40", "ecp5", "nangate45", "sky130")

@@ -76,18 +76,7 @@ class AdcReadout(wiring.Component):
         done = Signal(adcs)
         out_index = Signal(range(max(adcs, 2)))  # (a 0-bit index would be [-1:0] in Verilog)
 
-        # ADCs with a real column in this phase (only the last ADC can be idle)
-        remainder = config.columns - (adcs - 1) * k
-        last_active = Signal(range(max(adcs, 2)))
-        exists = Signal(adcs)
-        if remainder == k or adcs == 1:
-            m.d.comb += [last_active.eq(adcs - 1), exists.eq(Const((1 << adcs) - 1, adcs))]
-        else:
-            full = phase < remainder
-            m.d.comb += [
-                last_active.eq(Mux(full, adcs - 1, adcs - 2)),
-                exists.eq(Const((1 << (adcs - 1)) - 1, adcs) | (full.as_unsigned() << (adcs - 1))),
-            ]
+        last_active, exists = self._active_adcs(m, phase)
 
         m.d.comb += self.mux_select.eq(phase)
         trial_bit = Signal(bits)
@@ -145,6 +134,24 @@ class AdcReadout(wiring.Component):
                             begin_phase()
                             m.next = "SETTLE"
         return m
+
+    def _active_adcs(self, m: Module, phase: Signal) -> tuple[Signal, Signal]:
+        """The last ADC with a real column in this phase, and one bit per ADC that has one (only the
+        last ADC can be idle, when ``columns`` is not a multiple of ``columns_per_adc``)."""
+        config = self._config
+        adcs, k = config.adcs, config.columns_per_adc
+        remainder = config.columns - (adcs - 1) * k
+        last_active = Signal(range(max(adcs, 2)))
+        exists = Signal(adcs)
+        if remainder == k or adcs == 1:
+            m.d.comb += [last_active.eq(adcs - 1), exists.eq(Const((1 << adcs) - 1, adcs))]
+        else:
+            full = phase < remainder
+            m.d.comb += [
+                last_active.eq(Mux(full, adcs - 1, adcs - 2)),
+                exists.eq(Const((1 << (adcs - 1)) - 1, adcs) | (full.as_unsigned() << (adcs - 1))),
+            ]
+        return last_active, exists
 
     def _sar_sample(self, m: Module, codes: data.View, trial_bit: Signal, bit: Signal) -> None:
         for adc in range(self._config.adcs):

@@ -40,7 +40,7 @@ def ports(component: wiring.Component) -> list[Port]:
     ------
     ConfigError
         when a member is a constant (an ``always_ready`` / ``always_valid`` stream): such a component
-        cannot be a converted top (see TOOLCHAIN.md).
+        cannot be a converted top (see docs/toolchain.md).
     """
     found = []
     for path, member, value in component.signature.flatten(component):

@@ -49,41 +49,49 @@ class Normalizer(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         config = self._config
-        shift = config.dividend_shift
-        width = config.dot_bits + shift  # |numerator| << K
-        radicand_bits = config.norm_sq_bits + (config.norm_sq_bits % 2)
-        root_bits = radicand_bits // 2
-
-        negative = Signal()
-        dividend = Signal(width)
+        width = config.dot_bits + config.dividend_shift  # |numerator| << K
         result = Signal(width)
         m.d.comb += self.quotient.eq(result)
         m.d.sync += self.done.eq(0)
         magnitude = Signal(width)
-        m.d.comb += magnitude.eq(abs(self.numerator) << shift)
-
+        m.d.comb += magnitude.eq(abs(self.numerator) << config.dividend_shift)
         if config.normalization is Normalization.SHIFT:
-            # ceil(log2(norm_sq)) = bit length of norm_sq - 1 (norm_sq >= 1)
-            below = Signal(unsigned(config.norm_sq_bits))
-            m.d.comb += below.eq(self.norm_sq - 1)
-            length = Signal(range(config.norm_sq_bits + 1))
-            for bit in range(config.norm_sq_bits):
-                with m.If(below[bit]):
-                    m.d.comb += length.eq(bit + 1)
-            exponent = Signal(range(config.norm_sq_bits + 2))
-            m.d.comb += exponent.eq((length + 1) >> 1)
-            quotient = Signal(width)
-            m.d.comb += quotient.eq(magnitude >> exponent)
-            with m.If(self.start):
-                with m.If(self.norm_sq == 0):
-                    m.d.sync += result.eq(0)
-                with m.Elif(self.numerator < 0):
-                    m.d.sync += result.eq(-quotient)
-                with m.Else():
-                    m.d.sync += result.eq(quotient)
-                m.d.sync += self.done.eq(1)
-            return m
+            self._by_shift(m, magnitude, result)
+        else:
+            self._exact(m, magnitude, result)
+        return m
 
+    def _by_shift(self, m: Module, magnitude: Signal, result: Signal) -> None:
+        """One cycle: ``magnitude`` shifted right by half the bit length of ``norm_sq - 1``, signed."""
+        config = self._config
+        # ceil(log2(norm_sq)) = bit length of norm_sq - 1 (norm_sq >= 1)
+        below = Signal(unsigned(config.norm_sq_bits))
+        m.d.comb += below.eq(self.norm_sq - 1)
+        length = Signal(range(config.norm_sq_bits + 1))
+        for bit in range(config.norm_sq_bits):
+            with m.If(below[bit]):
+                m.d.comb += length.eq(bit + 1)
+        exponent = Signal(range(config.norm_sq_bits + 2))
+        m.d.comb += exponent.eq((length + 1) >> 1)
+        quotient = Signal(len(magnitude))
+        m.d.comb += quotient.eq(magnitude >> exponent)
+        with m.If(self.start):
+            with m.If(self.norm_sq == 0):
+                m.d.sync += result.eq(0)
+            with m.Elif(self.numerator < 0):
+                m.d.sync += result.eq(-quotient)
+            with m.Else():
+                m.d.sync += result.eq(quotient)
+            m.d.sync += self.done.eq(1)
+
+    def _exact(self, m: Module, magnitude: Signal, result: Signal) -> None:
+        """Digit-by-digit integer square root of ``norm_sq``, then a restoring division, then the sign."""
+        config = self._config
+        width = len(magnitude)
+        radicand_bits = config.norm_sq_bits + (config.norm_sq_bits % 2)
+        root_bits = radicand_bits // 2
+        negative = Signal()
+        dividend = Signal(width)
         radicand = Signal(radicand_bits)
         remainder = Signal(root_bits + 2)
         root = Signal(root_bits)
@@ -140,7 +148,6 @@ class Normalizer(wiring.Component):
                     m.d.sync += result.eq(-result)
                 m.d.sync += self.done.eq(1)
                 m.next = "IDLE"
-        return m
 
 
 class SbeUnit(wiring.Component):
@@ -178,9 +185,182 @@ class SbeUnit(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         config = self._config
-        vector = signed(config.vector_bits)
-        frac_in = config.input_frac_bits
+        state = _SbeState(m, config)
+        m.submodules.normalizer = normalizer = Normalizer(config)
+        m.d.comb += [
+            self.count.eq(state.count),
+            self.sigma_sum.eq(state.sigma_sum),
+            self.x_norm_sq.eq(state.x_norm_sq),
+            self.d_norm_sq.eq(state.d_norm_sq),
+        ]
+        code = self.samples.payload
+        m.d.comb += [
+            state.new_x.eq(
+                Mux(state.first, 0, state.x_read.data) + ((code * state.a) >> config.input_frac_bits)
+            ),
+            state.new_d.eq(
+                Mux(state.first, 0, state.d_read.data)
+                + ((state.buffer_read.data * state.b) >> config.input_frac_bits)
+            ),
+        ]
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start_batch):
+                    m.d.sync += [state.first.eq(1), state.count.eq(0), state.sigma_sum.eq(0)]
+                with m.Elif(self.read):
+                    m.d.sync += [state.index.eq(0), state.reading_d.eq(0)]
+                    m.next = "READ_ADDRESS"
+                with m.Elif(self.samples.valid):
+                    m.d.sync += [state.index.eq(0), state.dot.eq(0)]
+                    m.next = "PROJECT_D_ADDRESS"
+            self._project_d(m, state, normalizer)
+            self._update_x(m, state, normalizer)
+            self._update_d(m, state, normalizer)
+            self._read_out(m, state)
+        return m
 
+    def _normalize(
+        self,
+        m: Module,
+        state: _SbeState,
+        normalizer: Normalizer,
+        step: str,
+        norm: Value,
+        on_start: list[Any],
+        on_done: list[Any],
+        then: str,
+    ) -> None:
+        """The end of each pass: hand (dot, norm) to the normalizer in one state, wait for its quotient
+        in the next; ``on_start``/``on_done`` are the pass's own register updates."""
+        with m.State(f"NORMALIZE_{step}"):
+            m.d.comb += [
+                self.busy.eq(1),
+                normalizer.start.eq(1),
+                normalizer.numerator.eq(state.dot),
+                normalizer.norm_sq.eq(norm),
+            ]
+            m.d.sync += on_start
+            m.next = f"WAIT_{step}"
+        with m.State(f"WAIT_{step}"):
+            m.d.comb += self.busy.eq(1)
+            with m.If(normalizer.done):
+                m.d.sync += on_done
+                m.next = then
+
+    def _project_d(self, m: Module, state: _SbeState, normalizer: Normalizer) -> None:
+        """Pass 1: buffer d, dot = d · D (old D); a = dot / ‖D‖."""
+        code = self.samples.payload
+        with m.State("PROJECT_D_ADDRESS"):
+            m.d.comb += self.busy.eq(1)
+            m.next = "PROJECT_D"
+        with m.State("PROJECT_D"):
+            m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
+            with m.If(self.samples.valid):
+                m.d.comb += [state.buffer_write.data.eq(code), state.buffer_write.en.eq(1)]
+                m.d.sync += state.dot.eq(state.dot + code * state.d_read.data)
+                with m.If(state.index == self._config.cols - 1):
+                    m.next = "NORMALIZE_A"
+                with m.Else():
+                    m.d.sync += state.index.eq(state.index + 1)
+                    m.next = "PROJECT_D_ADDRESS"
+        on_done = [state.a.eq(normalizer.quotient), *state.restart]
+        self._normalize(m, state, normalizer, "A", state.d_norm_sq, [], on_done, "UPDATE_X_ADDRESS")
+
+    def _update_x(self, m: Module, state: _SbeState, normalizer: Normalizer) -> None:
+        """Pass 2: X += x a; ‖X‖² and x · X on the new X; b = x · X / ‖X‖."""
+        code = self.samples.payload
+        with m.State("UPDATE_X_ADDRESS"):
+            m.d.comb += self.busy.eq(1)
+            m.next = "UPDATE_X"
+        with m.State("UPDATE_X"):
+            m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
+            with m.If(self.samples.valid):
+                m.d.comb += [state.x_write.data.eq(state.new_x), state.x_write.en.eq(1)]
+                m.d.sync += [
+                    state.dot.eq(state.dot + code * state.new_x),
+                    state.norm_sq.eq(state.norm_sq + state.new_x * state.new_x),
+                ]
+                with m.If(state.index == self._config.rows - 1):
+                    m.next = "NORMALIZE_B"
+                with m.Else():
+                    m.d.sync += state.index.eq(state.index + 1)
+                    m.next = "UPDATE_X_ADDRESS"
+        self._normalize(
+            m,
+            state,
+            normalizer,
+            "B",
+            state.norm_sq,
+            [state.x_norm_sq.eq(state.norm_sq)],
+            [state.b.eq(normalizer.quotient), *state.restart],
+            "UPDATE_D_ADDRESS",
+        )
+
+    def _update_d(self, m: Module, state: _SbeState, normalizer: Normalizer) -> None:
+        """Pass 3: D += d b; ‖D‖² and d · D on the new D; sigma += (d · D / ‖D‖) b."""
+        config = self._config
+        with m.State("UPDATE_D_ADDRESS"):
+            m.d.comb += self.busy.eq(1)
+            m.next = "UPDATE_D"
+        with m.State("UPDATE_D"):
+            m.d.comb += [self.busy.eq(1), state.d_write.data.eq(state.new_d), state.d_write.en.eq(1)]
+            m.d.sync += [
+                state.dot.eq(state.dot + state.buffer_read.data * state.new_d),
+                state.norm_sq.eq(state.norm_sq + state.new_d * state.new_d),
+            ]
+            with m.If(state.index == config.cols - 1):
+                m.next = "NORMALIZE_C"
+            with m.Else():
+                m.d.sync += state.index.eq(state.index + 1)
+                m.next = "UPDATE_D_ADDRESS"
+        self._normalize(
+            m,
+            state,
+            normalizer,
+            "C",
+            state.norm_sq,
+            [state.d_norm_sq.eq(state.norm_sq)],
+            [
+                state.sigma_sum.eq(state.sigma_sum + ((normalizer.quotient * state.b) >> config.frac_bits)),
+                state.count.eq(state.count + 1),
+                state.first.eq(0),
+            ],
+            "IDLE",
+        )
+
+    def _read_out(self, m: Module, state: _SbeState) -> None:
+        """Read-out: X then D, one word per two cycles (synchronous read ports)."""
+        config = self._config
+        with m.State("READ_ADDRESS"):
+            m.d.comb += self.busy.eq(1)
+            m.next = "READ"
+        with m.State("READ"):
+            m.d.comb += [
+                self.busy.eq(1),
+                self.vectors.valid.eq(1),
+            ]
+            with m.If(state.reading_d):
+                m.d.comb += self.vectors.payload.eq(state.d_read.data)
+            with m.Else():
+                m.d.comb += self.vectors.payload.eq(state.x_read.data)
+            with m.If(self.vectors.ready):
+                last_x = (~state.reading_d) & (state.index == config.rows - 1)
+                last_d = state.reading_d & (state.index == config.cols - 1)
+                with m.If(last_d):
+                    m.next = "IDLE"
+                with m.Elif(last_x):
+                    m.d.sync += [state.index.eq(0), state.reading_d.eq(1)]
+                    m.next = "READ_ADDRESS"
+                with m.Else():
+                    m.d.sync += state.index.eq(state.index + 1)
+                    m.next = "READ_ADDRESS"
+
+
+class _SbeState:
+    """The unit's memories (X, D, the d buffer) with their ports, and its registers."""
+
+    def __init__(self, m: Module, config: SbeConfig) -> None:
+        vector = signed(config.vector_bits)
         m.submodules.x_memory = x_memory = Memory(shape=vector, depth=config.rows, init=[])
         m.submodules.d_memory = d_memory = Memory(
             shape=vector, depth=config.cols, init=[config.initial_vector_code] * config.cols
@@ -189,158 +369,34 @@ class SbeUnit(wiring.Component):
         x_read, x_write = x_memory.read_port(), x_memory.write_port()
         d_read, d_write = d_memory.read_port(), d_memory.write_port()
         buffer_read, buffer_write = d_buffer.read_port(), d_buffer.write_port()
-        m.submodules.normalizer = normalizer = Normalizer(config)
-
-        index = Signal(range(max(config.rows, config.cols)))
+        self.x_read, self.x_write = x_read, x_write
+        self.d_read, self.d_write = d_read, d_write
+        self.buffer_read, self.buffer_write = buffer_read, buffer_write
+        self.index = Signal(range(max(config.rows, config.cols)))
         m.d.comb += [
-            x_read.addr.eq(index),
-            x_write.addr.eq(index),
-            d_read.addr.eq(index),
-            d_write.addr.eq(index),
-            buffer_read.addr.eq(index),
-            buffer_write.addr.eq(index),
-        ]
-
-        first = Signal(init=1)  # the next sample overwrites X and D
-        count = Signal(config.count_bits)
-        sigma_sum = Signal(signed(config.sigma_bits))
-        x_norm_sq = Signal(unsigned(config.norm_sq_bits))
-        d_norm_sq = Signal(unsigned(config.norm_sq_bits), init=config.cols * config.initial_vector_code**2)
-        dot = Signal(signed(config.dot_bits))
-        norm_sq = Signal(unsigned(config.norm_sq_bits))
-        a = Signal(signed(config.scalar_bits))
-        b = Signal(signed(config.scalar_bits))
-        m.d.comb += [
-            self.count.eq(count),
-            self.sigma_sum.eq(sigma_sum),
-            self.x_norm_sq.eq(x_norm_sq),
-            self.d_norm_sq.eq(d_norm_sq),
-        ]
-
-        new_x = Signal(vector)
-        new_d = Signal(vector)
-        code = self.samples.payload
-        m.d.comb += [
-            new_x.eq(Mux(first, 0, x_read.data) + ((code * a) >> frac_in)),
-            new_d.eq(Mux(first, 0, d_read.data) + ((buffer_read.data * b) >> frac_in)),
-        ]
-        reading_d = Signal()  # read-out: X words first, then D words
-
-        # the three passes each end the same way: hand (dot, norm) to the normalizer in one state, wait for
-        # its quotient in the next; ``on_start``/``on_done`` are the pass's own register updates
-        restart = [index.eq(0), dot.eq(0), norm_sq.eq(0)]
-
-        def normalize(step: str, norm: Value, on_start: list[Any], on_done: list[Any], then: str) -> None:
-            with m.State(f"NORMALIZE_{step}"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    normalizer.start.eq(1),
-                    normalizer.numerator.eq(dot),
-                    normalizer.norm_sq.eq(norm),
-                ]
-                m.d.sync += on_start
-                m.next = f"WAIT_{step}"
-            with m.State(f"WAIT_{step}"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(normalizer.done):
-                    m.d.sync += on_done
-                    m.next = then
-
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start_batch):
-                    m.d.sync += [first.eq(1), count.eq(0), sigma_sum.eq(0)]
-                with m.Elif(self.read):
-                    m.d.sync += [index.eq(0), reading_d.eq(0)]
-                    m.next = "READ_ADDRESS"
-                with m.Elif(self.samples.valid):
-                    m.d.sync += [index.eq(0), dot.eq(0)]
-                    m.next = "PROJECT_D_ADDRESS"
-
-            # pass 1: buffer d, dot = d · D (old D)
-            with m.State("PROJECT_D_ADDRESS"):
-                m.d.comb += self.busy.eq(1)
-                m.next = "PROJECT_D"
-            with m.State("PROJECT_D"):
-                m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
-                with m.If(self.samples.valid):
-                    m.d.comb += [buffer_write.data.eq(code), buffer_write.en.eq(1)]
-                    m.d.sync += dot.eq(dot + code * d_read.data)
-                    with m.If(index == config.cols - 1):
-                        m.next = "NORMALIZE_A"
-                    with m.Else():
-                        m.d.sync += index.eq(index + 1)
-                        m.next = "PROJECT_D_ADDRESS"
-            normalize("A", d_norm_sq, [], [a.eq(normalizer.quotient), *restart], "UPDATE_X_ADDRESS")
-
-            # pass 2: X += x a; ‖X‖² and x · X on the new X
-            with m.State("UPDATE_X_ADDRESS"):
-                m.d.comb += self.busy.eq(1)
-                m.next = "UPDATE_X"
-            with m.State("UPDATE_X"):
-                m.d.comb += [self.busy.eq(1), self.samples.ready.eq(1)]
-                with m.If(self.samples.valid):
-                    m.d.comb += [x_write.data.eq(new_x), x_write.en.eq(1)]
-                    m.d.sync += [dot.eq(dot + code * new_x), norm_sq.eq(norm_sq + new_x * new_x)]
-                    with m.If(index == config.rows - 1):
-                        m.next = "NORMALIZE_B"
-                    with m.Else():
-                        m.d.sync += index.eq(index + 1)
-                        m.next = "UPDATE_X_ADDRESS"
-            normalize(
-                "B",
-                norm_sq,
-                [x_norm_sq.eq(norm_sq)],
-                [b.eq(normalizer.quotient), *restart],
-                "UPDATE_D_ADDRESS",
+            port.addr.eq(self.index)
+            for port in (
+                self.x_read,
+                self.x_write,
+                self.d_read,
+                self.d_write,
+                self.buffer_read,
+                self.buffer_write,
             )
-
-            # pass 3: D += d b; ‖D‖² and d · D on the new D
-            with m.State("UPDATE_D_ADDRESS"):
-                m.d.comb += self.busy.eq(1)
-                m.next = "UPDATE_D"
-            with m.State("UPDATE_D"):
-                m.d.comb += [self.busy.eq(1), d_write.data.eq(new_d), d_write.en.eq(1)]
-                m.d.sync += [dot.eq(dot + buffer_read.data * new_d), norm_sq.eq(norm_sq + new_d * new_d)]
-                with m.If(index == config.cols - 1):
-                    m.next = "NORMALIZE_C"
-                with m.Else():
-                    m.d.sync += index.eq(index + 1)
-                    m.next = "UPDATE_D_ADDRESS"
-            normalize(
-                "C",
-                norm_sq,
-                [d_norm_sq.eq(norm_sq)],
-                [
-                    sigma_sum.eq(sigma_sum + ((normalizer.quotient * b) >> config.frac_bits)),
-                    count.eq(count + 1),
-                    first.eq(0),
-                ],
-                "IDLE",
-            )
-
-            # read-out: X then D, one word per two cycles (synchronous read ports)
-            with m.State("READ_ADDRESS"):
-                m.d.comb += self.busy.eq(1)
-                m.next = "READ"
-            with m.State("READ"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    self.vectors.valid.eq(1),
-                ]
-                with m.If(reading_d):
-                    m.d.comb += self.vectors.payload.eq(d_read.data)
-                with m.Else():
-                    m.d.comb += self.vectors.payload.eq(x_read.data)
-                with m.If(self.vectors.ready):
-                    last_x = (~reading_d) & (index == config.rows - 1)
-                    last_d = reading_d & (index == config.cols - 1)
-                    with m.If(last_d):
-                        m.next = "IDLE"
-                    with m.Elif(last_x):
-                        m.d.sync += [index.eq(0), reading_d.eq(1)]
-                        m.next = "READ_ADDRESS"
-                    with m.Else():
-                        m.d.sync += index.eq(index + 1)
-                        m.next = "READ_ADDRESS"
-        return m
+        ]
+        self.first = Signal(init=1)  # the next sample overwrites X and D
+        self.count = Signal(config.count_bits)
+        self.sigma_sum = Signal(signed(config.sigma_bits))
+        self.x_norm_sq = Signal(unsigned(config.norm_sq_bits))
+        self.d_norm_sq = Signal(
+            unsigned(config.norm_sq_bits), init=config.cols * config.initial_vector_code**2
+        )
+        self.dot = Signal(signed(config.dot_bits))
+        self.norm_sq = Signal(unsigned(config.norm_sq_bits))
+        self.a = Signal(signed(config.scalar_bits))
+        self.b = Signal(signed(config.scalar_bits))
+        self.new_x = Signal(vector)
+        self.new_d = Signal(vector)
+        self.reading_d = Signal()  # read-out: X words first, then D words
+        #: every pass ends by restarting the index and the sums
+        self.restart = [self.index.eq(0), self.dot.eq(0), self.norm_sq.eq(0)]

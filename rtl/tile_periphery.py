@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
@@ -183,12 +184,21 @@ class TilePeriphery(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        config = self._config
-        m.submodules.pulse = pulse = self._pulse
-        m.submodules.adc = adc = self._adc
-        m.submodules.transfer = transfer = self._transfer
+        m.submodules.pulse = self._pulse
+        m.submodules.adc = self._adc
+        m.submodules.transfer = self._transfer
+        self._update_path(m)
+        host_dac = self._host_dac(m)
+        self._adc_ports(m)
+        self._transfer_results(m)
+        reorder = self._transfer_read(m)
+        sequencer = self._sequencer(m, host_dac, reorder)
+        m.d.comb += self.busy.eq(~sequencer.ongoing("IDLE") | self._transfer.busy)
+        return m
 
-        # ------------------------------------------------ update path: codes, train, chopped signs
+    def _update_path(self, m: Module) -> None:
+        """Update path: codes in, the pulse train out, its signs chopped by the transfer controller's."""
+        pulse, transfer = self._pulse, self._transfer
         wiring.connect(m, wiring.flipped(self.update_codes), pulse.codes)
         m.d.comb += [
             self.x_fire.eq(pulse.x_fire),
@@ -199,15 +209,20 @@ class TilePeriphery(wiring.Component):
             pulse.bl.eq(self.update_bl),
         ]
 
-        # ------------------------------------------------ DAC registers written by the host
-        # a shift chain: each word enters at line in_size - 1 and pushes the others one line down
+    def _host_dac(self, m: Module) -> Signal:
+        """DAC registers written by the host: a shift chain; each word enters at line ``in_size - 1`` and
+        pushes the others one line down."""
+        config = self._config
         host_dac = Signal(data.ArrayLayout(signed(config.dac_bits), config.in_size))
         chain = host_dac.as_value()
         m.d.comb += self.dac_codes.ready.eq(1)
         with m.If(self.dac_codes.valid):
             m.d.sync += chain.eq(Cat(chain[config.dac_bits :], self.dac_codes.payload))
+        return host_dac
 
-        # ------------------------------------------------ ADC analog-side ports
+    def _adc_ports(self, m: Module) -> None:
+        """The ADC readout's analog-side ports, passed through."""
+        adc = self._adc
         m.d.comb += [
             self.adc_mux_select.eq(adc.mux_select),
             self.adc_sample.eq(adc.sample),
@@ -216,7 +231,9 @@ class TilePeriphery(wiring.Component):
             adc.comparator.eq(self.adc_comparator),
         ]
 
-        # ------------------------------------------------ transfer results to host and to C
+    def _transfer_results(self, m: Module) -> None:
+        """Transfer results to the host, and the pulses they send to C."""
+        transfer = self._transfer
         wiring.connect(m, transfer.result, wiring.flipped(self.transfer_results))
         record = transfer.result.payload
         m.d.comb += [
@@ -226,14 +243,15 @@ class TilePeriphery(wiring.Component):
             self.c_pulse_count.eq(record.pulses),
         ]
 
-        # ------------------------------------------------ reorder memory of a transfer read
-        rows = config.out_size
+    def _transfer_read(self, m: Module) -> _TransferRead:
+        """The reorder memory of a transfer read (codes by row) and the one-hot DAC input of the read."""
+        config, adc, transfer = self._config, self._adc, self._transfer
         m.submodules.column_codes = column_codes = Memory(
-            shape=unsigned(config.adc.adc_bits), depth=rows, init=[]
+            shape=unsigned(config.adc.adc_bits), depth=config.out_size, init=[]
         )
         codes_write = column_codes.write_port()
         codes_read = column_codes.read_port()
-        row = Signal(range(rows))
+        row = Signal(range(config.out_size))
         m.d.comb += [
             codes_write.addr.eq(adc.results.payload.column),
             codes_write.data.eq(adc.results.payload.code),
@@ -248,8 +266,12 @@ class TilePeriphery(wiring.Component):
         one_hot = Signal(data.ArrayLayout(signed(config.dac_bits), config.in_size))
         for line in range(config.in_size):
             m.d.comb += one_hot[line].eq(hot[line].replicate(config.dac_bits) & config.dac_full_scale)
+        return _TransferRead(codes_write=codes_write, row=row, one_hot=one_hot)
 
-        # ------------------------------------------------ the sequencer of array A
+    def _sequencer(self, m: Module, host_dac: Signal, reorder: _TransferRead) -> Any:
+        """The sequencer of array A: updates, host reads and transfer reads, one at a time."""
+        pulse, adc, transfer = self._pulse, self._adc, self._transfer
+        row = reorder.row
         with m.FSM() as sequencer:
             with m.State("IDLE"):
                 with m.If(transfer.transfer_due):
@@ -281,9 +303,9 @@ class TilePeriphery(wiring.Component):
                 m.d.comb += [
                     self.transferring.eq(1),
                     self.dac_enable.eq(1),
-                    self.dac_code.eq(one_hot),
+                    self.dac_code.eq(reorder.one_hot),
                     adc.results.ready.eq(1),
-                    codes_write.en.eq(adc.results.valid),
+                    reorder.codes_write.en.eq(adc.results.valid),
                 ]
                 with m.If(~adc.busy):
                     m.d.sync += row.eq(0)
@@ -294,7 +316,7 @@ class TilePeriphery(wiring.Component):
             with m.State("FEED"):
                 m.d.comb += [self.transferring.eq(1), transfer.readout.valid.eq(1)]
                 with m.If(transfer.readout.ready):
-                    with m.If(row == rows - 1):
+                    with m.If(row == self._config.out_size - 1):
                         m.next = "TRANSFER_FINISH"
                     with m.Else():
                         m.d.sync += row.eq(row + 1)
@@ -304,5 +326,14 @@ class TilePeriphery(wiring.Component):
                 m.d.comb += self.transferring.eq(1)
                 with m.If(~transfer.transfer_due):
                     m.next = "IDLE"
-        m.d.comb += self.busy.eq(~sequencer.ongoing("IDLE") | transfer.busy)
-        return m
+        return sequencer
+
+
+@dataclass(frozen=True)
+class _TransferRead:
+    """What the sequencer drives during a transfer read: the reorder memory's write port, its row
+    counter, and the one-hot DAC input."""
+
+    codes_write: Any
+    row: Signal
+    one_hot: Signal

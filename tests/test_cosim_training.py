@@ -261,7 +261,7 @@ def test_cosim_refuses_a_float_transfer_server() -> None:
 def test_cosim_refuses_an_algorithm_without_pulsed_updates() -> None:
     outcome = CliRunner().invoke(main, ["cosim", "--algo", "fp", "--samples", "3", "--sim", "icarus"])
     assert outcome.exit_code == 2
-    assert "algo must be one of sgd, ttv2, c-ttv2, agad, dfa" in outcome.output
+    assert "algo must be one of sgd, dfa, ttv2, c-ttv2, agad for cosim" in outcome.output
 
 
 def test_cosim_refuses_an_unknown_simulator() -> None:

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Assert, Fragment, Module, Signal
+from amaranth.asserts import AnyConst
+from amaranth.hdl import Assert, Assume, Fragment, Module, Signal
 from amaranth.lib import wiring
 from pulsetrain.rtl.mutants import MutationSiteError, source_mutant
 from pulsetrain.rtl.proofs import MUTANTS, Mutant, get_proof
@@ -66,6 +67,28 @@ class _CounterBelowLimit(wiring.Component):
         return m
 
 
+class _SemiprimeWithoutFactors(wiring.Component):
+    """The claim that no two 32-bit numbers above 1 multiply to a 64-bit semiprime.
+
+    False (its two prime factors are a counterexample), but finding them is factoring a 64-bit number by
+    SAT, which no solver finishes within seconds whatever the machine's speed: a proof that reliably
+    runs past a short time limit.
+    """
+
+    #: two 32-bit primes without structure a solver could use (primes next to 2**32 are factored at once).
+    FACTORS = (3_735_928_579, 2_654_435_761)
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        a, b = AnyConst(32), AnyConst(32)
+        m.d.comb += [Assume(a > 1), Assume(b > 1)]
+        m.d.comb += Assert(a * b != self.FACTORS[0] * self.FACTORS[1], "a factorisation was found")
+        return m
+
+
 def _CounterBelowThree() -> _CounterBelowLimit:  # noqa: N802 (reads as the component it builds)
     """A 2-bit counter that wraps, with the false claim that it stays below 3."""
     return _CounterBelowLimit(3)
@@ -106,8 +129,7 @@ def _processes_in(folder: Path) -> list[int]:
 def test_a_proof_past_its_time_limit_raises_naming_it_and_leaves_no_tool_running() -> None:
     name = "test-runner-time-limit"
     with pytest.raises(FormalError, match=f"{name} did not finish within 3 s"):
-        # a 16-bit counter that never reaches 0xFFFF within 400 steps: a bounded proof of many seconds
-        run_proof(_CounterBelowLimit(0xFFFF), name=name, mode=ProofMode.BMC, depth=400, timeout_s=3)
+        run_proof(_SemiprimeWithoutFactors(), name=name, mode=ProofMode.BMC, depth=1, timeout_s=3)
     folder = cache_root() / "formal" / name
     assert (folder / "run" / "engine_0").is_dir()  # the solver had started
     assert _processes_in(folder) == []

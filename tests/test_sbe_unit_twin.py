@@ -1,4 +1,4 @@
-"""The SBE unit's fixed-point twin tracks the float SBE equations (ALGORITHMS.md §2)."""
+"""The SBE unit's fixed-point twin tracks the float SBE equations (docs/science.md §2)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROWS, COLS, BATCH = 24, 10, 32
 def float_reference(
     batches: list[tuple[np.ndarray, np.ndarray]], cols: int
 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """ALGORITHMS.md's rank-1 equations in float64, warm-started, first D = (1, ..., 1)."""
+    """docs/science.md's rank-1 equations in float64, warm-started, first D = (1, ..., 1)."""
     d_vec = np.ones(cols)
     results = []
     for xs, ds in batches:

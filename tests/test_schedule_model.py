@@ -8,8 +8,8 @@ import pytest
 from pulsetrain.model.schedule import latency_by_depth, mlp_sizes, training_schedule
 
 from pulsetrain.config import ConfigError
+from pulsetrain.periphery.adc import AdcMode
 from pulsetrain.periphery.schedule import (
-    AdcKind,
     FeedbackPath,
     OperationKind,
     OperationTiming,
@@ -85,7 +85,7 @@ def test_read_cost_follows_adc_bits_and_multiplexing() -> None:
     assert sar.read_cycles(32) == sar.read_integration_cycles + 8 * 9 + sar.activation_cycles
     # 10 lines over ceil(10/8) = 2 ADCs: 5 conversions each
     assert sar.conversions(10) == 5
-    ramp = dataclasses.replace(sar, adc_kind=AdcKind.RAMP, adc_bits=4)
+    ramp = dataclasses.replace(sar, adc_kind=AdcMode.RAMP, adc_bits=4)
     assert ramp.conversion_cycles == 1 + 16
     assert OperationTiming(bl=31, cycles_per_slot=2, update_setup_cycles=3).update_cycles() == 65
 

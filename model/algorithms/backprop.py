@@ -10,36 +10,23 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm, FloatArray, OneTilePerLayer
+from pulsetrain.model.algorithms.base import Algorithm, BackpropThroughMlp, FloatArray, OneTilePerLayer
 from pulsetrain.model.network import (
     MLP,
     FloatWeights,
     WeightArray,
     initial_weights,
-    softmax_cross_entropy,
 )
 from pulsetrain.model.tile import Tile
 
 
-class _Backprop(Algorithm):
+class _Backprop(BackpropThroughMlp, Algorithm):
     """Shared loop of ``fp`` and ``sgd``: subclasses build ``self.arrays``."""
 
     def _build(self, arrays: list[WeightArray]) -> None:
         network = self.config.network
         self.arrays = arrays
         self.mlp = MLP(arrays, network.activation, network.bias)
-
-    def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
-        trace = self.mlp.trace(x)
-        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
-        deltas = self.mlp.backprop(trace, grad)
-        self.mlp.update(trace, deltas, self.config.lr)
-        return loss
-
-    def predict(self, x: FloatArray) -> FloatArray:
-        return self.mlp.forward(x)
 
     def weights(self) -> list[FloatArray]:
         return [array.weights() for array in self.arrays]

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.devices import DeviceConfig
+from pulsetrain.model.network import softmax_cross_entropy
 from pulsetrain.model.pulses import make_pulse_source
 from pulsetrain.model.tile import IOConfig, Tile, UpdateConfig
 
@@ -157,6 +158,26 @@ class Algorithm(abc.ABC):
         for matrix in self.weights():
             digest.update(np.ascontiguousarray(matrix, dtype=np.float64).tobytes())
         return digest.hexdigest()
+
+
+class BackpropThroughMlp:
+    """Training step and inference of the algorithms that backpropagate through an MLP (``self.mlp``).
+
+    Mixed into ``fp``, ``sgd`` and the TTv2 family, which differ only in what their layers are.
+    """
+
+    mlp: Any
+    config: Any
+
+    def train_batch(self, x: NDArray[np.float64], labels: NDArray[np.int64]) -> float:
+        trace = self.mlp.trace(x)
+        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
+        deltas = self.mlp.backprop(trace, grad)
+        self.mlp.update(trace, deltas, self.config.lr)
+        return loss
+
+    def predict(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.mlp.forward(x)  # type: ignore[no-any-return]
 
 
 class OneTilePerLayer:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pulsetrain.config import check_int, check_range
-from pulsetrain.periphery.transfer import ChopperFlipMode
+from pulsetrain.periphery.schedule import FeedbackPath
+from pulsetrain.periphery.transfer import TransferRule
 
 
 class TransferServerKind(enum.Enum):
@@ -31,35 +33,38 @@ class TransferServerKind(enum.Enum):
     TWIN = "twin"
 
 
-class FeedbackMode(enum.Enum):
-    """Where DFA's fixed random feedback matrices B_l live."""
-
-    #: on their own read-only analog tiles, read through the same periphery (DAC, noise, ADC) as the
-    #: weight tiles: costs area and energy, adds read noise and quantization to the projected error.
-    ANALOG = "analog"
-    #: an ideal digital matrix-vector product (float): the upper bound for DFA's accuracy.
-    DIGITAL = "digital"
-
-
 @dataclass(frozen=True, kw_only=True)
-class TikiTakaSettings:
+class TikiTakaSettings(TransferRule):
     """Tiki-Taka v2 and its offset-corrected variants (c-TTv2, AGAD): arrays A and C, digital buffer H.
 
     One pulsed update of A per training sample; every ``transfer_every`` samples the next
     ``n_reads_per_transfer`` columns of A are read (one-hot input through the forward periphery), the
     reads are accumulated into H by the transfer periphery (:mod:`pulsetrain.model.transfer`), and where
     ``|H|`` reaches the threshold pulses go to the same column of C. The effective weight of the layer is
-    ``gamma * A + C``. The per-layer digital config (:class:`~pulsetrain.periphery.transfer.
-    TransferControllerConfig`) is derived from these fields, the layer's shape and the forward ADC.
+    ``gamma * A + C``.
+
+    The transfer rule (when H is fed, the threshold, momentum, buffer, choppers, AGAD's hold-off and
+    running mean, H's width) is the periphery's :class:`~pulsetrain.periphery.transfer.TransferRule`,
+    declared there once; this section adds what only the model has (learning rates, ``gamma``, which
+    server runs the rule). The per-layer digital config (:class:`~pulsetrain.periphery.transfer.
+    TransferControllerConfig`) is the rule plus the layer's shape, the forward ADC and the learning rate
+    (:func:`pulsetrain.model.algorithms.tiki_taka.transfer_controller_config`).
+
+    Choosing ``in_chop_prob``: aihwkit's presets use 0.01 (c-TTv2) and 0.02 (AGAD) for large layers and
+    long runs; here a column of a 64-input digits layer is read ~22 times per epoch, so 0.01 flips a
+    chopper about twice in 8 epochs (TTv2 in effect). c-TTv2 trades offset rejection (faster flips)
+    against gradient signal (each flip reads A's accumulated gradient with the wrong sign until it is
+    rewritten): digits, 50 states, 8 epochs, seeds 0-2, p = 0.01 / 0.1 / 0.3 / 0.5: 83.0 / 82.9 / 85.4 /
+    83.2 % at σ_r = 0.3 and - / 90.1 / 88.1 / 83.7 % at σ_r = 0
+    (docs/studies/README.md, TTv2 family, gives the rule that links it to ``transfer_lr``).
 
     The reference offset of A (σ_r of Rasch et al.) is a device property:
     ``device.reference_offset_std``.
     """
 
-    #: Training samples between two transfers (aihwkit ``transfer_every`` with ``units_in_mbatch=False``).
-    transfer_every: int = 1
-    #: Columns of A read and transferred per transfer event (aihwkit ``n_reads_per_transfer``).
-    n_reads_per_transfer: int = 1
+    #: Prefix of the field names in error messages.
+    section: ClassVar[str] = "tiki_taka"
+
     #: Learning rate of the pulsed gradient updates onto A (aihwkit ``fast_lr``): the expected change of
     #: A per sample is ``-fast_lr * d x^T`` in logical weight units. As in aihwkit, the run's ``lr`` then
     #: only scales the transfer (aihwkit ``scale_transfer_lr``).
@@ -69,8 +74,6 @@ class TikiTakaSettings:
     transfer_lr: float = 0.3
     #: Weight of A in the effective weight ``gamma * A + C`` (aihwkit ``gamma``; 0 in TTv2).
     gamma: float = 0.0
-    #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
-    thres_scale: float = 1.0
     # -- added for issue 13 (studies): aihwkit's automatic threshold scaling --------------------------
     #: When > 0, the threshold is further multiplied by ``auto_granularity / (in_size * transfer_every)``
     #: (aihwkit ``ChoppedTransferCompound.auto_granularity``, ``getBufferGranularity`` in
@@ -78,65 +81,21 @@ class TikiTakaSettings:
     #: the transfer per sample does not depend on the layer's width. 0 (aihwkit's default) disables it.
     auto_granularity: float = 0.0
     # --------------------------------------------------------------------------------------------------
-    #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
-    max_pulses_per_transfer: int = 1
-    #: After a device fired: kept fraction of H (``forget_buffer``) or of the fired amount (aihwkit
-    #: ``momentum``).
-    momentum: float = 0.0
-    #: True: ``H <- momentum * H`` after firing; False: subtract the fired amount and keep the remainder
-    #: (aihwkit ``forget_buffer``).
-    forget_buffer: bool = True
-    #: Only with ``forget_buffer=False``: cap of |H| after firing in units of the threshold times
-    #: ``max_pulses_per_transfer``; 0: no cap (aihwkit ``buffer_cap``).
-    buffer_cap: float = 0.0
-    #: Probability (random) or frequency (regular) of an input chopper flip per read of its column
-    #: (aihwkit ``in_chop_prob``); used by c-TTv2 and AGAD, ignored by plain TTv2. aihwkit's presets use
-    #: 0.01 (c-TTv2) and 0.02 (AGAD) for large layers and long runs; here a column of a 64-input digits
-    #: layer is read ~22 times per epoch, so 0.01 flips a chopper about twice in 8 epochs (TTv2 in
-    #: effect). c-TTv2 trades offset rejection (faster flips) against gradient signal (each flip reads
-    #: A's accumulated gradient with the wrong sign until it is rewritten): digits, 50 states, 8 epochs,
-    #: seeds 0-2, p = 0.01 / 0.1 / 0.3 / 0.5: 83.0 / 82.9 / 85.4 / 83.2 % at σ_r = 0.3 and
-    #: - / 90.1 / 88.1 / 83.7 % at σ_r = 0 (docs/studies/README.md, TTv2 family,
-    #: gives the rule that links it to ``transfer_lr``).
-    in_chop_prob: float = 0.1
-    #: Probability that each output chopper flips after a full pass over the columns (aihwkit
-    #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD only.
-    out_chop_prob: float = 0.0
-    #: Random (LFSR) or regular chopper flips (aihwkit ``in_chop_random``).
-    chopper_flip: ChopperFlipMode = ChopperFlipMode.RANDOM
-    #: AGAD: reads of a column after its chopper flipped during which H is not accumulated.
-    reads_held_after_flip: int = 1
-    #: AGAD: weight of the newest read in the running mean relative to 1 / (reads per chopper period)
-    #: (aihwkit ``tail_weightening``).
-    tail_weightening: float = 5.0
-    #: Width of one H word in bits (the twin saturates there; the float server uses the same range).
-    h_bits: int = 16
-    #: Fractional bits of H (resolution of the transfer learning rate in the twin).
-    h_frac_bits: int = 10
     #: Which implementation serves the digital transfer decisions (float fast path or bit-exact twin).
     periphery: TransferServerKind = TransferServerKind.FLOAT
 
+    def check_threshold_fits_h(self) -> None:
+        """With ``auto_granularity`` the threshold a layer uses is scaled by its width: each layer's
+        controller config checks that one (:func:`~pulsetrain.model.algorithms.tiki_taka.threshold_scale`)."""
+        if self.auto_granularity <= 0.0:
+            super().check_threshold_fits_h()
+
     def __post_init__(self) -> None:
-        check_int("tiki_taka.transfer_every", self.transfer_every, 1, 1_000_000)
-        check_int("tiki_taka.n_reads_per_transfer", self.n_reads_per_transfer, 1, 4096)
+        super().__post_init__()
         check_range("tiki_taka.fast_lr", self.fast_lr, 0.0, 100.0, low_open=True)
         check_range("tiki_taka.transfer_lr", self.transfer_lr, 0.0, 1e6, low_open=True)
         check_range("tiki_taka.gamma", self.gamma, 0.0, 1.0)
-        check_range("tiki_taka.thres_scale", self.thres_scale, 0.0, 1e6, low_open=True)
         check_range("tiki_taka.auto_granularity", self.auto_granularity, 0.0, 1e9)
-        check_int("tiki_taka.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
-        check_range("tiki_taka.momentum", self.momentum, 0.0, 1.0)
-        if not isinstance(self.forget_buffer, bool):
-            raise_enum("tiki_taka.forget_buffer", self.forget_buffer, bool)
-        check_range("tiki_taka.buffer_cap", self.buffer_cap, 0.0, 1e6)
-        check_range("tiki_taka.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
-        check_range("tiki_taka.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
-        check_int("tiki_taka.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
-        check_range("tiki_taka.tail_weightening", self.tail_weightening, 0.0, 1e6, low_open=True)
-        check_int("tiki_taka.h_bits", self.h_bits, 2, 32)
-        check_int("tiki_taka.h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
-        if not isinstance(self.chopper_flip, ChopperFlipMode):
-            raise_enum("tiki_taka.chopper_flip", self.chopper_flip, ChopperFlipMode)
         if not isinstance(self.periphery, TransferServerKind):
             raise_enum("tiki_taka.periphery", self.periphery, TransferServerKind)
 
@@ -147,7 +106,7 @@ class DfaSettings:
 
     #: Where the feedback matrices live: read-only analog tiles (with the periphery's non-idealities) or
     #: an ideal digital product.
-    feedback: FeedbackMode = FeedbackMode.ANALOG
+    feedback: FeedbackPath = FeedbackPath.ANALOG
     #: Entries of B_l are drawn uniformly from ``[-s, s]`` with ``s = feedback_scale / sqrt(d_out)``, so
     #: that ``B_l e`` has roughly the magnitude of a backpropagated error.
     feedback_scale: float = 1.0
@@ -155,8 +114,8 @@ class DfaSettings:
     feedback_seed_offset: int = 1000
 
     def __post_init__(self) -> None:
-        if not isinstance(self.feedback, FeedbackMode):
-            raise_enum("dfa.feedback", self.feedback, FeedbackMode)
+        if not isinstance(self.feedback, FeedbackPath):
+            raise_enum("dfa.feedback", self.feedback, FeedbackPath)
         check_range("dfa.feedback_scale", self.feedback_scale, 0.0, 1e3, low_open=True)
         check_int("dfa.feedback_seed_offset", self.feedback_seed_offset, 0, 2**31 - 1)
 

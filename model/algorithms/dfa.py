@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 from pulsetrain.model.algorithms.base import Algorithm, FloatArray, OneTilePerLayer
-from pulsetrain.model.algorithms.configs import DfaSettings, FeedbackMode
+from pulsetrain.model.algorithms.configs import DfaSettings
 from pulsetrain.model.network import MLP, FloatWeights, derivative, initial_weights, softmax_cross_entropy
 from pulsetrain.model.tile import Tile
 
@@ -100,7 +100,7 @@ class DirectFeedbackAlignment(OneTilePerLayer, Algorithm):
             settings.feedback_scale,
         )
         feedback_tiles: list[Tile] | None = None
-        if settings.feedback is FeedbackMode.ANALOG:
+        if settings.feedback is FeedbackPath.ANALOG:
             feedback_tiles = []
             w_max = config.device.nominal_w_max
             for matrix in matrices:
@@ -132,8 +132,8 @@ class DirectFeedbackAlignment(OneTilePerLayer, Algorithm):
     def schedule_config(self, mode: ScheduleMode = ScheduleMode.DFA) -> ScheduleConfig:
         """The per-sample schedule of this network (``mode`` DFA or BP) for the periphery controller."""
         base = ScheduleConfig(mode=mode, layer_sizes=tuple(self.layer_sizes))
-        path = FeedbackPath.ANALOG if self.feedback.analog else FeedbackPath.DIGITAL
-        return dataclasses.replace(base, timing=dataclasses.replace(base.timing, feedback=path))
+        timing = dataclasses.replace(base.timing, feedback=self.settings.feedback)
+        return dataclasses.replace(base, timing=timing)
 
     def extra_results(self) -> dict[str, Any]:
         """The feedback path and the per-sample latency of DFA versus BP in periphery cycles."""

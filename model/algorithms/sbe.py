@@ -3,7 +3,7 @@
 A mini-batch gradient ``G = (1/B) sum_j d_j x_j^T`` (``out_size x in_size``) would cost ``B`` rank-1
 pulsed updates on a crossbar (or one per sample with plain SGD). SBE keeps only its leading singular
 pair, estimated *while the batch streams by* with memory ``O(in_size + out_size)``, and writes one rank-1
-pulsed update per batch. Per sample ``j`` of the batch (ALGORITHMS.md §2, a bi-iterative power
+pulsed update per batch. Per sample ``j`` of the batch (docs/science.md §2, a bi-iterative power
 iteration)::
 
     X_{j+1} = j/(j+1) X_j + 1/(j+1) x_j (d_j . D_j) / |D_j|

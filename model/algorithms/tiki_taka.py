@@ -18,7 +18,7 @@ random flips, fast) or the bit-exact twin of the RTL (:class:`~pulsetrain.model.
 TwinTransferPeriphery`), picked with ``tiki_taka.periphery``; the co-simulation serves the same protocol
 with the simulated Verilog. Both see the same analog tiles.
 
-The three algorithms differ only in the periphery's mode (ALGORITHMS.md §2; Rasch et al., arXiv
+The three algorithms differ only in the periphery's mode (docs/science.md §2; Rasch et al., arXiv
 2303.04721):
 
 * ``ttv2``: no choppers; A is read against its reference array, whose per-device offset
@@ -43,9 +43,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model.algorithms.base import Algorithm, FloatArray
+from pulsetrain.model.algorithms.base import Algorithm, BackpropThroughMlp, FloatArray
 from pulsetrain.model.algorithms.configs import TikiTakaSettings, TransferServerKind
-from pulsetrain.model.network import MLP, initial_weights, softmax_cross_entropy
+from pulsetrain.model.network import MLP, initial_weights
 from pulsetrain.model.tile import Tile, as_rows
 from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery
 
@@ -90,28 +90,21 @@ def transfer_controller_config(
                 f"not {adc_bits!r}"
             )
         bits, lsb = adc_bits, adc_lsb
+    chopped = mode is not TransferMode.TTV2
+    rule = settings.rule()  # the rule the user set, adjusted to the layer below
+    rule["n_reads_per_transfer"] = min(settings.n_reads_per_transfer, in_size)
+    rule["thres_scale"] = threshold_scale(settings, in_size)
+    rule["in_chop_prob"] = settings.in_chop_prob if chopped else 0.0
+    rule["out_chop_prob"] = settings.out_chop_prob if chopped else 0.0
     return TransferControllerConfig(
+        **rule,
         mode=mode,
         in_size=in_size,
         out_size=out_size,
-        transfer_every=settings.transfer_every,
-        n_reads_per_transfer=min(settings.n_reads_per_transfer, in_size),
         adc_bits=bits,
-        h_bits=settings.h_bits,
-        h_frac_bits=settings.h_frac_bits,
         transfer_lr_per_lsb=lr * settings.transfer_lr * lsb / dw_min,
-        thres_scale=threshold_scale(settings, in_size),
-        max_pulses_per_transfer=settings.max_pulses_per_transfer,
-        momentum=settings.momentum,
-        forget_buffer=settings.forget_buffer,
-        buffer_cap=settings.buffer_cap,
-        in_chop_prob=settings.in_chop_prob if mode is not TransferMode.TTV2 else 0.0,
-        chopper_flip=settings.chopper_flip,
-        out_chop_prob=settings.out_chop_prob if mode is not TransferMode.TTV2 else 0.0,
         in_chop_seed=seeds[0],
         out_chop_seed=seeds[1],
-        reads_held_after_flip=settings.reads_held_after_flip,
-        tail_weightening=settings.tail_weightening,
     )
 
 
@@ -283,7 +276,7 @@ class TikiTakaLayer:
         return self.slow.weights()
 
 
-class TikiTakaFamily(Algorithm):
+class TikiTakaFamily(BackpropThroughMlp, Algorithm):
     """Shared implementation of ``ttv2``, ``c-ttv2`` and ``agad`` (they differ in :attr:`mode`)."""
 
     #: the transfer controller's mode
@@ -332,16 +325,6 @@ class TikiTakaFamily(Algorithm):
                 TikiTakaLayer(fast, slow, periphery, fast_lr=settings.fast_lr, gamma=settings.gamma)
             )
         self.mlp = MLP(list(self.layers), config.network.activation, bias)
-
-    def train_batch(self, x: FloatArray, labels: NDArray[np.int64]) -> float:
-        trace = self.mlp.trace(x)
-        loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
-        deltas = self.mlp.backprop(trace, grad)
-        self.mlp.update(trace, deltas, self.config.lr)
-        return loss
-
-    def predict(self, x: FloatArray) -> FloatArray:
-        return self.mlp.forward(x)
 
     def weights(self) -> list[FloatArray]:
         return [layer.weights() for layer in self.layers]

@@ -35,11 +35,12 @@ MAX_COLUMNS = 4096
 
 
 class AdcMode(enum.Enum):
-    """Conversion algorithm."""
+    """Conversion algorithm of the ADCs: the readout's sequencing and the schedule's conversion cycles."""
 
-    #: successive approximation: one trial per bit, MSB first.
+    #: successive approximation: one comparator trial per bit, MSB first (``adc_bits`` trials).
     SAR = "sar"
-    #: counting / single-slope: a shared ramp of trial codes until every comparator drops.
+    #: counting / single-slope: a shared ramp of trial codes until every comparator drops (up to
+    #: ``2**adc_bits`` trials).
     RAMP = "ramp"
 
 

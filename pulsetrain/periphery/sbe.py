@@ -1,7 +1,7 @@
 """Shared config and fixed-point formats of the streaming batch eigenupdate (SBE) unit.
 
 The unit keeps, for one layer, the rank-1 streamed estimate of the batch gradient ``G = sum_j d_j x_jᵀ``
-(Hoskins et al., arXiv 1903.01635; ALGORITHMS.md §2) in two on-chip vectors, ``X`` (one entry per x line,
+(Hoskins et al., arXiv 1903.01635; docs/science.md §2) in two on-chip vectors, ``X`` (one entry per x line,
 ``rows``) and ``D`` (one per d line, ``cols``), plus the running sum of the per-sample projections that
 estimates the singular value. Per sample ``j`` (``^`` marks a unit vector)::
 
@@ -9,7 +9,7 @@ estimates the singular value. Per sample ``j`` (``^`` marks a unit vector)::
     b_j = x_j · X̂_{j+1}              D_{j+1} = D_j + d_j b_j        (D_1 = d_0 b_0)
     c_j = d_j · D̂_{j+1}              sigma_sum += c_j b_j
 
-These are ALGORITHMS.md's running means with the ``j/(j+1)`` and ``1/(j+1)`` factors dropped: a running
+These are docs/science.md's running means with the ``j/(j+1)`` and ``1/(j+1)`` factors dropped: a running
 *sum* has the same direction as the running mean at every step and only the direction enters ``D̂`` and
 ``X̂``, so the estimate is unchanged while the hardware saves a multiply per element and a division per
 sample; the host divides ``D`` and ``sigma_sum`` by the sample count once per batch (a shift when the

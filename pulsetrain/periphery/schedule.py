@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass, field
 
 from pulsetrain.config import ConfigError, check_int
+from pulsetrain.periphery.adc import AdcMode
 
 
 class ScheduleMode(enum.Enum):
@@ -67,21 +68,19 @@ class OperationKind(enum.Enum):
 OPERATION_KINDS: tuple[OperationKind, ...] = tuple(OperationKind)
 
 
-class AdcKind(enum.Enum):
-    """Conversion scheme of the ADCs, which sets the cycles of one conversion."""
-
-    #: successive approximation: one comparator trial per bit.
-    SAR = "sar"
-    #: counting (ramp / single-slope): up to ``2**adc_bits`` counts per conversion.
-    RAMP = "ramp"
-
-
 class FeedbackPath(enum.Enum):
-    """Where DFA's fixed feedback matrices ``B_l`` are evaluated (sets the projection's cost)."""
+    """Where DFA's fixed random feedback matrices ``B_l`` live and are evaluated.
 
-    #: read-only analog tile per layer, read like a weight tile (same DAC/ADC timing).
+    One enum for the model (``dfa.feedback``: what the projection computes) and the schedule
+    (``timing.feedback``: what it costs).
+    """
+
+    #: on their own read-only analog tiles, read through the same periphery (DAC, noise, ADC) as the
+    #: weight tiles: costs area, energy and a read's cycles, adds read noise and quantization to the
+    #: projected error.
     ANALOG = "analog"
-    #: digital multiply-accumulate units (``feedback_macs_per_cycle`` products per cycle).
+    #: an ideal digital matrix-vector product (float in the model; ``feedback_macs_per_cycle`` products
+    #: per cycle in the schedule): the upper bound for DFA's accuracy.
     DIGITAL = "digital"
 
 
@@ -100,8 +99,8 @@ class OperationTiming:
 
     #: ADC resolution in bits (SAR: one cycle per bit; ramp: ``2**adc_bits`` cycles).
     adc_bits: int = 8
-    #: conversion scheme of the ADCs.
-    adc_kind: AdcKind = AdcKind.SAR
+    #: conversion scheme of the ADCs (the readout's own :class:`~pulsetrain.periphery.adc.AdcMode`).
+    adc_kind: AdcMode = AdcMode.SAR
     #: output lines multiplexed onto one ADC (the ``k`` of "k columns per ADC"): conversions per read.
     columns_per_adc: int = 8
     #: sample-and-hold / settle cycles before each conversion.
@@ -125,7 +124,7 @@ class OperationTiming:
 
     def __post_init__(self) -> None:
         check_int("timing.adc_bits", self.adc_bits, 1, 16)
-        if not isinstance(self.adc_kind, AdcKind):
+        if not isinstance(self.adc_kind, AdcMode):
             raise ConfigError(f"timing.adc_kind must be one of sar, ramp; not {self.adc_kind!r}")
         check_int("timing.columns_per_adc", self.columns_per_adc, 1, 4096)
         check_int("timing.adc_sample_cycles", self.adc_sample_cycles, 0, 1 << 16)
@@ -142,7 +141,7 @@ class OperationTiming:
     @property
     def conversion_cycles(self) -> int:
         """Cycles of one ADC conversion including its sample-and-hold."""
-        convert = self.adc_bits if self.adc_kind is AdcKind.SAR else 1 << self.adc_bits
+        convert = self.adc_bits if self.adc_kind is AdcMode.SAR else 1 << self.adc_bits
         return self.adc_sample_cycles + convert
 
     def conversions(self, lines: int) -> int:

@@ -1,7 +1,7 @@
 """Digital interface of the TTv2-family transfer controller: one source of truth for twin and RTL.
 
 The transfer controller holds every *digital* piece of state of Tiki-Taka v2 (TTv2), chopped TTv2
-(c-TTv2) and AGAD for one layer (ALGORITHMS.md §2; Rasch et al., arXiv 2303.04721): the column pointer,
+(c-TTv2) and AGAD for one layer (docs/science.md §2; Rasch et al., arXiv 2303.04721): the column pointer,
 the ``transfer_every`` counter, the chopper signs, the H buffer, the threshold logic that turns H into
 pulses on C, and AGAD's per-device reference and running mean. The analog arrays A and C stay outside.
 
@@ -44,9 +44,11 @@ Choppers are the shared chopper block (:mod:`pulsetrain.periphery.chopper`): see
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from pulsetrain.config import ConfigError, check_choice, check_int, check_range
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
@@ -81,11 +83,102 @@ class ChopperFlipMode(enum.Enum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TransferControllerConfig:
+class TransferRule:
+    """The transfer rule of the TTv2 family: when H is fed, how it fires pulses on C, how choppers flip.
+
+    Declared once, here: the model's algorithm settings (``tiki_taka`` section of the training config,
+    :class:`pulsetrain.model.algorithms.configs.TikiTakaSettings`) and the per-layer controller config
+    (:class:`TransferControllerConfig`, ``transfer`` section) both derive from it, so the two cannot
+    disagree about a field's meaning or its allowed range. Parameter names follow IBM aihwkit's
+    ``ChoppedTransferCompound`` / ``DynamicTransferCompound`` where the concept is the same; units are in
+    pulses on C and H codes (stated per field).
+    """
+
+    #: Prefix of the field names in error messages (the config section a user sets them in).
+    section: ClassVar[str] = "transfer"
+
+    #: A updates (training samples at batch 1) between two transfer events (aihwkit ``transfer_every``
+    #: with ``units_in_mbatch=False``).
+    transfer_every: int = 1
+    #: Consecutive columns of A read and transferred per transfer event (aihwkit ``n_reads_per_transfer``).
+    n_reads_per_transfer: int = 1
+    #: Total width of one signed H word, bits (the on-chip memory word; the float server uses its range).
+    h_bits: int = 16
+    #: Fractional bits of H: the value 1.0 (one pulse at ``thres_scale = 1``) is ``2**h_frac_bits``.
+    h_frac_bits: int = 10
+    #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
+    thres_scale: float = 1.0
+    #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
+    max_pulses_per_transfer: int = 1
+    #: After a device fired: kept fraction of H (``forget_buffer``) or of the fired amount (aihwkit
+    #: ``momentum``); quantized to 8 fractional bits in the twin and the RTL.
+    momentum: float = 0.0
+    #: True: ``H <- momentum * H`` after firing; False: ``H <- H - (1 - momentum) * n * threshold``, the
+    #: remainder kept (aihwkit ``forget_buffer``).
+    forget_buffer: bool = True
+    #: Only with ``forget_buffer=False``: |H| is clamped to ``buffer_cap * max_pulses_per_transfer *
+    #: thres_scale`` after firing; 0 disables the cap (aihwkit ``buffer_cap``).
+    buffer_cap: float = 0.0
+    #: Probability (random flips) or frequency (regular flips) of an input chopper flip per read of its
+    #: column (aihwkit ``in_chop_prob``); c-TTv2 and AGAD, ignored by plain TTv2. 0 disables the flips.
+    in_chop_prob: float = 0.1
+    #: Random (LFSR) or regular input chopper flips (aihwkit ``in_chop_random``).
+    chopper_flip: ChopperFlipMode = ChopperFlipMode.RANDOM
+    #: Probability that each output chopper flips after a full pass over the columns (aihwkit
+    #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD only.
+    out_chop_prob: float = 0.0
+    #: AGAD: reads of a column after its chopper flipped during which H is not accumulated (the read
+    #: still updates the running mean). Before a column's first flip there is no reference and H is not
+    #: accumulated either.
+    reads_held_after_flip: int = 1
+    #: AGAD: weight of the newest read in the running mean relative to 1 / (reads per chopper period)
+    #: (aihwkit ``tail_weightening``); realised as a power of two in the twin and the RTL.
+    tail_weightening: float = 5.0
+
+    def __post_init__(self) -> None:
+        name = f"{self.section}."
+        check_int(name + "transfer_every", self.transfer_every, 1, 1 << 20)
+        check_int(name + "n_reads_per_transfer", self.n_reads_per_transfer, 1, 4096)
+        check_int(name + "h_bits", self.h_bits, 2, 32)
+        check_int(name + "h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
+        check_range(name + "thres_scale", self.thres_scale, 0.0, None, low_open=True)
+        check_int(name + "max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
+        check_range(name + "momentum", self.momentum, 0.0, 1.0)
+        if not isinstance(self.forget_buffer, bool):
+            raise ConfigError(f"{name}forget_buffer must be true or false, not {self.forget_buffer!r}")
+        check_range(name + "buffer_cap", self.buffer_cap, 0.0, None)
+        check_range(name + "in_chop_prob", self.in_chop_prob, 0.0, 1.0)
+        if not isinstance(self.chopper_flip, ChopperFlipMode):
+            check_choice(name + "chopper_flip", self.chopper_flip, [m.value for m in ChopperFlipMode])
+        check_range(name + "out_chop_prob", self.out_chop_prob, 0.0, 1.0)
+        check_int(name + "reads_held_after_flip", self.reads_held_after_flip, 0, 255)
+        check_range(name + "tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
+        self.check_threshold_fits_h()
+
+    def check_threshold_fits_h(self) -> None:
+        """Refuse a threshold H cannot represent (rather than silently saturate it)."""
+        name = f"{self.section}."
+        h_one = 1 << self.h_frac_bits
+        h_max = (1 << (self.h_bits - 1)) - 1
+        threshold_code = round(self.thres_scale * h_one)
+        if threshold_code < 1 or self.max_pulses_per_transfer * threshold_code > h_max:
+            raise ConfigError(
+                f"{name}thres_scale={self.thres_scale!r} x max_pulses_per_transfer="
+                f"{self.max_pulses_per_transfer} must lie within H's range (0, {h_max / h_one:g}] "
+                f"and be >= one H LSB ({1 / h_one:g})"
+            )
+
+    def rule(self) -> dict[str, Any]:
+        """The rule's fields and values (to build a :class:`TransferControllerConfig` from settings)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TransferRule)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferControllerConfig(TransferRule):
     """Digital configuration of the transfer controller of one layer (read by twin and RTL alike).
 
-    Parameter names follow IBM aihwkit's ``ChoppedTransferCompound`` / ``DynamicTransferCompound`` where
-    the concept is the same; units differ where stated (here everything is in ADC codes and H codes).
+    The transfer rule's fields (:class:`TransferRule`) plus what one layer's controller adds: its
+    mode, size, ADC width, the quantized transfer learning rate, chopper LFSR seeds and AGAD's formats.
     """
 
     #: TTv2, c-TTv2 or AGAD.
@@ -94,41 +187,12 @@ class TransferControllerConfig:
     in_size: int = 16
     #: Output lines of the layer = devices per column (d lines); one ADC code per row per read.
     out_size: int = 16
-    #: A updates (training steps at batch 1) between two transfer events (aihwkit ``transfer_every``).
-    transfer_every: int = 1
-    #: Consecutive columns read per transfer event (aihwkit ``n_reads_per_transfer``).
-    n_reads_per_transfer: int = 1
     #: Width of the signed ADC code of one read of A, bits.
     adc_bits: int = 8
-    #: Total width of one signed H word, bits (the on-chip memory word).
-    h_bits: int = 16
-    #: Fractional bits of H: the value 1.0 (one pulse at ``thres_scale = 1``) is ``2**h_frac_bits``.
-    h_frac_bits: int = 10
     #: H increment per ADC LSB read from A, in units of one pulse on C. With aihwkit's ``transfer_lr``
     #: (``H += transfer_lr * v / dw_min_C``, v in weight units): ``transfer_lr * adc_lsb_weight /
     #: dw_min_C``. Quantized to ``h_frac_bits`` fractional bits (``transfer_lr_code``).
     transfer_lr_per_lsb: float = 0.125
-    #: Threshold of |H| in units of one pulse on C (aihwkit ``thres_scale``).
-    thres_scale: float = 1.0
-    #: Most pulses one device of C receives per transfer (aihwkit ``transfer_update.desired_bl``).
-    max_pulses_per_transfer: int = 1
-    #: After a device fired: kept fraction of H (forget_buffer) or of the fired amount (aihwkit
-    #: ``momentum``); quantized to 8 fractional bits.
-    momentum: float = 0.0
-    #: True: H <- momentum * H after firing; False: H <- H - (1 - momentum) * n * threshold
-    #: (aihwkit ``forget_buffer``).
-    forget_buffer: bool = True
-    #: Only with ``forget_buffer=False``: |H| is clamped to ``buffer_cap * max_pulses_per_transfer *
-    #: thres_scale`` after firing; 0 disables the cap (aihwkit ``buffer_cap``).
-    buffer_cap: float = 0.0
-    #: Probability (random flips) or frequency (regular flips) of an input chopper flip per read of its
-    #: column (aihwkit ``in_chop_prob``); c-TTv2 and AGAD. 0 disables the flips.
-    in_chop_prob: float = 0.1
-    #: Random (LFSR) or regular input chopper flips (aihwkit ``in_chop_random``).
-    chopper_flip: ChopperFlipMode = ChopperFlipMode.RANDOM
-    #: Probability that each output chopper flips after a full pass over the columns (aihwkit
-    #: ``out_chop_prob``); 0 disables the output choppers. c-TTv2 and AGAD.
-    out_chop_prob: float = 0.0
     #: Fractional bits of the chopper flip probabilities: after one advance of the chopper LFSR its low
     #: ``chop_prob_bits`` bits are compared with ``probability_code(prob, chop_prob_bits)``; below flips.
     chop_prob_bits: int = 16
@@ -136,15 +200,8 @@ class TransferControllerConfig:
     in_chop_seed: int = 0xACE1
     #: Seed of the LFSR that draws the output chopper flips (non-zero, below ``2**lfsr_bits``).
     out_chop_seed: int = 0x1D0F
-    #: AGAD: reads of a column after its chopper flipped during which H is not accumulated (the read
-    #: still updates the running mean). Before a column's first flip there is no reference and H is not
-    #: accumulated either.
-    reads_held_after_flip: int = 1
     #: AGAD: fractional bits of the running mean and of the reference (in ADC codes).
     reference_frac_bits: int = 4
-    #: AGAD: weight of the newest read in the running mean relative to 1 / (reads per chopper period)
-    #: (aihwkit ``tail_weightening``); realised as a power of two: see :attr:`mean_shift`.
-    tail_weightening: float = 5.0
     #: Words of the on-chip H memory; None sizes it to ``in_size * out_size``. A smaller memory is
     #: refused.
     h_memory_words: int | None = None
@@ -152,30 +209,16 @@ class TransferControllerConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.mode, TransferMode):
             check_choice("transfer.mode", self.mode, [m.value for m in TransferMode])
-        if not isinstance(self.chopper_flip, ChopperFlipMode):
-            check_choice("transfer.chopper_flip", self.chopper_flip, [m.value for m in ChopperFlipMode])
         check_int("transfer.in_size", self.in_size, 1, 4096)
         check_int("transfer.out_size", self.out_size, 1, 4096)
-        check_int("transfer.transfer_every", self.transfer_every, 1, 1 << 20)
+        super().__post_init__()
         check_int("transfer.n_reads_per_transfer", self.n_reads_per_transfer, 1, self.in_size)
         check_int("transfer.adc_bits", self.adc_bits, 2, 16)
-        check_int("transfer.h_bits", self.h_bits, 2, 32)
-        check_int("transfer.h_frac_bits", self.h_frac_bits, 0, self.h_bits - 2)
         check_range("transfer.transfer_lr_per_lsb", self.transfer_lr_per_lsb, 0.0, None, low_open=True)
-        check_range("transfer.thres_scale", self.thres_scale, 0.0, None, low_open=True)
-        check_int("transfer.max_pulses_per_transfer", self.max_pulses_per_transfer, 1, 31)
-        check_range("transfer.momentum", self.momentum, 0.0, 1.0)
-        if not isinstance(self.forget_buffer, bool):
-            raise ConfigError(f"transfer.forget_buffer must be true or false, not {self.forget_buffer!r}")
-        check_range("transfer.buffer_cap", self.buffer_cap, 0.0, None)
-        check_range("transfer.in_chop_prob", self.in_chop_prob, 0.0, 1.0)
-        check_range("transfer.out_chop_prob", self.out_chop_prob, 0.0, 1.0)
         check_int("transfer.chop_prob_bits", self.chop_prob_bits, 2, 16)
         check_int("transfer.in_chop_seed", self.in_chop_seed, 1, (1 << self.lfsr_bits) - 1)
         check_int("transfer.out_chop_seed", self.out_chop_seed, 1, (1 << self.lfsr_bits) - 1)
-        check_int("transfer.reads_held_after_flip", self.reads_held_after_flip, 0, 255)
         check_int("transfer.reference_frac_bits", self.reference_frac_bits, 0, 8)
-        check_range("transfer.tail_weightening", self.tail_weightening, 0.0, None, low_open=True)
         if self.mode is TransferMode.AGAD and self.in_chop_prob <= 0.0:
             # AGAD takes its reference at chopper flips: without flips it never has one.
             raise ConfigError(
@@ -192,12 +235,6 @@ class TransferControllerConfig:
             raise ConfigError(
                 f"transfer.transfer_lr_per_lsb={self.transfer_lr_per_lsb!r} does not fit H "
                 f"(h_bits={self.h_bits}, h_frac_bits={self.h_frac_bits}); must be <= {h_max / self.h_one:g}"
-            )
-        if self.threshold_code < 1 or self.max_pulses_per_transfer * self.threshold_code > h_max:
-            raise ConfigError(
-                f"transfer.thres_scale={self.thres_scale!r} x max_pulses_per_transfer="
-                f"{self.max_pulses_per_transfer} must lie within H's range (0, {h_max / self.h_one:g}] "
-                f"and be >= one H LSB ({1 / self.h_one:g})"
             )
         if self.h_memory_words is not None:
             check_int("transfer.h_memory_words", self.h_memory_words, 1, None)
