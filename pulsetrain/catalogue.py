@@ -366,7 +366,7 @@ def get_algorithm(name: str, *, option: str = "algo") -> AlgorithmSpec:
 # --------------------------------------------------------------------------------------------------
 
 #: device models of the behavioral model (``pulsetrain train --device``; ``pulsetrain.model.devices.DEVICES``
-#: has the same keys, held equal by tests/test_catalogue.py).
+#: has the same keys, held equal by tests/test_core_catalogue.py).
 DEVICE_KINDS: tuple[str, ...] = (
     "ideal",
     "constant-step",
@@ -380,5 +380,5 @@ DEVICE_KINDS: tuple[str, ...] = (
     "ecram-mo",
 )
 #: synthesis targets (``pulsetrain synth --target``; the values of ``pulsetrain.synth.flows.Target``,
-#: held equal by tests/test_catalogue.py).
+#: held equal by tests/test_core_catalogue.py).
 SYNTH_TARGETS: tuple[str, ...] = ("generic", "ice40", "ecp5", "nangate45", "sky130")

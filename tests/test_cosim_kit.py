@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cosim_matrix import FAULT_SIMULATORS, SIMULATORS, skip_unless_available
+from helpers.cosim_matrix import FAULT_SIMULATORS, SIMULATORS, skip_unless_available
 from pulsetrain.cosim import runner
 from pulsetrain.cosim.demo import RunningSum, running_sums
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.transfer import run_reads
 from pulsetrain.model.data import load_digits_split
 from pulsetrain.model.pulses import pulse_scales, scales_for
 from pulsetrain.model.tile import IOConfig, NoiseManagement
 from pulsetrain.model.transfer import FloatTransferPeriphery
 from test_model_tile import make_tile  # tests/ is on sys.path under pytest
-from test_transfer_model import run_reads
 
 from pulsetrain.periphery.transfer import TransferControllerConfig, TransferMode
 

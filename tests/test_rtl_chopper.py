@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from helpers.strategies import FEW, MANY, lfsr_configs
 from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.twins.chopper import TwinChopper
 from pulsetrain.rtl.chopper import ChopperSign
-from strategies import FEW, MANY, lfsr_configs
 
 from pulsetrain.periphery.chopper import ChopperConfig, ChopperMode
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm

@@ -1,6 +1,6 @@
 """The orderings the studies claim, at a size the default suite can afford (each well under a minute).
 
-The full studies are behind ``--long`` (tests/test_experiments_claims.py); these check the same
+The full studies are behind ``--long`` (tests/test_model_experiments_claims.py); these check the same
 orderings on one seed and a fraction of the work, with the margins measured at this size stated.
 """
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from helpers.strategies import FEW, MANY
 from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.twins.adc import TwinAdcReadout
 from pulsetrain.rtl.adc_readout import AdcReadout
-from strategies import FEW, MANY
 
 from pulsetrain.periphery.adc import AdcMode, AdcReadoutConfig
 

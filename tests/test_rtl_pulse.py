@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from helpers.strategies import FEW, MANY, lfsr_configs
 from hypothesis import given
 from hypothesis import strategies as st
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
 from pulsetrain.rtl.pulse_generator import PulseGenerator
-from strategies import FEW, MANY, lfsr_configs
 
 from pulsetrain.periphery.lfsr import LfsrConfig, LfsrForm
 from pulsetrain.periphery.pulse import LineStreams, PulseGeneratorConfig, PulseMode

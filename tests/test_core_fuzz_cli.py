@@ -14,7 +14,7 @@ line on stderr, before any work; never a traceback, never another exit status.
 
 Budget: ``PULSETRAIN_FUZZ_EXAMPLES`` examples per test (default 12, derandomized, so the default
 suite is fast and reproducible). A large run: ``PULSETRAIN_FUZZ_EXAMPLES=2000 nice pytest -n 0
-tests/test_fuzz_cli.py --hypothesis-show-statistics`` (``PULSETRAIN_FUZZ_REASONS=1`` also counts the
+tests/test_core_fuzz_cli.py --hypothesis-show-statistics`` (``PULSETRAIN_FUZZ_REASONS=1`` also counts the
 refusals by message).
 """
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from helpers.transfer import run_reads
 from pulsetrain.model.transfer import FloatTransferPeriphery, TransferPeriphery, TransferSequencer
 from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 
@@ -17,21 +18,6 @@ SERVERS = {
     "twin": TwinTransferPeriphery,
 }
 MODES = [pytest.param(mode, id=mode.value) for mode in TransferMode]
-
-
-def run_reads(periphery: TransferSequencer, reads: list[np.ndarray]) -> list:
-    """Step until each read is consumed by a transfer; return the results."""
-    results = []
-    queue = list(reads)
-    while queue:
-        request = periphery.step()
-        if request is None:
-            continue
-        for column in request.columns:
-            results.append(periphery.transfer(column, queue.pop(0)))
-            if not queue:
-                break
-    return results
 
 
 # --------------------------------------------------------------------------------------------------
