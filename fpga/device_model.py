@@ -20,11 +20,17 @@ class DeviceModel:
     ----------
     register_count
         Number of 32-bit registers (addresses 0..register_count-1).
+    max_payload
+        Longest request payload the device stores; a longer request is answered ``BAD_LENGTH`` (the
+        gateware keeps its payload in a few registers, not a block RAM).
     """
 
-    def __init__(self, *, register_count: int = REGISTER_COUNT) -> None:
+    def __init__(self, *, register_count: int = REGISTER_COUNT, max_payload: int = 255) -> None:
         if not 1 <= register_count <= 256:
             raise ValueError(f"register_count must be 1..256, not {register_count!r}")
+        if not 5 <= max_payload <= 255:
+            raise ValueError(f"max_payload must be 5..255, not {max_payload!r}")
+        self.max_payload = max_payload
         self.registers = [0] * register_count
         #: commands applied (not replayed): the witness that nothing ran twice
         self.applied = 0
@@ -54,6 +60,8 @@ class DeviceModel:
         """Execute one request; return its reply payload."""
         self.applied += 1
         payload = frame.payload
+        if len(payload) > self.max_payload:
+            return bytes([Status.BAD_LENGTH])
         if frame.command == Command.PING:
             return payload
         if frame.command not in (Command.WRITE, Command.READ, Command.ADD):
