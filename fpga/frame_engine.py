@@ -10,7 +10,7 @@ frame that arrived inside a corrupted one; the host's retry recovers it, and not
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import catalog
 from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.protocol import REPLY_FLAG, SYNC, Command, Status
@@ -32,6 +32,8 @@ class FrameEngine(wiring.Component):
         Bytes from the host.
     tx : Out(stream.Signature(8))
         Bytes to the host.
+    registers : Out(data.ArrayLayout(32, register_count))
+        The register file, for the logic the host controls through it.
     """
 
     def __init__(self, *, register_count: int = 16, max_payload: int = 8) -> None:
@@ -41,7 +43,13 @@ class FrameEngine(wiring.Component):
             raise ValueError(f"max_payload must be 5..32, not {max_payload!r}")
         self._register_count = register_count
         self._max_payload = max_payload
-        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "tx": Out(stream.Signature(8)),
+                "registers": Out(data.ArrayLayout(32, register_count)),
+            }
+        )
 
     @property
     def register_count(self) -> int:
@@ -62,6 +70,7 @@ class FrameEngine(wiring.Component):
         count = Signal(8)
         payload = Array(Signal(8, name=f"payload_{i}") for i in range(self._max_payload))
         registers = Array(Signal(32, name=f"register_{i}") for i in range(self._register_count))
+        m.d.comb += [self.registers[i].eq(register) for i, register in enumerate(registers)]
         last_sequence, have_last = Signal(8), Signal()
         # the reply body as sent after SYNC: LENGTH, SEQUENCE, COMMAND, PAYLOAD (CRC computed on the fly)
         reply = Array(Signal(8, name=f"reply_{i}") for i in range(3 + self._max_payload))

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "estimate": ("pulsetrain.synth.commands", "estimate", "Area / energy / latency of training a network."),
     "report": ("pulsetrain.report", "report", "The default study end to end, as a table and HTML report."),
     "spice": ("pulsetrain.spice.commands", "spice", "Check the model's crossbar reads against ngspice."),
+    "fpga": ("pulsetrain.fpga.commands", "fpga", "Build periphery and host link for an FPGA; program it."),
 }
 
 
