@@ -11,27 +11,76 @@ from __future__ import annotations
 import queue
 import threading
 
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 from pulsetrain.fpga.frame_engine import FrameEngine
+from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
 
-#: clock cycles without input after which the engine has surely finished its reply (the longest
-#: reply is under 50 bytes at one byte per cycle)
+#: clock cycles without output after which the bare engine has surely finished its reply
 QUIET_CYCLES = 64
 
 
-class GatewareDevice:
-    """A :class:`FrameEngine` simulated cycle by cycle, one byte per cycle at its stream ports.
+class SerialLoop(wiring.Component):
+    """The board's link path with byte streams on the host side: host UART -> line -> the board's UART
+    receiver -> frame engine -> the board's UART transmitter -> line -> host UART.
 
     Parameters
     ----------
     engine
-        The engine to simulate.
+        The frame engine on the board side.
+    divisor
+        Clock cycles per bit of every UART in the loop.
+
+    Attributes
+    ----------
+    rx : In(stream.Signature(8))
+        Bytes the host sends.
+    tx : Out(stream.Signature(8))
+        Bytes the host receives.
+    """
+
+    def __init__(self, engine: FrameEngine, *, divisor: int = 4) -> None:
+        self._engine = engine
+        self._divisor = divisor
+        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.host_transmitter = host_transmitter = UartTransmitter(divisor=self._divisor)
+        m.submodules.host_receiver = host_receiver = UartReceiver(divisor=self._divisor)
+        m.submodules.board_receiver = board_receiver = UartReceiver(divisor=self._divisor)
+        m.submodules.board_transmitter = board_transmitter = UartTransmitter(divisor=self._divisor)
+        m.submodules.engine = self._engine
+        wiring.connect(m, wiring.flipped(self.rx), host_transmitter.data)
+        m.d.comb += board_receiver.line.eq(host_transmitter.line)
+        wiring.connect(m, board_receiver.data, self._engine.rx)
+        wiring.connect(m, self._engine.tx, board_transmitter.data)
+        m.d.comb += host_receiver.line.eq(board_transmitter.line)
+        wiring.connect(m, host_receiver.data, wiring.flipped(self.tx))
+        return m
+
+
+class GatewareDevice:
+    """A component with byte streams ``rx`` / ``tx`` (a :class:`FrameEngine`, a :class:`SerialLoop`)
+    simulated cycle by cycle.
+
+    Parameters
+    ----------
+    engine
+        The component to simulate.
+    quiet_cycles
+        Cycles without a byte out after which its reply is surely complete (longer than the gap
+        before the first reply byte and between two of them).
     timeout_s
         Wall-clock limit on one :meth:`receive` (a hung simulation fails instead of stalling).
     """
 
-    def __init__(self, engine: FrameEngine, *, timeout_s: float = 60.0) -> None:
+    def __init__(self, engine: FrameEngine | SerialLoop, *, quiet_cycles: int = QUIET_CYCLES,
+                 timeout_s: float = 60.0) -> None:
         self._engine = engine
+        self._quiet_cycles = quiet_cycles
         self._timeout_s = timeout_s
         self._requests: queue.Queue[bytes | None] = queue.Queue()
         self._replies: queue.Queue[bytes | BaseException] = queue.Queue()
@@ -70,8 +119,11 @@ class GatewareDevice:
                     if accepted:
                         break
             ctx.set(engine.rx.valid, 0)
-            for _ in range(QUIET_CYCLES):
+            quiet = 0
+            while quiet < self._quiet_cycles:  # until nothing came out for quiet_cycles in a row
+                before = len(sent)
                 await cycle()
+                quiet = 0 if len(sent) > before else quiet + 1
             self._replies.put(bytes(sent))
 
     def receive(self, data: bytes) -> bytes:

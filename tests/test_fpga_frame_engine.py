@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pulsetrain.fpga.device_model import DeviceModel
 from pulsetrain.fpga.frame_engine import FrameEngine
-from pulsetrain.fpga.gateware_device import GatewareDevice
+from pulsetrain.fpga.gateware_device import GatewareDevice, SerialLoop
 from pulsetrain.fpga.link import Link, LinkError
 from pulsetrain.fpga.protocol import Command, Frame
 from pulsetrain.fpga.transport import LineFaults, SimulatedTransport
@@ -57,3 +57,19 @@ def test_the_host_link_recovers_faults_against_the_gateware(gateware: GatewareDe
     assert link.statistics.retries > 0
     with pytest.raises(LinkError, match="BAD_ADDRESS"):
         link.read(16)
+
+
+def test_the_host_link_works_through_the_board_uarts() -> None:
+    # 4 cycles per bit: 40 per byte, about 90 from the request's last byte to the reply's first
+    device = GatewareDevice(SerialLoop(FrameEngine(register_count=4), divisor=4), quiet_cycles=150)
+    try:
+        faults = LineFaults(drop=0.01, corrupt=0.01)
+        link = Link(SimulatedTransport(device, to_device=faults, from_device=faults, seed=4), retries=50)
+        assert link.ping(b"uart") == b"uart"
+        total = 0
+        for amount in range(1, 11):
+            total += amount
+            assert link.add(2, amount) == total
+        assert link.read(2) == total
+    finally:
+        device.close()
