@@ -4,8 +4,8 @@ The tile periphery's chip side goes to header pins in a fixed order (:func:`cros
 written next to the bitstream as ``pinmap.json``). Its host side is driven from the frame engine's
 registers: register 0 bits 0/1/2/3 = read_start / update_start / dac_codes.valid / update_codes.valid,
 register 1 = update_bl, register 2 = dac_codes.payload, register 3 = update_codes.payload. The result
-streams are always taken and folded onto LED 0 (so synthesis keeps their logic); reading them back
-over the link is not implemented yet.
+streams are always taken; status words (READ at STATUS_BASE + i) report them: 0 = busy | transferring
+<< 1, 1 / 3 = read / transfer results counted, 2 / 4 = the last one's low 32 bits. LED 0 = busy.
 """
 
 import json
@@ -147,12 +147,8 @@ class BoardTop(wiring.Component):
             tile.read_results.ready.eq(1),
             tile.transfer_results.ready.eq(1),
         ]
-        led = platform.request("led", 0)
-        m.d.sync += led.o.eq(
-            Value.cast(tile.read_results.payload).xor()
-            ^ Value.cast(tile.transfer_results.payload).xor()
-            ^ tile.busy
-        )
+        self._report_status(m, engine, tile)
+        m.d.comb += platform.request("led", 0).o.eq(tile.busy)
 
         crossbar = platform.request("crossbar", 0)
         for name in CROSSBAR_OUTPUTS:
@@ -160,6 +156,25 @@ class BoardTop(wiring.Component):
         for name in CROSSBAR_INPUTS:
             m.d.comb += getattr(tile, name).eq(getattr(crossbar, name).i)
         return m
+
+
+    @staticmethod
+    def _report_status(m: Module, engine: FrameEngine, tile: TilePeriphery) -> None:
+        """Status words the host reads: 0 = busy | transferring << 1, 1 / 3 = read / transfer results
+        counted, 2 / 4 = the last read / transfer result's bits (low 32)."""
+        counts = [Signal(32, name="read_results_seen"), Signal(32, name="transfer_results_seen")]
+        last = [Signal(32, name="last_read_result"), Signal(32, name="last_transfer_result")]
+        streams = (tile.read_results, tile.transfer_results)
+        for count, word, results in zip(counts, last, streams, strict=True):
+            with m.If(results.valid):
+                m.d.sync += [count.eq(count + 1), word.eq(Value.cast(results.payload))]
+        m.d.comb += [
+            engine.status[0].eq(tile.busy | (tile.transferring << 1)),
+            engine.status[1].eq(counts[0]),
+            engine.status[2].eq(last[0]),
+            engine.status[3].eq(counts[1]),
+            engine.status[4].eq(last[1]),
+        ]
 
 
 def _crossbar_resource(board_name: str, config: TilePeripheryConfig) -> Resource:

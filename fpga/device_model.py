@@ -7,7 +7,7 @@ the host's retries safe when a reply (rather than the request) was lost.
 
 from __future__ import annotations
 
-from pulsetrain.fpga.protocol import REPLY_FLAG, Command, Frame, FrameParser, Status
+from pulsetrain.fpga.protocol import REPLY_FLAG, STATUS_BASE, Command, Frame, FrameParser, Status
 
 #: number of 32-bit registers the reference device holds
 REGISTER_COUNT = 16
@@ -23,14 +23,22 @@ class DeviceModel:
     max_payload
         Longest request payload the device stores; a longer request is answered ``BAD_LENGTH`` (the
         gateware keeps its payload in a few registers, not a block RAM).
+    status_count
+        Number of read-only 32-bit status words, read at ``STATUS_BASE + i``.
     """
 
-    def __init__(self, *, register_count: int = REGISTER_COUNT, max_payload: int = 255) -> None:
+    def __init__(
+        self, *, register_count: int = REGISTER_COUNT, max_payload: int = 255, status_count: int = 8
+    ) -> None:
         if not 1 <= register_count <= 256:
             raise ValueError(f"register_count must be 1..256, not {register_count!r}")
         if not 5 <= max_payload <= 255:
             raise ValueError(f"max_payload must be 5..255, not {max_payload!r}")
+        if not 1 <= status_count <= 128:
+            raise ValueError(f"status_count must be 1..128, not {status_count!r}")
         self.max_payload = max_payload
+        #: read-only status words (what the served logic reports; a test sets them)
+        self.status = [0] * status_count
         self.registers = [0] * register_count
         #: commands applied (not replayed): the witness that nothing ran twice
         self.applied = 0
@@ -70,6 +78,8 @@ class DeviceModel:
         if len(payload) != expected:
             return bytes([Status.BAD_LENGTH])
         address = payload[0]
+        if frame.command == Command.READ and 0 <= address - STATUS_BASE < len(self.status):
+            return bytes([Status.OK]) + self.status[address - STATUS_BASE].to_bytes(4, "little")
         if address >= len(self.registers):
             return bytes([Status.BAD_ADDRESS])
         if frame.command == Command.WRITE:

@@ -13,7 +13,7 @@ from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import catalog
 from amaranth.lib.wiring import In, Out
-from pulsetrain.fpga.protocol import REPLY_FLAG, SYNC, Command, Status
+from pulsetrain.fpga.protocol import REPLY_FLAG, STATUS_BASE, SYNC, Command, Status
 
 
 class FrameEngine(wiring.Component):
@@ -34,13 +34,18 @@ class FrameEngine(wiring.Component):
         Bytes to the host.
     registers : Out(data.ArrayLayout(32, register_count))
         The register file, for the logic the host controls through it.
+    status : In(data.ArrayLayout(32, status_count))
+        Read-only words the host reads at ``STATUS_BASE + i``.
     """
 
-    def __init__(self, *, register_count: int = 16, max_payload: int = 8) -> None:
+    def __init__(self, *, register_count: int = 16, max_payload: int = 8, status_count: int = 8) -> None:
         if not 1 <= register_count <= 256:
             raise ValueError(f"register_count must be 1..256, not {register_count!r}")
         if not 5 <= max_payload <= 32:
             raise ValueError(f"max_payload must be 5..32, not {max_payload!r}")
+        if not 1 <= status_count <= 128:
+            raise ValueError(f"status_count must be 1..128, not {status_count!r}")
+        self._status_count = status_count
         self._register_count = register_count
         self._max_payload = max_payload
         super().__init__(
@@ -48,6 +53,7 @@ class FrameEngine(wiring.Component):
                 "rx": In(stream.Signature(8)),
                 "tx": Out(stream.Signature(8)),
                 "registers": Out(data.ArrayLayout(32, register_count)),
+                "status": In(data.ArrayLayout(32, status_count)),
             }
         )
 
@@ -177,6 +183,11 @@ class FrameEngine(wiring.Component):
             m.d.sync += answer(Status.BAD_COMMAND)
         with m.Elif(length != Mux(command == Command.READ, 1, 5)):
             m.d.sync += answer(Status.BAD_LENGTH)
+        status_end = STATUS_BASE + self._status_count
+        with m.Elif((command == Command.READ) & (address >= STATUS_BASE) & (address < status_end)):
+            word = self.status[(address - STATUS_BASE)[:7]]
+            m.d.sync += [reply[0].eq(5), reply[3].eq(Status.OK)]
+            m.d.sync += [reply[4 + i].eq(word.word_select(i, 8)) for i in range(4)]
         with m.Elif(address >= self._register_count):
             m.d.sync += answer(Status.BAD_ADDRESS)
         with m.Else():

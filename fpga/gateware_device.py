@@ -75,11 +75,14 @@ class GatewareDevice:
         before the first reply byte and between two of them).
     timeout_s
         Wall-clock limit on one :meth:`receive` (a hung simulation fails instead of stalling).
+    status
+        Values held on a bare :class:`FrameEngine`'s ``status`` words (what the periphery would report).
     """
 
     def __init__(self, engine: FrameEngine | SerialLoop, *, quiet_cycles: int = QUIET_CYCLES,
-                 timeout_s: float = 60.0) -> None:
+                 timeout_s: float = 60.0, status: tuple[int, ...] = ()) -> None:
         self._engine = engine
+        self._status = status
         self._quiet_cycles = quiet_cycles
         self._timeout_s = timeout_s
         self._requests: queue.Queue[bytes | None] = queue.Queue()
@@ -99,6 +102,8 @@ class GatewareDevice:
     async def _bench(self, ctx) -> None:  # type: ignore[no-untyped-def]
         engine = self._engine
         ctx.set(engine.tx.ready, 1)
+        for index, value in enumerate(self._status):
+            ctx.set(engine.status[index], value)  # type: ignore[union-attr]
         while True:
             data = self._requests.get()
             if data is None:

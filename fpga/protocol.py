@@ -22,6 +22,8 @@ SYNC = 0xA5
 REPLY_FLAG = 0x80
 #: largest payload in bytes (LENGTH is one byte)
 MAX_PAYLOAD = 255
+#: READ addresses from here on read the device's status words (read-only, set by the logic it serves)
+STATUS_BASE = 0x80
 #: bytes around the payload: SYNC, LENGTH, SEQUENCE, COMMAND and the 4 CRC bytes
 OVERHEAD = 8
 

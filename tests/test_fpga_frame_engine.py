@@ -10,19 +10,23 @@ from pulsetrain.fpga.device_model import DeviceModel
 from pulsetrain.fpga.frame_engine import FrameEngine
 from pulsetrain.fpga.gateware_device import GatewareDevice, SerialLoop
 from pulsetrain.fpga.link import Link, LinkError
-from pulsetrain.fpga.protocol import Command, Frame
+from pulsetrain.fpga.protocol import STATUS_BASE, Command, Frame
 from pulsetrain.fpga.transport import LineFaults, SimulatedTransport
+
+#: what the periphery would report on the status words
+STATUS = (0x01020304, 0, 0xFFFFFFFF, 77)
 
 
 @pytest.fixture
 def gateware() -> Iterator[GatewareDevice]:
-    device = GatewareDevice(FrameEngine(register_count=16, max_payload=8))
+    device = GatewareDevice(FrameEngine(register_count=16, max_payload=8, status_count=4), status=STATUS)
     yield device
     device.close()
 
 
 def test_the_engine_answers_byte_for_byte_as_the_reference_model(gateware: GatewareDevice) -> None:
-    model = DeviceModel(register_count=16, max_payload=8)
+    model = DeviceModel(register_count=16, max_payload=8, status_count=4)
+    model.status = list(STATUS)
     requests = [
         Frame(sequence=1, command=Command.PING, payload=b"abc"),
         Frame(sequence=2, command=Command.WRITE, payload=bytes([3, 0xEF, 0xBE, 0xAD, 0xDE])),
@@ -34,11 +38,15 @@ def test_the_engine_answers_byte_for_byte_as_the_reference_model(gateware: Gatew
         Frame(sequence=7, command=0x33, payload=b""),
         Frame(sequence=8, command=Command.PING, payload=bytes(9)),
         Frame(sequence=9, command=Command.PING, payload=b""),
+        Frame(sequence=10, command=Command.READ, payload=bytes([STATUS_BASE])),
+        Frame(sequence=11, command=Command.READ, payload=bytes([STATUS_BASE + 3])),
+        Frame(sequence=12, command=Command.READ, payload=bytes([STATUS_BASE + 4])),
+        Frame(sequence=13, command=Command.WRITE, payload=bytes([STATUS_BASE, 1, 0, 0, 0])),
     ]
     for request in requests:
         wire = request.encode()
         assert gateware.receive(wire) == model.receive(wire), request
-    corrupted = bytearray(Frame(sequence=10, command=Command.ADD, payload=bytes([3, 1, 0, 0, 0])).encode())
+    corrupted = bytearray(Frame(sequence=20, command=Command.ADD, payload=bytes([3, 1, 0, 0, 0])).encode())
     corrupted[6] ^= 1
     assert gateware.receive(bytes(corrupted)) == b"" == model.receive(bytes(corrupted))
 
