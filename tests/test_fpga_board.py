@@ -62,3 +62,15 @@ def test_program_without_a_bitstream_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fpga", "program", "--board", "ulx3s-85f", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "holds no bitstream" in result.output
+
+
+def test_build_refuses_a_tile_that_does_not_fit_before_any_synthesis() -> None:
+    result = CliRunner().invoke(main, ["fpga", "build", "--board", "icebreaker", "--size", "16"])
+    assert result.exit_code == 2
+    assert "--size 16 does not fit icebreaker" in result.output
+
+
+def test_build_refuses_an_output_folder_the_yowasp_sandbox_cannot_see() -> None:
+    result = CliRunner().invoke(main, ["fpga", "build", "--board", "icebreaker", "--out", "/tmp/fpga"])
+    assert result.exit_code == 2
+    assert "not be under /tmp" in result.output
