@@ -1,11 +1,12 @@
 """The board top (UART link, frame engine, tile periphery, crossbar pins) and its bitstream build.
 
 The tile periphery's chip side goes to header pins in a fixed order (:func:`crossbar_pin_map`, also
-written next to the bitstream as ``pinmap.json``). Its host side is driven from the frame engine's
-registers: register 0 bits 0/1/2/3 = read_start / update_start / dac_codes.valid / update_codes.valid,
-register 1 = update_bl, register 2 = dac_codes.payload, register 3 = update_codes.payload. The result
-streams are always taken; status words (READ at STATUS_BASE + i) report them: 0 = busy | transferring
-<< 1, 1 / 3 = read / transfer results counted, 2 / 4 = the last one's low 32 bits. LED 0 = busy.
+written next to the bitstream as ``pinmap.json``). Its host side is driven from the frame
+engine's registers and their write strobes: a write of register 0 starts a forward read (bit 0) and/or
+an update (bit 1); register 1 = update_bl; each write of register 2 / 3 pushes one DAC code / one update
+code (the low bits; a code written while the periphery is not ready is lost). The result streams are
+always taken; status words (READ at STATUS_BASE + i) report them: 0 = busy | transferring << 1, 1 / 3 =
+read / transfer results counted, 2 / 4 = the last one's low 32 bits. LED 0 = busy.
 """
 
 import json
@@ -19,6 +20,7 @@ from typing import Any
 from amaranth.build import Attrs, Pins, Resource, Subsignal
 from amaranth.hdl import Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.frame_engine import FrameEngine
 from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
 from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
@@ -113,50 +115,70 @@ def crossbar_pin_map(board_name: str, config: TilePeripheryConfig) -> list[dict[
     return rows
 
 
-class BoardTop(wiring.Component):
-    """UART link, frame engine and tile periphery, with the periphery's chip side on header pins."""
+class BoardCore(wiring.Component):
+    """UART link, frame engine and tile periphery, with plain ports for the pins (simulated as is).
 
-    def __init__(self, *, board_name: str, config: TilePeripheryConfig) -> None:
-        self._board_name = board_name
+    Parameters
+    ----------
+    config
+        The tile periphery.
+    divisor
+        Clock cycles per UART bit (clock / baud).
+
+    Attributes
+    ----------
+    uart_rx, uart_tx : In(1), Out(1)
+        The host link's lines.
+    busy : Out(1)
+        The periphery is working (LED 0 on the boards).
+    x_fire, ..., adc_comparator
+        The crossbar signals of :data:`CROSSBAR_OUTPUTS` / :data:`CROSSBAR_INPUTS`, as the periphery's.
+    """
+
+    def __init__(self, *, config: TilePeripheryConfig, divisor: int) -> None:
         self._config = config
-        super().__init__({})
+        self._divisor = divisor
+        tile = TilePeriphery(config)
+        for part in [tile, *vars(tile).values()]:  # probed for its port shapes only
+            if isinstance(part, Elaboratable):
+                part._MustUse__silence = True  # type: ignore[attr-defined]
+        members: dict[str, Any] = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "busy": Out(1)}
+        for name in CROSSBAR_OUTPUTS:
+            members[name] = Out(len(Value.cast(getattr(tile, name))))
+        for name in CROSSBAR_INPUTS:
+            members[name] = In(len(Value.cast(getattr(tile, name))))
+        super().__init__(members)
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
-        divisor = round(platform.default_clk_frequency / BAUD)
-        m.submodules.receiver = receiver = UartReceiver(divisor=divisor)
-        m.submodules.transmitter = transmitter = UartTransmitter(divisor=divisor)
+        m.submodules.receiver = receiver = UartReceiver(divisor=self._divisor)
+        m.submodules.transmitter = transmitter = UartTransmitter(divisor=self._divisor)
         m.submodules.engine = engine = FrameEngine()
         m.submodules.tile = tile = TilePeriphery(self._config)
-        uart = platform.request("uart", 0)
-        m.d.comb += [receiver.line.eq(uart.rx.i), uart.tx.o.eq(transmitter.line)]
+        m.d.comb += [receiver.line.eq(self.uart_rx), self.uart_tx.eq(transmitter.line)]
         wiring.connect(m, receiver.data, engine.rx)
         wiring.connect(m, engine.tx, transmitter.data)
 
         control = engine.registers[0]
-        previous = Signal(2)
-        m.d.sync += previous.eq(control[:2])
         m.d.comb += [
-            tile.read_start.eq(control[0] & ~previous[0]),  # rising edges: one start per host write
-            tile.update_start.eq(control[1] & ~previous[1]),
+            # one start / one code per host write of the register (the engine's write strobes)
+            tile.read_start.eq(engine.written[0] & control[0]),
+            tile.update_start.eq(engine.written[0] & control[1]),
             tile.update_bl.eq(engine.registers[1]),
-            tile.dac_codes.valid.eq(control[2]),
+            tile.dac_codes.valid.eq(engine.written[2]),
             tile.dac_codes.payload.eq(engine.registers[2]),
-            tile.update_codes.valid.eq(control[3]),
+            tile.update_codes.valid.eq(engine.written[3]),
             tile.update_codes.payload.eq(engine.registers[3]),
             tile.read_results.ready.eq(1),
             tile.transfer_results.ready.eq(1),
+            self.busy.eq(tile.busy),
         ]
         self._report_status(m, engine, tile)
-        m.d.comb += platform.request("led", 0).o.eq(tile.busy)
-
-        crossbar = platform.request("crossbar", 0)
         for name in CROSSBAR_OUTPUTS:
-            m.d.comb += getattr(crossbar, name).o.eq(Value.cast(getattr(tile, name)))
+            m.d.comb += getattr(self, name).eq(Value.cast(getattr(tile, name)))
         for name in CROSSBAR_INPUTS:
-            m.d.comb += getattr(tile, name).eq(getattr(crossbar, name).i)
+            m.d.comb += getattr(tile, name).eq(getattr(self, name))
         return m
-
 
     @staticmethod
     def _report_status(m: Module, engine: FrameEngine, tile: TilePeriphery) -> None:
@@ -175,6 +197,29 @@ class BoardTop(wiring.Component):
             engine.status[3].eq(counts[1]),
             engine.status[4].eq(last[1]),
         ]
+
+
+class BoardTop(wiring.Component):
+    """:class:`BoardCore` on a board: UART pins, LED 0 = busy, crossbar signals on header pins."""
+
+    def __init__(self, *, board_name: str, config: TilePeripheryConfig) -> None:
+        self._board_name = board_name
+        self._config = config
+        super().__init__({})
+
+    def elaborate(self, platform: Any) -> Module:
+        m = Module()
+        divisor = round(platform.default_clk_frequency / BAUD)
+        m.submodules.core = core = BoardCore(config=self._config, divisor=divisor)
+        uart = platform.request("uart", 0)
+        m.d.comb += [core.uart_rx.eq(uart.rx.i), uart.tx.o.eq(core.uart_tx)]
+        m.d.comb += platform.request("led", 0).o.eq(core.busy)
+        crossbar = platform.request("crossbar", 0)
+        for name in CROSSBAR_OUTPUTS:
+            m.d.comb += getattr(crossbar, name).o.eq(getattr(core, name))
+        for name in CROSSBAR_INPUTS:
+            m.d.comb += getattr(core, name).eq(getattr(crossbar, name).i)
+        return m
 
 
 def _crossbar_resource(board_name: str, config: TilePeripheryConfig) -> Resource:

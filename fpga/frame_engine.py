@@ -36,6 +36,8 @@ class FrameEngine(wiring.Component):
         The register file, for the logic the host controls through it.
     status : In(data.ArrayLayout(32, status_count))
         Read-only words the host reads at ``STATUS_BASE + i``.
+    written : Out(register_count)
+        One-cycle strobe per register, the cycle its new value (WRITE or ADD) appears on ``registers``.
     """
 
     def __init__(self, *, register_count: int = 16, max_payload: int = 8, status_count: int = 8) -> None:
@@ -54,6 +56,7 @@ class FrameEngine(wiring.Component):
                 "tx": Out(stream.Signature(8)),
                 "registers": Out(data.ArrayLayout(32, register_count)),
                 "status": In(data.ArrayLayout(32, status_count)),
+                "written": Out(register_count),
             }
         )
 
@@ -83,6 +86,7 @@ class FrameEngine(wiring.Component):
         send_index = Signal(range(4 + self._max_payload))
 
         m.d.comb += rx_crc.data.eq(self.rx.payload)
+        m.d.sync += self.written.eq(0)  # a strobe: set for one cycle by APPLY below
         with m.FSM():
             with m.State("HUNT"):
                 m.d.comb += self.rx.ready.eq(1)
@@ -200,5 +204,7 @@ class FrameEngine(wiring.Component):
                 with m.Default():
                     m.d.comb += new.eq(current)
             m.d.sync += current.eq(new)
+            with m.If(command != Command.READ):
+                m.d.sync += self.written.bit_select(address, 1).eq(1)
             m.d.sync += [reply[0].eq(5), reply[3].eq(Status.OK)]
             m.d.sync += [reply[4 + i].eq(new.word_select(i, 8)) for i in range(4)]

@@ -62,6 +62,34 @@ class SerialLoop(wiring.Component):
         return m
 
 
+class HostUarts(wiring.Component):
+    """Byte streams on the host side of a component whose link is a pair of UART lines
+    (``uart_rx`` / ``uart_tx``, as :class:`~pulsetrain.fpga.board.BoardCore`).
+
+    Attributes
+    ----------
+    rx : In(stream.Signature(8))
+        Bytes the host sends.
+    tx : Out(stream.Signature(8))
+        Bytes the host receives.
+    """
+
+    def __init__(self, board: wiring.Component, *, divisor: int) -> None:
+        self._board = board
+        self._divisor = divisor
+        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.host_transmitter = host_transmitter = UartTransmitter(divisor=self._divisor)
+        m.submodules.host_receiver = host_receiver = UartReceiver(divisor=self._divisor)
+        m.submodules.board = board = self._board
+        wiring.connect(m, wiring.flipped(self.rx), host_transmitter.data)
+        m.d.comb += [board.uart_rx.eq(host_transmitter.line), host_receiver.line.eq(board.uart_tx)]  # type: ignore[attr-defined]
+        wiring.connect(m, host_receiver.data, wiring.flipped(self.tx))
+        return m
+
+
 class GatewareDevice:
     """A component with byte streams ``rx`` / ``tx`` (a :class:`FrameEngine`, a :class:`SerialLoop`)
     simulated cycle by cycle.
@@ -79,8 +107,14 @@ class GatewareDevice:
         Values held on a bare :class:`FrameEngine`'s ``status`` words (what the periphery would report).
     """
 
-    def __init__(self, engine: FrameEngine | SerialLoop, *, quiet_cycles: int = QUIET_CYCLES,
-                 timeout_s: float = 60.0, status: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        engine: wiring.Component,
+        *,
+        quiet_cycles: int = QUIET_CYCLES,
+        timeout_s: float = 60.0,
+        status: tuple[int, ...] = (),
+    ) -> None:
         self._engine = engine
         self._status = status
         self._quiet_cycles = quiet_cycles
@@ -103,7 +137,7 @@ class GatewareDevice:
         engine = self._engine
         ctx.set(engine.tx.ready, 1)
         for index, value in enumerate(self._status):
-            ctx.set(engine.status[index], value)  # type: ignore[union-attr]
+            ctx.set(engine.status[index], value)  # type: ignore[attr-defined]
         while True:
             data = self._requests.get()
             if data is None:

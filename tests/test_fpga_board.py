@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pulsetrain.fpga.board import BOARDS, build, crossbar_pin_map
+from pulsetrain.fpga.board import BOARDS, BoardCore, build, crossbar_pin_map
+from pulsetrain.fpga.gateware_device import GatewareDevice, HostUarts
+from pulsetrain.fpga.link import Link
+from pulsetrain.fpga.protocol import STATUS_BASE
+from pulsetrain.fpga.transport import SimulatedTransport
 from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
 
 from pulsetrain.cli import main
@@ -74,3 +78,24 @@ def test_build_refuses_an_output_folder_the_yowasp_sandbox_cannot_see() -> None:
     result = CliRunner().invoke(main, ["fpga", "build", "--board", "icebreaker", "--out", "/tmp/fpga"])
     assert result.exit_code == 2
     assert "not be under /tmp" in result.output
+
+
+def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -> None:
+    # the whole board core (UARTs, frame engine, 4x4 tile periphery) in the Amaranth simulator, the
+    # host's own Link on the other side; the comparator input is held low (no analog model attached)
+    config = TilePeripheryConfig(in_size=4, out_size=4)
+    core = BoardCore(config=config, divisor=4)
+    device = GatewareDevice(HostUarts(core, divisor=4), quiet_cycles=150)
+    try:
+        link = Link(SimulatedTransport(device), retries=3)
+        for code in (3, -7, 100, 127):
+            link.write(2, code & 0xFF)  # one DAC code per write
+        link.write(0, 1)  # read_start
+        for _ in range(50):
+            if link.read(STATUS_BASE) == 0:  # not busy
+                break
+        assert link.read(STATUS_BASE) == 0
+        assert link.read(STATUS_BASE + 1) == config.out_size  # one ADC result per column
+        assert link.read(STATUS_BASE + 3) == 0  # no transfer was asked for
+    finally:
+        device.close()
