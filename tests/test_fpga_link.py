@@ -95,3 +95,36 @@ def test_a_reply_delayed_past_the_timeout_is_not_taken_for_the_next_request() ->
         assert link.read(value % 16) == value
     assert link.statistics.stale_replies > 0
     assert device.applied == 2 * 59
+
+
+def test_the_serial_transport_talks_to_a_device_on_a_pseudo_terminal() -> None:
+    import os
+    import threading
+
+    from pulsetrain.fpga.transport import SerialTransport
+
+    controller, terminal = os.openpty()  # the device end and the port pyserial opens
+    device = DeviceModel()
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data = os.read(controller, 256)
+            except OSError:
+                return
+            os.write(controller, device.receive(data))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    transport = SerialTransport(os.ttyname(terminal), baud=115_200)
+    try:
+        link = Link(transport, timeout_s=1.0, retries=2)
+        assert link.write(1, 1234) == 1234
+        assert link.add(1, 1) == 1235
+        assert device.applied == 2
+    finally:
+        stop.set()
+        transport.close()
+        os.close(terminal)
+        os.close(controller)
