@@ -19,7 +19,7 @@ from typing import Any
 
 from amaranth.build import Attrs, Pins, Resource, Subsignal
 from amaranth.hdl import Elaboratable, Module, Signal, Value
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.frame_engine import FrameEngine
 from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
@@ -211,14 +211,19 @@ class BoardTop(wiring.Component):
         m = Module()
         divisor = round(platform.default_clk_frequency / BAUD)
         m.submodules.core = core = BoardCore(config=self._config, divisor=divisor)
-        uart = platform.request("uart", 0)
-        m.d.comb += [core.uart_rx.eq(uart.rx.i), uart.tx.o.eq(core.uart_tx)]
-        m.d.comb += platform.request("led", 0).o.eq(core.busy)
-        crossbar = platform.request("crossbar", 0)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx = uart_rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = uart_tx = io.Buffer("o", uart.tx)
+        m.d.comb += [core.uart_rx.eq(uart_rx.i), uart_tx.o.eq(core.uart_tx)]
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += led.o.eq(core.busy)
+        crossbar = platform.request("crossbar", 0, dir="-")
         for name in CROSSBAR_OUTPUTS:
-            m.d.comb += getattr(crossbar, name).o.eq(getattr(core, name))
+            m.submodules[f"crossbar_{name}"] = buffer = io.Buffer("o", getattr(crossbar, name))
+            m.d.comb += buffer.o.eq(getattr(core, name))
         for name in CROSSBAR_INPUTS:
-            m.d.comb += getattr(core, name).eq(getattr(crossbar, name).i)
+            m.submodules[f"crossbar_{name}"] = buffer = io.Buffer("i", getattr(crossbar, name))
+            m.d.comb += getattr(core, name).eq(buffer.i)
         return m
 
 
