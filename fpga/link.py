@@ -9,6 +9,7 @@ already retried) are discarded.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from pulsetrain.fpga.protocol import REPLY_FLAG, Command, Frame, FrameParser, Status
@@ -46,9 +47,24 @@ class Link:
         How long to wait for a reply before sending the request again.
     retries
         How many times a request is sent again before :class:`LinkError`.
+    first_sequence
+        Sequence number of the first request; by default a random one, so that a host restarted while
+        the device kept running is unlikely (1 in 256) to repeat the device's last sequence number,
+        which the device would answer by replay without applying.
     """
 
-    def __init__(self, transport: Transport, *, timeout_s: float = 0.05, retries: int = 8) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        timeout_s: float = 0.05,
+        retries: int = 8,
+        first_sequence: int | None = None,
+    ) -> None:
+        if first_sequence is None:
+            first_sequence = secrets.randbelow(256)
+        if not 0 <= first_sequence <= 255:
+            raise ValueError(f"first_sequence must be 0..255, not {first_sequence!r}")
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, not {timeout_s!r}")
         if not 0 <= retries <= 1000:
@@ -57,7 +73,7 @@ class Link:
         self._timeout_s = timeout_s
         self._retries = retries
         self._parser = FrameParser()
-        self._sequence = 0
+        self._sequence = (first_sequence - 1) % 256  # request() advances before sending
         self.statistics = LinkStatistics()
 
     def request(self, command: int, payload: bytes = b"") -> bytes:

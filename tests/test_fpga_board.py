@@ -87,7 +87,7 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
     core = BoardCore(config=config, divisor=4)
     device = GatewareDevice(HostUarts(core, divisor=4), quiet_cycles=150)
     try:
-        link = Link(SimulatedTransport(device), retries=3)
+        link = Link(SimulatedTransport(device), retries=3, first_sequence=1)
         for code in (3, -7, 100, 127):
             link.write(2, code & 0xFF)  # one DAC code per write
         link.write(0, 1)  # read_start

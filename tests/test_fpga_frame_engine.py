@@ -53,7 +53,8 @@ def test_the_engine_answers_byte_for_byte_as_the_reference_model(gateware: Gatew
 
 def test_the_host_link_recovers_faults_against_the_gateware(gateware: GatewareDevice) -> None:
     faults = LineFaults(drop=0.01, corrupt=0.01, delay=0.01, delay_max_s=0.2)
-    link = Link(SimulatedTransport(gateware, to_device=faults, from_device=faults, seed=2), retries=50)
+    transport = SimulatedTransport(gateware, to_device=faults, from_device=faults, seed=2)
+    link = Link(transport, retries=50, first_sequence=1)
     expected = [0] * 16
     rng = random.Random(9)
     for _ in range(40):
@@ -72,7 +73,8 @@ def test_the_host_link_works_through_the_board_uarts() -> None:
     device = GatewareDevice(SerialLoop(FrameEngine(register_count=4), divisor=4), quiet_cycles=150)
     try:
         faults = LineFaults(drop=0.01, corrupt=0.01)
-        link = Link(SimulatedTransport(device, to_device=faults, from_device=faults, seed=4), retries=50)
+        transport = SimulatedTransport(device, to_device=faults, from_device=faults, seed=4)
+        link = Link(transport, retries=50, first_sequence=1)
         assert link.ping(b"uart") == b"uart"
         total = 0
         for amount in range(1, 11):
