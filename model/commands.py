@@ -21,9 +21,14 @@ from pulsetrain.results import write_json
 @click.option("--algo", default=None, help=f"Learning algorithm: {', '.join(ALGORITHMS)} (default sgd).")
 @click.option("--device", default=None, help=f"Device model: {', '.join(DEVICES)} (default constant-step).")
 @click.option(
-    "--dataset", default=None, help="digits (embedded, default) or mnist (idx files in --data-dir)."
+    "--dataset",
+    default=None,
+    help=(
+        "digits (embedded, default), mnist (idx files in --data-dir), fashion-mnist (Debian's "
+        "dataset-fashion-mnist unless --data-dir) or cifar10 (python batches in --data-dir)."
+    ),
 )
-@click.option("--data-dir", default=None, help="Folder holding the MNIST idx files.")
+@click.option("--data-dir", default=None, help="Folder holding the data set's files.")
 @click.option(
     "--hidden",
     multiple=True,
