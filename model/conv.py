@@ -30,12 +30,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from pulsetrain.model.network import Activation, FloatArray, WeightArray, activate, derivative
+from pulsetrain.model.network import (
+    NAMED_NETWORKS,
+    Activation,
+    FloatArray,
+    WeightArray,
+    activate,
+    derivative,
+)
 
 from pulsetrain.config import ConfigError
 
 #: the network names ``--network`` accepts
-NETWORKS = ("lenet5", "mlp784")
+NETWORKS = tuple(name for name in NAMED_NETWORKS if name)
 
 
 def unfold(images: FloatArray, kernel: int) -> FloatArray:
@@ -227,6 +234,8 @@ class ConvNet:
                 break
             dense_deltas.insert(0, back * derivative(trace.outputs[index - 1], self.activation))
         conv_deltas: list[FloatArray] = []
+        if not self.stages:
+            return conv_deltas, dense_deltas
         grad = back.reshape(trace.pooled[-1].shape)
         for index in range(len(self.stages) - 1, -1, -1):
             stage = self.stages[index]

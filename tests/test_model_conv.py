@@ -3,14 +3,21 @@ the pulsed update against the per-patch rule, and a tiny LeNet-5 learning Fashio
 
 from __future__ import annotations
 
+import json
+import struct
+from pathlib import Path
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from pulsetrain.model.conv import Conv2d, ConvNet, ConvStage, build_network, fold, unfold
-from pulsetrain.model.data import FASHION_MNIST_DIR, Dataset, load_dataset
+from pulsetrain.model.data import FASHION_MNIST_DIR, MNIST_FILES, Dataset, load_dataset
 from pulsetrain.model.devices import ConstantStepDevice
 from pulsetrain.model.network import Activation, FloatWeights, initial_weights, softmax_cross_entropy
 from pulsetrain.model.pulses import FloatPulseSource
 from pulsetrain.model.tile import IDEAL_IO, Tile, UpdateConfig
+
+from pulsetrain.cli import main
 
 
 def direct_convolution(images: np.ndarray, kernels: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -152,3 +159,43 @@ def test_tiny_analog_lenet_learns_fashion_mnist_above_chance() -> None:
         net.update(trace, *net.backprop(trace, grad), 0.05)
     accuracy = np.mean(np.argmax(net.forward(data.x_test[:500]), axis=1) == data.y_test[:500])
     assert accuracy > 0.3  # chance is 0.1
+
+
+def write_small_idx_set(folder: Path) -> None:
+    """A 16x16 MNIST-format data set (40 training, 20 test images): the smallest images LeNet-5 takes."""
+    rng = np.random.default_rng(5)
+    arrays = {
+        "x_train": rng.integers(0, 256, size=(40, 16, 16)),
+        "y_train": rng.integers(0, 10, size=40),
+        "x_test": rng.integers(0, 256, size=(20, 16, 16)),
+        "y_test": rng.integers(0, 10, size=20),
+    }
+    for key, stem in MNIST_FILES.items():
+        array = arrays[key]
+        header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+        (folder / stem).write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.parametrize(("network", "layers"), [("lenet5", 4), ("mlp784", 3)])
+def test_train_command_runs_a_named_network(tmp_path: Path, network: str, layers: int) -> None:
+    write_small_idx_set(tmp_path)
+    out = tmp_path / "run.json"
+    args = ["train", "--network", network, "--dataset", "mnist", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--no-progress", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads(out.read_text())
+    assert len(results["pulses"]) == layers and results["pulses"]["layer0"]["W"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--network", "vgg"], "network.name must be lenet5 or mlp784"),
+        (["--network", "lenet5", "--algo", "dfa"], "fp or sgd"),
+    ],
+)
+def test_bad_named_network_is_one_line_exit_2(args: list[str], fragment: str) -> None:
+    result = CliRunner().invoke(main, ["train", *args, "--no-progress"])
+    assert (
+        result.exit_code == 2 and fragment in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    )
