@@ -17,7 +17,8 @@ columns)``; patches flatten a ``(channels, k, k)`` window channel-major, the ord
 
 Networks by name (:data:`NETWORKS`):
 
-* ``lenet5``: the network of aihwkit's example 4 (``examples/04_lenet5_training.py`` of IBM/aihwkit):
+* ``lenet5``: the network of aihwkit's example 4 (IBM/aihwkit ``examples/04_lenet5_training.py`` at 0001885d,
+  ``create_analog_network``):
   conv 5x5 to 16 channels, tanh, 2x2 max-pool, conv 5x5 to 32 channels, tanh, 2x2 max-pool, tanh,
   flatten (512 on 28x28 images), 512-128 tanh, 128-10.
 * ``mlp784``: 784-256-128-10 with the config's activation (no convolution).
