@@ -94,21 +94,7 @@ def cosim(
             click.echo(f"{name:20s} {entry.description}")
         return
     if schedule:
-        from pulsetrain.cosim.schedule import run_schedule_sweep
-
-        sweep = run_schedule_sweep(simulator, parse_depths(depth))
-        click.echo(f"cycles per training sample on {sweep['simulator']} (RTL schedule controllers)")
-        click.echo("depth   BP RTL  DFA RTL  speed-up RTL  speed-up model")
-        for row in sweep["rows"]:
-            click.echo(
-                f"{row['depth']:5d} {row['rtl_bp_cycles']:8d} {row['rtl_dfa_cycles']:8d} "
-                f"{row['rtl_speedup']:13.2f} {row['model_speedup']:15.2f}"
-            )
-        click.echo(f"RTL cycles equal the twin's: {sweep['rtl_matches_twin']}")
-        if json_path is not None:
-            write_json(json_path, sweep)
-        if not sweep["rtl_matches_twin"]:
-            sys.exit(1)
+        _schedule_sweep(simulator, depth, json_path)
         return
     if (algo is None) == (bench is None):
         raise ConfigError("give exactly one of --algo (training), --bench (a block bench) or --schedule")
@@ -137,6 +123,35 @@ def cosim(
         waves=waves,
     )
     results = run_training_cosim(request)
+    _print_training(results)
+    if json_path is not None:
+        write_json(json_path, results)
+        click.echo(f"results written to {json_path}")
+    if not results["matches_model"]:
+        sys.exit(1)
+
+
+def _schedule_sweep(simulator: Any, depth: str, json_path: str | None) -> None:
+    """``--schedule``: BP and DFA cycles per sample by depth from the schedule-controller RTL."""
+    from pulsetrain.cosim.schedule import run_schedule_sweep
+
+    sweep = run_schedule_sweep(simulator, parse_depths(depth))
+    click.echo(f"cycles per training sample on {sweep['simulator']} (RTL schedule controllers)")
+    click.echo("depth   BP RTL  DFA RTL  speed-up RTL  speed-up model")
+    for row in sweep["rows"]:
+        click.echo(
+            f"{row['depth']:5d} {row['rtl_bp_cycles']:8d} {row['rtl_dfa_cycles']:8d} "
+            f"{row['rtl_speedup']:13.2f} {row['model_speedup']:15.2f}"
+        )
+    click.echo(f"RTL cycles equal the twin's: {sweep['rtl_matches_twin']}")
+    if json_path is not None:
+        write_json(json_path, sweep)
+    if not sweep["rtl_matches_twin"]:
+        sys.exit(1)
+
+
+def _print_training(results: dict[str, Any]) -> None:
+    """The summary of a training run with the RTL in the loop: time split, decisions, accuracy."""
     split = results["time_split"]
     click.echo(
         f"{results['config']['algo']} on {results['simulator']}: {results['samples']} samples, "
@@ -167,8 +182,3 @@ def cosim(
         click.echo(f"  first differing decision: {results['first_mismatch']}")
     if results["waveform"]:
         click.echo(f"  waveform: {results['waveform']}")
-    if json_path is not None:
-        write_json(json_path, results)
-        click.echo(f"results written to {json_path}")
-    if not results["matches_model"]:
-        sys.exit(1)

@@ -212,55 +212,16 @@ def estimate(
 
     sizes = est.parse_network(network)
     load_technology(technology)
-    algorithms = list(est.ESTIMATE_ALGORITHMS) if algorithm == "all" else [algorithm]
-    configs = []
-    for name in algorithms:
-        try:
-            algo = est.Algorithm(name)
-        except ValueError:
-            raise ConfigError(
-                f"--algo must be one of {', '.join(est.ESTIMATE_ALGORITHMS)} or all; not {name!r}"
-            ) from None
-        config = est.EstimateConfig(
-            network=sizes, algorithm=algo, technology=technology, use_synthesis=not no_synthesis
-        )
-        configs.append(resolve(config, sets=sets))
+    configs = _estimate_configs(sizes, algorithm, technology, not no_synthesis, sets)
     counts = est.load_pulse_counts(pulse_counts) if pulse_counts else None
-    accuracy: dict[str, float] = {}
-    if accuracy_file:
-        import json
-        from pathlib import Path
-
-        try:
-            accuracy = {str(k): float(v) for k, v in json.loads(Path(accuracy_file).read_text()).items()}
-        except (OSError, ValueError, AttributeError) as error:
-            raise ConfigError(f"--accuracy must be a JSON object algorithm -> accuracy: {error}") from None
-    depth_list: list[int] = []
-    if depths:
-        try:
-            depth_list = [int(d) for d in depths.split(",")]
-        except ValueError:
-            raise ConfigError(f"--depths must be integers like 2,3,4, not {depths!r}") from None
+    accuracy = _read_accuracy(accuracy_file) if accuracy_file else {}
+    depth_list = _parse_depths(depths) if depths else []
     started = time.perf_counter()
     results = []
     with click.progressbar(configs, label="estimating", file=None) as bar:
         for config in bar:
             results.append(est.estimate(config, counts))
-    rows = []
-    for result in results:
-        row: dict[str, Any] = {"algorithm": result.config["algorithm"]}
-        row["area_mm2"] = result.total_area_um2 * 1e-6
-        for category in est.CATEGORIES:
-            value = result.energy_per_sample_pJ[category]
-            row[category] = "unavailable" if category in result.unavailable else value
-        row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
-        low = sum(lo for lo, _ in result.energy_range_pJ.values())
-        high = sum(hi for _, hi in result.energy_range_pJ.values())
-        row["E_range_pJ"] = f"{low:.4g}..{high:.4g}"
-        row["t_sample_ns"] = result.total_latency_per_sample_ns
-        row["E_epoch_uJ"] = result.energy_per_epoch_uJ
-        row["latency"] = result.latency_source
-        rows.append(row)
+    rows = [_estimate_row(result) for result in results]
     _table(
         rows,
         list(rows[0]),
@@ -277,25 +238,90 @@ def estimate(
     }
     if len(results) > 1:
         document["overhead"] = est.overhead_table(results, accuracy)
-        _table(
-            document["overhead"],
-            list(document["overhead"][0]),
-            "periphery each algorithm adds over analog SGD",
-        )
+        overhead = document["overhead"]
+        _table(overhead, list(overhead[0]), "periphery each algorithm adds over analog SGD")
     if depth_list:
         document["depths"] = est.depth_study(
             depth_list, technology=technology, use_synthesis=not no_synthesis
         )
         _table(document["depths"], list(document["depths"][0]), "BP vs DFA by depth")
     if crosscheck:
-        document["neurosim_crosscheck"] = est.neurosim_crosscheck()
-        _table(
-            document["neurosim_crosscheck"],
-            ["quantity", "ours", "neurosim", "ratio", "neurosim_source"],
-            "cross-check against NeuroSim V2.1 (published output and formula check)",
-        )
-        for number, row in enumerate(document["neurosim_crosscheck"], start=1):
-            click.echo(f"  {number}. {row['quantity']}: {row['explanation']}")
+        document["neurosim_crosscheck"] = _print_neurosim_crosscheck()
     if json_path:
         write_json(json_path, document)
         click.echo(f"wrote {json_path}")
+
+
+def _estimate_configs(
+    sizes: tuple[int, ...], algorithm: str, technology: str, use_synthesis: bool, sets: tuple[str, ...]
+) -> list[Any]:
+    """One resolved estimate config per algorithm named by ``--algo`` (``all``: every one it knows)."""
+    from pulsetrain.synth import estimator as est
+
+    algorithms = list(est.ESTIMATE_ALGORITHMS) if algorithm == "all" else [algorithm]
+    configs = []
+    for name in algorithms:
+        try:
+            algo = est.Algorithm(name)
+        except ValueError:
+            raise ConfigError(
+                f"--algo must be one of {', '.join(est.ESTIMATE_ALGORITHMS)} or all; not {name!r}"
+            ) from None
+        config = est.EstimateConfig(
+            network=sizes, algorithm=algo, technology=technology, use_synthesis=use_synthesis
+        )
+        configs.append(resolve(config, sets=sets))
+    return configs
+
+
+def _read_accuracy(accuracy_file: str) -> dict[str, float]:
+    """``--accuracy``: a JSON object algorithm -> test accuracy (the shared validation layer checked it)."""
+    import json
+    from pathlib import Path
+
+    try:
+        return {str(k): float(v) for k, v in json.loads(Path(accuracy_file).read_text()).items()}
+    except (OSError, ValueError, AttributeError) as error:
+        raise ConfigError(f"--accuracy must be a JSON object algorithm -> accuracy: {error}") from None
+
+
+def _parse_depths(depths: str) -> list[int]:
+    """``--depths`` as integers."""
+    try:
+        return [int(d) for d in depths.split(",")]
+    except ValueError:
+        raise ConfigError(f"--depths must be integers like 2,3,4, not {depths!r}") from None
+
+
+def _estimate_row(result: Any) -> dict[str, Any]:
+    """One line of the energy table: per-category energy, or ``unavailable`` where a figure is missing."""
+    from pulsetrain.synth import estimator as est
+
+    row: dict[str, Any] = {"algorithm": result.config["algorithm"]}
+    row["area_mm2"] = result.total_area_um2 * 1e-6
+    for category in est.CATEGORIES:
+        value = result.energy_per_sample_pJ[category]
+        row[category] = "unavailable" if category in result.unavailable else value
+    row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
+    low = sum(lo for lo, _ in result.energy_range_pJ.values())
+    high = sum(hi for _, hi in result.energy_range_pJ.values())
+    row["E_range_pJ"] = f"{low:.4g}..{high:.4g}"
+    row["t_sample_ns"] = result.total_latency_per_sample_ns
+    row["E_epoch_uJ"] = result.energy_per_epoch_uJ
+    row["latency"] = result.latency_source
+    return row
+
+
+def _print_neurosim_crosscheck() -> list[dict[str, Any]]:
+    """The cross-check against NeuroSim V2.1 as a table and numbered explanations; its rows."""
+    from pulsetrain.synth import estimator as est
+
+    rows: list[dict[str, Any]] = est.neurosim_crosscheck()
+    _table(
+        rows,
+        ["quantity", "ours", "neurosim", "ratio", "neurosim_source"],
+        "cross-check against NeuroSim V2.1 (published output and formula check)",
+    )
+    for number, row in enumerate(rows, start=1):
+        click.echo(f"  {number}. {row['quantity']}: {row['explanation']}")
+    return rows

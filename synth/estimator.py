@@ -48,6 +48,7 @@ from pulsetrain.synth.latency import Latency, latency_breakdown
 from pulsetrain.synth.technology import Technology, load_technology
 from pulsetrain.synth.terms import CATEGORIES, Estimate, Term
 
+from pulsetrain import catalogue
 from pulsetrain.config import ConfigError, check_int, check_range
 
 __all__ = [
@@ -63,12 +64,14 @@ __all__ = [
     "parse_network",
 ]
 
-#: the algorithms the estimator describes (``fp`` is the digital floating-point reference: no analog cost).
-ESTIMATE_ALGORITHMS: tuple[str, ...] = ("sgd", "dfa", "ttv2", "c-ttv2", "agad", "sbe")
+#: the algorithms the estimator describes, from the catalogue (``fp`` is the digital floating-point
+#: reference: no analog cost).
+ESTIMATE_ALGORITHMS: tuple[str, ...] = catalogue.algorithm_names(estimator=True)
 
 
 class Algorithm(enum.Enum):
-    """Learning rules the estimator knows (names as in the model's ``--algo``)."""
+    """Learning rules the estimator knows (names as in the model's ``--algo``; a test holds the members
+    equal to :data:`ESTIMATE_ALGORITHMS`)."""
 
     SGD = "sgd"
     DFA = "dfa"

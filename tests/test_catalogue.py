@@ -88,6 +88,13 @@ def test_device_kinds_and_synthesis_targets_match_their_owners() -> None:
     assert catalogue.SYNTH_TARGETS == tuple(target.value for target in Target)
 
 
+def test_the_estimator_knows_exactly_the_catalogue_algorithms_it_claims() -> None:
+    from pulsetrain.synth.estimator import ESTIMATE_ALGORITHMS, Algorithm
+
+    assert ESTIMATE_ALGORITHMS == catalogue.algorithm_names(estimator=True)
+    assert tuple(member.value for member in Algorithm) == ESTIMATE_ALGORITHMS
+
+
 def test_unknown_names_are_refused_with_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="algo must be one of fp, sgd"):
         catalogue.get_algorithm("adam")
