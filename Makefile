@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy pulsetrain model rtl cosim synth
+	$(BIN)/mypy pulsetrain model rtl cosim synth spice fpga
 
 pytest: $(STAMP) system-tools
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

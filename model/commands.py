@@ -21,9 +21,20 @@ from pulsetrain.results import write_json
 @click.option("--algo", default=None, help=f"Learning algorithm: {', '.join(ALGORITHMS)} (default sgd).")
 @click.option("--device", default=None, help=f"Device model: {', '.join(DEVICES)} (default constant-step).")
 @click.option(
-    "--dataset", default=None, help="digits (embedded, default) or mnist (idx files in --data-dir)."
+    "--dataset",
+    default=None,
+    help=(
+        "digits (embedded, default), mnist (idx files in --data-dir), fashion-mnist (Debian's "
+        "dataset-fashion-mnist unless --data-dir) or cifar10 (python batches in --data-dir)."
+    ),
 )
-@click.option("--data-dir", default=None, help="Folder holding the MNIST idx files.")
+@click.option(
+    "--network",
+    "network_name",
+    default=None,
+    help="A network by name: lenet5 or mlp784 (default: the MLP of --hidden).",
+)
+@click.option("--data-dir", default=None, help="Folder holding the data set's files.")
 @click.option(
     "--hidden",
     multiple=True,
@@ -44,6 +55,7 @@ def train(
     device: str | None,
     dataset: str | None,
     data_dir: str | None,
+    network_name: str | None,
     hidden: tuple[str, ...],
     epochs: str | None,
     batch_size: str | None,
@@ -78,6 +90,8 @@ def train(
     ):
         if value is not None:
             options[key] = value
+    if network_name is not None:
+        options["network.name"] = network_name
     if hidden:
         options["network.hidden"] = ",".join(hidden)
     config = resolve_train_config(options=options, config_file=config_file, sets=sets)

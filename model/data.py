@@ -1,4 +1,4 @@
-"""Data sets: scikit-learn's 8x8 digits (embedded, the default) and MNIST from idx files on disk.
+"""Data sets: scikit-learn's 8x8 digits (embedded, the default); MNIST, Fashion-MNIST, CIFAR-10 on disk.
 
 Features are scaled to [0, 1]; labels are integers ``0 .. n_classes - 1``.
 
@@ -7,6 +7,9 @@ Features are scaled to [0, 1]; labels are integers ``0 .. n_classes - 1``.
 * mnist: the four files of LeCun's distribution in ``data_dir`` (``train-images-idx3-ubyte``,
   ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally
   gzip-compressed with a ``.gz`` suffix). Nothing is downloaded.
+* fashion-mnist: the same four files, by default from Debian's ``dataset-fashion-mnist``
+  (:data:`FASHION_MNIST_DIR`); ``data_dir`` overrides.
+* cifar10: the python-pickle batches in ``data_dir`` (:mod:`pulsetrain.model.data_cifar`).
 
 idx format: a big-endian header ``0x00 0x00 <type> <ndim>``, then ``ndim`` big-endian uint32 sizes, then
 the data; type ``0x08`` is unsigned bytes (the only type MNIST uses, and the only one read here).
@@ -36,6 +39,14 @@ class Dataset(enum.Enum):
     DIGITS = "digits"
     #: MNIST read from idx files in ``data_dir``
     MNIST = "mnist"
+    #: Fashion-MNIST: the same idx files, from Debian's ``dataset-fashion-mnist`` unless ``data_dir`` says
+    FASHION_MNIST = "fashion-mnist"
+    #: CIFAR-10 from the python-pickle batches in ``data_dir`` (:mod:`pulsetrain.model.data_cifar`)
+    CIFAR10 = "cifar10"
+
+
+#: where Debian's ``dataset-fashion-mnist`` package installs the four gzip-compressed idx files
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +58,8 @@ class DataSplit:
     x_test: NDArray[np.float64]
     y_test: NDArray[np.int64]
     n_classes: int
+    #: (channels, rows, columns) of one image, for convolutional networks; the features are its flattening
+    image_shape: tuple[int, int, int] = (1, 8, 8)
 
     @property
     def n_features(self) -> int:
@@ -72,6 +85,29 @@ def load_digits_split() -> DataSplit:
     y = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
     return DataSplit(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, n_classes=10)
+
+
+def carve_validation(split: DataSplit, fraction: float, seed: int = 0) -> DataSplit:
+    """The training set of ``split`` divided into training and validation (returned as its ``x_test``).
+
+    A stratified ``fraction`` of the training samples (``train_test_split`` with ``random_state=seed``)
+    becomes the held-out set; the original test set is dropped, so tuning never sees it.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"validation fraction {fraction!r} must lie strictly between 0 and 1")
+    x_train, x_valid, y_train, y_valid = train_test_split(
+        split.x_train, split.y_train, test_size=fraction, random_state=seed, stratify=split.y_train
+    )
+    return DataSplit(
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_valid,
+        y_test=y_valid,
+        n_classes=split.n_classes,
+        image_shape=split.image_shape,
+    )
 
 
 def _idx_path(data_dir: Path, stem: str) -> Path:
@@ -154,16 +190,30 @@ def check_available(dataset: Dataset, data_dir: str | Path | None) -> DataShape:
     if dataset is Dataset.DIGITS:
         if data_dir is not None:
             raise ConfigError(
-                f"data_dir is only read for dataset mnist; digits is embedded, not {data_dir!r}"
+                f"data_dir is only read for datasets mnist, fashion-mnist and cifar10; digits is embedded, "
+                f"not {data_dir!r}"
             )
         return DataShape(n_features=64, n_train=1437, n_classes=10)
+    folder = _data_folder(dataset, data_dir)
+    split = load_cifar10(folder) if dataset is Dataset.CIFAR10 else load_mnist(folder)
+    return DataShape(n_features=split.n_features, n_train=split.x_train.shape[0], n_classes=split.n_classes)
+
+
+def _data_folder(dataset: Dataset, data_dir: str | Path | None) -> Path:
+    """The folder a file-based data set is read from (Fashion-MNIST defaults to Debian's package)."""
     if data_dir is None:
-        raise ConfigError("data_dir must name the folder holding the MNIST idx files when dataset is mnist")
+        if dataset is not Dataset.FASHION_MNIST:
+            raise ConfigError(f"data_dir must name the folder holding the {dataset.value} files")
+        if not FASHION_MNIST_DIR.is_dir():
+            raise ConfigError(
+                f"dataset fashion-mnist: {str(FASHION_MNIST_DIR)!r} is absent; install Debian's "
+                "dataset-fashion-mnist or pass --data-dir"
+            )
+        return FASHION_MNIST_DIR
     folder = Path(data_dir)
     if not folder.is_dir():
         raise ConfigError(f"data_dir {str(folder)!r} is not a folder")
-    split = load_mnist(folder)
-    return DataShape(n_features=split.n_features, n_train=split.x_train.shape[0], n_classes=split.n_classes)
+    return folder
 
 
 def _check_mnist_arrays(arrays: dict[str, NDArray[np.uint8]], paths: dict[str, Path]) -> None:
@@ -212,7 +262,41 @@ def _load_mnist_files(stamp: tuple[tuple[str, int, int], ...]) -> DataSplit:
     x_test = arrays["x_test"].reshape(arrays["x_test"].shape[0], -1).astype(np.float64) / 255.0
     y_train = arrays["y_train"].astype(np.int64)
     y_test = arrays["y_test"].astype(np.int64)
-    return DataSplit(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, n_classes=MNIST_CLASSES)
+    rows, cols = arrays["x_train"].shape[1:]
+    return DataSplit(
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        n_classes=MNIST_CLASSES,
+        image_shape=(1, rows, cols),
+    )
+
+
+def load_cifar10(data_dir: str | Path) -> DataSplit:
+    """CIFAR-10 from its python batches (restricted unpickling); features scaled to [0, 1], channel-major."""
+    folder = Path(data_dir)
+    from pulsetrain.model.data_cifar import cifar_folder
+
+    files = sorted(cifar_folder(folder).glob("*_batch*"))
+    stamp = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    return _load_cifar_files(str(folder), stamp)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_cifar_files(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> DataSplit:
+    from pulsetrain.model.data_cifar import CIFAR_CLASSES, load_cifar_arrays
+
+    del stamp  # the cache key only: a changed file reloads
+    x_train, y_train, x_test, y_test = load_cifar_arrays(Path(folder))
+    return DataSplit(
+        x_train=x_train.astype(np.float64) / 255.0,
+        y_train=y_train,
+        x_test=x_test.astype(np.float64) / 255.0,
+        y_test=y_test,
+        n_classes=CIFAR_CLASSES,
+        image_shape=(3, 32, 32),
+    )
 
 
 def load_dataset(dataset: Dataset, data_dir: str | Path | None = None) -> DataSplit:
@@ -220,5 +304,5 @@ def load_dataset(dataset: Dataset, data_dir: str | Path | None = None) -> DataSp
     check_available(dataset, data_dir)
     if dataset is Dataset.DIGITS:
         return load_digits_split()
-    assert data_dir is not None
-    return load_mnist(data_dir)
+    folder = _data_folder(dataset, data_dir)
+    return load_cifar10(folder) if dataset is Dataset.CIFAR10 else load_mnist(folder)

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from pulsetrain.config import check_choice, check_int
+from pulsetrain.config import ConfigError, check_choice, check_int
 
 FloatArray = NDArray[np.float64]
 
@@ -49,6 +49,10 @@ def derivative(post: FloatArray, activation: Activation) -> FloatArray:
     return (post > 0.0).astype(np.float64)
 
 
+#: networks known by name (``--network``, built by :mod:`pulsetrain.model.conv`); "": the MLP of ``hidden``
+NAMED_NETWORKS = ("", "lenet5", "mlp784")
+
+
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     """Shape of the multi-layer perceptron (input and output sizes come from the data set)."""
@@ -59,6 +63,8 @@ class NetworkConfig:
     activation: Activation = Activation.TANH
     #: Whether every layer has a bias (an extra input line held at 1).
     bias: bool = True
+    #: A network by name (``lenet5``, ``mlp784``) instead of the MLP of ``hidden``; "" for that MLP.
+    name: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.hidden, tuple):
@@ -66,6 +72,10 @@ class NetworkConfig:
         for size in self.hidden:
             check_int("network.hidden", size, 1, 100_000)
         check_choice("network.activation", self.activation, list(Activation))
+        if self.name not in NAMED_NETWORKS:
+            raise ConfigError(
+                f"network.name must be lenet5 or mlp784 (empty: the MLP of network.hidden), not {self.name!r}"
+            )
 
 
 @runtime_checkable

@@ -100,6 +100,10 @@ class TrainConfig:
             raise ConfigError(
                 f"data_dir is only read for dataset mnist (digits is embedded), not {self.data_dir!r}"
             )
+        if self.network.name and self.algo not in ("fp", "sgd"):
+            raise ConfigError(
+                f"network {self.network.name!r} trains with algo fp or sgd so far, not {self.algo!r}"
+            )
         check_int("epochs", self.epochs, 1, 1_000_000)
         check_int("batch_size", self.batch_size, 1, 1_000_000)
         check_range("lr", self.lr, 0.0, None, low_open=True)

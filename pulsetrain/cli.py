@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "The default study end to end, as a table and HTML report.",
     ),
     "spice": ("pulsetrain.spice.commands", "spice", "Check the model's crossbar reads against ngspice."),
+    "fpga": ("pulsetrain.fpga.commands", "fpga", "Build periphery and host link for an FPGA; program it."),
 }
 
 

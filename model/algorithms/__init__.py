@@ -32,4 +32,9 @@ def create_algorithm(
     config: TrainConfig, layer_sizes: tuple[int, ...], seed: np.random.SeedSequence
 ) -> Algorithm:
     """Build the algorithm ``config.algo`` for a network of ``layer_sizes`` (bias lines not counted)."""
+    if config.network.name:
+        # a named network (convolutional or a fixed MLP) is built by its own class for fp and sgd
+        from pulsetrain.model.algorithms.conv_backprop import NamedNetworkBackprop
+
+        return NamedNetworkBackprop(config, layer_sizes, seed)
     return algorithm_class(config.algo)(config, layer_sizes, seed)

@@ -1,0 +1,101 @@
+"""The board flow: pin map, bitstream builds per FPGA family, and the program command without a board."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pulsetrain.fpga.board import BOARDS, BoardCore, build, crossbar_pin_map
+from pulsetrain.fpga.gateware_device import GatewareDevice, HostUarts
+from pulsetrain.fpga.link import Link
+from pulsetrain.fpga.protocol import STATUS_BASE
+from pulsetrain.fpga.transport import SimulatedTransport
+from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
+
+from pulsetrain.cli import main
+
+# under the worktree: the YoWASP sandbox cannot see /tmp
+BUILD_ROOT = Path(__file__).resolve().parent.parent / "build" / "test_fpga"
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_every_crossbar_bit_gets_its_own_pin(board: str) -> None:
+    size = BOARDS[board].tile_size
+    rows = crossbar_pin_map(board, TilePeripheryConfig(in_size=size, out_size=size))
+    balls = [row["ball"] for row in rows]
+    assert len(balls) == len(set(balls))
+    assert sum(row["signal"] == "x_fire" for row in rows) == size
+
+
+def test_a_tile_too_big_for_the_pins_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs more pins"):
+        crossbar_pin_map("icebreaker", TilePeripheryConfig(in_size=16, out_size=16))
+
+
+# about 50 s for the iCE40 4x4 build on a loaded 2-core machine: over the default suite's budget
+@pytest.mark.synth
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
+def test_a_small_tile_bitstream_builds_and_meets_timing(board: str) -> None:
+    out = BUILD_ROOT / board
+    shutil.rmtree(out, ignore_errors=True)
+    summary = build(board, out)
+    bitstream = Path(summary["bitstream"])
+    assert bitstream.stat().st_size > 10_000
+    assert summary["timing_met"], summary
+    assert json.loads((out / "pinmap.json").read_text()) == summary["pin_map"]
+
+
+def test_program_without_a_board_says_so() -> None:
+    if shutil.which("openFPGALoader") is None:
+        pytest.skip("openFPGALoader is not installed")
+    folder = BUILD_ROOT / "fake" / "icebreaker"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "top.bin").write_bytes(b"\xff" * 64)
+    result = CliRunner().invoke(
+        main, ["fpga", "program", "--board", "icebreaker", "--out", str(folder.parent)]
+    )
+    assert result.exit_code == 1
+    assert "no icebreaker board answered" in result.output
+
+
+def test_program_without_a_bitstream_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["fpga", "program", "--board", "ulx3s-85f", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "holds no bitstream" in result.output
+
+
+def test_build_refuses_a_tile_that_does_not_fit_before_any_synthesis() -> None:
+    result = CliRunner().invoke(main, ["fpga", "build", "--board", "icebreaker", "--size", "16"])
+    assert result.exit_code == 2
+    assert "--size 16 does not fit icebreaker" in result.output
+
+
+def test_build_refuses_an_output_folder_the_yowasp_sandbox_cannot_see() -> None:
+    result = CliRunner().invoke(main, ["fpga", "build", "--board", "icebreaker", "--out", "/tmp/fpga"])
+    assert result.exit_code == 2
+    assert "not be under /tmp" in result.output
+
+
+def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -> None:
+    # the whole board core (UARTs, frame engine, 4x4 tile periphery) in the Amaranth simulator, the
+    # host's own Link on the other side; the comparator input is held low (no analog model attached)
+    config = TilePeripheryConfig(in_size=4, out_size=4)
+    core = BoardCore(config=config, divisor=4)
+    device = GatewareDevice(HostUarts(core, divisor=4), quiet_cycles=150)
+    try:
+        link = Link(SimulatedTransport(device), retries=3, first_sequence=1)
+        for code in (3, -7, 100, 127):
+            link.write(2, code & 0xFF)  # one DAC code per write
+        link.write(0, 1)  # read_start
+        for _ in range(50):
+            if link.read(STATUS_BASE) == 0:  # not busy
+                break
+        assert link.read(STATUS_BASE) == 0
+        assert link.read(STATUS_BASE + 1) == config.out_size  # one ADC result per column
+        assert link.read(STATUS_BASE + 3) == 0  # no transfer was asked for
+    finally:
+        device.close()
