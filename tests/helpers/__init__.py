@@ -21,6 +21,7 @@ Test files are named ``test_<layer>_<block>[_<aspect>].py``, the layer being the
 ``formal``     SymbiYosys proofs of the periphery
 ``synth``      synthesis flows and the estimator
 ``spice``      the model's reads against ngspice
+``fpga``       the board top, UART, frame engine and host link
 ``report``     ``pulsetrain report``
 
 cocotb test modules that a test runs by name (``bench_*.py``) stay beside the test files.
