@@ -115,6 +115,45 @@ def test_cost_part_uses_the_estimator_with_measured_pulses(tmp_path: Path) -> No
     assert "no synthesis target chosen" in (tmp_path / "index.html").read_text()
 
 
+def _estimate_without_synthesis(**changes: Any) -> dict[str, Any]:
+    import dataclasses
+
+    from pulsetrain.synth.estimator import EstimateConfig, estimate
+
+    result = dataclasses.replace(estimate(EstimateConfig(use_synthesis=False)), **changes)
+    return {"algorithm": "sgd", **result.as_dict()}
+
+
+def test_cost_numbers_convert_the_estimators_units_exactly() -> None:
+    from pulsetrain.report.cost import assemble_cost
+
+    estimate = _estimate_without_synthesis()
+    outcome = assemble_cost(["sgd"], [], "rpu_45nm", [estimate])
+    numbers = outcome.algorithms["sgd"]
+    energy_pj, latency_ns = estimate["total_energy_per_sample_pJ"], estimate["total_latency_per_sample_ns"]
+    assert numbers.energy_per_sample_j == pytest.approx(energy_pj * 1e-12, rel=1e-12)
+    assert numbers.latency_per_sample_s == pytest.approx(latency_ns * 1e-9, rel=1e-12)
+    periphery = sum(v for k, v in estimate["area_um2"].items() if k != "arrays")
+    assert numbers.area_um2 == pytest.approx(periphery, rel=1e-12)
+
+
+def test_an_unavailable_estimator_figure_is_said_on_the_page_and_never_becomes_zero() -> None:
+    import math
+
+    from pulsetrain.report.cost import assemble_cost
+
+    estimate = _estimate_without_synthesis(unavailable={"digital": "no power report (OpenSTA missing)"})
+    assert estimate["total_energy_per_sample_pJ"] is None, "the estimator marks the total unavailable"
+    outcome = assemble_cost(["sgd"], [], "rpu_45nm", [estimate])
+    assert math.isnan(outcome.algorithms["sgd"].energy_per_sample_j)
+    costs = outcome.section.tables[0]
+    row = dict(zip(costs.header, costs.rows[0], strict=True))
+    assert row["energy / sample pJ"] == "unavailable"
+    assert row["energy range pJ"] == "unavailable"
+    reason = "digital unavailable (no power report (OpenSTA missing))"
+    assert any(reason in note for note in outcome.section.notes)
+
+
 def test_schedule_part_counts_cycles_of_model_twin_and_rtl() -> None:
     from pulsetrain.report.schedule import schedule_cycles_run
 

@@ -5,6 +5,7 @@ the BP-versus-DFA latency by depth."""
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -202,14 +203,40 @@ def plan(config: ReportConfig) -> list[PartPlan]:
     return [PartPlan(key=KEY, title=TITLE, assemble=assemble, after=after, plan_after=runs_after)]
 
 
+#: pJ -> J and ns -> s: the summary's SI units from the estimator's.
+JOULES_PER_PICOJOULE = 1e-12
+SECONDS_PER_NANOSECOND = 1e-9
+
+
+def _scaled(value: float | None, factor: float) -> float:
+    """``value * factor``; an unavailable figure (``None`` in the estimator's JSON) stays NaN, never 0."""
+    return math.nan if value is None else value * factor
+
+
 def _numbers(result: Mapping[str, Any]) -> CostNumbers:
+    periphery = [v for k, v in result["area_um2"].items() if k != "arrays"]
     return CostNumbers(
-        area_um2=sum(v for k, v in result["area_um2"].items() if k != "arrays"),
-        total_area_um2=result["total_area_um2"],
-        energy_per_sample_j=result["total_energy_per_sample_pJ"] * 1e-12,
-        latency_per_sample_s=result["total_latency_per_sample_ns"] * 1e-9,
+        area_um2=math.nan if None in periphery else sum(periphery),
+        total_area_um2=_scaled(result["total_area_um2"], 1.0),
+        energy_per_sample_j=_scaled(result["total_energy_per_sample_pJ"], JOULES_PER_PICOJOULE),
+        latency_per_sample_s=_scaled(result["total_latency_per_sample_ns"], SECONDS_PER_NANOSECOND),
         latency_source=result["latency_source"],
     )
+
+
+def _figure(value: float | None) -> str:
+    """A table cell: the figure, or ``unavailable`` where the estimator could not measure it."""
+    return "unavailable" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+def _energy_range(result: Mapping[str, Any]) -> str:
+    """The per-sample energy range over the estimator's uncertain inputs (activity, converter FoM)."""
+    ranges = result.get("energy_range_pJ") or {}
+    if not ranges or any(lo is None or hi is None for lo, hi in ranges.values()):
+        return "unavailable"
+    low = sum(lo for lo, _ in ranges.values())
+    high = sum(hi for _, hi in ranges.values())
+    return f"{low:.4g}..{high:.4g}"
 
 
 def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers]) -> list[Table]:
@@ -219,6 +246,7 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
             "periphery µm²",
             "arrays µm²",
             "energy / sample pJ",
+            "energy range pJ",
             "latency / sample ns",
             "cycles / sample",
             "latency from",
@@ -226,10 +254,11 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
         [
             [
                 r["algorithm"],
-                f"{numbers[r['algorithm']].area_um2:.4g}",
-                f"{r['area_um2']['arrays']:.4g}",
-                f"{r['total_energy_per_sample_pJ']:.4g}",
-                f"{r['total_latency_per_sample_ns']:.4g}",
+                _figure(numbers[r["algorithm"]].area_um2),
+                _figure(r["area_um2"]["arrays"]),
+                _figure(r["total_energy_per_sample_pJ"]),
+                _energy_range(r),
+                _figure(r["total_latency_per_sample_ns"]),
                 str(r["cycles_per_sample"]),
                 r["latency_source"],
             ]
@@ -263,6 +292,11 @@ def assemble_cost(
     section.notes.extend(
         f"{name}: not costed (the estimator models analog tiles; {name} has none)" for name in skipped
     )
+    section.notes.extend(
+        f"{r['algorithm']}: {category} unavailable ({reason}); the totals that need it are unavailable too"
+        for r in estimates
+        for category, reason in (r.get("unavailable") or {}).items()
+    )
     numbers = {result["algorithm"]: _numbers(result) for result in estimates}
     if estimates:
         section.plots.append(_breakdown_plot(estimates))
@@ -287,7 +321,8 @@ def _breakdown_plot(estimates: list[dict[str, Any]]) -> Plot:
         ):
             bottom = [0.0] * len(names)
             for category in (c for c in estimates[0][key] if c != skip):
-                values = [float(r[key][category]) for r in estimates]
+                # an unavailable figure is left out of the bar (the notes and tables say so), not drawn as 0
+                values = [float(r[key][category] or 0.0) for r in estimates]
                 if not any(values):
                     continue
                 axes.bar(names, values, bottom=bottom, label=category)
