@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from pulsetrain.config import ConfigError
+from pulsetrain.config import ConfigError, to_plain
 from pulsetrain.report.config import ReportConfig, resolve_report_config
 from pulsetrain.report.page import Section, Table
 from pulsetrain.report.part import Part, PartData, PartOutcome, PartPlan, spec_from_plain, typed_run
@@ -152,6 +153,32 @@ def test_an_unavailable_estimator_figure_is_said_on_the_page_and_never_becomes_z
     assert row["energy range pJ"] == "unavailable"
     reason = "digital unavailable (no power report (OpenSTA missing))"
     assert any(reason in note for note in outcome.section.notes)
+
+
+NO_NGSPICE = shutil.which("ngspice") is None
+
+
+@pytest.mark.skipif(NO_NGSPICE, reason="ngspice is not installed (Debian package ngspice)")
+def test_spice_part_holds_the_model_read_against_ngspice() -> None:
+    from pulsetrain.report.spice_check import SpiceSpec, assemble_spice, spice_check_run
+
+    summary = spice_check_run(to_plain(SpiceSpec()))
+    outcome = assemble_spice([summary])
+    assert outcome.data.status == "ok" and summary["passed"]
+    assert summary["ideal_max_error_lsb"] <= summary["tolerance_lsb"]
+    table = outcome.section.tables[0]
+    assert [row[0] for row in table.rows][0] == "ideal wires" and len(table.rows) == 3
+    # the calibrated IR-drop option is closer to ngspice than the plain model once the wires are real
+    assert summary["wires_ir_max_error_lsb"] < summary["wires_model_max_error_lsb"]
+
+
+def test_spice_part_is_unavailable_without_ngspice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulsetrain.report import spice_check
+    from pulsetrain.report.part import Unavailable
+
+    monkeypatch.setattr(spice_check.shutil, "which", lambda name: None)
+    with pytest.raises(Unavailable, match="ngspice is not installed"):
+        spice_check.plan(resolve_report_config(quick=True))
 
 
 def test_schedule_part_counts_cycles_of_model_twin_and_rtl() -> None:
