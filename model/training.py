@@ -308,16 +308,7 @@ def train(
     summary = config_summary(config)
     state = _load_checkpoint(folder, config) if (folder is not None and resume) else None
     if state is None:
-        order_seed, algorithm_seed = np.random.SeedSequence(config.seed).spawn(2)
-        algorithm = create_algorithm(config, sizes, algorithm_seed)
-        state = _RunState(
-            config=summary,
-            epoch=0,
-            algorithm=algorithm,
-            order_rng=np.random.default_rng(order_seed),
-            history=[],
-            losses=[],
-        )
+        state = _fresh_state(config, sizes, summary)
     n_train = data.x_train.shape[0]
     batch = config.batch_size
     steps_per_epoch = -(-n_train // batch)
@@ -326,29 +317,8 @@ def train(
     bar.advance(state.epoch * steps_per_epoch, f"epoch {state.epoch}/{config.epochs}")
     try:
         while state.epoch < config.epochs:
-            epoch_start = time.perf_counter()
-            order = state.order_rng.permutation(n_train)
-            loss_sum = 0.0
-            for step in range(steps_per_epoch):
-                index = order[step * batch : (step + 1) * batch]
-                loss_sum += state.algorithm.train_batch(data.x_train[index], data.y_train[index])
-                bar.advance(1)
-            evaluation_start = time.perf_counter()
-            train_acc = accuracy(state.algorithm, data.x_train, data.y_train)
-            test_acc = accuracy(state.algorithm, data.x_test, data.y_test)
-            evaluation_seconds = time.perf_counter() - evaluation_start
-            state.epoch += 1
-            record = {
-                "epoch": state.epoch,
-                "train_accuracy": train_acc,
-                "test_accuracy": test_acc,
-                "loss": loss_sum / steps_per_epoch,
-                "seconds": time.perf_counter() - epoch_start,
-                # the accuracy passes over the training and test sets at the end of the epoch
-                "evaluation_seconds": evaluation_seconds,
-            }
-            state.history.append(record)
-            bar.describe(f"epoch {state.epoch}/{config.epochs} test {100 * test_acc:.1f} %")
+            record = _train_epoch(state, data, batch, steps_per_epoch, bar)
+            bar.describe(f"epoch {state.epoch}/{config.epochs} test {100 * record['test_accuracy']:.1f} %")
             if on_epoch is not None:
                 on_epoch(record)
             if folder is not None:
@@ -358,10 +328,59 @@ def train(
     finally:
         bar.close()
 
+    return _results(state, summary, samples_seen=state.epoch * n_train, started=started)
+
+
+def _fresh_state(config: TrainConfig, sizes: list[int], summary: dict[str, Any]) -> _RunState:
+    """A run from epoch 0: the algorithm and the data-order generator from two children of the seed."""
+    order_seed, algorithm_seed = np.random.SeedSequence(config.seed).spawn(2)
+    return _RunState(
+        config=summary,
+        epoch=0,
+        algorithm=create_algorithm(config, sizes, algorithm_seed),
+        order_rng=np.random.default_rng(order_seed),
+        history=[],
+        losses=[],
+    )
+
+
+def _train_epoch(
+    state: _RunState, data: DataSplit, batch: int, steps: int, bar: _ProgressBar
+) -> dict[str, Any]:
+    """One pass over the training set in the state's order, then the accuracy passes; the epoch record."""
+    epoch_start = time.perf_counter()
+    n_train = data.x_train.shape[0]
+    order = state.order_rng.permutation(n_train)
+    loss_sum = 0.0
+    for step in range(steps):
+        index = order[step * batch : (step + 1) * batch]
+        loss_sum += state.algorithm.train_batch(data.x_train[index], data.y_train[index])
+        bar.advance(1)
+    evaluation_start = time.perf_counter()
+    train_acc = accuracy(state.algorithm, data.x_train, data.y_train)
+    test_acc = accuracy(state.algorithm, data.x_test, data.y_test)
+    evaluation_seconds = time.perf_counter() - evaluation_start
+    state.epoch += 1
+    record = {
+        "epoch": state.epoch,
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "loss": loss_sum / steps,
+        "seconds": time.perf_counter() - epoch_start,
+        # the accuracy passes over the training and test sets at the end of the epoch
+        "evaluation_seconds": evaluation_seconds,
+    }
+    state.history.append(record)
+    return record
+
+
+def _results(
+    state: _RunState, summary: dict[str, Any], *, samples_seen: int, started: float
+) -> dict[str, Any]:
+    """The results dictionary of :func:`train` (see there) from the run's final state."""
     algorithm = state.algorithm
     pulses = algorithm.pulse_counts()
     total_pulses = sum(sum(arrays.values()) for arrays in pulses.values())
-    samples_seen = state.epoch * n_train
     device_counts = algorithm.device_pulse_counts()
     max_device = {
         layer: {name: int(matrix.max(initial=0)) for name, matrix in arrays.items()}
@@ -381,7 +400,6 @@ def train(
         "completed_epochs": state.epoch,
         "wall_seconds": time.perf_counter() - started,
     }
-
 
 #: result fields that hold wall-clock times (everything else is reproducible bit for bit)
 TIMING_FIELDS = ("seconds", "evaluation_seconds", "wall_seconds")
