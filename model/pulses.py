@@ -1,6 +1,6 @@
 """Stochastic pulse trains for the rank-1 update: update management and the float pulse source.
 
-Update management (Gokmen & Vlasov 2016; the scheme of aihwkit's pulsed updater, ALGORITHMS.md §1):
+Update management (Gokmen & Vlasov 2016; the scheme of aihwkit's pulsed updater, docs/science.md §1):
 for the update ``dW = -lr d xᵀ`` on devices with nominal step ``dw_min`` the number of pulse slots is
 
 ``BL = min(ceil(lr x_max d_max / dw_min), desired_bl)`` (with BL management, else ``desired_bl``),

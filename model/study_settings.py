@@ -25,7 +25,7 @@ STUDIES = ("offset-sweep", "bp-vs-dfa", "sbe-batch", "defaults")
 #: simulator of Wolters et al.); here the range ±1 spans the device's nominal ``w_min .. w_max``.
 NEUROSIM_MAPPING = ("mapping.mode=weight-range", "mapping.weight_range=1.0")
 #: The TTv2-family, SBE and defaults studies run soft-bounds devices, whose pulsed update decays every
-#: weight toward the symmetry point by ``|Δw| w / w_max`` (ALGORITHMS.md §1): their weight range is ±3 on
+#: weight toward the symmetry point by ``|Δw| w / w_max`` (docs/science.md §1): their weight range is ±3 on
 #: the ±1 devices (numerically the old ``output_scale`` 3; stated here instead of implied).
 SOFT_BOUNDS_MAPPING = ("mapping.mode=weight-range", "mapping.weight_range=3.0")
 #: pulsetrain's mapping before issue 13 (a fixed gain of 3 whatever the device), run only as the

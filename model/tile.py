@@ -9,7 +9,7 @@ line. The logical weight the network sees is
 where ``reference`` is the per-device offset of the reference the device is read against (zero unless
 the device config sets ``reference_offset_std``). The output scale is the *weight mapping*
 (:class:`~pulsetrain.model.tile_config.WeightMapping`: a fixed gain, NeuroSim's weight range, or aihwkit's
-``weight_scaling_omega``): how much of the conductance range a unit weight uses (ALGORITHMS.md §1).
+``weight_scaling_omega``): how much of the conductance range a unit weight uses (docs/science.md §1).
 
 Reads (forward ``y = W x`` and backward ``z = Wᵀ d``) go through an :class:`IOConfig`: optional noise
 management (each input vector scaled by its largest magnitude before the DAC and the output scaled back
