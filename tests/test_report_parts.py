@@ -278,3 +278,20 @@ def test_a_new_part_is_one_module_and_one_registration(tmp_path: Path) -> None:
     assert result.document["sections"]["squares"] == {"status": "ok", "squares": [4, 9]}
     assert list(result.document["sections"])[-1] == "squares"
     assert "<td>9</td>" in (tmp_path / "index.html").read_text()
+
+
+@pytest.mark.sim
+def test_datasheets_part_checks_every_blocks_formulas_in_simulation() -> None:
+    from pulsetrain import catalogue
+    from pulsetrain.report.datasheets import DatasheetSpec, assemble_datasheets, datasheet_run
+
+    blocks = ("adc-readout", "pulse-generator")
+    results = [datasheet_run(to_plain(DatasheetSpec(block=name))) for name in blocks]
+    outcome = assemble_datasheets(results)
+    assert outcome.data.status == "ok" and set(outcome.data.sheets) == set(blocks)
+    (table,) = outcome.section.tables
+    checked = [row for row in table.rows if row[5] != "-"]
+    assert checked and all(row[5] == "yes" for row in checked)
+    assert [plot.media_type for plot in outcome.section.plots] == ["image/svg+xml"] * len(blocks)
+    assert all(plot.png.startswith(b"<svg") for plot in outcome.section.plots)
+    assert set(blocks) <= set(catalogue.block_names())

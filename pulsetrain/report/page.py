@@ -48,15 +48,18 @@ def colour(name: str) -> str:
 
 @dataclass(frozen=True)
 class Plot:
-    """One embedded figure: a title, the PNG bytes and a caption saying what is shown and from where."""
+    """One embedded figure: a title, the image bytes and a caption saying what is shown and from where."""
 
     title: str
+    #: the image (PNG for matplotlib figures; SVG text as bytes for timing diagrams, with ``media_type``)
     png: bytes
     caption: str = ""
+    #: the bytes' media type
+    media_type: str = "image/png"
 
     def data_uri(self) -> str:
-        """The PNG as a ``data:`` URI for an ``<img src>``."""
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        """The image as a ``data:`` URI for an ``<img src>``."""
+        return f"data:{self.media_type};base64," + base64.b64encode(self.png).decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Adding a part: write its module (see :mod:`pulsetrain.report`'s docstring) and a
 
 from __future__ import annotations
 
-from pulsetrain.report import cosim, cost, schedule, spice_check, studies, synthesis, training
+from pulsetrain.report import cosim, cost, datasheets, schedule, spice_check, studies, synthesis, training
 from pulsetrain.report.config import ReportConfig
 from pulsetrain.report.part import Part, PartPlan, Unavailable
 
@@ -15,6 +15,7 @@ PARTS: tuple[Part, ...] = (
     training.PART,
     cosim.PART,
     spice_check.PART,
+    datasheets.PART,
     cost.PART,
     schedule.PART,
     synthesis.PART,
