@@ -43,8 +43,6 @@ def fpga() -> None:
 def build(board: str, size: int | None, out_dir: str, json_path: str | None) -> None:
     """Synthesize, place and route, and pack the bitstream; print resources and Fmax."""
     _validate({"board": board, "size": size, "out_dir": out_dir, "json_path": json_path})
-    if Path(out_dir).resolve().is_relative_to("/tmp"):
-        raise ConfigError(f"--out must not be under /tmp (the YoWASP tools cannot see it), not {out_dir!r}")
     from pulsetrain.fpga.board import BOARDS, crossbar_pin_map
     from pulsetrain.fpga.board import build as build_bitstream
     from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
@@ -54,6 +52,8 @@ def build(board: str, size: int | None, out_dir: str, json_path: str | None) -> 
         crossbar_pin_map(board, TilePeripheryConfig(in_size=tile, out_size=tile))
     except ValueError as error:
         raise ConfigError(f"--size {tile} does not fit {board}: {error}") from None
+    if Path(out_dir).resolve().is_relative_to("/tmp"):
+        raise ConfigError(f"--out must not be under /tmp (the YoWASP tools cannot see it), not {out_dir!r}")
     summary = build_bitstream(board, Path(out_dir) / board, tile_size=size)
     shown = {key: value for key, value in summary.items() if key != "pin_map"}
     click.echo(json.dumps(shown, indent=1))

@@ -14,11 +14,14 @@ from pulsetrain.fpga.link import Link
 from pulsetrain.fpga.protocol import STATUS_BASE
 from pulsetrain.fpga.transport import SimulatedTransport
 from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
+from pulsetrain.synth.tools import cache_root
 
 from pulsetrain.cli import main
 
 # under the worktree: the YoWASP sandbox cannot see /tmp
-BUILD_ROOT = Path(__file__).resolve().parent.parent / "build" / "test_fpga"
+# the synthesis cache root: inside the checkout, or ~/.cache/pulsetrain for a checkout under /tmp (a CI
+# clone), which the YoWASP sandbox cannot see
+BUILD_ROOT = cache_root() / "test_fpga"
 
 
 @pytest.mark.parametrize("board", BOARDS)
