@@ -412,15 +412,7 @@ class Executor:
             if self.scheduler is not None:
                 self._map_dask(runs, keys, pending, computed, return_failures)
             elif self.workers == 1:
-                for index in pending:
-                    started = time.perf_counter()
-                    try:
-                        result, seconds = timed_call(runs[index].function, runs[index].spec)
-                    except Exception as error:
-                        if not return_failures:
-                            raise
-                        result, seconds = self._failure(runs[index], error), time.perf_counter() - started
-                    computed(index, result, seconds)
+                self._map_serial(runs, pending, computed, return_failures)
             else:
                 self._map_local(runs, pending, computed, return_failures)
 
@@ -437,6 +429,24 @@ class Executor:
             assert record is not None
             out.append(record.result)
         return out
+
+    def _map_serial(
+        self,
+        runs: Sequence[Run],
+        pending: list[int],
+        computed: Callable[[int, Any, float], None],
+        return_failures: bool,
+    ) -> None:
+        """Compute the pending runs one after the other in this process (``workers == 1``)."""
+        for index in pending:
+            started = time.perf_counter()
+            try:
+                result, seconds = timed_call(runs[index].function, runs[index].spec)
+            except Exception as error:
+                if not return_failures:
+                    raise
+                result, seconds = self._failure(runs[index], error), time.perf_counter() - started
+            computed(index, result, seconds)
 
     @staticmethod
     def _failure(run: Run, error: BaseException) -> RunFailure:

@@ -94,24 +94,13 @@ def synth(
 ) -> None:
     """Synthesize periphery blocks and report cells, LUTs, area, timing and power."""
     from pulsetrain.synth.blocks import block_design, block_names
-    from pulsetrain.synth.flows import FlowOptions, Target, synthesize
+    from pulsetrain.synth.flows import FlowOptions, synthesize
     from pulsetrain.synth.sweeps import plot_sweep, sweep
 
     from pulsetrain.results import write_json
 
-    names = block_names() if block_name == "all" else [n.strip() for n in block_name.split(",") if n.strip()]
-    known = block_names()
-    for name in names:
-        if name not in known:
-            raise ConfigError(f"--block must be one of {', '.join(known)} or all; not {name!r}")
-    targets = list(Target) if target == "all" else []
-    if not targets:
-        try:
-            targets = [Target(target)]
-        except ValueError:
-            raise ConfigError(
-                f"--target must be one of {', '.join(t.value for t in Target)} or all; not {target!r}"
-            ) from None
+    names = _block_list(block_name, block_names())
+    targets = _target_list(target)
     base = apply_overrides(FlowOptions(), parse_set_options(flow_sets))
     knobs = {"array_size": size} if size is not None else {}
     sweep_knob: str | None = None
@@ -132,25 +121,7 @@ def synth(
             report = synthesize(design, options, use_cache=not no_cache)
             reports.append(report)
             rows.append({**report.summary(), "runtime_s": report.runtime_s, "cached": report.cached})
-    columns = ["block", "target"]
-    if sweep_knob:
-        columns.append(sweep_knob)
-    for column in (
-        "cells",
-        "flip_flops",
-        "luts",
-        "brams",
-        "fmax_MHz",
-        "area_um2",
-        "sram_area_um2",
-        "critical_path_ns",
-        "power_W",
-        "memory_bits",
-        "cached",
-    ):
-        if any(column in row for row in rows):
-            columns.append(column)
-    _table(rows, columns, f"synthesis ({time.perf_counter() - started:.1f} s)")
+    _table(rows, _synthesis_columns(rows, sweep_knob), f"synthesis ({time.perf_counter() - started:.1f} s)")
     if sweep_knob and plot_path:
         for t in targets:
             subset = [r for r in rows if r.get("target") == t.value]
@@ -164,6 +135,50 @@ def synth(
         write_json(json_path, document)
         click.echo(f"wrote {json_path}")
 
+
+def _block_list(block_name: str, known: list[str]) -> list[str]:
+    """``--block``: ``all`` or comma-separated names, each one the catalogue knows."""
+    names = known if block_name == "all" else [n.strip() for n in block_name.split(",") if n.strip()]
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"--block must be one of {', '.join(known)} or all; not {name!r}")
+    return list(names)
+
+
+def _target_list(target: str) -> list[Any]:
+    """``--target``: ``all`` or one synthesis target."""
+    from pulsetrain.synth.flows import Target
+
+    if target == "all":
+        return list(Target)
+    try:
+        return [Target(target)]
+    except ValueError:
+        raise ConfigError(
+            f"--target must be one of {', '.join(t.value for t in Target)} or all; not {target!r}"
+        ) from None
+
+
+#: the synthesis table's figure columns, in order; a column shows when any row has it
+SYNTHESIS_COLUMNS = (
+    "cells",
+    "flip_flops",
+    "luts",
+    "brams",
+    "fmax_MHz",
+    "area_um2",
+    "sram_area_um2",
+    "critical_path_ns",
+    "power_W",
+    "memory_bits",
+    "cached",
+)
+
+
+def _synthesis_columns(rows: list[dict[str, Any]], sweep_knob: str | None) -> list[str]:
+    """Block, target, the swept knob, then every figure some row has."""
+    columns = ["block", "target"] + ([sweep_knob] if sweep_knob else [])
+    return columns + [column for column in SYNTHESIS_COLUMNS if any(column in row for row in rows)]
 
 @click.command("estimate")
 @click.option("--network", default="64-32-10", show_default=True, help="layer sizes, input to output")
