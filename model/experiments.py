@@ -102,17 +102,34 @@ def _train_spec(study: str, label: str, sets: Sequence[str], seed: int, **info: 
     }
 
 
-def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> list[Spec]:
-    """The final runs of ``study`` (``quick``: minutes in total on one core), before tuning."""
+def plan(
+    study: str,
+    quick: bool = False,
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    networks: Sequence[str] | None = None,
+    activations: Sequence[str] | None = None,
+) -> list[Spec]:
+    """The final runs of ``study`` (``quick``: minutes in total on one core), before tuning.
+
+    ``networks`` and ``activations`` (bp-vs-dfa only) replace the size's lists (:data:`NETWORKS` or
+    :data:`NETWORKS_QUICK`, :data:`ACTIVATIONS` or :data:`ACTIVATIONS_QUICK`); None keeps them.
+    """
     check_choice("study", study, STUDIES)
     if not seeds:
         raise ConfigError("seeds must name at least one seed")
-    planners = {
-        "offset-sweep": _plan_offset_sweep,
-        "bp-vs-dfa": _plan_bp_vs_dfa,
-        "sbe-batch": _plan_sbe,
-        "defaults": _plan_defaults,
-    }
+    if study != "bp-vs-dfa" and (networks is not None or activations is not None):
+        raise ConfigError(f"networks and activations choose runs of bp-vs-dfa only, not of {study!r}")
+    if study == "bp-vs-dfa":
+        nets = tuple(networks) if networks is not None else NETWORKS_QUICK if quick else tuple(NETWORKS)
+        acts = tuple(activations) if activations is not None else ACTIVATIONS_QUICK if quick else ACTIVATIONS
+        for name, chosen, allowed in (("network", nets, tuple(NETWORKS)), ("activation", acts, ACTIVATIONS)):
+            if not chosen:
+                raise ConfigError(f"{name}s must name at least one of {', '.join(allowed)}")
+            for item in chosen:
+                check_choice(name, item, allowed)
+        return _plan_bp_vs_dfa(quick, tuple(seeds), nets, acts)
+    planners = {"offset-sweep": _plan_offset_sweep, "sbe-batch": _plan_sbe, "defaults": _plan_defaults}
     return planners[study](quick, tuple(seeds))
 
 
@@ -189,12 +206,14 @@ def _bp_and_dfa(
     return specs
 
 
-def _plan_bp_vs_dfa(quick: bool, seeds: tuple[int, ...]) -> list[Spec]:
+def _plan_bp_vs_dfa(
+    quick: bool, seeds: tuple[int, ...], networks: tuple[str, ...], activations: tuple[str, ...]
+) -> list[Spec]:
     levels = (0, TUNE_LEVEL, len(NONIDEALITY_LADDER) - 1) if quick else tuple(range(len(NONIDEALITY_LADDER)))
     common = {"epochs": 8 if quick else 20, "seeds": seeds, "grid": LR_GRID_QUICK if quick else LR_GRID}
     specs: list[Spec] = []
-    for network in NETWORKS_QUICK if quick else tuple(NETWORKS):
-        for activation in ACTIVATIONS_QUICK if quick else ACTIVATIONS:
+    for network in networks:
+        for activation in activations:
             for level in levels:
                 specs += _bp_and_dfa(
                     network,
@@ -302,13 +321,18 @@ def run_study(
     scheduler: str | None = None,
     cache_dir: str | Path | None = None,
     on_result: Callable[[Any], None] | None = None,
+    networks: Sequence[str] | None = None,
+    activations: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Plan, tune on the validation split, run (through :class:`pulsetrain.executor.Executor`) and
-    summarize ``study``; the document records the commit it ran on and every tuning choice."""
+    summarize ``study``; the document records the commit it ran on and every tuning choice.
+
+    ``networks`` and ``activations``: bp-vs-dfa's axes, as in :func:`plan` (recorded in the document).
+    """
     from pulsetrain.executor import Executor, Run
 
     commit = source_commit()  # before the runs: the code they run, even if the tree changes meanwhile
-    specs = plan(study, quick, seeds)
+    specs = plan(study, quick, seeds, networks=networks, activations=activations)
     with Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir) as executor:
         tuning = tuning_specs(specs)
         tuning_results = executor.map([Run(run_one, s, label=str(s["label"])) for s in tuning], on_result)
@@ -321,6 +345,8 @@ def run_study(
         "study": study,
         "quick": quick,
         "seeds": list(seeds),
+        **({} if networks is None else {"networks": list(networks)}),
+        **({} if activations is None else {"activations": list(activations)}),
         "commit": commit,
         "summary": summary,
         "tuning_results": tuning_results,
@@ -338,6 +364,11 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
+def _parse_names(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of names (checked by :func:`plan`), or None."""
+    return None if text is None else tuple(part.strip() for part in text.split(","))
+
+
 @click.command("experiment")
 @click.argument("study", type=click.Choice(STUDIES))
 @click.option("--quick", is_flag=True, help="A scaled-down version that finishes in minutes.")
@@ -351,6 +382,16 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
     "--scheduler", default=None, help="Dask scheduler address (tcp://host:port) instead of local workers."
 )
 @click.option("--cache-dir", default=None, help="Cache finished runs here (a rerun only reads them).")
+@click.option(
+    "--networks",
+    default=None,
+    help=f"bp-vs-dfa only: networks, comma separated, of {', '.join(NETWORKS)} (default: the size's list).",
+)
+@click.option(
+    "--activations",
+    default=None,
+    help=f"bp-vs-dfa only: activations, comma separated, of {', '.join(ACTIVATIONS)} (default: the size's).",
+)
 def experiment(
     study: str,
     quick: bool,
@@ -360,10 +401,13 @@ def experiment(
     workers: int,
     scheduler: str | None,
     cache_dir: str | None,
+    networks: str | None,
+    activations: str | None,
 ) -> None:
     """Run a study of the learning algorithms and print its claims."""
     seed_list = _parse_seeds(seeds)
-    specs = plan(study, quick, seed_list)
+    axes = {"networks": _parse_names(networks), "activations": _parse_names(activations)}
+    specs = plan(study, quick, seed_list, **axes)
     total = len(specs) + len(tuning_specs(specs))
     done = [0]
 
@@ -380,6 +424,7 @@ def experiment(
         scheduler=scheduler,
         cache_dir=cache_dir,
         on_result=progress,
+        **axes,
     )
     summary = document["summary"]
     click.echo(json.dumps(summary["claims"], indent=2, default=float))
