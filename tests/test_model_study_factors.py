@@ -1,17 +1,20 @@
-"""bp-vs-dfa's factor runs run what their text says, and the study's network / activation axes."""
+"""bp-vs-dfa's factor runs run what their text says; the study's network, activation and data set axes."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
-from pulsetrain.model import study_settings
+from pulsetrain.model import study_settings, study_tuning
 from pulsetrain.model.experiments import plan
 from pulsetrain.model.training import config_summary, resolve_train_config
 
 from pulsetrain.cli import main
+from pulsetrain.config import ConfigError
 
 #: the words of :func:`study_settings.factor_text`, read back as numbers
 _TEXT = re.compile(
@@ -74,7 +77,7 @@ def test_bp_vs_dfa_axes_choose_networks_and_activations() -> None:
     # no factor runs: they belong to the deep network, which was not chosen
     assert not [s for s in specs if s["kind"] == "factor"]
     full = plan("bp-vs-dfa", False, seeds=(0,), activations=("sigmoid", "tanh"))
-    assert {s["network"] for s in full if "network" in s} == set(study_settings.NETWORKS)
+    assert {s["network"] for s in full if "network" in s} == set(study_settings.DATASET_NETWORKS["digits"])
     assert {s["activation"] for s in full if "activation" in s} == {"sigmoid", "tanh"}
 
 
@@ -83,10 +86,42 @@ def test_bp_vs_dfa_axes_choose_networks_and_activations() -> None:
     [
         (["bp-vs-dfa", "--activations", "sigmoid,swish"], "activation must be one of"),
         (["bp-vs-dfa", "--networks", "64-10"], "network must be one of"),
-        (["sbe-batch", "--networks", "64-32-10"], "bp-vs-dfa only"),
+        (["sbe-batch", "--networks", "64-32-10"], "bp-vs-dfa's runs only"),
     ],
     ids=["activation", "network", "other-study"],
 )
 def test_a_bad_axis_is_one_line_and_exit_2(arguments: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["experiment", *arguments, "--quick"])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_bp_vs_dfa_on_fashion_mnist_runs_784_800_10_on_a_training_subset_at_the_quick_size() -> None:
+    specs = [s for s in plan("bp-vs-dfa", True, seeds=(0,), dataset="fashion-mnist") if "network" in s]
+    assert specs and {s["network"] for s in specs} == {"784-800-10"}
+    assert all(s["dataset"] == "fashion-mnist" and "dataset=fashion-mnist" in s["sets"] for s in specs)
+    assert {s["train_samples"] for s in specs} == {study_settings.MNIST_TRAIN_SAMPLES_QUICK}
+    config = resolve_train_config(sets=list(specs[0]["sets"]))
+    assert config.network.hidden == (800,) and config.dataset.value == "fashion-mnist"
+    full = [s for s in plan("bp-vs-dfa", False, seeds=(0,), dataset="fashion-mnist") if "network" in s]
+    assert full and not [s for s in full if "train_samples" in s]
+    # digits plans are unchanged: no data set keys in their specs (their cache keys stay the same)
+    assert not [s for s in plan("bp-vs-dfa", True, seeds=(0,)) if "dataset" in s]
+
+
+def test_a_network_must_take_the_data_sets_input_width() -> None:
+    with pytest.raises(ConfigError, match="network 64-32-10 takes 64 inputs; dataset fashion-mnist has 784"):
+        plan("bp-vs-dfa", True, seeds=(0,), networks=("64-32-10",), dataset="fashion-mnist")
+    with pytest.raises(ConfigError, match="dataset must be one of"):
+        plan("bp-vs-dfa", True, seeds=(0,), dataset="cifar10")
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_the_quick_training_subset_is_stratified_and_the_test_set_whole() -> None:
+    data = study_tuning.study_data("fashion-mnist", 2000)
+    assert data.x_train.shape == (2000, 784) and data.x_test.shape[0] == 10_000
+    assert np.bincount(data.y_train, minlength=10).tolist() == [200] * 10
+    split = study_tuning.validation_split("fashion-mnist", 2000)
+    assert split.x_train.shape[0] == 1600 and split.x_test.shape[0] == 400
