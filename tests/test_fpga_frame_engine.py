@@ -51,10 +51,22 @@ def test_the_engine_answers_byte_for_byte_as_the_reference_model(gateware: Gatew
     assert gateware.receive(bytes(corrupted)) == b"" == model.receive(bytes(corrupted))
 
 
-def test_the_host_link_recovers_faults_against_the_gateware(gateware: GatewareDevice) -> None:
+#: first sequence numbers of the fault runs: every 37th, so the CRC bytes (and SYNC look-alikes inside
+#: frames) differ from run to run; before the receiver's silence timeout, 2 of 7 such runs locked up
+#: (three in the default run, the other four under --long: each takes 10-40 s of Python simulation)
+FIRST_SEQUENCES = [
+    pytest.param(first, id=f"first{first}", marks=[pytest.mark.slow] if index >= 3 else [])
+    for index, first in enumerate(range(0, 256, 37))
+]
+
+
+@pytest.mark.parametrize("first_sequence", FIRST_SEQUENCES)
+def test_the_host_link_recovers_faults_against_the_gateware(
+    gateware: GatewareDevice, first_sequence: int
+) -> None:
     faults = LineFaults(drop=0.01, corrupt=0.01, delay=0.01, delay_max_s=0.2)
     transport = SimulatedTransport(gateware, to_device=faults, from_device=faults, seed=2)
-    link = Link(transport, retries=50, first_sequence=1)
+    link = Link(transport, retries=50, first_sequence=first_sequence)
     expected = [0] * 16
     rng = random.Random(9)
     for _ in range(40):
@@ -68,13 +80,16 @@ def test_the_host_link_recovers_faults_against_the_gateware(gateware: GatewareDe
         link.read(16)
 
 
-def test_the_host_link_works_through_the_board_uarts() -> None:
-    # 4 cycles per bit: 40 per byte, about 90 from the request's last byte to the reply's first
-    device = GatewareDevice(SerialLoop(FrameEngine(register_count=4), divisor=4), quiet_cycles=150)
+@pytest.mark.parametrize("first_sequence", [0, 222])
+def test_the_host_link_works_through_the_board_uarts(first_sequence: int) -> None:
+    # 4 cycles per bit: 40 per byte, about 90 from the request's last byte to the reply's first; each
+    # byte is followed by quiet_cycles, so the engine's silence timeout must be longer than that
+    engine = FrameEngine(register_count=4, silence_cycles=400)
+    device = GatewareDevice(SerialLoop(engine, divisor=4), quiet_cycles=150, max_idle_cycles=1000)
     try:
         faults = LineFaults(drop=0.01, corrupt=0.01)
         transport = SimulatedTransport(device, to_device=faults, from_device=faults, seed=4)
-        link = Link(transport, retries=50, first_sequence=1)
+        link = Link(transport, retries=50, first_sequence=first_sequence)
         assert link.ping(b"uart") == b"uart"
         total = 0
         for amount in range(1, 11):
