@@ -3,7 +3,10 @@
 The Amaranth simulator runs in a thread of its own; :meth:`GatewareDevice.receive` hands it the bytes
 that reached the device, waits for the engine to go quiet and returns what it sent. So the host's own
 :class:`~pulsetrain.fpga.link.Link` over a faulty :class:`~pulsetrain.fpga.transport.SimulatedTransport`
-talks to the gateware exactly as it talks to the Python reference model.
+talks to the gateware exactly as it talks to the Python reference model. The line's gaps reach the
+gateware: before each call the simulation idles for the time the transport's clock moved on (one cycle per
+microsecond, a gap cut at ``max_idle_cycles``), so the engine's silence timeout sees what it would see on
+a board.
 """
 
 from __future__ import annotations
