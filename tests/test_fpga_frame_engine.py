@@ -98,3 +98,21 @@ def test_the_host_link_works_through_the_board_uarts(first_sequence: int) -> Non
         assert link.read(2) == total
     finally:
         device.close()
+
+
+@pytest.mark.parametrize("gap_cycles, answered", [(50, False), (300, True)], ids=["short-gap", "long-gap"])
+def test_a_frame_that_stops_arriving_is_abandoned_after_the_silence_timeout(
+    gap_cycles: int, answered: bool
+) -> None:
+    # a false SYNC whose LENGTH (200) runs past the real frames: within the silence timeout the next
+    # frame is swallowed as its payload; after it, the receiver hunts again and answers the next frame
+    device = GatewareDevice(FrameEngine(register_count=4, silence_cycles=200), quiet_cycles=16)
+    try:
+        model = DeviceModel(register_count=4)
+        device.receive(bytes([0xA5, 200, 7]), now_s=0.0)
+        start_s = device.cycles / 1e6
+        good = Frame(sequence=3, command=Command.PING, payload=b"hi").encode()
+        reply = device.receive(good, now_s=start_s + gap_cycles / 1e6)
+        assert reply == (model.receive(good) if answered else b"")
+    finally:
+        device.close()
