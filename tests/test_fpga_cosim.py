@@ -3,10 +3,16 @@ pins (bit by bit, with faults), the model's array on its chip pins; training thr
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from pulsetrain.cosim import runner
 from pulsetrain.fpga.board_cosim import SIMULATION_TIMEOUT_S, BoardRun, run_board_link, run_board_training
 from pulsetrain.fpga.transport import LineFaults
+
+from pulsetrain.cli import main
 
 pytestmark = pytest.mark.sim
 
@@ -77,3 +83,19 @@ def test_a_board_that_does_not_answer_gives_a_clear_error_within_the_timeout() -
     assert "did not answer" in results["error"] and "4 tries" in results["error"], results
     # 4 tries of one reply timeout each (plus a few simulated cycles)
     assert 4 * SIMULATION_TIMEOUT_S <= results["simulated_seconds"] < 4.1 * SIMULATION_TIMEOUT_S
+
+
+def test_the_simulate_command_prints_and_writes_the_comparison(tmp_path: Path) -> None:
+    _skip_without_verilator()
+    target = tmp_path / "board.json"
+    result = CliRunner().invoke(main, ["fpga", "simulate", "--samples", "2", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(target.read_text())
+    assert written["matches_model"] and written["samples"] == 2
+    assert written["weights_sha256"] == written["model_weights_sha256"]
+
+
+def test_the_simulate_command_refuses_a_fault_rate_out_of_range_before_any_work() -> None:
+    result = CliRunner().invoke(main, ["fpga", "simulate", "--fault-rate", "0.5"])
+    assert result.exit_code == 2
+    assert "fault_rate must be 0..0.05, not 0.5" in result.output
