@@ -52,11 +52,12 @@ def test_the_engine_answers_byte_for_byte_as_the_reference_model(gateware: Gatew
 
 
 #: first sequence numbers of the fault runs: every 37th, so the CRC bytes (and SYNC look-alikes inside
-#: frames) differ from run to run; before the receiver's silence timeout, 2 of 7 such runs locked up
-#: (three in the default run, the other four under --long: each takes 10-40 s of Python simulation)
+#: frames) differ from run to run. With the receiver's silence timeout off, the run from 111 locks up
+#: (sequence 137 unanswered after 51 tries; measured at 47e6b4a), the other six pass: 111 and 0 run by
+#: default, the rest under --long (each takes 40-70 s of Python simulation at load 13-20)
 FIRST_SEQUENCES = [
-    pytest.param(first, id=f"first{first}", marks=[pytest.mark.slow] if index >= 3 else [])
-    for index, first in enumerate(range(0, 256, 37))
+    pytest.param(first, id=f"first{first}", marks=[] if first in (0, 111) else [pytest.mark.slow])
+    for first in range(0, 256, 37)
 ]
 
 
