@@ -17,7 +17,7 @@ from typing import Any
 
 from pulsetrain.fpga.transport import LineFaults
 
-from pulsetrain.config import ConfigError, to_plain
+from pulsetrain.config import ConfigError, check_int, to_plain
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 #: UART clock cycles per bit in simulation (a board runs 12-25; 4 keeps the simulated bytes short)
@@ -49,6 +49,16 @@ class BoardRun:
     retries: int = 8
     #: simulator name
     simulator: str = "verilator"
+
+    def __post_init__(self) -> None:
+        check_int("samples", self.samples, 1, 10_000_000)
+        check_int("first_sequence", self.first_sequence, 0, 255)
+        check_int("retries", self.retries, 0, 1000)
+        check_int("fault_seed", self.fault_seed, 0, 2**32 - 1)
+        check_int("board_tile", self.board_tile, -64, 63)
+        for name in ("to_board", "from_board"):
+            if not isinstance(getattr(self, name), LineFaults):
+                raise ConfigError(f"{name} must be a LineFaults, not {getattr(self, name)!r}")
 
 
 def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
