@@ -150,3 +150,13 @@ def test_sbe_row_gives_both_ratios_and_flags_a_mean_over_some_seeds() -> None:
     (row,) = study_table.claims_table({"sbe-batch": _sbe_document(2)})
     assert "123.3x fewer than mini-batch SGD, 6.0x fewer than per-sample SGD" in row["ours"], row["ours"]
     assert "SBE reached it on 2/3 seeds" in row["ours"]
+
+
+def test_c_ttv2_ahead_beyond_the_spread_at_some_sigma_only_is_partly() -> None:
+    claims = {
+        "c_ttv2_minus_ttv2_accuracy_at_sigma_ge_0.2": {"0.2": 0.0, "0.4": 0.043, "0.5": 0.013},
+        "c_ttv2_at_least_ttv2_at_sigma_ge_0.2": True,
+    }
+    document = {"quick": False, "seeds": [0], "commit": "c", "summary": {"claims": claims}}
+    (row,) = study_table.claims_table({"offset-sweep": document})
+    assert row["verdict"].startswith("partly") and "σ_r 0.4 (+4.3 points)" in row["verdict"], row
