@@ -32,7 +32,7 @@ from pulsetrain.results import write_json
     "--network",
     "network_name",
     default=None,
-    help="A network by name: lenet5 or mlp784 (default: the MLP of --hidden).",
+    help="A network by name: lenet5, mlp784 or 784-800-10 (default: the MLP of --hidden).",
 )
 @click.option("--data-dir", default=None, help="Folder holding the data set's files.")
 @click.option(

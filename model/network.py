@@ -49,8 +49,9 @@ def derivative(post: FloatArray, activation: Activation) -> FloatArray:
     return (post > 0.0).astype(np.float64)
 
 
-#: networks known by name (``--network``, built by :mod:`pulsetrain.model.conv`); "": the MLP of ``hidden``
-NAMED_NETWORKS = ("", "lenet5", "mlp784")
+#: networks known by name (``--network``, built by :mod:`pulsetrain.model.conv`); "": the MLP of ``hidden``.
+#: ``784-800-10`` is the smallest MNIST MLP of Wolters et al. (arXiv 2212.14337).
+NAMED_NETWORKS = ("", "lenet5", "mlp784", "784-800-10")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +64,8 @@ class NetworkConfig:
     activation: Activation = Activation.TANH
     #: Whether every layer has a bias (an extra input line held at 1).
     bias: bool = True
-    #: A network by name (``lenet5``, ``mlp784``) instead of the MLP of ``hidden``; "" for that MLP.
+    #: A network by name (``lenet5``, ``mlp784``, ``784-800-10``) instead of the MLP of ``hidden``; "" for
+    #: that MLP.
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -73,8 +75,9 @@ class NetworkConfig:
             check_int("network.hidden", size, 1, 100_000)
         check_choice("network.activation", self.activation, list(Activation))
         if self.name not in NAMED_NETWORKS:
+            names = ", ".join(name for name in NAMED_NETWORKS if name)
             raise ConfigError(
-                f"network.name must be lenet5 or mlp784 (empty: the MLP of network.hidden), not {self.name!r}"
+                f"network.name must be one of {names} (empty: the MLP of network.hidden), not {self.name!r}"
             )
 
 

@@ -35,6 +35,7 @@ from pulsetrain.model.network import NetworkConfig, layer_sizes
 from pulsetrain.model.pulses import PULSE_SOURCES, _register_optional_sources
 from pulsetrain.model.tile import IOConfig, MappingConfig, UpdateConfig
 
+from pulsetrain import catalogue
 from pulsetrain.config import (
     ConfigError,
     apply_overrides,
@@ -100,9 +101,10 @@ class TrainConfig:
             raise ConfigError(
                 f"data_dir is only read for dataset mnist (digits is embedded), not {self.data_dir!r}"
             )
-        if self.network.name and self.algo not in ("fp", "sgd"):
+        if self.network.name and catalogue.get_algorithm(self.algo).named_network is None:
+            supported = ", ".join(catalogue.algorithm_names(named_network=True))
             raise ConfigError(
-                f"network {self.network.name!r} trains with algo fp or sgd so far, not {self.algo!r}"
+                f"network {self.network.name!r} trains with algo {supported}; not {self.algo!r}"
             )
         check_int("epochs", self.epochs, 1, 1_000_000)
         check_int("batch_size", self.batch_size, 1, 1_000_000)

@@ -190,8 +190,8 @@ def test_train_command_runs_a_named_network(tmp_path: Path, network: str, layers
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--network", "vgg"], "network.name must be lenet5 or mlp784"),
-        (["--network", "lenet5", "--algo", "dfa"], "fp or sgd"),
+        (["--network", "vgg"], "network.name must be one of lenet5, mlp784, 784-800-10"),
+        (["--network", "lenet5"], "lenet5 needs images of at least 16x16 pixels"),
     ],
 )
 def test_bad_named_network_is_one_line_exit_2(args: list[str], fragment: str) -> None:
