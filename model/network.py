@@ -53,6 +53,15 @@ def derivative(post: FloatArray, activation: Activation) -> FloatArray:
 #: ``784-800-10`` is the smallest MNIST MLP of Wolters et al. (arXiv 2212.14337).
 NAMED_NETWORKS = ("", "lenet5", "mlp784", "784-800-10")
 
+#: Defaults a named network brings (dotted config keys; any source the user gives still wins).
+#: ``lenet5`` trains with the mapping and learning rate of aihwkit's example 4, which it reproduces
+#: (IBM/aihwkit ``examples/04_lenet5_training.py`` at 0001885d: ``SingleRPUConfig`` without weight
+#: scaling, so one logical weight is one device unit, and lr 0.01). With the code's default output
+#: scale 3 every backward read carries 3x the read noise in weight units (the periphery is aihwkit's:
+#: ``BackwardIOParameters`` is ``IOParameters``, out_noise 0.06, with bound management off), and analog
+#: SGD on LeNet-5 did not learn (measurements in benchmarks/bench_lenet.py).
+NAMED_NETWORK_DEFAULTS: dict[str, dict[str, float]] = {"lenet5": {"mapping.output_scale": 1.0, "lr": 0.01}}
+
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
