@@ -25,7 +25,7 @@ LEARNING_RATES = {"ttv2": 1.0, "c-ttv2": 1.0, "agad": 1.0, "sbe": 0.1}
 #: A dense layer's columns of A are read one per sample (as aihwkit does), so in the 64 samples of these
 #: tests the output layer's C (129 columns) has had at most one read per column and cannot have learnt:
 #: the TTv2 family is tested with A in the effective weight (aihwkit ``gamma``: ``gamma A + C``), and
-#: the transfers into C are checked with the decisions (``test_algorithm_decisions_are_deterministic_per_seed``).
+#: the transfers into C are checked beside the decisions (the determinism test).
 EXTRA_SETS = {
     "ttv2": ("tiki_taka.gamma=0.5",),
     "c-ttv2": ("tiki_taka.gamma=0.5",),
