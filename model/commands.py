@@ -120,6 +120,9 @@ def train(
         f"{config.algo} on {substrate}: test accuracy {100 * results['test_accuracy']:.1f} % "
         f"after {results['completed_epochs']} epochs, {results['wall_seconds']:.1f} s; pulses: {pulses}"
     )
+    note = results["algorithm"].get("note") if isinstance(results["algorithm"], dict) else None
+    if note:
+        click.echo(f"note: {note}")
     if json_path is not None:
         write_json(json_path, results)
         click.echo(f"results written to {json_path}")

@@ -199,3 +199,23 @@ def test_bad_named_network_is_one_line_exit_2(args: list[str], fragment: str) ->
     assert (
         result.exit_code == 2 and fragment in result.stderr and len(result.stderr.strip().splitlines()) == 1
     )
+
+
+def test_train_command_says_what_sbe_does_on_the_convolutions(tmp_path: Path) -> None:
+    write_small_idx_set(tmp_path)
+    args = [
+        "train",
+        "--network",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(tmp_path),
+        "--algo",
+        "sbe",
+    ]
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--batch-size", "4", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "note: sbe writes the fully connected layers; the convolution layers use per-patch analog SGD" in (
+        result.output
+    )
