@@ -45,12 +45,12 @@ from pulsetrain.results import write_json
 
 #: learning-rate grids per algorithm (the TTv2 family's ``lr`` scales only the transfer into C)
 LR_GRIDS: dict[str, tuple[float, ...]] = {
-    "fp": (0.01, 0.03),
-    "sgd": (0.01, 0.03),
-    "dfa": (0.01, 0.03),
-    "ttv2": (0.05, 0.2),
-    "c-ttv2": (0.05, 0.2),
-    "agad": (0.05, 0.2),
+    "fp": (0.01, 0.03, 0.1),
+    "sgd": (0.003, 0.01, 0.03),
+    "dfa": (0.003, 0.01, 0.03),
+    "ttv2": (0.01, 0.05, 0.2),
+    "c-ttv2": (0.01, 0.05, 0.2),
+    "agad": (0.01, 0.05, 0.2),
     "sbe": (0.05, 0.15),
 }
 #: batch sizes that differ from 1
@@ -157,12 +157,16 @@ def main() -> None:
     parser.add_argument("--test-images", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", action="append", default=[], help="ALGO=LR: one rate instead of the grid")
+    parser.add_argument(
+        "--lr", action="append", default=[], help="ALGO=LR, repeatable: rates instead of the grid"
+    )
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override key=value")
     parser.add_argument("--checkpoint-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    fixed = {key: (float(value),) for key, _, value in (item.partition("=") for item in args.lr)}
+    fixed: dict[str, tuple[float, ...]] = {}
+    for key, _, value in (item.partition("=") for item in args.lr):
+        fixed[key] = (*fixed.get(key, ()), float(value))
     data = load_dataset(Dataset.FASHION_MNIST, None)
     valid, test = split(data, args.train_images, args.valid_images, args.test_images, args.seed)
     print(
