@@ -99,6 +99,13 @@ def train(
     shape = check_available(config.dataset, config.data_dir)
     check_batch_fits(config.batch_size, shape.n_train)
     check_network_fits(config.algo, layer_sizes(shape.n_features, config.network.hidden, shape.n_classes))
+    if config.network.name:
+        # a named network refuses images it cannot take (too small, not square) before any training
+        from pulsetrain.model.algorithms.conv_backprop import square_image_shape
+        from pulsetrain.model.conv import network_shapes
+
+        image = square_image_shape(shape.n_features)
+        network_shapes(config.network.name, image, shape.n_classes, config.network.bias)
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
     if resume and checkpoint_dir is not None and not has_checkpoint(checkpoint_dir):
