@@ -146,6 +146,21 @@ class DeviceArray:
             rows = [signed_step, np.zeros_like(step), self.dw_min_std * step, low, high]
         self._gather_rows = np.stack(rows)
 
+    def step_table(self) -> FloatArray:
+        """The aggregated path's per-direction constants as rows ``(2N, 5)`` (row ``device + N (up)``),
+        the layout of the compiled kernels (:mod:`pulsetrain.model.pulse_kernels`): one cache line per
+        pulsed device instead of five."""
+        table = self.__dict__.get("_step_table")
+        if table is None:
+            table = self._step_table = np.ascontiguousarray(self._gather_rows.T)
+        return table  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the kernels' table is a transposed copy, rebuilt on demand
+        state = self.__dict__.copy()
+        state.pop("_step_table", None)
+        return state
+
     @property
     def shape(self) -> tuple[int, int]:
         """Shape of the array of devices."""

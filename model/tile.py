@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pulsetrain.model import pulse_kernels
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
-from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
+from pulsetrain.model.pulses import FloatPulseSource, plan_pulses
 from pulsetrain.model.tile_config import (
     IDEAL_IO,
     IOConfig,
@@ -219,6 +220,7 @@ class Tile:
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
         state.pop("_coincidences_flat", None)
+        state.pop("_kernel_scratch", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -426,9 +428,7 @@ class Tile:
         if flat_index.size == 0:
             return
         # integer-valued float32 counts from the coincidence product are used as they are
-        self._pulses[flat_index] += self.devices.apply_at(
-            self._g_flat, flat_index, np.asarray(signed_counts), self.rng
-        )
+        self._apply_counted(flat_index, np.asarray(signed_counts))
         if self._has_reference:
             self._draw_write_noise(flat_index)
             self._refresh()
@@ -452,10 +452,20 @@ class Tile:
             return
         flat_index = rows * self.in_size
         flat_index += k
-        self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts[rows], self.rng)
+        self._apply_counted(flat_index, counts[rows])
         if self._has_reference:
             self._draw_write_noise(flat_index)
             self._refresh()
+
+    def _apply_counted(self, flat_index: NDArray[np.int64], signed_counts: NDArray[Any]) -> None:
+        """``DeviceArray.apply_at`` on the devices ``flat_index`` and their pulse counts, compiled where
+        the step rule allows (the same normals drawn, the same states: see ``pulse_kernels``)."""
+        devices = self.devices
+        if pulse_kernels.AVAILABLE and devices.step in pulse_kernels.COMPILED_STEPS:
+            counts = signed_counts
+            pulse_kernels.apply_entries(devices, self._g_flat, self._pulses, flat_index, counts, self.rng)
+        else:
+            self._pulses[flat_index] += devices.apply_at(self._g_flat, flat_index, signed_counts, self.rng)
 
     def apply_trains(self, trains: PulseTrains) -> None:
         """Apply the coincidences of pulse trains (from any pulse source, or the RTL in co-simulation)."""
@@ -566,48 +576,13 @@ class Tile:
         return divisor
 
     def _update_float(self, signed_inputs: FloatArray, lr: float) -> None:
-        """Stochastic update with the float source's signed lines: the same random numbers and decisions
-        as through :meth:`FloatPulseSource.trains`, without building PulseTrains.
-
-        ``signed_inputs`` (batch, in_size + out_size) holds per sample the x lines followed by the d
-        lines in device units with the sign each line carries (``-d``: + counts are up-steps), laid out
-        like the source's uniform draw, so that each sample needs one product, one comparison and one
-        sign multiplication for both sides (at batch 1 the call overhead, not the arithmetic, sets the
-        speed).
-        """
-        n_x = self.in_size
-        dw_min = self.device.dw_min
-        config = self.update_config
-        desired_bl, bl_management, update_management = (
-            config.desired_bl,
-            config.bl_management,
-            config.update_management,
-        )
-        source: FloatPulseSource = self.pulse_source  # type: ignore[assignment]
-        magnitudes = np.abs(signed_inputs)
-        signs = np.sign(signed_inputs, dtype=np.float32)
-        # the largest |x| and |d| of every sample: one reduction over the two segments of each row
-        maxima = np.maximum.reduceat(magnitudes, self._segments, axis=1).tolist()
-        gains = self._gains
-        coincidences = self._coincidences
-        flat = self._coincidences_flat
-        for b, (x_max, d_max) in enumerate(maxima):
-            scales = scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
-            if scales is None:
-                continue
-            bl, gains[:n_x], gains[n_x:] = scales
-            lines = source.signed_lines(magnitudes[b], signs[b], gains, bl)
-            # signed coincidence counts of every device, into the tile's scratch matrix (integers:
-            # exact in float32 whatever the summation order)
-            np.matmul(lines[:, n_x:].T, lines[:, :n_x], out=coincidences)
-            # nonzero of the boolean mask: a fraction of the cost of float32 ``nonzero`` (same indices;
-            # a count of -0.0 is zero for both)
-            index = (flat != 0.0).nonzero()[0]
-            if index.size:
-                self._pulses[index] += self.devices.apply_at(self._g_flat, index, flat[index], self.rng)
-                if self._has_reference:
-                    self._draw_write_noise(index)
-                    self._refresh()
+        """Stochastic update with the float source's signed lines (see
+        :func:`~pulsetrain.model.pulse_kernels.stochastic_update`): through the compiled kernels, or
+        without Numba through their NumPy reference (the same random numbers, decisions and states)."""
+        if pulse_kernels.AVAILABLE:
+            pulse_kernels.stochastic_update(self, signed_inputs, lr)
+        else:
+            pulse_kernels.stochastic_update_reference(self, signed_inputs, lr)
 
 
 # the configs live in tile_config; importers of this module keep finding them here
