@@ -59,6 +59,12 @@ def _jit(function: Any) -> Any:
     return numba.njit(cache=True, nogil=True)(function)
 
 
+def _inline(function: Any) -> Any:
+    """A helper of the kernels, inlined into its callers in Numba's IR: a call that passes arrays
+    otherwise costs atomic reference-count updates per call (tens of nanoseconds per pulsed device)."""
+    return numba.njit(cache=True, nogil=True, inline="always")(function)
+
+
 if AVAILABLE:
 
     def _popcount_typing(typingctx: Any, value: Any) -> Any:
@@ -73,7 +79,7 @@ if AVAILABLE:
 
     _popcount: Any = intrinsic(_popcount_typing)
 
-    @_jit
+    @_inline
     def _scales(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management):  # type: ignore[no-untyped-def]
         """:func:`pulsetrain.model.pulses.scales_for` (same operations in the same order): BL (0: nothing
         to write), A, B."""
@@ -118,9 +124,28 @@ if AVAILABLE:
         return bls, gains, total
 
     @_jit
-    def _pack(uniform, start, bl, lines_b, n_x, x_gain, d_gain, bits):  # type: ignore[no-untyped-def]
-        """Bit ``t`` of line ``k``: ``uniform[start + t n_lines + k] < |lines_b[k]| gain`` (the NumPy
-        path's comparison, its threshold rounded once)."""
+    def _pack(rng, bl, lines_b, n_x, x_gain, d_gain, bits):  # type: ignore[no-untyped-def]
+        """Draw the sample's ``bl x n_lines`` uniform numbers from the float source's ``rng`` (slot by
+        slot, line by line: the order of the NumPy path's ``(bl, n_lines)`` block) and set bit ``t`` of
+        line ``k`` when ``u < |lines_b[k]| gain`` (the NumPy path's comparison, its threshold rounded
+        once). Numba's ``Generator.random`` is NumPy's ``next_double`` on the same bit generator."""
+        n_lines = lines_b.shape[0]
+        words = bits.shape[1]
+        thresholds = np.empty(n_lines)
+        for k in range(n_lines):
+            thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
+            for w in range(words):
+                bits[k, w] = 0
+        for t in range(bl):
+            word = t >> 6
+            bit = np.uint64(1) << np.uint64(t & 63)
+            for k in range(n_lines):
+                if rng.random() < thresholds[k]:
+                    bits[k, word] |= bit
+
+    @_jit
+    def _pack_drawn(uniform, start, bl, lines_b, n_x, x_gain, d_gain, bits):  # type: ignore[no-untyped-def]
+        """:func:`_pack` with the uniform numbers already drawn (``uniform[start:]``, by NumPy)."""
         n_lines = lines_b.shape[0]
         words = bits.shape[1]
         thresholds = np.empty(n_lines)
@@ -136,17 +161,14 @@ if AVAILABLE:
                 if uniform[row + k] < thresholds[k]:
                     bits[k, word] |= bit
 
-    @_jit
+    @_inline
     def _sign(value):  # type: ignore[no-untyped-def]
         """``np.sign(value, dtype=float32)`` of a line that fires (never 0)."""
         return np.float32(1.0) if value > 0.0 else np.float32(-1.0)
 
-    @_jit
-    def _emit(bits, lines_b, n_x, words, index_out, counts_out, entry):  # type: ignore[no-untyped-def]
-        """Append the nonzero signed coincidence counts of one sample in row-major device order."""
-        n_lines = bits.shape[0]
-        active_x = np.empty(n_x, dtype=np.int64)
-        x_signs = np.empty(n_x, dtype=np.float32)
+    @_inline
+    def _active_x(bits, lines_b, n_x, words, active_x, x_signs):  # type: ignore[no-untyped-def]
+        """The x lines that fire at least once (ascending) and their signs; returns how many."""
         n_active = 0
         for i in range(n_x):
             for w in range(words):
@@ -155,33 +177,34 @@ if AVAILABLE:
                     x_signs[n_active] = _sign(lines_b[i])
                     n_active += 1
                     break
-        for j in range(n_lines - n_x):
+        return n_active
+
+    @_jit
+    def _emit(bits, lines_b, n_x, words, index_out, counts_out, entry):  # type: ignore[no-untyped-def]
+        """Append the nonzero signed coincidence counts of one sample in row-major device order."""
+        active_x = np.empty(n_x, dtype=np.int64)
+        x_signs = np.empty(n_x, dtype=np.float32)
+        n_active = _active_x(bits, lines_b, n_x, words, active_x, x_signs)
+        for j in range(bits.shape[0] - n_x):
             line = n_x + j
             fired = False
             for w in range(words):
-                if bits[line, w] != 0:
-                    fired = True
-                    break
+                fired = fired or bits[line, w] != 0
             if not fired:
                 continue
             d_sign = _sign(lines_b[line])
-            row_start = j * n_x
-            if words == 1:
-                d_word = bits[line, 0]
-                for a in range(n_active):
-                    count = _popcount(d_word & bits[active_x[a], 0])
-                    if count != 0:
-                        index_out[entry] = row_start + active_x[a]
-                        counts_out[entry] = np.float32(count) * (x_signs[a] * d_sign)
-                        entry += 1
-                continue
+            d_word = bits[line, 0]
             for a in range(n_active):
-                i = active_x[a]
-                count = 0
-                for w in range(words):
-                    count += _popcount(bits[line, w] & bits[i, w])
+                # (no helper functions with array arguments in these loops: Numba would update the
+                # arrays' reference counts atomically on every call)
+                if words == 1:  # BL <= 64, the usual case
+                    count = np.int64(_popcount(d_word & bits[active_x[a], 0]))
+                else:
+                    count = np.int64(0)
+                    for w in range(words):
+                        count += np.int64(_popcount(bits[line, w] & bits[active_x[a], w]))
                 if count != 0:
-                    index_out[entry] = row_start + i
+                    index_out[entry] = j * n_x + active_x[a]
                     counts_out[entry] = np.float32(count) * (x_signs[a] * d_sign)
                     entry += 1
         return entry
@@ -194,13 +217,7 @@ if AVAILABLE:
         each, sample ``b``'s block in C order as ``(bls[b], n_lines)``). Sample ``b``'s entries go to
         ``offsets[b - first] .. offsets[b - first + 1]``. Returns the number of entries.
         """
-        n_lines = lines.shape[1]
-        max_bl = 1
-        for b in range(first, last):
-            if bls[b] > max_bl:
-                max_bl = bls[b]
-        words = (max_bl + 63) >> 6
-        bits = np.empty((n_lines, words), dtype=np.uint64)
+        bits = np.empty((lines.shape[1], (max(bls.max(), 1) + 63) >> 6), dtype=np.uint64)
         start = 0
         entry = 0
         for b in range(first, last):
@@ -208,39 +225,165 @@ if AVAILABLE:
             bl = bls[b]
             if bl == 0:
                 continue
-            _pack(uniform, start, bl, lines[b], n_x, gains[b, 0], gains[b, 1], bits)
-            start += bl * n_lines
+            _pack_drawn(uniform, start, bl, lines[b], n_x, gains[b, 0], gains[b, 1], bits)
+            start += bl * lines.shape[1]
             entry = _emit(bits, lines[b], n_x, (bl + 63) >> 6, index_out, counts_out, entry)
         offsets[last - first] = entry
         return entry
 
-    @_jit
-    def apply_constant_steps(w_flat, pulses, index, counts, normals, table, n_devices, noisy):  # type: ignore[no-untyped-def]
-        """The constant-step response of :meth:`DeviceArray.apply_at` to every (device, count) entry, in
-        order: ``w += |n| step + (noise sqrt(|n|)) ξ`` (the square root in float32, as NumPy takes it of
-        the float32 counts), clipped to the device's bounds; ``pulses`` counts ``|n|``.
+    @_inline
+    def _constant_value(old, magnitude, step, noise, low, high, normal, noisy):  # type: ignore[no-untyped-def]
+        """:meth:`DeviceArray.apply_at`'s constant step: ``w + |n| step + (noise sqrt(|n|)) ξ`` in NumPy's
+        order (the square root in the count's own type: float32 for the coincidence counts, as NumPy
+        takes it), clipped. Scalars only (see ``_emit``)."""
+        new = old
+        new += np.float64(magnitude) * step
+        if noisy:
+            new += noise * np.float64(np.sqrt(magnitude)) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
 
-        ``table`` is ``DeviceArray.step_table()``: row ``device + n_devices (n > 0)`` holds the signed
-        step, (unused), the noise scale, the lower and the upper bound.
-        """
+    @_inline
+    def _linear_value(old, target, noise, low, high, move, spread, normal, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:meth:`DeviceArray.apply_at`'s linear step, given NumPy's ``move = expm1(|n| log r)`` and
+        ``spread = expm1(|n| noise)`` (multiplicative) or ``expm1(2 |n| log r)`` (additive): ``w + (f -
+        w)(1 - r^n) + spread ξ`` in NumPy's order, clipped. Scalars only."""
+        new = old
+        distance = target - new
+        moved = -move
+        new += distance * moved
+        if noisy:
+            if mult_noise:
+                new += abs(distance) * (1.0 - moved) * np.sqrt(spread) * normal
+            else:
+                new += noise * np.sqrt(-spread) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
+
+    @_jit
+    def fused_update(
+        source_rng,
+        device_rng,
+        lines,
+        bls,
+        gains,
+        n_x,
+        w_flat,
+        pulses,
+        table,
+        expm1s,
+        linear,
+        noisy,
+        mult_noise,
+    ):  # type: ignore[no-untyped-def]  # noqa: E501
+        """A whole batch of stochastic rank-1 updates in one call: per sample the trains drawn and
+        packed, every coincidence applied to its device as it is found (row-major, the order in which
+        the NumPy path draws its normals), one device-noise draw per pulsed device from ``device_rng``.
+        ``linear``: the linear step with ``expm1s`` from :func:`expm1_table`, else the constant step."""
+        bits = np.empty((lines.shape[1], (max(bls.max(), 1) + 63) >> 6), dtype=np.uint64)
+        active_x = np.empty(n_x, dtype=np.int64)
+        x_signs = np.empty(n_x, dtype=np.float32)
+        for b in range(lines.shape[0]):
+            bl = bls[b]
+            if bl == 0:
+                continue
+            lines_b = lines[b]
+            _pack(source_rng, bl, lines_b, n_x, gains[b, 0], gains[b, 1], bits)
+            words = (bl + 63) >> 6
+            n_active = _active_x(bits, lines_b, n_x, words, active_x, x_signs)
+            for j in range(lines.shape[1] - n_x):
+                line = n_x + j
+                fired = False
+                for w in range(words):
+                    fired = fired or bits[line, w] != 0
+                if not fired:
+                    continue
+                d_sign = _sign(lines_b[line])
+                d_word = bits[line, 0]
+                for a in range(n_active):
+                    if words == 1:
+                        count = np.int64(_popcount(d_word & bits[active_x[a], 0]))
+                    else:
+                        count = np.int64(0)
+                        for w in range(words):
+                            count += np.int64(_popcount(bits[line, w] & bits[active_x[a], w]))
+                    if count == 0:
+                        continue
+                    n = np.float32(count) * (x_signs[a] * d_sign)
+                    device = j * n_x + active_x[a]
+                    normal = device_rng.standard_normal() if noisy else 0.0
+                    up = 1 if n > 0 else 0
+                    low, high = table[device, 6], table[device, 7]
+                    if linear:
+                        w_flat[device] = _linear_value(
+                            w_flat[device], table[device, up], table[device, 4 + up], low, high,
+                            expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal,
+                            noisy, mult_noise,
+                        )  # fmt: skip
+                    else:
+                        w_flat[device] = _constant_value(
+                            w_flat[device], abs(n), table[device, up], table[device, 4 + up], low, high,
+                            normal, noisy,
+                        )  # fmt: skip
+                    pulses[device] += abs(n)
+
+    @_jit
+    def apply_constant_steps(w_flat, pulses, index, counts, normals, table, noisy):  # type: ignore[no-untyped-def]
+        """:func:`_constant_value` on every (device, count) entry, in order, with ``normals[m]``."""
         for m in range(index.shape[0]):
-            device = index[m]
-            n = counts[m]
-            magnitude = abs(n)
-            row = device + n_devices if n > 0 else device
-            new = w_flat[device]
-            new += np.float64(magnitude) * table[row, 0]
-            if noisy:
-                new += table[row, 2] * np.float64(np.sqrt(magnitude)) * normals[m]
-            if new < table[row, 3]:
-                new = table[row, 3]
-            if new > table[row, 4]:
-                new = table[row, 4]
-            w_flat[device] = new
-            pulses[device] += magnitude
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _constant_value(
+                w_flat[device], abs(n), table[device, up], table[device, 4 + up], table[device, 6],
+                table[device, 7], normal, noisy,
+            )  # fmt: skip
+            pulses[device] += abs(n)
 
     @_jit
-    def linear_arguments(index, counts, table, n_devices, mult_noise, arguments):  # type: ignore[no-untyped-def]
+    def apply_linear_tabled(w_flat, pulses, index, counts, normals, table, expm1s, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`_linear_value` on every entry, in order, with the ``expm1`` values of
+        :func:`expm1_table`; False (nothing applied) when a count is not in the table."""
+        steps = expm1s.shape[2]
+        for m in range(index.shape[0]):
+            magnitude = abs(counts[m])
+            if magnitude > steps or magnitude != np.floor(magnitude):
+                return False
+        for m in range(index.shape[0]):
+            device, n = index[m], counts[m]
+            count = int(abs(n))
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+        return True
+
+    @_jit
+    def apply_linear_steps(w_flat, pulses, index, counts, expm1s, normals, table, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`_linear_value` on every entry, in order, with ``expm1s[m]`` and ``expm1s[size + m]``
+        from NumPy's ``expm1`` of the :func:`linear_arguments`."""
+        size = index.shape[0]
+        for m in range(size):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[m], expm1s[size + m], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+
+    @_jit
+    def linear_arguments(index, counts, table, mult_noise, arguments):  # type: ignore[no-untyped-def]
         """The arguments of the linear step's two ``expm1`` calls, as NumPy forms them, for entries
         ``m < size``: ``|n| log r`` into ``arguments[m]``, and ``|n| noise`` (multiplicative noise) or
         ``(2 |n|) log r`` into ``arguments[size + m]`` (``2 |n|`` is exact in float32, so the float32
@@ -249,41 +392,12 @@ if AVAILABLE:
         for m in range(size):
             n = counts[m]
             magnitude = np.float64(abs(n))
-            row = index[m] + n_devices if n > 0 else index[m]
-            arguments[m] = magnitude * table[row, 1]
+            up = 1 if n > 0 else 0
+            arguments[m] = magnitude * table[index[m], 2 + up]
             if mult_noise:
-                arguments[size + m] = magnitude * table[row, 2]
+                arguments[size + m] = magnitude * table[index[m], 4 + up]
             else:
-                arguments[size + m] = (2.0 * magnitude) * table[row, 1]
-
-    @_jit
-    def apply_linear_steps(
-        w_flat, pulses, index, counts, expm1s, normals, table, n_devices, noisy, mult_noise
-    ):  # type: ignore[no-untyped-def]  # noqa: E501
-        """The linear-step response of :meth:`DeviceArray.apply_at`, in order, given NumPy's ``expm1`` of
-        the :func:`linear_arguments` (``move = expm1s[m]``, ``spread = expm1s[size + m]``):
-        ``w += (f - w)(1 - r^n) + spread ξ``, clipped; ``table`` rows hold ``f``, ``log r``, the noise
-        constant and the bounds."""
-        size = index.shape[0]
-        for m in range(size):
-            device = index[m]
-            n = counts[m]
-            row = device + n_devices if n > 0 else device
-            new = w_flat[device]
-            distance = table[row, 0] - new
-            moved = -expm1s[m]
-            new += distance * moved
-            if noisy:
-                if mult_noise:
-                    new += abs(distance) * (1.0 - moved) * np.sqrt(expm1s[size + m]) * normals[m]
-                else:
-                    new += table[row, 2] * np.sqrt(-expm1s[size + m]) * normals[m]
-            if new < table[row, 3]:
-                new = table[row, 3]
-            if new > table[row, 4]:
-                new = table[row, 4]
-            w_flat[device] = new
-            pulses[device] += abs(n)
+                arguments[size + m] = (2.0 * magnitude) * table[index[m], 2 + up]
 
 
 def chunks(bls: NDArray[np.int64], entries_per_sample: int) -> list[tuple[int, int]]:
@@ -299,16 +413,49 @@ class _Scratch:
     def __init__(self) -> None:
         self.index = np.empty(0, dtype=np.int64)
         self.counts = np.empty(0, dtype=np.float32)
-        self.arguments = np.empty(0)
         self.offsets = np.empty(1, dtype=np.int64)
 
     def ensure(self, size: int, samples: int) -> None:
         if self.index.shape[0] < size:
             self.index = np.empty(size, dtype=np.int64)
             self.counts = np.empty(size, dtype=np.float32)
-            self.arguments = np.empty(2 * size)
         if self.offsets.shape[0] < samples + 1:
             self.offsets = np.empty(samples + 1, dtype=np.int64)
+
+
+#: the step rules with a compiled response (the others go pulse by pulse in NumPy)
+COMPILED_STEPS = ("constant", "linear")
+#: largest table of NumPy ``expm1`` values (bytes) a linear-step array keeps for the fused update
+MAX_EXPM1_TABLE_BYTES = 512 * 2**20
+_NO_TABLE = np.zeros((1, 2, 1, 2))
+
+
+def expm1_table(devices: Any, steps: int) -> NDArray[np.float64] | None:
+    """NumPy's ``expm1`` of the linear step's arguments for every device, direction and count
+    ``1..steps``, shape ``(N, 2, steps, 2)``: ``[device, up, n - 1, 0] = expm1(n log r)`` and ``[...,
+    1]`` ``expm1(n noise)`` (multiplicative noise) or ``expm1(2n log r)`` (additive). NumPy evaluates
+    ``expm1`` element by element, whatever the array's length or alignment (its SIMD routine differs
+    from the C library's in the last bit, so the table must come from NumPy too), so an entry equals
+    what :meth:`DeviceArray.apply_at` computes for that device and count. Kept on the device array;
+    None when it would exceed :data:`MAX_EXPM1_TABLE_BYTES`."""
+    cache: dict[int, Any] = devices.__dict__.setdefault("_expm1_tables", {})
+    if steps in cache:
+        return cache[steps]  # type: ignore[no-any-return]
+    table = devices.step_table()
+    if table.shape[0] * 4 * steps * 8 > MAX_EXPM1_TABLE_BYTES:
+        cache[steps] = None
+        return None
+    counts = np.arange(1, steps + 1, dtype=np.float64)
+    log_r, noise = table[:, 2:4, None], table[:, 4:6, None]
+    spread = noise * counts if devices.mult_noise else log_r * (2.0 * counts)
+    cache[steps] = np.stack((np.expm1(log_r * counts), np.expm1(spread)), axis=-1)
+    return cache[steps]  # type: ignore[no-any-return]
+
+
+#: batch x devices from which :func:`stochastic_update` takes :func:`fused_update`: passing NumPy
+#: Generators into a compiled function costs some microseconds per call (Numba types and unboxes them
+#: anew), which only a large update repays; smaller ones draw through NumPy and apply lists
+FUSED_FROM = 1 << 18
 
 
 def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) -> None:
@@ -317,28 +464,47 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
 
     ``signed_inputs`` (batch, in_size + out_size) as there: per sample the x lines then the d lines,
     signed so that + counts are up-steps. The whole batch is planned at once (BL and gains depend on the
-    inputs only), its uniform numbers drawn in one call per chunk of samples (the same stream as one
-    draw per sample), its coincidences listed, and the device response applied sample after sample in
-    one compiled loop. Tiles whose devices draw write noise (interleaved with the step noise per
-    sample) or step pulse by pulse (exp, pow) take the lists one sample at a time through
+    inputs only). A large update of constant- or linear-step devices then runs in one compiled call
+    that draws every sample's trains and applies every coincidence as it is found
+    (:func:`fused_update`); otherwise the uniform numbers are drawn by NumPy (one call per chunk of
+    samples: the same stream as one draw per sample), the coincidences listed and the lists applied.
+    Tiles whose devices draw write noise (interleaved with the step noise per sample) or step pulse by
+    pulse (exp, pow) apply them one sample at a time through
     :meth:`~pulsetrain.model.device_array.DeviceArray.apply_at`.
     """
     config = tile.update_config
     n_x = tile.in_size
-    n_devices = tile.out_size * n_x
     bls, gains, total_bl = plan_batch(
         signed_inputs, n_x, lr, tile.device.dw_min, config.desired_bl, config.bl_management,
         config.update_management,
     )  # fmt: skip
     if total_bl == 0:
         return
+    devices = tile.devices
+    step = devices.step
+    compiled = step in COMPILED_STEPS and tile._apparent is None
+    linear = step == "linear"
+    expm1s = expm1_table(devices, config.desired_bl) if compiled and linear else _NO_TABLE
+    if compiled and expm1s is not None and bls.shape[0] * tile.out_size * n_x >= FUSED_FROM:
+        fused_update(
+            tile.pulse_source.rng, tile.rng, signed_inputs, bls, gains, n_x, tile._g_flat, tile._pulses,
+            devices.step_table(), expm1s, linear, devices.dw_min_std > 0.0, devices.mult_noise,
+        )  # fmt: skip
+    else:
+        _update_by_lists(tile, signed_inputs, bls, gains, total_bl, compiled, expm1s)
+    if compiled and tile._has_reference:
+        tile._refresh()
+
+
+def _update_by_lists(
+    tile: Any, lines: Any, bls: Any, gains: Any, total_bl: int, compiled: bool, expm1s: Any
+) -> None:
+    """The update through coincidence lists, chunk by chunk of samples (see :func:`stochastic_update`)."""
     scratch: _Scratch | None = tile.__dict__.get("_kernel_scratch")
     if scratch is None:
         scratch = tile._kernel_scratch = _Scratch()
-    devices = tile.devices
-    compiled = devices.step in COMPILED_STEPS and tile._apparent is None
-    n_lines = signed_inputs.shape[1]
-    batch = bls.shape[0]
+    n_devices = tile.out_size * tile.in_size
+    batch, n_lines = lines.shape
     runs = [(0, batch)] if batch * n_devices <= MAX_ENTRIES else chunks(bls, n_devices)
     for first, last in runs:
         draws = (total_bl if len(runs) == 1 else int(bls[first:last].sum())) * n_lines
@@ -346,22 +512,15 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
             continue
         uniform = tile.pulse_source.uniform(draws)
         scratch.ensure((last - first) * n_devices, last - first)
-        offsets = scratch.offsets
+        offsets = scratch.offsets[: last - first + 1]
         size = coincidence_lists(
-            uniform, bls, gains, signed_inputs, n_x, first, last, scratch.index, scratch.counts, offsets
+            uniform, bls, gains, lines, tile.in_size, first, last, scratch.index, scratch.counts, offsets
         )
         index, counts = scratch.index[:size], scratch.counts[:size]
         if compiled:
-            apply_entries(devices, tile._g_flat, tile._pulses, index, counts, tile.rng, scratch)
+            apply_entries(tile.devices, tile._g_flat, tile._pulses, index, counts, tile.rng, expm1s)
         else:
-            _apply_per_sample(tile, index, counts, offsets[: last - first + 1])
-    if compiled and tile._has_reference:
-        tile._refresh()
-
-
-_NO_NORMALS = np.empty(0)
-#: the step rules with a compiled response (the others go pulse by pulse in NumPy)
-COMPILED_STEPS = ("constant", "linear")
+            _apply_per_sample(tile, index, counts, offsets)
 
 
 def apply_entries(
@@ -371,31 +530,34 @@ def apply_entries(
     index: NDArray[np.int64],
     counts: NDArray[Any],
     rng: np.random.Generator,
-    scratch: _Scratch | None = None,
+    expm1s: NDArray[np.float64] | None = None,
 ) -> None:
     """``DeviceArray.apply_at`` of a constant- or linear-step array followed by ``pulses[index] += |n|``,
     compiled: the same normals drawn (one per entry, when the devices are noisy), the same states.
-    ``index`` must not repeat a device (as ``apply_at`` requires too)."""
+    ``index`` must not repeat a device (as ``apply_at`` requires too). ``expm1s``: the linear step's
+    :func:`expm1_table`, used when it covers every count."""
     size = index.shape[0]
     if size == 0:
         return
     table = devices.step_table()
-    n_devices = table.shape[0] >> 1
     noisy = devices.dw_min_std > 0.0
     normals = rng.standard_normal(size) if noisy else _NO_NORMALS
     if devices.step == "constant":
-        apply_constant_steps(w_flat, pulses, index, counts, normals, table, n_devices, noisy)
+        apply_constant_steps(w_flat, pulses, index, counts, normals, table, noisy)
         return
-    if scratch is None:
-        scratch = _Scratch()
-    scratch.ensure(size, 0)
+    mult_noise = devices.mult_noise
+    if expm1s is not None and expm1s.shape[0] == table.shape[0]:  # a table of these devices
+        if apply_linear_tabled(w_flat, pulses, index, counts, normals, table, expm1s, noisy, mult_noise):
+            return
     # both expm1 arguments in one buffer: one NumPy call (its expm1 is position independent)
-    arguments = scratch.arguments[: 2 * size if noisy else size]
-    linear_arguments(index, counts, table, n_devices, devices.mult_noise, scratch.arguments)
-    np.expm1(arguments, out=arguments)
-    apply_linear_steps(
-        w_flat, pulses, index, counts, scratch.arguments, normals, table, n_devices, noisy, devices.mult_noise
-    )
+    arguments = np.empty(2 * size)
+    linear_arguments(index, counts, table, mult_noise, arguments)
+    used = arguments[: 2 * size if noisy else size]
+    np.expm1(used, out=used)
+    apply_linear_steps(w_flat, pulses, index, counts, arguments, normals, table, noisy, mult_noise)
+
+
+_NO_NORMALS = np.empty(0)
 
 
 def _apply_per_sample(tile: Any, index: NDArray[np.int64], counts: NDArray[np.float32], offsets: Any) -> None:

@@ -462,8 +462,11 @@ class Tile:
         the step rule allows (the same normals drawn, the same states: see ``pulse_kernels``)."""
         devices = self.devices
         if pulse_kernels.AVAILABLE and devices.step in pulse_kernels.COMPILED_STEPS:
-            counts = signed_counts
-            pulse_kernels.apply_entries(devices, self._g_flat, self._pulses, flat_index, counts, self.rng)
+            linear = devices.step == "linear"
+            expm1s = pulse_kernels.expm1_table(devices, self.update_config.desired_bl) if linear else None
+            pulse_kernels.apply_entries(
+                devices, self._g_flat, self._pulses, flat_index, signed_counts, self.rng, expm1s
+            )
         else:
             self._pulses[flat_index] += devices.apply_at(self._g_flat, flat_index, signed_counts, self.rng)
 

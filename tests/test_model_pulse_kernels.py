@@ -78,8 +78,12 @@ def assert_same(tiles: tuple[Tile, Tile]) -> None:
     assert compiled.pulse_source.rng.bit_generator.state == reference.pulse_source.rng.bit_generator.state  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "lists"])
 @pytest.mark.parametrize("name", list(DEVICES))
-def test_kernels_write_what_the_numpy_path_writes(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+def test_kernels_write_what_the_numpy_path_writes(
+    monkeypatch: pytest.MonkeyPatch, name: str, fused: bool
+) -> None:
+    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0 if fused else 2**62)
     tiles = tile_pair(9, 13, DEVICES[name])
     rng = np.random.default_rng(4)
     for lr in (0.05, 0.5):
@@ -92,6 +96,7 @@ def test_kernels_write_what_the_numpy_path_writes(monkeypatch: pytest.MonkeyPatc
 
 
 def test_no_pulses_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
     tiles = tile_pair(5, 7, DEVICES["constant-step"])
     before = tiles[0].g.copy()
     x = np.zeros((3, 7))
@@ -105,6 +110,7 @@ def test_no_pulses_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_saturated_trains_pulse_every_device_in_every_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
     tiles = tile_pair(6, 8, DEVICES["constant-step"])
     x = np.ones((2, 8))
     d = -np.ones((2, 6))
@@ -115,6 +121,7 @@ def test_saturated_trains_pulse_every_device_in_every_slot(monkeypatch: pytest.M
 
 @pytest.mark.parametrize("name", ["constant-step", "soft-bounds-multiplicative", "pow-step"])
 def test_bounds_are_hit_as_on_the_numpy_path(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
     tiles = tile_pair(7, 7, DEVICES[name])
     rng = np.random.default_rng(6)
     x = np.abs(rng.uniform(0.5, 1, size=(30, 7)))
@@ -127,6 +134,7 @@ def test_bounds_are_hit_as_on_the_numpy_path(monkeypatch: pytest.MonkeyPatch, na
 
 @pytest.mark.parametrize("desired_bl", [63, 64, 65, 200])
 def test_trains_longer_than_one_word(monkeypatch: pytest.MonkeyPatch, desired_bl: int) -> None:
+    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
     tiles = tile_pair(6, 10, DEVICES["soft-bounds-additive"], desired_bl=desired_bl)
     rng = np.random.default_rng(7)
     update_both(monkeypatch, tiles, rng.uniform(-1, 1, (12, 10)), rng.normal(0, 1, (12, 6)), 3.0)
@@ -141,11 +149,15 @@ def test_chopped_updates_match(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_same(tiles)
 
 
-def test_batches_larger_than_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pulse_kernels, "MAX_ENTRIES", 50)  # 50 entries: chunks of one sample of 48
-    tiles = tile_pair(6, 8, DEVICES["constant-step"])
+@pytest.mark.parametrize("name", ["exp-step", "write-noise", "soft-bounds-multiplicative"])
+def test_batches_larger_than_one_chunk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # chunks of one sample (48 devices, 50 entries at most), and no expm1 table: the list path
+    monkeypatch.setattr(pulse_kernels, "MAX_ENTRIES", 50)
+    monkeypatch.setattr(pulse_kernels, "MAX_EXPM1_TABLE_BYTES", 0)
+    tiles = tile_pair(6, 8, DEVICES[name])
     rng = np.random.default_rng(9)
     update_both(monkeypatch, tiles, rng.uniform(-1, 1, (10, 8)), rng.normal(0, 1, (10, 6)), 0.3)
+    assert tiles[0].total_pulses > 0
     assert_same(tiles)
 
 
