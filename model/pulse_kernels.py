@@ -407,22 +407,6 @@ def chunks(bls: NDArray[np.int64], entries_per_sample: int) -> list[tuple[int, i
     return [(first, min(first + per_chunk, batch)) for first in range(0, batch, per_chunk)]
 
 
-class _Scratch:
-    """Reused entry buffers of one tile (grown on demand, never shrunk)."""
-
-    def __init__(self) -> None:
-        self.index = np.empty(0, dtype=np.int64)
-        self.counts = np.empty(0, dtype=np.float32)
-        self.offsets = np.empty(1, dtype=np.int64)
-
-    def ensure(self, size: int, samples: int) -> None:
-        if self.index.shape[0] < size:
-            self.index = np.empty(size, dtype=np.int64)
-            self.counts = np.empty(size, dtype=np.float32)
-        if self.offsets.shape[0] < samples + 1:
-            self.offsets = np.empty(samples + 1, dtype=np.int64)
-
-
 #: the step rules with a compiled response (the others go pulse by pulse in NumPy)
 COMPILED_STEPS = ("constant", "linear")
 #: largest table of NumPy ``expm1`` values (bytes) a linear-step array keeps for the fused update
@@ -456,6 +440,65 @@ def expm1_table(devices: Any, steps: int) -> NDArray[np.float64] | None:
 #: Generators into a compiled function costs some microseconds per call (Numba types and unboxes them
 #: anew), which only a large update repays; smaller ones draw through NumPy and apply lists
 FUSED_FROM = 1 << 18
+_NO_NORMALS = np.empty(0)
+
+
+class TileKernels:
+    """What the kernels need of one tile, derived once (the per-sample path of a small tile is set by
+    its Python overhead): the device tables, the flags and the reused entry buffers."""
+
+    def __init__(self, tile: Any) -> None:
+        self.devices = devices = tile.devices
+        self.config = config = tile.update_config
+        self.dw_min = float(tile.device.dw_min)
+        self.n_devices = tile.out_size * tile.in_size
+        self.compiled = devices.step in COMPILED_STEPS and tile._apparent is None
+        self.linear = devices.step == "linear"
+        self.noisy = devices.dw_min_std > 0.0
+        self.mult_noise = bool(devices.mult_noise)
+        self.table = devices.step_table() if devices.step in COMPILED_STEPS else None
+        self.expm1s = expm1_table(devices, config.desired_bl) if self.linear else _NO_TABLE
+        self.index = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.float32)
+        self.offsets = np.empty(1, dtype=np.int64)
+
+    @staticmethod
+    def of(tile: Any) -> TileKernels:
+        """The tile's kernels state, rebuilt when its devices or update config were replaced."""
+        state: TileKernels | None = tile.__dict__.get("_kernels")
+        if state is None or state.devices is not tile.devices or state.config is not tile.update_config:
+            state = tile._kernels = TileKernels(tile)
+        return state
+
+    def ensure(self, size: int, samples: int) -> None:
+        """Entry buffers for ``size`` entries of ``samples`` samples."""
+        if self.index.shape[0] < size:
+            self.index = np.empty(size, dtype=np.int64)
+            self.counts = np.empty(size, dtype=np.float32)
+        if self.offsets.shape[0] < samples + 1:
+            self.offsets = np.empty(samples + 1, dtype=np.int64)
+
+    def apply(self, tile: Any, index: NDArray[np.int64], counts: NDArray[Any]) -> None:
+        """:func:`apply_entries` on the tile's devices with the derived tables."""
+        size = index.shape[0]
+        normals = tile.rng.standard_normal(size) if self.noisy else _NO_NORMALS
+        if not self.linear:
+            apply_constant_steps(tile._g_flat, tile._pulses, index, counts, normals, self.table, self.noisy)
+            return
+        expm1s = self.expm1s
+        if expm1s is not None and apply_linear_tabled(
+            tile._g_flat,
+            tile._pulses,
+            index,
+            counts,
+            normals,
+            self.table,
+            expm1s,
+            self.noisy,
+            self.mult_noise,
+        ):
+            return
+        _apply_linear_untabled(self.devices, tile._g_flat, tile._pulses, index, counts, normals, self.table)
 
 
 def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) -> None:
@@ -472,92 +515,64 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     pulse (exp, pow) apply them one sample at a time through
     :meth:`~pulsetrain.model.device_array.DeviceArray.apply_at`.
     """
-    config = tile.update_config
+    state = TileKernels.of(tile)
+    config = state.config
     n_x = tile.in_size
     bls, gains, total_bl = plan_batch(
-        signed_inputs, n_x, lr, tile.device.dw_min, config.desired_bl, config.bl_management,
+        signed_inputs, n_x, lr, state.dw_min, config.desired_bl, config.bl_management,
         config.update_management,
     )  # fmt: skip
     if total_bl == 0:
         return
-    devices = tile.devices
-    step = devices.step
-    compiled = step in COMPILED_STEPS and tile._apparent is None
-    linear = step == "linear"
-    expm1s = expm1_table(devices, config.desired_bl) if compiled and linear else _NO_TABLE
-    if compiled and expm1s is not None and bls.shape[0] * tile.out_size * n_x >= FUSED_FROM:
+    batch, n_lines = signed_inputs.shape
+    n_devices = state.n_devices
+    if state.compiled and state.expm1s is not None and batch * n_devices >= FUSED_FROM:
         fused_update(
             tile.pulse_source.rng, tile.rng, signed_inputs, bls, gains, n_x, tile._g_flat, tile._pulses,
-            devices.step_table(), expm1s, linear, devices.dw_min_std > 0.0, devices.mult_noise,
+            state.table, state.expm1s, state.linear, state.noisy, state.mult_noise,
         )  # fmt: skip
     else:
-        _update_by_lists(tile, signed_inputs, bls, gains, total_bl, compiled, expm1s)
-    if compiled and tile._has_reference:
+        runs = [(0, batch)] if batch * n_devices <= MAX_ENTRIES else chunks(bls, n_devices)
+        for first, last in runs:
+            draws = (total_bl if len(runs) == 1 else int(bls[first:last].sum())) * n_lines
+            if draws == 0:
+                continue
+            uniform = tile.pulse_source.uniform(draws)
+            state.ensure((last - first) * n_devices, last - first)
+            offsets = state.offsets[: last - first + 1]
+            size = coincidence_lists(
+                uniform, bls, gains, signed_inputs, n_x, first, last, state.index, state.counts, offsets
+            )
+            if size == 0:
+                continue
+            if state.compiled:
+                state.apply(tile, state.index[:size], state.counts[:size])
+            else:
+                _apply_per_sample(tile, state.index[:size], state.counts[:size], offsets)
+    if state.compiled and tile._has_reference:
         tile._refresh()
 
 
-def _update_by_lists(
-    tile: Any, lines: Any, bls: Any, gains: Any, total_bl: int, compiled: bool, expm1s: Any
-) -> None:
-    """The update through coincidence lists, chunk by chunk of samples (see :func:`stochastic_update`)."""
-    scratch: _Scratch | None = tile.__dict__.get("_kernel_scratch")
-    if scratch is None:
-        scratch = tile._kernel_scratch = _Scratch()
-    n_devices = tile.out_size * tile.in_size
-    batch, n_lines = lines.shape
-    runs = [(0, batch)] if batch * n_devices <= MAX_ENTRIES else chunks(bls, n_devices)
-    for first, last in runs:
-        draws = (total_bl if len(runs) == 1 else int(bls[first:last].sum())) * n_lines
-        if draws == 0:
-            continue
-        uniform = tile.pulse_source.uniform(draws)
-        scratch.ensure((last - first) * n_devices, last - first)
-        offsets = scratch.offsets[: last - first + 1]
-        size = coincidence_lists(
-            uniform, bls, gains, lines, tile.in_size, first, last, scratch.index, scratch.counts, offsets
-        )
-        index, counts = scratch.index[:size], scratch.counts[:size]
-        if compiled:
-            apply_entries(tile.devices, tile._g_flat, tile._pulses, index, counts, tile.rng, expm1s)
-        else:
-            _apply_per_sample(tile, index, counts, offsets)
+def apply_entries(tile: Any, index: NDArray[np.int64], counts: NDArray[Any]) -> None:
+    """``DeviceArray.apply_at`` of the tile's constant- or linear-step devices on ``index`` followed by
+    ``pulses[index] += |n|``, compiled: the same normals drawn (one per entry, when the devices are
+    noisy), the same states. ``index`` must not repeat a device (as ``apply_at`` requires too)."""
+    if index.shape[0]:
+        TileKernels.of(tile).apply(tile, index, counts)
 
 
-def apply_entries(
-    devices: Any,
-    w_flat: NDArray[np.float64],
-    pulses: NDArray[np.float64],
-    index: NDArray[np.int64],
-    counts: NDArray[Any],
-    rng: np.random.Generator,
-    expm1s: NDArray[np.float64] | None = None,
+def _apply_linear_untabled(
+    devices: Any, w_flat: Any, pulses: Any, index: Any, counts: Any, normals: Any, table: Any
 ) -> None:
-    """``DeviceArray.apply_at`` of a constant- or linear-step array followed by ``pulses[index] += |n|``,
-    compiled: the same normals drawn (one per entry, when the devices are noisy), the same states.
-    ``index`` must not repeat a device (as ``apply_at`` requires too). ``expm1s``: the linear step's
-    :func:`expm1_table`, used when it covers every count."""
+    """The linear step with NumPy's ``expm1`` of this call's arguments (counts beyond the table)."""
     size = index.shape[0]
-    if size == 0:
-        return
-    table = devices.step_table()
     noisy = devices.dw_min_std > 0.0
-    normals = rng.standard_normal(size) if noisy else _NO_NORMALS
-    if devices.step == "constant":
-        apply_constant_steps(w_flat, pulses, index, counts, normals, table, noisy)
-        return
-    mult_noise = devices.mult_noise
-    if expm1s is not None and expm1s.shape[0] == table.shape[0]:  # a table of these devices
-        if apply_linear_tabled(w_flat, pulses, index, counts, normals, table, expm1s, noisy, mult_noise):
-            return
     # both expm1 arguments in one buffer: one NumPy call (its expm1 is position independent)
     arguments = np.empty(2 * size)
-    linear_arguments(index, counts, table, mult_noise, arguments)
+    linear_arguments(index, counts, table, devices.mult_noise, arguments)
     used = arguments[: 2 * size if noisy else size]
     np.expm1(used, out=used)
-    apply_linear_steps(w_flat, pulses, index, counts, arguments, normals, table, noisy, mult_noise)
-
-
-_NO_NORMALS = np.empty(0)
+    apply_linear_steps(w_flat, pulses, index, counts, arguments, normals, table, noisy, devices.mult_noise)
 
 
 def _apply_per_sample(tile: Any, index: NDArray[np.int64], counts: NDArray[np.float32], offsets: Any) -> None:

@@ -220,7 +220,7 @@ class Tile:
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
         state.pop("_coincidences_flat", None)
-        state.pop("_kernel_scratch", None)
+        state.pop("_kernels", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -462,11 +462,7 @@ class Tile:
         the step rule allows (the same normals drawn, the same states: see ``pulse_kernels``)."""
         devices = self.devices
         if pulse_kernels.AVAILABLE and devices.step in pulse_kernels.COMPILED_STEPS:
-            linear = devices.step == "linear"
-            expm1s = pulse_kernels.expm1_table(devices, self.update_config.desired_bl) if linear else None
-            pulse_kernels.apply_entries(
-                devices, self._g_flat, self._pulses, flat_index, signed_counts, self.rng, expm1s
-            )
+            pulse_kernels.apply_entries(self, flat_index, signed_counts)
         else:
             self._pulses[flat_index] += devices.apply_at(self._g_flat, flat_index, signed_counts, self.rng)
 
