@@ -383,6 +383,21 @@ if AVAILABLE:
             pulses[device] += abs(n)
 
     @_jit
+    def apply_linear_steps_drawing(w_flat, pulses, index, counts, expm1s, rng, table, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`apply_linear_steps` drawing each device's normal from ``rng`` as it goes (the order of
+        NumPy's one block draw): for large lists, where Numba's inlined ziggurat beats a NumPy array."""
+        size = index.shape[0]
+        for m in range(size):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = rng.standard_normal() if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[m], expm1s[size + m], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+
+    @_jit
     def linear_arguments(index, counts, table, mult_noise, arguments):  # type: ignore[no-untyped-def]
         """The arguments of the linear step's two ``expm1`` calls, as NumPy forms them, for entries
         ``m < size``: ``|n| log r`` into ``arguments[m]``, and ``|n| noise`` (multiplicative noise) or
@@ -409,8 +424,10 @@ def chunks(bls: NDArray[np.int64], entries_per_sample: int) -> list[tuple[int, i
 
 #: the step rules with a compiled response (the others go pulse by pulse in NumPy)
 COMPILED_STEPS = ("constant", "linear")
-#: largest table of NumPy ``expm1`` values (bytes) a linear-step array keeps for the fused update
-MAX_EXPM1_TABLE_BYTES = 512 * 2**20
+#: largest table of NumPy ``expm1`` values (bytes) a linear-step array keeps: LeNet-5's largest layer
+#: (128 x 513, 65 MB at BL 31) has one; a 512 x 512 array (260 MB) computes its ``expm1`` per update
+#: instead, since reading a table that large from memory costs more than the ``expm1`` itself
+MAX_EXPM1_TABLE_BYTES = 80 * 2**20
 _NO_TABLE = np.zeros((1, 2, 1, 2))
 
 
@@ -481,6 +498,12 @@ class TileKernels:
     def apply(self, tile: Any, index: NDArray[np.int64], counts: NDArray[Any]) -> None:
         """:func:`apply_entries` on the tile's devices with the derived tables."""
         size = index.shape[0]
+        if self.linear and self.expm1s is None and size >= FUSED_FROM:
+            # a large list without a table: normals drawn inside the loop (see FUSED_FROM)
+            _apply_linear_untabled(
+                self.devices, tile._g_flat, tile._pulses, index, counts, tile.rng, self.table
+            )
+            return
         normals = tile.rng.standard_normal(size) if self.noisy else _NO_NORMALS
         if not self.linear:
             apply_constant_steps(tile._g_flat, tile._pulses, index, counts, normals, self.table, self.noisy)
@@ -564,7 +587,8 @@ def apply_entries(tile: Any, index: NDArray[np.int64], counts: NDArray[Any]) -> 
 def _apply_linear_untabled(
     devices: Any, w_flat: Any, pulses: Any, index: Any, counts: Any, normals: Any, table: Any
 ) -> None:
-    """The linear step with NumPy's ``expm1`` of this call's arguments (counts beyond the table)."""
+    """The linear step with NumPy's ``expm1`` of this call's arguments (counts beyond the table);
+    ``normals`` an array, or the Generator to draw them from inside the loop."""
     size = index.shape[0]
     noisy = devices.dw_min_std > 0.0
     # both expm1 arguments in one buffer: one NumPy call (its expm1 is position independent)
@@ -572,7 +596,13 @@ def _apply_linear_untabled(
     linear_arguments(index, counts, table, devices.mult_noise, arguments)
     used = arguments[: 2 * size if noisy else size]
     np.expm1(used, out=used)
-    apply_linear_steps(w_flat, pulses, index, counts, arguments, normals, table, noisy, devices.mult_noise)
+    mult_noise = devices.mult_noise
+    if isinstance(normals, np.random.Generator):
+        apply_linear_steps_drawing(
+            w_flat, pulses, index, counts, arguments, normals, table, noisy, mult_noise
+        )
+    else:
+        apply_linear_steps(w_flat, pulses, index, counts, arguments, normals, table, noisy, mult_noise)
 
 
 def _apply_per_sample(tile: Any, index: NDArray[np.int64], counts: NDArray[np.float32], offsets: Any) -> None:
