@@ -169,7 +169,7 @@ class DeviceArray:
         # the kernels' table is a transposed copy, rebuilt on demand
         state = self.__dict__.copy()
         state.pop("_step_table", None)
-        state.pop("_expm1_tables", None)  # pulse_kernels.expm1_table's cache
+        state.pop("_expm1_tables", None)  # pulsed_update.expm1_table's cache
         return state
 
     @property

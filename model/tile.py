@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model import pulse_kernels
+from pulsetrain.model import pulse_kernels, pulsed_update
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses
@@ -55,6 +55,8 @@ from pulsetrain.config import check_int
 FloatArray = NDArray[np.float64]
 _MAX = np.maximum.reduce  # ``a.max(axis)`` without the Python wrapper of ndarray.max (same result)
 _FLOAT64 = np.dtype(np.float64)
+#: reads of more values than this (a batch of conv patches) keep their temporaries small
+_LARGE = 1 << 20
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
 
@@ -332,7 +334,12 @@ class Tile:
         bound = io.inp_bound
         if constants.abs_max:
             # each input vector scaled by its largest magnitude (all-zero rows: any scale gives 0)
-            scale = _MAX(np.abs(inputs), axis=1, keepdims=True)
+            if inputs.size < _LARGE:
+                scale = _MAX(np.abs(inputs), axis=1, keepdims=True)
+            else:  # the same maxima without an |inputs|-sized temporary (a batch of conv patches)
+                scale = np.maximum(
+                    _MAX(inputs, axis=1, keepdims=True), -np.minimum.reduce(inputs, axis=1, keepdims=True)
+                )
             np.maximum(scale, 1e-300, out=scale)
             inputs = inputs / scale
             clip = bound < 1.0  # after the scaling every |input| <= 1
@@ -351,7 +358,11 @@ class Tile:
         if self.read_distortion is not None:
             out = self.read_distortion.distort(inputs, transpose, out)
         if io.out_noise > 0.0:
-            out += self.rng.normal(0.0, io.out_noise, out.shape)
+            # a large batch draws its noise in row blocks: the same numbers (C order), a smaller temporary
+            step = max(1, _LARGE // out.shape[1])
+            for first in range(0, out.shape[0], step):
+                block = out[first : first + step]
+                block += self.rng.normal(0.0, io.out_noise, block.shape)
         np.minimum(out, io.out_bound, out=out)
         np.maximum(out, -io.out_bound, out=out)
         if constants.code_gain is not None:
@@ -459,10 +470,10 @@ class Tile:
 
     def _apply_counted(self, flat_index: NDArray[np.int64], signed_counts: NDArray[Any]) -> None:
         """``DeviceArray.apply_at`` on the devices ``flat_index`` and their pulse counts, compiled where
-        the step rule allows (the same normals drawn, the same states: see ``pulse_kernels``)."""
+        the step rule allows (the same normals drawn, the same states: see ``pulsed_update``)."""
         devices = self.devices
-        if pulse_kernels.AVAILABLE and devices.step in pulse_kernels.COMPILED_STEPS:
-            pulse_kernels.apply_entries(self, flat_index, signed_counts)
+        if pulse_kernels.AVAILABLE and devices.step in pulsed_update.COMPILED_STEPS:
+            pulsed_update.apply_entries(self, flat_index, signed_counts)
         else:
             self._pulses[flat_index] += devices.apply_at(self._g_flat, flat_index, signed_counts, self.rng)
 
@@ -576,12 +587,12 @@ class Tile:
 
     def _update_float(self, signed_inputs: FloatArray, lr: float) -> None:
         """Stochastic update with the float source's signed lines (see
-        :func:`~pulsetrain.model.pulse_kernels.stochastic_update`): through the compiled kernels, or
+        :func:`~pulsetrain.model.pulsed_update.stochastic_update`): through the compiled kernels, or
         without Numba through their NumPy reference (the same random numbers, decisions and states)."""
         if pulse_kernels.AVAILABLE:
-            pulse_kernels.stochastic_update(self, signed_inputs, lr)
+            pulsed_update.stochastic_update(self, signed_inputs, lr)
         else:
-            pulse_kernels.stochastic_update_reference(self, signed_inputs, lr)
+            pulsed_update.stochastic_update_reference(self, signed_inputs, lr)
 
 
 # the configs live in tile_config; importers of this module keep finding them here

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pulsetrain.model import pulse_kernels
+from pulsetrain.model import pulse_kernels, pulsed_update
 from pulsetrain.model.devices import (
     ConstantStepDevice,
     ExpStepDevice,
@@ -83,7 +83,7 @@ def assert_same(tiles: tuple[Tile, Tile]) -> None:
 def test_kernels_write_what_the_numpy_path_writes(
     monkeypatch: pytest.MonkeyPatch, name: str, fused: bool
 ) -> None:
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0 if fused else 2**62)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0 if fused else 2**62)
     tiles = tile_pair(9, 13, DEVICES[name])
     rng = np.random.default_rng(4)
     for lr in (0.05, 0.5):
@@ -96,7 +96,7 @@ def test_kernels_write_what_the_numpy_path_writes(
 
 
 def test_no_pulses_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0)
     tiles = tile_pair(5, 7, DEVICES["constant-step"])
     before = tiles[0].g.copy()
     x = np.zeros((3, 7))
@@ -110,7 +110,7 @@ def test_no_pulses_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_saturated_trains_pulse_every_device_in_every_slot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0)
     tiles = tile_pair(6, 8, DEVICES["constant-step"])
     x = np.ones((2, 8))
     d = -np.ones((2, 6))
@@ -121,7 +121,7 @@ def test_saturated_trains_pulse_every_device_in_every_slot(monkeypatch: pytest.M
 
 @pytest.mark.parametrize("name", ["constant-step", "soft-bounds-multiplicative", "pow-step"])
 def test_bounds_are_hit_as_on_the_numpy_path(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0)
     tiles = tile_pair(7, 7, DEVICES[name])
     rng = np.random.default_rng(6)
     x = np.abs(rng.uniform(0.5, 1, size=(30, 7)))
@@ -134,7 +134,7 @@ def test_bounds_are_hit_as_on_the_numpy_path(monkeypatch: pytest.MonkeyPatch, na
 
 @pytest.mark.parametrize("desired_bl", [63, 64, 65, 200])
 def test_trains_longer_than_one_word(monkeypatch: pytest.MonkeyPatch, desired_bl: int) -> None:
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0)
     tiles = tile_pair(6, 10, DEVICES["soft-bounds-additive"], desired_bl=desired_bl)
     rng = np.random.default_rng(7)
     update_both(monkeypatch, tiles, rng.uniform(-1, 1, (12, 10)), rng.normal(0, 1, (12, 6)), 3.0)
@@ -152,9 +152,9 @@ def test_chopped_updates_match(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", ["exp-step", "write-noise", "soft-bounds-multiplicative"])
 def test_batches_larger_than_one_chunk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     # chunks of one sample (48 devices, 50 entries at most), and no expm1 table: the list path
-    monkeypatch.setattr(pulse_kernels, "MAX_ENTRIES", 50)
-    monkeypatch.setattr(pulse_kernels, "MAX_EXPM1_TABLE_BYTES", 0)
-    monkeypatch.setattr(pulse_kernels, "FUSED_FROM", 0)  # the linear step draws its normals in the loop
+    monkeypatch.setattr(pulsed_update, "MAX_ENTRIES", 50)
+    monkeypatch.setattr(pulsed_update, "MAX_EXPM1_TABLE_BYTES", 0)
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0)  # the linear step draws its normals in the loop
     tiles = tile_pair(6, 8, DEVICES[name])
     rng = np.random.default_rng(9)
     update_both(monkeypatch, tiles, rng.uniform(-1, 1, (10, 8)), rng.normal(0, 1, (10, 6)), 0.3)
@@ -177,3 +177,20 @@ def test_column_pulses_match_the_numpy_path(monkeypatch: pytest.MonkeyPatch, nam
             tiles[1].apply_pulses_at(flat_index, flat_counts)
     assert tiles[0].total_pulses == 2 * (53 + 8)
     assert_same(tiles)
+
+
+def test_large_reads_keep_their_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a batch above the tile's large-read size takes the maxima without |x| and draws the noise in row
+    # blocks: the same outputs and the same numbers drawn as the one-block path
+    import pulsetrain.model.tile as tile_module
+
+    tiles = tile_pair(16, 26, DEVICES["constant-step"])
+    x = np.random.default_rng(10).uniform(-1, 1, size=(3000, 26))
+    x[7] = 0.0
+    monkeypatch.setattr(tile_module, "_LARGE", 1000)
+    large = tiles[0].forward(x), tiles[0].backward(x[:, :16])
+    monkeypatch.setattr(tile_module, "_LARGE", 1 << 40)
+    small = tiles[1].forward(x), tiles[1].backward(x[:, :16])
+    np.testing.assert_array_equal(large[0], small[0])
+    np.testing.assert_array_equal(large[1], small[1])
+    assert tiles[0].rng.bit_generator.state == tiles[1].rng.bit_generator.state
