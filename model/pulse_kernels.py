@@ -80,11 +80,12 @@ if AVAILABLE:
         if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
             return 0, 0.0, 0.0
         if bl_management:
-            bl = int(np.ceil(lr * x_max * d_max / dw_min))
-            if bl < 1:
-                bl = 1
-            elif bl > desired_bl:
+            ratio = lr * x_max * d_max / dw_min
+            # compared before the conversion: a huge ratio would overflow int64 (Python's int does not)
+            if ratio > desired_bl:
                 bl = desired_bl
+            else:
+                bl = max(int(np.ceil(ratio)), 1)
         else:
             bl = desired_bl
         gain = np.sqrt(lr / (dw_min * bl))

@@ -115,7 +115,8 @@ def test_saturated_trains_pulse_every_device_in_every_slot(monkeypatch: pytest.M
     x = np.ones((2, 8))
     d = -np.ones((2, 6))
     update_both(monkeypatch, tiles, x, d, 100.0)  # every probability saturates at 1, BL = desired_bl
-    np.testing.assert_array_equal(tiles[0].pulse_counts, np.full((6, 8), 2 * 31))
+    update_both(monkeypatch, tiles, x, 1e290 * d, 1e10)  # lr x d / dw_min = 1e302, beyond int64: BL capped
+    np.testing.assert_array_equal(tiles[0].pulse_counts, np.full((6, 8), 4 * 31))
     assert_same(tiles)
 
 
