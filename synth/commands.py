@@ -256,6 +256,12 @@ def estimate(
         {"algorithm": r.config["algorithm"], **{c: r.area_um2[c] for c in est.CATEGORIES}} for r in results
     ]
     _table(area_rows, list(area_rows[0]), "area per category (µm²)")
+    unverified = sorted({entry for r in results for entry in r.unverified})
+    if unverified:
+        click.echo(
+            f"not verified here ({technology} table entries whose source is an assumption): "
+            + ", ".join(unverified)
+        )
     document: dict[str, Any] = {
         "estimates": [r.as_dict() for r in results],
         "wall_s": time.perf_counter() - started,

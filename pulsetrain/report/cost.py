@@ -269,7 +269,21 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
         ["algorithm", "estimator notes (assumptions and sources)"],
         [[r["algorithm"], "; ".join(r.get("notes", ())) or "-"] for r in estimates],
     )
-    return [costs, notes]
+    return [costs, notes, _unverified_table(estimates)]
+
+
+def _unverified_table(estimates: list[dict[str, Any]]) -> Table:
+    """Every technology figure the estimates rest on whose source is an assumption: "not verified here"."""
+    entries = sorted({entry for r in estimates for entry in r.get("unverified") or ()})
+    technologies = sorted({str(r.get("technology", "")) for r in estimates})
+    return Table(
+        ["technology figure", "status"],
+        [
+            [entry, f"not verified here (an assumption of the {', '.join(technologies)} table)"]
+            for entry in entries
+        ]
+        or [["-", "every figure cites a checked source"]],
+    )
 
 
 def assemble_cost(
@@ -282,7 +296,8 @@ def assemble_cost(
         intro=(
             f"pulsetrain estimate --network 64-...-10 --algo NAME --tech {technology}, with the coincidences "
             "per sample measured by each algorithm's training run above. Periphery area: everything but "
-            "the arrays (ADCs, drivers, digital periphery, buffers)."
+            "the arrays (ADCs, drivers, digital periphery, buffers). Figures whose source is an assumption "
+            "are listed below as not verified here."
         ),
     )
     estimates = [r for r in results if not isinstance(r, RunFailure) and "algorithm" in r]
