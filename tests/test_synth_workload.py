@@ -86,10 +86,11 @@ def test_a_chopper_replays_the_update_signs_and_the_transfer_reads_of_a_run() ->
 
 
 def test_an_sbe_unit_is_fed_the_vectors_of_a_run_through_its_stream() -> None:
-    from pulsetrain.periphery.sbe import SbeConfig
     from pulsetrain.rtl.sbe_unit import SbeUnit
     from pulsetrain.synth.activity import ActivityStimulus, parse_vcd_activity, simulate_activity
     from pulsetrain.synth.tools import cache_root
+
+    from pulsetrain.periphery.sbe import SbeConfig
 
     recorded = workload.record_sbe_samples((64, 32, 10), 20)
     assert [c.shape for c in recorded.x_codes] == [(20, 64), (20, 32)]
