@@ -1,9 +1,11 @@
 """Comparisons with NeuroSim V2.1.
 
-* :func:`neurosim_crosscheck` (kept from before): the VGG-8 numbers printed in NeuroSim's manual against
+* :func:`neurosim_crosscheck` (kept from before): the VGG-8 areas printed in NeuroSim's manual against
   our models with the ``neurosim_v21`` table. The array-area row is true by construction (same cell, same
-  node, the subarray count worked out by hand from NeuroSim's floorplan); the ADC-area rows are not
-  reconciled; the formula rows only check that we evaluate NeuroSim's SAR formulas faithfully.
+  node, the subarray count from NeuroSim's floorplan rules); the ADC-area rows use today's defaults, not
+  the printed run's settings; the formula rows only check that we evaluate NeuroSim's SAR formulas
+  faithfully. The VGG-8 comparison on the printed run's real settings, energy and latency included, is
+  :mod:`pulsetrain.synth.neurosim_vgg8`.
 * :func:`neurosim_mlp_comparison` (:mod:`pulsetrain.synth.neurosim_mlp`): a NeuroSim V2.1 run on a shared
   configuration, component by component.
 """
@@ -14,6 +16,8 @@ import math
 from typing import Any
 
 from pulsetrain.synth import converters
+from pulsetrain.synth.conv_estimate import network_layers
+from pulsetrain.synth.mapping import map_network
 from pulsetrain.synth.technology import load_technology
 
 __all__ = [
@@ -47,12 +51,13 @@ NEUROSIM_PUBLISHED_AREA_UM2: dict[str, float] = {
     "weight_gradient": 1.07168e7,
 }
 
-#: Subarrays NeuroSim's floorplan (Chip.cpp ChipFloorPlan, novel mapping on) allocates for VGG-8, worked out
-#: by hand from its mapping rules: the five 3x3 layers with at least 128 unrolled rows use the novel mapping,
-#: one tile each of 9 PEs (one per kernel position) of 512x512 = 16 subarrays (5 x 144); the first layer and
-#: both fully connected layers use the conventional mapping on 1024x1024 tiles of 64 subarrays (1 + 8 + 1
-#: tiles). 1360 subarrays x 268.435 µm² (128x128 cells of 4F x 4F at 32 nm) is the published 365,072 µm².
-NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS = 5 * 9 * 16 + (1 + 8 + 1) * 64
+#: Subarrays NeuroSim's floorplan (Chip.cpp ChipFloorPlan, novel mapping on) allocates for VGG-8, computed by
+#: :func:`pulsetrain.synth.mapping.map_network` from its rules: the five 3x3 layers with at least 128 unrolled
+#: rows use the novel mapping, one tile each of 9 PEs (one per kernel position) of 512x512 = 16 subarrays
+#: (5 x 144); the first layer and both fully connected layers use the conventional mapping on 1024x1024 tiles
+#: of 64 subarrays (1 + 8 + 1 tiles): 1360, the count whose 268.435 µm² subarrays make the published
+#: 365,072 µm² (the tiles and speed-ups per layer equal the manual's Fig. 33; a test holds them).
+NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS = map_network(network_layers("vgg8")).subarrays_reserved
 
 
 def _vgg8_matrices() -> list[tuple[int, int]]:
