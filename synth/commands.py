@@ -359,6 +359,7 @@ def _estimate_row(result: Any) -> dict[str, Any]:
     for category in est.CATEGORIES:
         value = result.energy_per_sample_pJ[category]
         row[category] = "unavailable" if category in result.unavailable else value
+    row["digital_random_bound_pJ"] = _digital_bound(result.digital_blocks)
     row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
     low = sum(lo for lo, _ in result.energy_range_pJ.values())
     high = sum(hi for _, hi in result.energy_range_pJ.values())
@@ -367,6 +368,14 @@ def _estimate_row(result: Any) -> dict[str, Any]:
     row["E_epoch_uJ"] = result.energy_per_epoch_uJ
     row["latency"] = result.latency_source
     return row
+
+
+def _digital_bound(blocks: dict[str, Any]) -> float | str:
+    """The digital energy with every counted block at random-input activity (the bound), or ``-``."""
+    counted = [row for row in blocks.values() if row.get("counted") == "yes"]
+    if not counted:
+        return "-"
+    return sum(row["leakage_pJ"] + row["random_activity_dynamic_pJ"] for row in counted)
 
 
 def _print_neurosim_crosscheck() -> list[dict[str, Any]]:
