@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from pulsetrain.synth import converters
@@ -21,11 +22,16 @@ from pulsetrain.synth.mapping import map_network
 from pulsetrain.synth.technology import load_technology
 
 __all__ = [
+    "CROSSCHECK_TABLE",
     "NEUROSIM_PUBLISHED_AREA_UM2",
     "NEUROSIM_VGG8",
     "NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS",
     "neurosim_crosscheck",
+    "write_crosscheck",
 ]
+
+#: where :func:`write_crosscheck` writes the table (``python -m pulsetrain.synth.neurosim``).
+CROSSCHECK_TABLE = Path(__file__).resolve().parent / "results" / "neurosim_crosscheck.md"
 
 
 #: NeuroSim's default network, VGG-8 for CIFAR-10 (DNN_NeuroSim_V2.1, Training_pytorch/NeuroSIM/NetWork.csv:
@@ -127,8 +133,8 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
         NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS * subarray_area,
         published["cim_array_fw_ag"],
         source,
-        "our cell-area model on the subarray count of NeuroSim's floorplan (worked out by hand from "
-        "Chip.cpp's mapping rules): the cell model agrees, the whole gap of the row above is floorplan",
+        "our cell-area model on the subarray count of NeuroSim's floorplan (computed by synth/mapping.py "
+        "from Chip.cpp's mapping rules): the cell model agrees, the whole gap of the row above is floorplan",
     )
     row(
         f"VGG-8 ADC area, {needed} subarrays x {adcs_per_subarray} {bits}-bit SAR ADCs (um^2)",
@@ -205,3 +211,33 @@ def _formula_rows(row: Any) -> None:
         "same transistor counts and per-transistor cell (CalculateGateArea, 212.8 F^2) on both sides: "
         "checks our implementation only",
     )
+
+
+def write_crosscheck(path: Path = CROSSCHECK_TABLE) -> None:
+    """The cross-check as a Markdown table with numbered explanations."""
+    rows = neurosim_crosscheck()
+    lines = [
+        "# Cross-check of the estimator against NeuroSim V2.1",
+        "",
+        (
+            "Printed by `pulsetrain estimate --no-synthesis --crosscheck` and written by `python -m "
+            "pulsetrain.synth.neurosim` (neurosim_v21 technology table: today's defaults, not the printed "
+            "run's settings; the VGG-8 comparison on those settings, energy and latency included, is "
+            "[conv_estimates.md](conv_estimates.md)). Ratio = ours / NeuroSim."
+        ),
+        "",
+        "| # | quantity | ours | NeuroSim | ratio | NeuroSim number from |",
+        "|---|---|---|---|---|---|",
+    ]
+    for number, row in enumerate(rows, start=1):
+        lines.append(
+            f"| {number} | {row['quantity']} | {row['ours']:.4g} | {row['neurosim']:.4g} | "
+            f"{row['ratio']:.3f} | {row['neurosim_source']} |"
+        )
+    lines.append("")
+    lines += [f"{number}. {row['explanation']}" for number, row in enumerate(rows, start=1)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    write_crosscheck()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from pathlib import Path
 
 import pytest
 from pulsetrain.synth.conv_estimate import ConvEstimateConfig, conv_estimate, network_layers
@@ -129,3 +130,19 @@ def test_conv_epoch_figures_are_per_image_times_images() -> None:
     )
     assert result.energy_per_epoch_uJ == pytest.approx(result.total_energy_per_sample_pJ * 60000 * 1e-6)
     assert result.total_energy_per_sample_pJ == pytest.approx(sum(t.value for t in result.energy_terms))
+
+
+def test_the_committed_crosscheck_table_is_what_the_code_writes(tmp_path: Path) -> None:
+    from pulsetrain.synth.neurosim import CROSSCHECK_TABLE, write_crosscheck
+
+    fresh = tmp_path / "crosscheck.md"
+    write_crosscheck(fresh)
+    assert fresh.read_text() == CROSSCHECK_TABLE.read_text()
+
+
+def test_the_committed_conv_table_is_what_the_code_writes(tmp_path: Path) -> None:
+    from pulsetrain.synth.neurosim_vgg8 import RESULTS, write_results
+
+    fresh = tmp_path / "conv.md"
+    write_results(fresh)
+    assert fresh.read_text() == (RESULTS / "conv_estimates.md").read_text()
