@@ -52,6 +52,7 @@ __all__ = [
     "record_sbe_samples",
     "record_transfers",
     "record_updates",
+    "sbe_unit_cycles_per_sample",
     "sbe_unit_workload",
     "schedule_controller_workload",
     "transfer_controller_workload",
@@ -446,3 +447,37 @@ def sbe_unit_workload(config: Any, recorded: RecordedSbeSamples, layer: int) -> 
         [np.concatenate([d_codes[i][: config.cols], x_codes[i][: config.rows]]) for i in chosen]
     )
     return {"start_batch": np.array([1, 0], dtype=np.int64), "stream.samples": items.astype(np.int64)}
+
+
+@functools.cache
+def sbe_unit_cycles_per_sample(network: tuple[int, ...], layer: int) -> float:
+    """Clock cycles the SBE unit RTL of ``layer`` takes per sample, replaying recorded samples.
+
+    The unit's passes (project d, update X, update D, each followed by a normalization) take a number of
+    cycles that depends on its datapath; this simulates its RTL on :func:`sbe_unit_workload` (fed at its
+    own pace) and divides the cycles until it is idle by the samples replayed.
+    """
+    from pulsetrain.rtl.blocks import get_block
+    from pulsetrain.rtl.sbe_unit import SbeUnit
+    from pulsetrain.synth.activity import ActivityStimulus, simulate_activity
+    from pulsetrain.synth.tools import cache_root
+
+    from pulsetrain.config import apply_overrides
+
+    fan_in, fan_out = network[layer], network[layer + 1]
+    config = apply_overrides(get_block("sbe-unit").default_config(), {"rows": fan_in, "cols": fan_out})
+    recorded = record_sbe_samples(network)
+    ports = sbe_unit_workload(config, recorded, layer)
+    path, digest = workload_file(ports, cache_root() / "workloads")
+    stimulus = ActivityStimulus(workload_file=str(path), workload_sha256=digest)
+    vcd = simulate_activity(
+        SbeUnit(config), cache_root() / "workloads" / f"{digest[:24]}-cycles.vcd", stimulus
+    )
+    end_fs = 0
+    with vcd.open() as handle:
+        for line in handle:
+            if line.startswith("#"):
+                end_fs = int(line[1:])
+    samples = min(REPLAYED_UPDATES, len(recorded.x_codes[layer]))
+    # simulate_activity clocks the design at 10 ns; the VCD's time unit is the femtosecond
+    return end_fs * 1e-15 / 1e-8 / samples

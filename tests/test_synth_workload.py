@@ -106,3 +106,13 @@ def test_an_sbe_unit_is_fed_the_vectors_of_a_run_through_its_stream() -> None:
     # closed loop: the unit took every one of the 16 samples (its count reaches 16 = 0b10000, not 32)
     count = next(bits for name, bits in activity.items() if name.endswith("count"))
     assert count[4].toggle_rate > 0 and count[5].toggle_rate == 0
+
+
+def test_the_sbe_latency_is_measured_on_the_rtl_not_assumed() -> None:
+    from pulsetrain.synth.estimator import Algorithm, EstimateConfig, estimate
+
+    measured = workload.sbe_unit_cycles_per_sample((64, 32, 10), 0)
+    # three passes over the vectors and three normalizations: well above one entry per cycle (96)
+    assert measured > 64 + 32
+    result = estimate(EstimateConfig(algorithm=Algorithm.SBE, use_synthesis=False))
+    assert any(f"{measured:.0f} cycles, simulated on the SBE unit RTL" in note for note in result.notes)
