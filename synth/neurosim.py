@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,27 @@ def _vgg8_matrices() -> list[tuple[int, int]]:
     return [(k_h * k_w * c_in, c_out) for _, _, c_in, k_h, k_w, c_out in NEUROSIM_VGG8]
 
 
+def _add_row(
+    rows_out: list[dict[str, Any]],
+    quantity: str,
+    ours: float,
+    neurosim: float,
+    neurosim_source: str,
+    explanation: str,
+) -> None:
+    """One cross-check row, with the ratio ours / NeuroSim."""
+    rows_out.append(
+        {
+            "quantity": quantity,
+            "ours": ours,
+            "neurosim": neurosim,
+            "ratio": ours / neurosim,
+            "neurosim_source": neurosim_source,
+            "explanation": explanation,
+        }
+    )
+
+
 def neurosim_crosscheck() -> list[dict[str, Any]]:
     """Compare our array / ADC figures with NeuroSim V2.1's, for configurations both can describe.
 
@@ -106,18 +128,7 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
     source = "DNN+NeuroSim V2.1 User Manual, Fig. 34 (VGG-8 training chip example output)"
     rows_out: list[dict[str, Any]] = []
 
-    def row(quantity: str, ours: float, neurosim: float, neurosim_source: str, explanation: str) -> None:
-        rows_out.append(
-            {
-                "quantity": quantity,
-                "ours": ours,
-                "neurosim": neurosim,
-                "ratio": ours / neurosim,
-                "neurosim_source": neurosim_source,
-                "explanation": explanation,
-            }
-        )
-
+    row = functools.partial(_add_row, rows_out)
     row(
         f"VGG-8 CIM array area, {needed} subarrays the weights need (um^2)",
         needed * subarray_area,
