@@ -23,9 +23,11 @@ Quick (default, what the report quotes): ``python benchmarks/bench_lenet.py``. T
         --epochs 10 --lr sgd=0.01 --checkpoint-dir runs/lenet --json runs/lenet/results.json
 
 (one learning rate per algorithm with ``--lr ALGO=LR``; a rerun with the same folder resumes). Its
-time is 550,000 images times the per-image seconds printed per run: 25-460 ms per image on this shared
-2-core machine under load 6-20, so 4 h (fp) to 70 h (agad) per algorithm and rate here; the speed
-helper's work on the tile update path divides this.
+time is 550,000 images times the per-image seconds printed per run. After the compiled pulsed-update
+kernels landed (merge 3aa8a30), on the shared 2-core machine at load 5 (200 images): sgd 15.6 ms per
+image (about 2.4 h per algorithm and rate), c-TTv2 and AGAD 108 ms (about 16.5 h: their per-patch
+loop over A's updates and column reads stays in Python). The numbers below were measured before that
+merge (at 86c1ecf, load 6-20: 25-460 ms per image).
 
 Measured (seed 0, ConstantStep with pulsetrain's defaults, lenet5's defaults, 1000 training / 500
 validation / 1000 test images, 1 epoch; the grids above, printed by ``python benchmarks/bench_lenet.py``
