@@ -153,6 +153,18 @@ def _workload_options(
         block_config = apply_overrides(get_block(name).default_config(), overrides)
         ports = workload.sbe_unit_workload(block_config, samples, layer)
         source = samples.source
+    elif name == "adc-readout":
+        from pulsetrain.rtl.blocks import get_block
+
+        from pulsetrain.config import apply_overrides
+
+        # the only recorded column ADC codes are the transfer reads of a TTv2-family run: other algorithms
+        # borrow those of TTv2 on the same network (labelled so in the source)
+        tt_family = config.algorithm.value in ("ttv2", "c-ttv2", "agad")
+        transfers = workload.record_transfers(config.network, config.algorithm.value if tt_family else "ttv2")
+        block_config = apply_overrides(get_block(name).default_config(), overrides)
+        ports = workload.adc_readout_workload(block_config, transfers, layer)
+        source = f"column ADC codes of the transfer reads of {transfers.source}"
     elif name == "schedule-controller":
         ports, source = workload.schedule_controller_workload(cycles), "one start per sample"
     else:
@@ -246,7 +258,8 @@ def digital_periphery(
         "digital energy: OpenSTA power at the activity of a recorded training workload where one exists "
         "(pulse generators: the codes of a real run; transfer controllers: its updates and column reads; "
         "choppers: the update signs and transfer reads; SBE units: the streamed vectors; schedule "
-        "controller: one start per sample), the "
+        "controller: one start per sample; ADC readouts, listed but not added: comparator answers "
+        "converting the column codes of a run's transfer reads), the "
         "random-input figure as the other end of the range; leakage over the whole sample, dynamic power "
         + (
             "only in the phases each block works in (clock gating assumed)"

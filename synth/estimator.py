@@ -22,9 +22,11 @@ The estimate is per training sample and per epoch, split into
     bound. A block whose report lacks a figure is synthesized again; if the figure is still missing the
     category is *unavailable* (``None`` in JSON), never zero.
 ``buffers``
-    digital memories outside the logic: H (TTv2 family), AGAD references, SBE vectors, costed from the
-    SRAM model of the table; DFA's fixed feedback arrays ``B_l`` are analog tiles and count under arrays
-    and ADCs with the label ``feedback``.
+    digital memories outside the logic: H (TTv2 family), AGAD references, SBE vectors, costed from
+    OpenRAM's characterized FreePDK45 macros (:mod:`pulsetrain.synth.sram`: a fit of energy per bit in the
+    depth and of area in the capacity, scaled to the table's node and supply), with the table's
+    full-swing wire model as the other end of each access's range; DFA's fixed feedback arrays ``B_l``
+    are analog tiles and count under arrays and ADCs with the label ``feedback``.
 ``movement``
     activations and errors moved between tiles over one tile hop (the side of a tile unless the table
     gives ``movement.bus_length_um_per_tile``).
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pulsetrain.synth import converters
+from pulsetrain.synth import converters, sram
 from pulsetrain.synth.latency import Latency, latency_breakdown
 from pulsetrain.synth.technology import Technology, load_technology
 from pulsetrain.synth.terms import CATEGORIES, Estimate, Term
@@ -364,7 +366,7 @@ def _updates(
 
 
 def _buffers(ledger: _Ledger, config: EstimateConfig, tech: Technology) -> None:
-    """Digital memories outside the logic, costed from the SRAM model of the table."""
+    """Digital memories outside the logic, costed from OpenRAM's FreePDK45 macros (:mod:`.sram`)."""
     algorithm = config.algorithm
     rows: list[tuple[str, int, int, float]] = []  # name, width, depth, accesses per sample
     for index, (fan_in, fan_out) in enumerate(config.layers):
@@ -378,9 +380,16 @@ def _buffers(ledger: _Ledger, config: EstimateConfig, tech: Technology) -> None:
             rows.append(
                 (f"sbe_vectors[{index}]", config.sbe_vector_bits, fan_in + fan_out, 2.0 * (fan_in + fan_out))
             )
+    periphery_um2, per_bit_um2 = sram.macro_area_um2(tech)
     for name, width, depth, accesses in rows:
-        ledger.place("buffers", f"{name}: SRAM bits", width * depth, tech.sram_area_um2(1))
-        ledger.spend("buffers", f"{name}: word accesses", accesses, tech.sram_access_energy_pJ(width, depth))
+        # one macro per buffer: OpenRAM's fitted fixed periphery plus its per-bit area
+        ledger.place("buffers", f"{name}: SRAM macro periphery", 1, periphery_um2)
+        ledger.place("buffers", f"{name}: SRAM bits", width * depth, per_bit_um2)
+        # nominal: the OpenRAM macro fit; the table's full-swing wire model is the other end of the range
+        macro = sram.macro_access_energy_pJ(tech, width, depth)
+        wire = tech.sram_access_energy_pJ(width, depth)
+        per_access = converters.Bounds(macro, min(macro, wire), max(macro, wire))
+        ledger.spend("buffers", f"{name}: word accesses", accesses, per_access)
 
 
 def _movement(ledger: _Ledger, config: EstimateConfig, tech: Technology) -> float:

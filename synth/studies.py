@@ -95,13 +95,16 @@ def digital_activity_table(
     """Each algorithm's digital energy per sample at recorded-workload activity beside the random bound.
 
     ``leakage_pJ`` does not depend on activity; ``dynamic_pJ`` is at the recorded workload where the block
-    has one (pulse generators, schedule controller) and at random inputs elsewhere; ``random_dynamic_pJ``
-    is every block at random inputs (the bound). Blocks whose logic the converter figure holds are left out.
+    has one and at random inputs elsewhere; ``random_dynamic_pJ`` is every block at random inputs (the
+    bound). Blocks whose logic the converter figure holds (ADC readouts) are left out of the sums and
+    listed apart (``adc_readout_pJ`` at their recorded workload, ``adc_readout_random_pJ`` at random).
     """
     rows = []
     for name in algorithms:
         result = estimate(EstimateConfig(network=network, algorithm=Algorithm(name), technology=technology))
         counted = [row for row in result.digital_blocks.values() if row.get("counted") == "yes"]
+        blocks = result.digital_blocks.values()
+        readouts = [row for row in blocks if str(row.get("counted", "")).startswith("no")]
         low, high = result.energy_range_pJ["digital"]
         rows.append(
             {
@@ -113,6 +116,14 @@ def digital_activity_table(
                 "range_pJ": (low, high),
                 "recorded_blocks": sum(row["activity"].startswith("recorded workload") for row in counted),
                 "blocks": len(counted),
+                # listed beside the sums, not in them: the converter figure holds the SAR logic
+                "adc_readout_pJ": sum(row["leakage_pJ"] + row["dynamic_pJ"] for row in readouts),
+                "adc_readout_random_pJ": sum(
+                    row["leakage_pJ"] + row["random_activity_dynamic_pJ"] for row in readouts
+                ),
+                "adc_readout_recorded": all(
+                    row["activity"].startswith("recorded workload") for row in readouts
+                ),
                 "unavailable": result.unavailable.get("digital", ""),
             }
         )
@@ -134,21 +145,28 @@ def write_digital_activity(rows: list[dict[str, Any]], path: Path) -> None:
             "schedule controller; for the choppers the x-line signs of recorded updates, the column of each "
             "transfer read and the flip after it; for the SBE units the vectors the model's SBE streamed in "
             "a 100-sample run (batch 1), quantized to the unit's 8-bit input codes and fed through its "
-            "stream at its own pace. ADC readouts are not counted (their logic is in the converter "
-            "figure). Regenerate with `python -m pulsetrain.synth.studies`."
+            "stream at its own pace. ADC readouts are listed, not counted (their SAR logic is inside the "
+            "converter figure, survey model or NeuroSim's SAR fit): their recorded workload is the "
+            "comparator answers that convert the column ADC codes of the transfer reads of a TTv2-family "
+            "run (the algorithm's own for the TTv2 family, TTv2's on the same network for the others), "
+            "offset binary on the unsigned converter. Regenerate with `python -m pulsetrain.synth.studies`."
         ),
         "",
         (
             "| algorithm | digital pJ (recorded) | leakage pJ | dynamic pJ, recorded | dynamic pJ, random "
-            "bound | range pJ | blocks with a recorded workload |"
+            "bound | range pJ | blocks with a recorded workload | ADC readouts pJ, recorded / random (not "
+            "counted) |"
         ),
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         low, high = r["range_pJ"]
         lines.append(
             f"| {r['algorithm']} | {r['digital_pJ']:.1f} | {r['leakage_pJ']:.1f} | {r['dynamic_pJ']:.1f} | "
-            f"{r['random_dynamic_pJ']:.1f} | {low:.1f}-{high:.1f} | {r['recorded_blocks']} of {r['blocks']} |"
+            f"{r['random_dynamic_pJ']:.1f} | {low:.1f}-{high:.1f} | "
+            f"{r['recorded_blocks']} of {r['blocks']} | "
+            f"{r['adc_readout_pJ']:.1f} / {r['adc_readout_random_pJ']:.1f}"
+            f"{'' if r['adc_readout_recorded'] else ' (no recorded workload)'} |"
         )
     path.write_text("\n".join(lines) + "\n")
 

@@ -208,7 +208,7 @@ class SramTechnology:
     cell_width_F: float
     #: cell array over macro area.
     array_efficiency: float
-    #: energy per bit accessed, from cited macro figures (pJ/bit); 0: the wire model (a lower bound).
+    #: energy per bit accessed, from cited macro figures (pJ/bit); 0: the full-swing wire model.
     access_energy_pJ_per_bit: float = 0.0
 
 
@@ -334,7 +334,9 @@ class Technology:
         With ``sram.access_energy_pJ_per_bit`` (cited macro figures) it is that times the word width.
         Without it, the wire model: bit lines (``depth`` cells of height ``sram.cell_height_F``) and the
         word line (``width`` cells of ``sram.cell_width_F``) charged to ``digital.vdd_V`` over
-        ``array.wire_cap_fF_per_um``: a lower bound (no decoder, sense amplifier or cell capacitance).
+        ``array.wire_cap_fF_per_um``: no decoder, sense amplifier or cell capacitance, but every bit line
+        at full swing, so no bound either way (1.9-3.4x OpenRAM's FreePDK45 macros on their shapes, see
+        :mod:`pulsetrain.synth.sram`, which the estimate's buffers use).
         """
         if self.sram.access_energy_pJ_per_bit > 0:
             return width_bits * self.sram.access_energy_pJ_per_bit

@@ -23,8 +23,12 @@ in training:
     the (input, error) vectors the model's SBE estimator streamed in a training run, as the unit's input
     codes, fed through the ``samples`` stream at the unit's own pace.
 
-The ADC readout keeps the random stimulus (its comparator inputs answer its own trial codes in a closed
-loop) and is not added to the sums anyway (its logic is inside the converter figure).
+``adc-readout``
+    the column ADC codes of the transfer reads of a TTv2-family run (the only column codes recorded; the
+    other algorithms borrow TTv2's on the same network), converted once closed loop against ideal
+    comparators; the start strobes and comparator answers of every cycle are the stimulus. The block is
+    listed with this figure but not added to the sums: its SAR logic is inside the converter figure
+    (the survey's converters and NeuroSim's SAR fit are whole converters).
 The recorded network has no bias line (``network.bias = false``) so that its layers match the estimator's
 ``64-32-10`` lines one to one.
 """
@@ -481,3 +485,59 @@ def sbe_unit_cycles_per_sample(network: tuple[int, ...], layer: int) -> float:
     samples = min(REPLAYED_UPDATES, len(recorded.x_codes[layer]))
     # simulate_activity clocks the design at 10 ns; the VCD's time unit is the femtosecond
     return end_fs * 1e-15 / 1e-8 / samples
+
+
+def adc_readout_workload(
+    config: Any, recorded: RecordedTransfers, layer: int
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle inputs of an ADC readout converting ``REPLAYED_UPDATES`` recorded column reads.
+
+    The codes are those of the transfer reads of a recorded TTv2-family run (one code per output line of
+    the layer, signed, ``transfer.adc_bits`` wide), put on the unsigned converter in offset binary
+    (signed 0 at mid-scale) and clipped to its range. The block runs once, closed loop, in Amaranth's
+    simulator against ideal comparators (analog level = the code: ``level >= trial code``); the ``start``
+    strobes, comparator answers and ``results.ready`` of every cycle are what is recorded. Replayed open
+    loop, those inputs drive the deterministic block through the same trial codes again.
+    """
+    from amaranth.sim import Simulator
+    from pulsetrain.rtl.adc_readout import AdcReadout
+
+    reads = [codes for codes in recorded.events[layer] if codes is not None]
+    chosen = np.linspace(0, len(reads) - 1, min(REPLAYED_UPDATES, len(reads))).astype(int)
+    mid = 1 << (config.adc_bits - 1)
+    levels = [
+        np.clip(np.resize(reads[i], config.columns) + mid, 0, config.full_scale_code).astype(int)
+        for i in (chosen if reads else [])
+    ]
+    block = AdcReadout(config)
+    start: list[int] = []
+    answers: list[int] = []
+
+    async def testbench(ctx):  # type: ignore[no-untyped-def]
+        ctx.set(block.results.ready, 1)
+        for level in levels:
+            started = False
+            while not started or ctx.get(block.busy):
+                go = int(not started and not ctx.get(block.busy))
+                started = started or bool(go)
+                phase = ctx.get(block.mux_select)
+                bits = 0
+                for adc in range(config.adcs):
+                    column = config.column(adc, phase)
+                    if column < config.columns and level[column] >= ctx.get(block.trial_code[adc]):
+                        bits |= 1 << adc
+                ctx.set(block.start, go)
+                ctx.set(block.comparator, bits)
+                start.append(go)
+                answers.append(bits)
+                await ctx.tick()
+
+    simulator = Simulator(block)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(testbench)
+    simulator.run()
+    return {
+        "start": np.array(start, dtype=np.int64),
+        "comparator": np.array(answers, dtype=np.int64),
+        "results.ready": np.ones(len(start), dtype=np.int64),
+    }

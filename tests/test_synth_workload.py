@@ -116,3 +116,39 @@ def test_the_sbe_latency_is_measured_on_the_rtl_not_assumed() -> None:
     assert measured > 64 + 32
     result = estimate(EstimateConfig(algorithm=Algorithm.SBE, use_synthesis=False))
     assert any(f"{measured:.0f} cycles, simulated on the SBE unit RTL" in note for note in result.notes)
+
+
+def test_an_adc_readout_replays_comparator_answers_that_convert_the_recorded_codes() -> None:
+    from amaranth.sim import Simulator
+    from pulsetrain.rtl.adc_readout import AdcReadout
+
+    from pulsetrain.periphery.adc import AdcReadoutConfig
+
+    config = AdcReadoutConfig(columns=10, columns_per_adc=4, adc_bits=4)
+    reads = (np.array([-8, -3, 0, 1, 7, 2, -1, 5, -6, 3]), np.array([0, 1, 2, 3, 4, 5, 6, 7, -8, 9]))
+    recorded = workload.RecordedTransfers(events=((None, reads[0], None, reads[1]),), source="hand-made")
+    ports = workload.adc_readout_workload(config, recorded, 0)
+    assert int(ports["start"].sum()) == 2  # one readout per recorded read
+    # replayed open loop (no comparator model), the block must deliver the reads in offset binary
+    block = AdcReadout(config)
+    delivered: list[tuple[int, int]] = []
+
+    async def testbench(ctx):  # type: ignore[no-untyped-def]
+        inputs = zip(ports["start"], ports["comparator"], ports["results.ready"], strict=True)
+        for start, answer, ready in inputs:
+            ctx.set(block.start, int(start))
+            ctx.set(block.comparator, int(answer))
+            ctx.set(block.results.ready, int(ready))
+            if ctx.get(block.results.valid):
+                payload = ctx.get(block.results.payload)
+                delivered.append((int(payload.column), int(payload.code)))
+            await ctx.tick()
+
+    simulator = Simulator(block)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(testbench)
+    simulator.run()
+    expected = [np.clip(read + 8, 0, 15) for read in reads]
+    assert len(delivered) == 2 * config.columns
+    for index, (column, code) in enumerate(delivered):
+        assert code == expected[index // config.columns][column], (index, column)
