@@ -41,6 +41,18 @@ def parse_depths(text: str) -> tuple[int, ...]:
     return depths
 
 
+def parse_tiles(text: str | None) -> tuple[int, ...] | None:
+    """``"0,1"`` as tile indices (None stays None: every tile); a ConfigError for anything else."""
+    from pulsetrain.config import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"rtl-tiles must be a comma list of tile indices, not {text!r}") from None
+
+
 @click.command("cosim")
 @click.option(
     "--algo",
@@ -57,6 +69,27 @@ def parse_depths(text: str) -> tuple[int, ...]:
 )
 @click.option("--sim", default="verilator", show_default=True, help="Simulator: verilator or icarus.")
 @click.option("--hidden", multiple=True, help="Hidden layer size(s), as for `pulsetrain train` (default 32).")
+@click.option(
+    "--network",
+    "network_name",
+    default=None,
+    help="A network by name, as for `pulsetrain train` (lenet5, mlp784); trains with --algo (default sgd).",
+)
+@click.option(
+    "--dataset", default=None, help="Data set, as for `pulsetrain train` (default digits; fashion-mnist...)."
+)
+@click.option("--data-dir", default=None, help="Folder holding the data set's files.")
+@click.option(
+    "--test-samples",
+    default=None,
+    type=int,
+    help="Test images of the accuracy pass (default: the whole test set up to 1000 images, else 100).",
+)
+@click.option(
+    "--rtl-tiles",
+    default=None,
+    help="Only these tiles (input side first, e.g. 0 or 0,1) get RTL pulse generators and read ADCs.",
+)
 @click.option("--samples", default=None, type=int, help="Train on the first N training samples (one pass).")
 @click.option(
     "--epochs", default=None, type=int, help="Whole epochs (default 1 when --samples is not given)."
@@ -74,6 +107,11 @@ def cosim(
     depth: str,
     sim: str,
     hidden: tuple[str, ...],
+    network_name: str | None,
+    dataset: str | None,
+    data_dir: str | None,
+    test_samples: int | None,
+    rtl_tiles: str | None,
     samples: int | None,
     epochs: int | None,
     seed: int,
@@ -96,8 +134,11 @@ def cosim(
     if schedule:
         _schedule_sweep(simulator, depth, json_path)
         return
-    if (algo is None) == (bench is None):
-        raise ConfigError("give exactly one of --algo (training), --bench (a block bench) or --schedule")
+    training = algo is not None or network_name is not None
+    if training == (bench is not None):
+        raise ConfigError(
+            "give exactly one of --algo / --network (training), --bench (a block bench) or --schedule"
+        )
     if samples is not None and epochs is not None:
         raise ConfigError("give --samples or --epochs, not both")
     if bench is not None:
@@ -111,13 +152,18 @@ def cosim(
 
     from pulsetrain.cosim.training import CosimRequest, run_training_cosim
 
-    options: dict[str, Any] = {"algo": algo, "seed": seed}
+    options: dict[str, Any] = {"algo": algo or "sgd", "seed": seed}
     if hidden:
         options["network.hidden"] = ",".join(hidden)
+    for key, value in (("network.name", network_name), ("dataset", dataset), ("data_dir", data_dir)):
+        if value is not None:
+            options[key] = value
     request = CosimRequest(
         options=options,
         sets=tuple(sets),
         samples=samples,
+        test_samples=test_samples,
+        rtl_tiles=parse_tiles(rtl_tiles),
         epochs=epochs if epochs is not None else 1,
         simulator=simulator.value,
         waves=waves,
