@@ -91,10 +91,10 @@ def test_quick_and_another_size_are_refused() -> None:
         resolve_report_config(size="huge")
 
 
-def test_report_command_refuses_an_unknown_size_with_exit_2() -> None:
+def test_report_command_refuses_an_unknown_size_with_exit_2(tmp_path: Path) -> None:
     from pulsetrain.cli import main
 
-    result = CliRunner().invoke(main, ["report", "--size", "huge", "--out", "unused"])
+    result = CliRunner().invoke(main, ["report", "--size", "huge", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "--size" in result.output and "huge" in result.output
 

@@ -83,6 +83,8 @@ Configuration keys (override with --set or TOML tables of the same names):
 )
 @click.option(
     "--size",
+    # not ``size``: the validation layer checks options by name, and other commands' ``--size`` is a number
+    "report_size",
     default=None,
     help=f"A named size: {', '.join(SIZES)} (lenet: LeNet-5 on Fashion-MNIST, every algorithm, 10 epochs).",
 )
@@ -130,7 +132,7 @@ Configuration keys (override with --set or TOML tables of the same names):
 )
 def report(
     quick: bool,
-    size: str | None,
+    report_size: str | None,
     out_dir: str,
     config_file: str | None,
     sets: tuple[str, ...],
@@ -144,7 +146,7 @@ def report(
     """Run the report (the help text is :data:`HELP`, built from the config's name lists)."""
     from pulsetrain.report.run import run_report
 
-    config = resolve_report_config(quick=quick, size=size, config_file=config_file, sets=sets)
+    config = resolve_report_config(quick=quick, size=report_size, config_file=config_file, sets=sets)
     worker_count = default_workers() if workers is None else workers
     check_int("--workers", worker_count, 1, 1024)
     if scheduler is not None and not scheduler.strip():
