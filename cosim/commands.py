@@ -7,6 +7,11 @@
     read of the network by ADC readouts per tile direction; runs the pure model with the same seed, and
     compares them decision by decision (see :mod:`pulsetrain.cosim.training`). Exit status 1 when they
     differ.
+``pulsetrain cosim --network lenet5 --dataset fashion-mnist --samples 50``
+    the same for a named network (``--algo`` defaults to sgd): every patch of a convolution is one
+    rank-1 update through its tile's pulse generator and one read through its tile's ADC readout.
+    ``--rtl-tiles 0`` puts only the listed tiles in the RTL (the others stay on the twin), for a small
+    build; ``--test-samples`` sets the accuracy pass's test images (default: 100 of a large test set).
 ``pulsetrain cosim --bench pulse-generator --sim icarus --seed 3``
     runs one block bench (see :data:`pulsetrain.cosim.benches.BENCHES`) with its coverage report.
 """
@@ -219,10 +224,16 @@ def _print_training(results: dict[str, Any]) -> None:
         f"{results['transactions_compared']} transactions; "
         f"matches model: {results['matches_model']}"
     )
+    on_twin = results.get("tiles_on_twin") or []
+    click.echo(
+        f"  tiles in the RTL {results['tiles_in_rtl']}"
+        + (f", on the twin {on_twin} (--rtl-tiles)" if on_twin else "")
+        + f"; mismatches {results['mismatches']}"
+    )
     if results["test_accuracy"] is not None:
         click.echo(
-            f"  test accuracy RTL {100 * results['test_accuracy']:.1f} % / model "
-            f"{100 * results['model_test_accuracy']:.1f} %"
+            f"  test accuracy on {results['test_samples']} test samples: RTL "
+            f"{100 * results['test_accuracy']:.1f} % / model {100 * results['model_test_accuracy']:.1f} %"
         )
     if results["first_mismatch"]:
         click.echo(f"  first differing decision: {results['first_mismatch']}")
