@@ -22,11 +22,22 @@ from amaranth.hdl import Elaboratable, Module, Signal, Value
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.frame_engine import FrameEngine
+from pulsetrain.fpga.host import (
+    CONTROL_READ,
+    CONTROL_UPDATE,
+    REGISTER_BL,
+    REGISTER_CONTROL,
+    REGISTER_DAC_CODE,
+    REGISTER_UPDATE_CODE,
+)
 from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
 from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
 
 #: line rate of the host link, bit/s (the FTDI bridges of both boards carry it)
 BAUD = 1_000_000
+#: byte times without a byte after which the board abandons a frame that stopped arriving (0.64 ms at
+#: 1 Mbaud: far above a USB bridge's gaps inside one frame, far below the host's 50 ms reply timeout)
+SILENCE_BYTE_TIMES = 64
 #: chip-side outputs of the tile periphery put on pins, in pin order
 CROSSBAR_OUTPUTS = (
     "x_fire",
@@ -153,22 +164,23 @@ class BoardCore(wiring.Component):
         m = Module()
         m.submodules.receiver = receiver = UartReceiver(divisor=self._divisor)
         m.submodules.transmitter = transmitter = UartTransmitter(divisor=self._divisor)
-        m.submodules.engine = engine = FrameEngine()
+        # 10 bit times per byte (start, 8 data, stop)
+        m.submodules.engine = engine = FrameEngine(silence_cycles=self._divisor * 10 * SILENCE_BYTE_TIMES)
         m.submodules.tile = tile = TilePeriphery(self._config)
         m.d.comb += [receiver.line.eq(self.uart_rx), self.uart_tx.eq(transmitter.line)]
         wiring.connect(m, receiver.data, engine.rx)
         wiring.connect(m, engine.tx, transmitter.data)
 
-        control = engine.registers[0]
+        control = engine.registers[REGISTER_CONTROL]
         m.d.comb += [
             # one start / one code per host write of the register (the engine's write strobes)
-            tile.read_start.eq(engine.written[0] & control[0]),
-            tile.update_start.eq(engine.written[0] & control[1]),
-            tile.update_bl.eq(engine.registers[1]),
-            tile.dac_codes.valid.eq(engine.written[2]),
-            tile.dac_codes.payload.eq(engine.registers[2]),
-            tile.update_codes.valid.eq(engine.written[3]),
-            tile.update_codes.payload.eq(engine.registers[3]),
+            tile.read_start.eq(engine.written[REGISTER_CONTROL] & (control & CONTROL_READ).any()),
+            tile.update_start.eq(engine.written[REGISTER_CONTROL] & (control & CONTROL_UPDATE).any()),
+            tile.update_bl.eq(engine.registers[REGISTER_BL]),
+            tile.dac_codes.valid.eq(engine.written[REGISTER_DAC_CODE]),
+            tile.dac_codes.payload.eq(engine.registers[REGISTER_DAC_CODE]),
+            tile.update_codes.valid.eq(engine.written[REGISTER_UPDATE_CODE]),
+            tile.update_codes.payload.eq(engine.registers[REGISTER_UPDATE_CODE]),
             tile.read_results.ready.eq(1),
             tile.transfer_results.ready.eq(1),
             self.busy.eq(tile.busy),

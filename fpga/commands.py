@@ -1,4 +1,4 @@
-"""``pulsetrain fpga build`` and ``pulsetrain fpga program``."""
+"""``pulsetrain fpga build``, ``pulsetrain fpga program`` and ``pulsetrain fpga simulate``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pulsetrain.config import ConfigError
+from pulsetrain.config import ConfigError, check_int
 
 #: board name -> openFPGALoader's board name
 # (openFPGALoader has no "icebreaker" board: the generic iCE40 entry drives its FT2232H)
@@ -90,3 +90,63 @@ def program(board: str, out_dir: str) -> None:
             f"openFPGALoader said: {said[-1] if said else 'nothing'}"
         )
     click.echo(f"programmed {board} with {bitstreams[0]}")
+
+
+def _write_json(path: str, document: dict[str, Any]) -> None:
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(document, indent=1))
+    partial.replace(target)
+
+
+@fpga.command()
+@click.option("--samples", type=int, default=3, show_default=True, help="Digits training samples.")
+@click.option("--seed", type=int, default=2, show_default=True, help="Training seed.")
+@click.option("--hidden", type=int, default=2, show_default=True, help="Hidden layer width.")
+@click.option(
+    "--fault-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Per-byte probability of a drop, of a bit flip and of a stall, each way (0..0.05).",
+)
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the link faults.")
+@click.option("--json", "json_path", default=None, help="Write the comparison here.")
+def simulate(
+    samples: int, seed: int, hidden: int, fault_rate: float, fault_seed: int, json_path: str | None
+) -> None:
+    """Train through the board simulated on Verilator (host link on its UART pins, the model's array on
+    its chip pins); compare with the pure model. Exit 1 when anything differs."""
+    _validate({"json_path": json_path})
+    check_int("samples", samples, 1, 1797)
+    check_int("hidden", hidden, 1, 64)
+    check_int("fault_seed", fault_seed, 0, 2**32 - 1)
+    if not 0.0 <= fault_rate <= 0.05:
+        raise ConfigError(f"fault_rate must be 0..0.05, not {fault_rate!r}")
+    from pulsetrain.cosim import runner
+    from pulsetrain.fpga.board_cosim import SIMULATION_TIMEOUT_S, BoardRun, run_board_training
+    from pulsetrain.fpga.transport import LineFaults
+
+    reason = runner.unavailable_reason(runner.SimulatorName.VERILATOR)
+    if reason is not None:
+        raise ConfigError(f"Verilator is not available: {reason}")
+    faults = LineFaults(
+        drop=fault_rate, corrupt=fault_rate, delay=fault_rate, delay_max_s=1.5 * SIMULATION_TIMEOUT_S
+    )
+    run = BoardRun(
+        options={"algo": "sgd", "seed": seed, "network.hidden": str(hidden)},
+        samples=samples,
+        to_board=faults,
+        from_board=faults,
+        fault_seed=fault_seed,
+        retries=20,
+    )
+    results = run_board_training(run)
+    link = dict(results.get("link") or {})
+    link.pop("retries_per_request", None)
+    shown = {**results, "link": link}
+    click.echo(json.dumps({key: value for key, value in shown.items() if key != "log"}, indent=1))
+    if json_path:
+        _write_json(json_path, results)
+    if not results["matches_model"]:
+        raise click.ClickException("the board's run differs from the pure model (see first_mismatch / error)")

@@ -48,8 +48,11 @@ class DeviceModel:
         self._last_sequence: int | None = None
         self._last_reply = b""
 
-    def receive(self, data: bytes) -> bytes:
-        """Take bytes from the line; return the reply bytes they cause (possibly none)."""
+    def receive(self, data: bytes, now_s: float = 0.0) -> bytes:
+        """Take bytes from the line; return the reply bytes they cause (possibly none).
+
+        ``now_s`` (the line's clock) is not used: the model buffers bytes and rescans after a bad
+        checksum, so gaps on the line change nothing for it."""
         out = bytearray()
         for frame in self._parser.feed(data):
             if frame.command & REPLY_FLAG:

@@ -3,7 +3,10 @@
 The Amaranth simulator runs in a thread of its own; :meth:`GatewareDevice.receive` hands it the bytes
 that reached the device, waits for the engine to go quiet and returns what it sent. So the host's own
 :class:`~pulsetrain.fpga.link.Link` over a faulty :class:`~pulsetrain.fpga.transport.SimulatedTransport`
-talks to the gateware exactly as it talks to the Python reference model.
+talks to the gateware exactly as it talks to the Python reference model. The line's gaps reach the
+gateware: before each call the simulation idles for the time the transport's clock moved on (one cycle per
+microsecond, a gap cut at ``max_idle_cycles``), so the engine's silence timeout sees what it would see on
+a board.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
 
 #: clock cycles without output after which the bare engine has surely finished its reply
 QUIET_CYCLES = 64
+#: the simulated clock, Hz (1 MHz: one cycle per microsecond of the line's clock)
+CLOCK_HZ = 1_000_000
 
 
 class SerialLoop(wiring.Component):
@@ -105,6 +110,10 @@ class GatewareDevice:
         Wall-clock limit on one :meth:`receive` (a hung simulation fails instead of stalling).
     status
         Values held on a bare :class:`FrameEngine`'s ``status`` words (what the periphery would report).
+    max_idle_cycles
+        The longest gap simulated between two calls: a longer gap on the line's clock is cut to this
+        (keep it above the engine's ``silence_cycles``, its longest timer, so cutting changes nothing
+        the engine can see; the Python simulator would otherwise spend seconds on every 50 ms retry).
     """
 
     def __init__(
@@ -114,15 +123,21 @@ class GatewareDevice:
         quiet_cycles: int = QUIET_CYCLES,
         timeout_s: float = 60.0,
         status: tuple[int, ...] = (),
+        max_idle_cycles: int = 4096,
     ) -> None:
         self._engine = engine
+        self._max_idle_cycles = max_idle_cycles
+        #: clock cycles simulated so far
+        self.cycles = 0
+        # where the simulation stands on the line's clock, in cycles (ahead of ``cycles`` after a cut gap)
+        self._line_cycles = 0
         self._status = status
         self._quiet_cycles = quiet_cycles
         self._timeout_s = timeout_s
-        self._requests: queue.Queue[bytes | None] = queue.Queue()
+        self._requests: queue.Queue[tuple[bytes, int] | None] = queue.Queue()
         self._replies: queue.Queue[bytes | BaseException] = queue.Queue()
         simulator = Simulator(engine)
-        simulator.add_clock(1e-6)
+        simulator.add_clock(1 / CLOCK_HZ)
         simulator.add_testbench(self._bench)
         self._thread = threading.Thread(target=self._run, args=(simulator,), daemon=True)
         self._thread.start()
@@ -139,15 +154,20 @@ class GatewareDevice:
         for index, value in enumerate(self._status):
             ctx.set(engine.status[index], value)  # type: ignore[attr-defined]
         while True:
-            data = self._requests.get()
-            if data is None:
+            request = self._requests.get()
+            if request is None:
                 return
+            data, idle = request
+            if idle:
+                await ctx.tick().repeat(idle)  # the line's gap since the last call (nothing sent then)
+                self.cycles += idle
             sent = bytearray()
 
             async def cycle(sent: bytearray = sent) -> None:
                 if ctx.get(engine.tx.valid):
                     sent.append(ctx.get(engine.tx.payload))
                 await ctx.tick()
+                self.cycles += 1
 
             for byte in data:
                 ctx.set(engine.rx.payload, byte)
@@ -165,10 +185,15 @@ class GatewareDevice:
                 quiet = 0 if len(sent) > before else quiet + 1
             self._replies.put(bytes(sent))
 
-    def receive(self, data: bytes) -> bytes:
-        """Feed ``data`` to the engine; return the bytes it sends until it is quiet."""
-        self._requests.put(data)
+    def receive(self, data: bytes, now_s: float = 0.0) -> bytes:
+        """Let the time up to ``now_s`` pass (capped at ``max_idle_cycles``), feed ``data`` to the engine;
+        return the bytes it sends until it is quiet."""
+        arrival = round(now_s * CLOCK_HZ)
+        idle = min(max(0, arrival - self._line_cycles), self._max_idle_cycles)
+        before = self.cycles
+        self._requests.put((data, idle))
         reply = self._replies.get(timeout=self._timeout_s)
+        self._line_cycles = max(arrival, self._line_cycles) + (self.cycles - before - idle)
         if isinstance(reply, BaseException):
             raise RuntimeError("the gateware simulation failed") from reply
         return reply

@@ -99,16 +99,17 @@ class Link:
         """The payload of the reply to the current sequence number, or None after a quiet timeout."""
         while True:
             data = self._transport.read(self._timeout_s)
-            if not data:
-                return None
             before = self._parser.bad_frames
-            frames = self._parser.feed(data)
+            # a quiet line: an incomplete frame (perhaps a corrupted LENGTH) will not complete; drop it
+            frames = self._parser.feed(data) if data else self._parser.resync()
             self.statistics.bad_frames += self._parser.bad_frames - before
             for index, frame in enumerate(frames):
                 if frame.sequence == self._sequence and frame.command == command | REPLY_FLAG:
                     self.statistics.stale_replies += len(frames) - index - 1
                     return frame.payload
                 self.statistics.stale_replies += 1
+            if not data:
+                return None
 
     # ---- register commands --------------------------------------------------------------------------
 

@@ -115,3 +115,18 @@ class FrameParser:
                 continue
             del self._buffer[:total]
             frames.append(Frame(sequence=body[1], command=body[2], payload=body[3:]))
+
+    def resync(self) -> list[Frame]:
+        """The line went quiet with a frame still incomplete: give it up; return the good frames after it.
+
+        A corrupted LENGTH byte can announce up to 255 payload bytes, and the parser would swallow that
+        many of the following frames before its checksum fails. When no byte comes for a timeout the
+        incomplete frame will not complete: its SYNC is dropped and the rest is searched again, and so on
+        until nothing incomplete is left (the buffer ends empty).
+        """
+        frames = self.feed(b"")
+        while self._buffer:
+            self.bad_frames += 1
+            del self._buffer[:1]
+            frames.extend(self.feed(b""))
+        return frames

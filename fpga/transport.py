@@ -24,8 +24,11 @@ class Transport(Protocol):
 class Device(Protocol):
     """The far end of a simulated line: takes bytes, answers bytes."""
 
-    def receive(self, data: bytes) -> bytes:
-        """Consume ``data``; return what the device sends back."""
+    def receive(self, data: bytes, now_s: float) -> bytes:
+        """Consume ``data``, arrived at ``now_s`` on the line's clock; return what the device sends back.
+
+        A clocked device (a gateware simulation) lets the time since the previous call pass first, so
+        that it sees the line's gaps (its receiver abandons a frame that stops arriving)."""
 
 
 class SerialTransport:
@@ -166,4 +169,4 @@ class SimulatedTransport:
     def _deliver_to_device(self) -> None:
         arrived = self._down.take_due(self.now_s)
         if arrived:
-            self._up.send(self._device.receive(arrived), self.now_s)
+            self._up.send(self._device.receive(arrived, self.now_s), self.now_s)

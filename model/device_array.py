@@ -146,6 +146,32 @@ class DeviceArray:
             rows = [signed_step, np.zeros_like(step), self.dw_min_std * step, low, high]
         self._gather_rows = np.stack(rows)
 
+    def step_table(self) -> FloatArray:
+        """The aggregated path's constants with one 64-byte row per device, the layout of the compiled
+        kernels (:mod:`pulsetrain.model.pulse_kernels`): columns (down, up) of the signed step
+        (constant) or fixed point (linear), (down, up) of ``log r`` (linear), (down, up) of the noise
+        constant, then the lower and the upper bound. One cache line per pulsed device."""
+        table = self.__dict__.get("_step_table")
+        if table is None:
+            rows, n = self._gather_rows, self._n_devices
+            # 64-byte aligned rows (NumPy aligns to 16 bytes): a row never straddles two cache lines
+            storage = np.empty(n * 8 + 8)
+            offset = (-storage.ctypes.data % 64) // 8
+            table = storage[offset : offset + n * 8].reshape(n, 8)
+            for column, (row, half) in enumerate([(q, h) for q in range(3) for h in (0, 1)]):
+                table[:, column] = rows[row, half * n : (half + 1) * n]
+            table[:, 6] = rows[3, :n]
+            table[:, 7] = rows[4, :n]
+            self._step_table = table
+        return table  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the kernels' table is a transposed copy, rebuilt on demand
+        state = self.__dict__.copy()
+        state.pop("_step_table", None)
+        state.pop("_expm1_tables", None)  # pulsed_update.expm1_table's cache
+        return state
+
     @property
     def shape(self) -> tuple[int, int]:
         """Shape of the array of devices."""

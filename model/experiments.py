@@ -52,12 +52,15 @@ from pulsetrain.model.study_runs import regression_weight_error, run_one
 from pulsetrain.model.study_settings import (
     ACTIVATIONS,
     ACTIVATIONS_QUICK,
+    DATASET_FEATURES,
+    DATASET_NETWORKS,
     DEFAULTS_OVERRIDES,
     DEPTHS,
     FACTOR_NETWORK,
     FACTORS,
     LR_GRID,
     LR_GRID_QUICK,
+    MNIST_TRAIN_SAMPLES_QUICK,
     NETWORKS,
     NETWORKS_QUICK,
     NONIDEALITY_LADDER,
@@ -102,17 +105,29 @@ def _train_spec(study: str, label: str, sets: Sequence[str], seed: int, **info: 
     }
 
 
-def plan(study: str, quick: bool = False, seeds: Sequence[int] = (0, 1, 2)) -> list[Spec]:
-    """The final runs of ``study`` (``quick``: minutes in total on one core), before tuning."""
+def plan(
+    study: str,
+    quick: bool = False,
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    networks: Sequence[str] | None = None,
+    activations: Sequence[str] | None = None,
+    dataset: str | None = None,
+) -> list[Spec]:
+    """The final runs of ``study`` (``quick``: minutes in total on one core), before tuning.
+
+    ``networks``, ``activations`` and ``dataset`` (bp-vs-dfa only) replace the size's lists
+    (:data:`DATASET_NETWORKS` or :data:`NETWORKS_QUICK`, :data:`ACTIVATIONS` or
+    :data:`ACTIVATIONS_QUICK`) and digits; None keeps them.
+    """
     check_choice("study", study, STUDIES)
     if not seeds:
         raise ConfigError("seeds must name at least one seed")
-    planners = {
-        "offset-sweep": _plan_offset_sweep,
-        "bp-vs-dfa": _plan_bp_vs_dfa,
-        "sbe-batch": _plan_sbe,
-        "defaults": _plan_defaults,
-    }
+    if study != "bp-vs-dfa" and (networks, activations, dataset) != (None, None, None):
+        raise ConfigError(f"networks, activations and dataset choose bp-vs-dfa's runs only, not {study!r}'s")
+    if study == "bp-vs-dfa":
+        return _plan_bp_vs_dfa(quick, tuple(seeds), *_bp_vs_dfa_axes(quick, networks, activations, dataset))
+    planners = {"offset-sweep": _plan_offset_sweep, "sbe-batch": _plan_sbe, "defaults": _plan_defaults}
     return planners[study](quick, tuple(seeds))
 
 
@@ -159,10 +174,15 @@ def _bp_and_dfa(
     seeds: tuple[int, ...],
     grid: Sequence[float],
     tune: bool,
+    data: tuple[str, int | None] | None = None,
     **info: Any,
 ) -> list[Spec]:
-    """One run per algorithm (BP as analog SGD, DFA) and seed, lr from the group's validation choice."""
+    """One run per algorithm (BP as analog SGD, DFA) and seed, lr from the group's validation choice;
+    ``data``: (data set, training samples or None) where not digits."""
     hidden = ",".join(str(h) for h in NETWORKS[network])
+    if data is not None:
+        extra = (*extra, f"dataset={data[0]}")
+        info |= {"dataset": data[0]} | ({} if data[1] is None else {"train_samples": data[1]})
     specs = []
     for algo in ("sgd", "dfa"):
         for seed in seeds:
@@ -189,12 +209,48 @@ def _bp_and_dfa(
     return specs
 
 
-def _plan_bp_vs_dfa(quick: bool, seeds: tuple[int, ...]) -> list[Spec]:
+def _bp_vs_dfa_axes(
+    quick: bool, networks: Sequence[str] | None, activations: Sequence[str] | None, dataset: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """bp-vs-dfa's networks, activations and data set, checked (the networks' input against the data)."""
+    data = dataset or "digits"
+    check_choice("dataset", data, tuple(DATASET_NETWORKS))
+    default = NETWORKS_QUICK if quick and data == "digits" else DATASET_NETWORKS[data]
+    nets = tuple(networks) if networks is not None else default
+    acts = tuple(activations) if activations is not None else ACTIVATIONS_QUICK if quick else ACTIVATIONS
+    for name, chosen, allowed in (("network", nets, tuple(NETWORKS)), ("activation", acts, ACTIVATIONS)):
+        if not chosen:
+            raise ConfigError(f"{name}s must name at least one of {', '.join(allowed)}")
+        for item in chosen:
+            check_choice(name, item, allowed)
+    for net in nets:
+        if int(net.split("-")[0]) != DATASET_FEATURES[data]:
+            raise ConfigError(
+                f"network {net} takes {net.split('-')[0]} inputs; dataset {data} has {DATASET_FEATURES[data]}"
+                f" (its networks: {', '.join(DATASET_NETWORKS[data])})"
+            )
+    return nets, acts, data
+
+
+def _plan_bp_vs_dfa(
+    quick: bool,
+    seeds: tuple[int, ...],
+    networks: tuple[str, ...],
+    activations: tuple[str, ...],
+    dataset: str = "digits",
+) -> list[Spec]:
     levels = (0, TUNE_LEVEL, len(NONIDEALITY_LADDER) - 1) if quick else tuple(range(len(NONIDEALITY_LADDER)))
-    common = {"epochs": 8 if quick else 20, "seeds": seeds, "grid": LR_GRID_QUICK if quick else LR_GRID}
+    common: dict[str, Any] = {
+        "epochs": 8 if quick else 20,
+        "seeds": seeds,
+        "grid": LR_GRID_QUICK if quick else LR_GRID,
+    }
+    if dataset != "digits":
+        # MNIST-class data: the dataset in every run's settings; the quick size on a training subset
+        common["data"] = (dataset, MNIST_TRAIN_SAMPLES_QUICK if quick else None)
     specs: list[Spec] = []
-    for network in NETWORKS_QUICK if quick else tuple(NETWORKS):
-        for activation in ACTIVATIONS_QUICK if quick else ACTIVATIONS:
+    for network in networks:
+        for activation in activations:
             for level in levels:
                 specs += _bp_and_dfa(
                     network,
@@ -302,13 +358,22 @@ def run_study(
     scheduler: str | None = None,
     cache_dir: str | Path | None = None,
     on_result: Callable[[Any], None] | None = None,
+    networks: Sequence[str] | None = None,
+    activations: Sequence[str] | None = None,
+    dataset: str | None = None,
 ) -> dict[str, Any]:
     """Plan, tune on the validation split, run (through :class:`pulsetrain.executor.Executor`) and
-    summarize ``study``; the document records the commit it ran on and every tuning choice."""
+    summarize ``study``; the document records the commit it ran on and every tuning choice.
+
+    ``networks``, ``activations``, ``dataset``: bp-vs-dfa's axes, as in :func:`plan` (recorded in the
+    document when given).
+    """
     from pulsetrain.executor import Executor, Run
 
     commit = source_commit()  # before the runs: the code they run, even if the tree changes meanwhile
-    specs = plan(study, quick, seeds)
+    given = {"networks": networks, "activations": activations, "dataset": dataset}
+    axes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    specs = plan(study, quick, seeds, **axes)
     with Executor(workers=workers, scheduler=scheduler, cache_dir=cache_dir) as executor:
         tuning = tuning_specs(specs)
         tuning_results = executor.map([Run(run_one, s, label=str(s["label"])) for s in tuning], on_result)
@@ -321,6 +386,7 @@ def run_study(
         "study": study,
         "quick": quick,
         "seeds": list(seeds),
+        **{name: value if isinstance(value, str) else list(value) for name, value in axes.items()},
         "commit": commit,
         "summary": summary,
         "tuning_results": tuning_results,
@@ -338,6 +404,11 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
+def _parse_names(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of names (checked by :func:`plan`), or None."""
+    return None if text is None else tuple(part.strip() for part in text.split(","))
+
+
 @click.command("experiment")
 @click.argument("study", type=click.Choice(STUDIES))
 @click.option("--quick", is_flag=True, help="A scaled-down version that finishes in minutes.")
@@ -351,6 +422,21 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
     "--scheduler", default=None, help="Dask scheduler address (tcp://host:port) instead of local workers."
 )
 @click.option("--cache-dir", default=None, help="Cache finished runs here (a rerun only reads them).")
+@click.option(
+    "--networks",
+    default=None,
+    help=f"bp-vs-dfa only: networks, comma separated, of {', '.join(NETWORKS)} (default: the size's list).",
+)
+@click.option(
+    "--activations",
+    default=None,
+    help=f"bp-vs-dfa only: activations, comma separated, of {', '.join(ACTIVATIONS)} (default: the size's).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help=f"bp-vs-dfa only: the data set, one of {', '.join(DATASET_NETWORKS)} (default: digits).",
+)
 def experiment(
     study: str,
     quick: bool,
@@ -360,10 +446,15 @@ def experiment(
     workers: int,
     scheduler: str | None,
     cache_dir: str | None,
+    networks: str | None,
+    activations: str | None,
+    dataset: str | None,
 ) -> None:
     """Run a study of the learning algorithms and print its claims."""
     seed_list = _parse_seeds(seeds)
-    specs = plan(study, quick, seed_list)
+    given = {"networks": _parse_names(networks), "activations": _parse_names(activations), "dataset": dataset}
+    axes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    specs = plan(study, quick, seed_list, **axes)
     total = len(specs) + len(tuning_specs(specs))
     done = [0]
 
@@ -380,6 +471,7 @@ def experiment(
         scheduler=scheduler,
         cache_dir=cache_dir,
         on_result=progress,
+        **axes,
     )
     summary = document["summary"]
     click.echo(json.dumps(summary["claims"], indent=2, default=float))

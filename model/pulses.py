@@ -168,6 +168,11 @@ class FloatPulseSource:
         uniform = self.rng.random(out=buffer[:bl])
         return (uniform < magnitudes * gains) * signs  # type: ignore[no-any-return]
 
+    def uniform(self, count: int) -> NDArray[np.float64]:
+        """The next ``count`` uniform numbers of the stream, as :meth:`signed_lines` would draw them
+        (consecutive draws concatenate: ``random(n)`` then ``random(m)`` equals ``random(n + m)``)."""
+        return self.rng.random(count)
+
     def __getstate__(self) -> dict[str, Any]:
         # the draw buffer is scratch space, not state
         state = self.__dict__.copy()

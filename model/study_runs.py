@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from pulsetrain.model.study_settings import REGRESSION_SIZE
-from pulsetrain.model.study_tuning import digits, validation_split
+from pulsetrain.model.study_tuning import study_data, validation_split
 
 from pulsetrain.config import ConfigError, apply_overrides, parse_set_options
 
@@ -49,7 +49,8 @@ def _run_training(spec: Mapping[str, Any]) -> dict[str, Any]:
     from pulsetrain.model.training import config_summary, resolve_train_config
 
     config = resolve_train_config(sets=list(spec["sets"]))
-    data = validation_split() if spec["kind"] == "tune" else digits()
+    source = (str(spec.get("dataset", "digits")), spec.get("train_samples"))
+    data = validation_split(*source) if spec["kind"] == "tune" else study_data(*source)
     target = spec.get("target_train_accuracy")
     run = train_counting_updates(config, data, None if target is None else float(target))
     history = run["epochs"]

@@ -92,8 +92,26 @@ FACTORS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 #: the network on which the factors are separated
 FACTOR_NETWORK = "64-32-32-32-10"
-NETWORKS = {"64-32-10": (32,), "64-32-32-32-10": (32, 32, 32), "64-128-10": (128,)}
+#: every network by name: input-hidden-...-output (the input width names the data set it runs on)
+NETWORKS = {
+    "64-32-10": (32,),
+    "64-32-32-32-10": (32, 32, 32),
+    "64-128-10": (128,),
+    "784-800-10": (800,),
+}
 NETWORKS_QUICK = ("64-32-32-32-10",)
+#: the data sets of bp-vs-dfa and the networks each runs by default (full size; quick: NETWORKS_QUICK on
+#: digits); 784-800-10 is the MLP of Wolters et al.'s MNIST runs (arXiv 2212.14337, their network table:
+#: not verified here)
+DATASET_NETWORKS = {
+    "digits": ("64-32-10", "64-32-32-32-10", "64-128-10"),
+    "fashion-mnist": ("784-800-10",),
+    "mnist": ("784-800-10",),
+}
+#: input width of each data set
+DATASET_FEATURES = {"digits": 64, "fashion-mnist": 784, "mnist": 784}
+#: training samples of the quick size on MNIST-class data (a stratified subset; the test set is whole)
+MNIST_TRAIN_SAMPLES_QUICK = 2000
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 ACTIVATIONS_QUICK = ("sigmoid", "tanh")
 DEPTHS = (2, 3, 4, 5, 6)

@@ -19,17 +19,42 @@ VALIDATION_FRACTION = 0.2
 VALIDATION_SEED = 1
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def study_data(dataset: str = "digits", train_samples: int | None = None) -> Any:
+    """The split a study runs on (loaded once per process): ``dataset``'s training set, or a stratified
+    subset of ``train_samples`` of it (seed :data:`VALIDATION_SEED`; the quick size on MNIST-class data),
+    and its whole test set."""
+    from pulsetrain.model.data import Dataset, DataSplit, load_dataset
+    from sklearn.model_selection import train_test_split
+
+    data = load_dataset(Dataset(dataset), None)
+    if train_samples is None or train_samples >= data.x_train.shape[0]:
+        return data
+    x_train, _, y_train, _ = train_test_split(
+        data.x_train,
+        data.y_train,
+        train_size=train_samples,
+        random_state=VALIDATION_SEED,
+        stratify=data.y_train,
+    )
+    return DataSplit(
+        x_train=x_train,
+        y_train=y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_classes=data.n_classes,
+        image_shape=data.image_shape,
+    )
+
+
 def digits() -> Any:
-    """The digits split the studies run on (loaded once per process)."""
-    from pulsetrain.model.data import Dataset, load_dataset
-
-    return load_dataset(Dataset.DIGITS, None)
+    """The digits split most studies run on (loaded once per process)."""
+    return study_data("digits")
 
 
-@lru_cache(maxsize=1)
-def validation_split() -> Any:
-    """Digits' training set split into training and validation (the test set is not used).
+@lru_cache(maxsize=4)
+def validation_split(dataset: str = "digits", train_samples: int | None = None) -> Any:
+    """The training set of :func:`study_data` split into training and validation (the test set is not used).
 
     Returns a :class:`~pulsetrain.model.data.DataSplit` whose ``x_test`` / ``y_test`` are the held-out
     validation samples (stratified, :data:`VALIDATION_FRACTION`, seed :data:`VALIDATION_SEED`).
@@ -37,7 +62,7 @@ def validation_split() -> Any:
     from pulsetrain.model.data import DataSplit
     from sklearn.model_selection import train_test_split
 
-    data = digits()
+    data = study_data(dataset, train_samples)
     x_fit, x_valid, y_fit, y_valid = train_test_split(
         data.x_train,
         data.y_train,
@@ -45,7 +70,14 @@ def validation_split() -> Any:
         random_state=VALIDATION_SEED,
         stratify=data.y_train,
     )
-    return DataSplit(x_train=x_fit, y_train=y_fit, x_test=x_valid, y_test=y_valid, n_classes=data.n_classes)
+    return DataSplit(
+        x_train=x_fit,
+        y_train=y_fit,
+        x_test=x_valid,
+        y_test=y_valid,
+        n_classes=data.n_classes,
+        image_shape=data.image_shape,
+    )
 
 
 def tuning_specs(specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pulsetrain.model import pulse_kernels, pulsed_update
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
-from pulsetrain.model.pulses import FloatPulseSource, plan_pulses, scales_for
+from pulsetrain.model.pulses import FloatPulseSource, plan_pulses
 from pulsetrain.model.tile_config import (
     IDEAL_IO,
     IOConfig,
@@ -54,6 +55,8 @@ from pulsetrain.config import check_int
 FloatArray = NDArray[np.float64]
 _MAX = np.maximum.reduce  # ``a.max(axis)`` without the Python wrapper of ndarray.max (same result)
 _FLOAT64 = np.dtype(np.float64)
+#: reads of more values than this (a batch of conv patches) keep their temporaries small
+_LARGE = 1 << 20
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
 
@@ -219,6 +222,7 @@ class Tile:
         state.pop("_management_cache", None)
         state.pop("_divisor_cache", None)
         state.pop("_coincidences_flat", None)
+        state.pop("_kernels", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -330,7 +334,12 @@ class Tile:
         bound = io.inp_bound
         if constants.abs_max:
             # each input vector scaled by its largest magnitude (all-zero rows: any scale gives 0)
-            scale = _MAX(np.abs(inputs), axis=1, keepdims=True)
+            if inputs.size < _LARGE:
+                scale = _MAX(np.abs(inputs), axis=1, keepdims=True)
+            else:  # the same maxima without an |inputs|-sized temporary (a batch of conv patches)
+                scale = np.maximum(
+                    _MAX(inputs, axis=1, keepdims=True), -np.minimum.reduce(inputs, axis=1, keepdims=True)
+                )
             np.maximum(scale, 1e-300, out=scale)
             inputs = inputs / scale
             clip = bound < 1.0  # after the scaling every |input| <= 1
@@ -349,7 +358,11 @@ class Tile:
         if self.read_distortion is not None:
             out = self.read_distortion.distort(inputs, transpose, out)
         if io.out_noise > 0.0:
-            out += self.rng.normal(0.0, io.out_noise, out.shape)
+            # a large batch draws its noise in row blocks: the same numbers (C order), a smaller temporary
+            step = max(1, _LARGE // out.shape[1])
+            for first in range(0, out.shape[0], step):
+                block = out[first : first + step]
+                block += self.rng.normal(0.0, io.out_noise, block.shape)
         np.minimum(out, io.out_bound, out=out)
         np.maximum(out, -io.out_bound, out=out)
         if constants.code_gain is not None:
@@ -426,9 +439,7 @@ class Tile:
         if flat_index.size == 0:
             return
         # integer-valued float32 counts from the coincidence product are used as they are
-        self._pulses[flat_index] += self.devices.apply_at(
-            self._g_flat, flat_index, np.asarray(signed_counts), self.rng
-        )
+        self._apply_counted(flat_index, np.asarray(signed_counts))
         if self._has_reference:
             self._draw_write_noise(flat_index)
             self._refresh()
@@ -452,10 +463,19 @@ class Tile:
             return
         flat_index = rows * self.in_size
         flat_index += k
-        self._pulses[flat_index] += self.devices.apply_at(self._g_flat, flat_index, counts[rows], self.rng)
+        self._apply_counted(flat_index, counts[rows])
         if self._has_reference:
             self._draw_write_noise(flat_index)
             self._refresh()
+
+    def _apply_counted(self, flat_index: NDArray[np.int64], signed_counts: NDArray[Any]) -> None:
+        """``DeviceArray.apply_at`` on the devices ``flat_index`` and their pulse counts, compiled where
+        the step rule allows (the same normals drawn, the same states: see ``pulsed_update``)."""
+        devices = self.devices
+        if pulse_kernels.AVAILABLE and devices.step in pulsed_update.COMPILED_STEPS:
+            pulsed_update.apply_entries(self, flat_index, signed_counts)
+        else:
+            self._pulses[flat_index] += devices.apply_at(self._g_flat, flat_index, signed_counts, self.rng)
 
     def apply_trains(self, trains: PulseTrains) -> None:
         """Apply the coincidences of pulse trains (from any pulse source, or the RTL in co-simulation)."""
@@ -566,48 +586,13 @@ class Tile:
         return divisor
 
     def _update_float(self, signed_inputs: FloatArray, lr: float) -> None:
-        """Stochastic update with the float source's signed lines: the same random numbers and decisions
-        as through :meth:`FloatPulseSource.trains`, without building PulseTrains.
-
-        ``signed_inputs`` (batch, in_size + out_size) holds per sample the x lines followed by the d
-        lines in device units with the sign each line carries (``-d``: + counts are up-steps), laid out
-        like the source's uniform draw, so that each sample needs one product, one comparison and one
-        sign multiplication for both sides (at batch 1 the call overhead, not the arithmetic, sets the
-        speed).
-        """
-        n_x = self.in_size
-        dw_min = self.device.dw_min
-        config = self.update_config
-        desired_bl, bl_management, update_management = (
-            config.desired_bl,
-            config.bl_management,
-            config.update_management,
-        )
-        source: FloatPulseSource = self.pulse_source  # type: ignore[assignment]
-        magnitudes = np.abs(signed_inputs)
-        signs = np.sign(signed_inputs, dtype=np.float32)
-        # the largest |x| and |d| of every sample: one reduction over the two segments of each row
-        maxima = np.maximum.reduceat(magnitudes, self._segments, axis=1).tolist()
-        gains = self._gains
-        coincidences = self._coincidences
-        flat = self._coincidences_flat
-        for b, (x_max, d_max) in enumerate(maxima):
-            scales = scales_for(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
-            if scales is None:
-                continue
-            bl, gains[:n_x], gains[n_x:] = scales
-            lines = source.signed_lines(magnitudes[b], signs[b], gains, bl)
-            # signed coincidence counts of every device, into the tile's scratch matrix (integers:
-            # exact in float32 whatever the summation order)
-            np.matmul(lines[:, n_x:].T, lines[:, :n_x], out=coincidences)
-            # nonzero of the boolean mask: a fraction of the cost of float32 ``nonzero`` (same indices;
-            # a count of -0.0 is zero for both)
-            index = (flat != 0.0).nonzero()[0]
-            if index.size:
-                self._pulses[index] += self.devices.apply_at(self._g_flat, index, flat[index], self.rng)
-                if self._has_reference:
-                    self._draw_write_noise(index)
-                    self._refresh()
+        """Stochastic update with the float source's signed lines (see
+        :func:`~pulsetrain.model.pulsed_update.stochastic_update`): through the compiled kernels, or
+        without Numba through their NumPy reference (the same random numbers, decisions and states)."""
+        if pulse_kernels.AVAILABLE:
+            pulsed_update.stochastic_update(self, signed_inputs, lr)
+        else:
+            pulsed_update.stochastic_update_reference(self, signed_inputs, lr)
 
 
 # the configs live in tile_config; importers of this module keep finding them here

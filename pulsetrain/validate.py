@@ -327,7 +327,10 @@ def check_accuracy_file(path: str | Path) -> None:
 
 
 def check_network_text(text: str) -> tuple[int, ...]:
-    """``64-32-10``: at least two decimal layer sizes >= 1 joined by single dashes."""
+    """``64-32-10``: at least two decimal layer sizes >= 1 joined by single dashes; or a named convolutional
+    network the estimator maps (``lenet5``, ``vgg8``: no sizes, returns ``()``)."""
+    if text.strip() in ("lenet5", "vgg8"):
+        return ()
     if not re.fullmatch(r"[0-9]+(-[0-9]+)+", text.strip()):
         raise ConfigError(f"--network must be layer sizes joined by '-', like 64-32-10, not {text!r}")
     sizes = tuple(int(part, 10) for part in text.strip().split("-"))

@@ -15,8 +15,10 @@ Stimulus, two kinds:
   random bits every cycle). A generic workload: it exercises the logic like an uncorrelated data stream,
   not like a training schedule; the estimator uses it only as a bound.
 * recorded (``workload_file``): per-cycle values of the input ports, recorded from a training run of the
-  twins (:mod:`pulsetrain.synth.workload`); ports the file does not name are held at 0. The file's content
-  digest (``workload_sha256``) enters the synthesis cache key, its path does not.
+  twins (:mod:`pulsetrain.synth.workload`); ports the file does not name are held at 0; an input stream
+  may instead be given as its items (``stream.NAME``), fed through its valid/ready handshake at the
+  block's own pace. The file's content digest (``workload_sha256``) enters the synthesis cache key, its
+  path does not.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class ActivityStimulus:
 
     def __post_init__(self) -> None:
         check_int("activity.cycles", self.cycles, 10, 10_000_000)
+        check_range("activity.input_toggle_probability", self.input_toggle_probability, 0.0, 1.0)
+        check_int("activity.seed", self.seed, 0)
         if bool(self.workload_file) != bool(self.workload_sha256):
             raise ConfigError("activity.workload_file and activity.workload_sha256 go together")
 
@@ -65,8 +69,6 @@ class ActivityStimulus:
             f"random inputs, {self.cycles} cycles, each bit flipping with probability "
             f"{self.input_toggle_probability} per cycle (seed {self.seed})"
         )
-        check_range("activity.input_toggle_probability", self.input_toggle_probability, 0.0, 1.0)
-        check_int("activity.seed", self.seed, 0)
 
 
 @dataclass(frozen=True)
@@ -97,40 +99,118 @@ def simulate_activity(component: object, vcd_path: Path, stimulus: ActivityStimu
             # struct / enum views are driven through their underlying bits
             inputs.append(Value.cast(value))
             names.append(".".join(str(part) for part in path))
+    streams: dict[str, list[int]] = {}
     if stimulus.workload_file:
-        values_per_port, cycles = _recorded_values(Path(stimulus.workload_file), names, inputs)
+        values_per_port, cycles, streams = _recorded_values(Path(stimulus.workload_file), names, inputs)
     else:
         values_per_port, cycles = _random_values(inputs, stimulus), stimulus.cycles
     simulator = Simulator(component)
     simulator.add_clock(_CLOCK_PERIOD_S)
+    if streams:
+        simulator.add_testbench(_stream_testbench(component, names, inputs, values_per_port, cycles, streams))
+    else:
 
-    async def testbench(ctx):  # type: ignore[no-untyped-def]
-        for cycle in range(cycles):
-            for port, values in zip(inputs, values_per_port, strict=True):
-                ctx.set(port, values[cycle])
-            await ctx.tick()
+        async def testbench(ctx):  # type: ignore[no-untyped-def]
+            for cycle in range(cycles):
+                for port, values in zip(inputs, values_per_port, strict=True):
+                    ctx.set(port, values[cycle])
+                await ctx.tick()
 
-    simulator.add_testbench(testbench)
+        simulator.add_testbench(testbench)
     vcd_path.parent.mkdir(parents=True, exist_ok=True)
     with simulator.write_vcd(str(vcd_path)):
         simulator.run()
     return vcd_path
 
 
-def _recorded_values(file: Path, names: list[str], inputs: list[Any]) -> tuple[list[list[int]], int]:
-    """Per-port values from a recorded workload; unknown names in the file are an error (a stale file)."""
+#: clock cycles a stream item may wait for ``ready`` before the replay gives up on the block.
+_STREAM_PATIENCE_CYCLES = 10_000
+
+
+def _recorded_values(
+    file: Path, names: list[str], inputs: list[Any]
+) -> tuple[list[list[int]], int, dict[str, list[int]]]:
+    """Per-cycle values of the ports and the items of each stream from a recorded workload.
+
+    A key ``stream.NAME`` holds the items of the input stream ``NAME`` (fed through its handshake, see
+    :func:`_stream_testbench`); every other key is a port's value per cycle. Unknown names are an error
+    (a stale file).
+    """
     with np.load(file) as archive:
         recorded = {key.replace("__", "."): archive[key] for key in archive.files}
-    unknown = sorted(set(recorded) - set(names))
+    streams = {
+        k.removeprefix("stream."): [int(v) for v in a] for k, a in recorded.items() if k.startswith("stream.")
+    }
+    per_cycle = {k: v for k, v in recorded.items() if not k.startswith("stream.")}
+    stream_ports = {f"{name}.{part}" for name in streams for part in ("valid", "payload")}
+    unknown = sorted((set(per_cycle) | stream_ports) - set(names))
     if unknown:
         raise ConfigError(f"workload {file} names ports the block does not have: {', '.join(unknown)}")
-    cycles = max(len(v) for v in recorded.values())
+    cycles = max((len(v) for v in per_cycle.values()), default=1)
     values = []
     for name, port in zip(names, inputs, strict=True):
         mask = (1 << len(port)) - 1
-        column = recorded.get(name)
+        column = per_cycle.get(name)
         values.append([int(v) & mask for v in column] if column is not None else [0] * cycles)
-    return values, cycles
+    return values, cycles, streams
+
+
+def _stream_testbench(
+    component: Any,
+    names: list[str],
+    inputs: list[Any],
+    values_per_port: list[list[int]],
+    cycles: int,
+    streams: dict[str, list[int]],
+) -> Any:
+    """A testbench replaying per-cycle port values and feeding stream items through their handshake.
+
+    Each stream presents its next item with ``valid`` high and moves on only after a clock edge at which
+    the block's ``ready`` was high: the block consumes the recorded items at its own pace (a closed loop,
+    where a per-cycle replay would run ahead of a block whose passes take a varying number of cycles).
+    The replay runs for the per-cycle values' length or until every item is taken, whichever is longer,
+    then while the block's ``busy`` output (if it has one) stays high.
+    """
+    plain = [
+        (port, values)
+        for name, port, values in zip(names, inputs, values_per_port, strict=True)
+        if not any(name in (f"{s}.valid", f"{s}.payload") for s in streams)
+    ]
+    from amaranth.hdl import Value
+
+    feeds = []
+    for name, items in streams.items():
+        interface = getattr(component, name)
+        mask = (1 << len(Value.cast(interface.payload))) - 1
+        feeds.append((interface, [item & mask for item in items]))
+
+    async def testbench(ctx):  # type: ignore[no-untyped-def]
+        positions = [0] * len(feeds)
+        cycle = 0
+        limit = cycles + _STREAM_PATIENCE_CYCLES * (1 + sum(len(items) for _, items in feeds))
+        while cycle < limit and (
+            cycle < cycles or any(p < len(i) for p, (_, i) in zip(positions, feeds, strict=True))
+        ):
+            for port, values in plain:
+                ctx.set(port, values[cycle] if cycle < len(values) else 0)
+            taken = []
+            for position, (interface, items) in zip(positions, feeds, strict=True):
+                pending = position < len(items)
+                ctx.set(interface.valid, int(pending))
+                if pending:
+                    ctx.set(interface.payload, items[position])
+                taken.append(pending and bool(ctx.get(interface.ready)))
+            await ctx.tick()
+            positions = [p + int(t) for p, t in zip(positions, taken, strict=True)]
+            cycle += 1
+        # the block finishes the work of the last item (a block with a ``busy`` output until it drops)
+        busy = getattr(component, "busy", None)
+        for _ in range(_STREAM_PATIENCE_CYCLES):
+            if busy is None or not ctx.get(busy):
+                break
+            await ctx.tick()
+
+    return testbench
 
 
 def _random_values(inputs: list[Any], stimulus: ActivityStimulus) -> list[list[int]]:

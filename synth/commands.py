@@ -180,8 +180,14 @@ def _synthesis_columns(rows: list[dict[str, Any]], sweep_knob: str | None) -> li
     columns = ["block", "target"] + ([sweep_knob] if sweep_knob else [])
     return columns + [column for column in SYNTHESIS_COLUMNS if any(column in row for row in rows)]
 
+
 @click.command("estimate")
-@click.option("--network", default="64-32-10", show_default=True, help="layer sizes, input to output")
+@click.option(
+    "--network",
+    default="64-32-10",
+    show_default=True,
+    help="layer sizes, input to output, or a convolutional network: lenet5, vgg8 (analog SGD)",
+)
 @click.option(
     "--algo",
     "algorithm",
@@ -225,6 +231,9 @@ def estimate(
 
     from pulsetrain.results import write_json
 
+    if network in ("lenet5", "vgg8"):
+        _conv_estimate(network, algorithm, technology, json_path)
+        return
     sizes = est.parse_network(network)
     load_technology(technology)
     configs = _estimate_configs(sizes, algorithm, technology, not no_synthesis, sets)
@@ -247,6 +256,12 @@ def estimate(
         {"algorithm": r.config["algorithm"], **{c: r.area_um2[c] for c in est.CATEGORIES}} for r in results
     ]
     _table(area_rows, list(area_rows[0]), "area per category (µm²)")
+    unverified = sorted({entry for r in results for entry in r.unverified})
+    if unverified:
+        click.echo(
+            f"not verified here ({technology} table entries whose source is an assumption): "
+            + ", ".join(unverified)
+        )
     document: dict[str, Any] = {
         "estimates": [r.as_dict() for r in results],
         "wall_s": time.perf_counter() - started,
@@ -264,6 +279,33 @@ def estimate(
         document["neurosim_crosscheck"] = _print_neurosim_crosscheck()
     if json_path:
         write_json(json_path, document)
+        click.echo(f"wrote {json_path}")
+
+
+def _conv_estimate(network: str, algorithm: str, technology: str, json_path: str | None) -> None:
+    """``--network lenet5 / vgg8``: analog SGD on subarrays mapped by NeuroSim's rules."""
+    from pulsetrain.synth.conv_estimate import ConvEstimateConfig, conv_estimate
+    from pulsetrain.synth.estimator import CATEGORIES
+    from pulsetrain.synth.technology import load_technology
+
+    from pulsetrain.results import write_json
+
+    if algorithm not in ("sgd", "all"):
+        raise ConfigError(
+            f"--algo for --network {network} must be sgd (conv layers estimate analog SGD), not {algorithm!r}"
+        )
+    load_technology(technology)
+    images = 50_000 if network == "vgg8" else 60_000
+    result = conv_estimate(
+        ConvEstimateConfig(network=network, technology=technology, samples_per_epoch=images)
+    )
+    row = {c: result.energy_per_sample_pJ[c] for c in CATEGORIES}
+    row |= {"E_image_pJ": result.total_energy_per_sample_pJ, "t_image_ns": result.total_latency_per_sample_ns}
+    _table([row], list(row), f"estimate {network} (sgd) on {technology}: energy per image by category (pJ)")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    if json_path:
+        write_json(json_path, {"estimates": [result.as_dict()]})
         click.echo(f"wrote {json_path}")
 
 
@@ -317,6 +359,7 @@ def _estimate_row(result: Any) -> dict[str, Any]:
     for category in est.CATEGORIES:
         value = result.energy_per_sample_pJ[category]
         row[category] = "unavailable" if category in result.unavailable else value
+    row["digital_random_bound_pJ"] = _digital_bound(result.digital_blocks)
     row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
     low = sum(lo for lo, _ in result.energy_range_pJ.values())
     high = sum(hi for _, hi in result.energy_range_pJ.values())
@@ -325,6 +368,14 @@ def _estimate_row(result: Any) -> dict[str, Any]:
     row["E_epoch_uJ"] = result.energy_per_epoch_uJ
     row["latency"] = result.latency_source
     return row
+
+
+def _digital_bound(blocks: dict[str, Any]) -> float | str:
+    """The digital energy with every counted block at random-input activity (the bound), or ``-``."""
+    counted = [row for row in blocks.values() if row.get("counted") == "yes"]
+    if not counted:
+        return "-"
+    return sum(row["leakage_pJ"] + row["random_activity_dynamic_pJ"] for row in counted)
 
 
 def _print_neurosim_crosscheck() -> list[dict[str, Any]]:

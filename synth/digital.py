@@ -134,6 +134,25 @@ def _workload_options(
         block_config = apply_overrides(get_block(name).default_config(), overrides)
         ports = workload.transfer_controller_workload(block_config, transfers, layer)
         source = transfers.source
+    elif name == "chopper":
+        from pulsetrain.rtl.blocks import get_block
+
+        from pulsetrain.config import apply_overrides
+
+        transfers = workload.record_transfers(config.network, config.algorithm.value)
+        recorded = workload.record_updates(config.network, config.algorithm.value)
+        block_config = apply_overrides(get_block(name).default_config(), overrides)
+        ports = workload.chopper_workload(block_config, transfers, recorded, layer)
+        source = transfers.source
+    elif name == "sbe-unit":
+        from pulsetrain.rtl.blocks import get_block
+
+        from pulsetrain.config import apply_overrides
+
+        samples = workload.record_sbe_samples(config.network)
+        block_config = apply_overrides(get_block(name).default_config(), overrides)
+        ports = workload.sbe_unit_workload(block_config, samples, layer)
+        source = samples.source
     elif name == "schedule-controller":
         ports, source = workload.schedule_controller_workload(cycles), "one start per sample"
     else:
@@ -226,7 +245,8 @@ def digital_periphery(
     result.notes.append(
         "digital energy: OpenSTA power at the activity of a recorded training workload where one exists "
         "(pulse generators: the codes of a real run; transfer controllers: its updates and column reads; "
-        "schedule controller: one start per sample), the "
+        "choppers: the update signs and transfer reads; SBE units: the streamed vectors; schedule "
+        "controller: one start per sample), the "
         "random-input figure as the other end of the range; leakage over the whole sample, dynamic power "
         + (
             "only in the phases each block works in (clock gating assumed)"

@@ -171,6 +171,14 @@ class FlowOptions:
         elif self.target is Target.SKY130:
             keep |= {"sram_technology"}
         kept = {k: v for k, v in plain.items() if k in keep}
+        if "sram_technology" in kept:
+            # the SRAM model's figures enter by content: a changed table must not reuse a stale report
+            from pulsetrain.synth.technology import load_technology
+
+            values = load_technology(self.sram_technology).values
+            kept["sram_table_sha256"] = hashlib.sha256(
+                json.dumps(values, sort_keys=True, default=str).encode()
+            ).hexdigest()
         if "activity" in kept:
             # the recorded workload enters by its content digest, not by where its file lies
             kept["activity"] = {

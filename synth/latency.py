@@ -173,18 +173,33 @@ def _transfer_and_sbe(
             "transfer cycles (one column read + one C pulse slot per transfer) from the timing formulas"
         )
     if config.algorithm.value == "sbe":
-        # streaming update of X and D: one vector entry per cycle (assumption of the SBE unit's datapath)
-        sbe_cycles = max(fi + fo for fi, fo in config.layers)
+        sbe_cycles, how = _sbe_cycles(config)
         extra += sbe_cycles
         result.busy_ns["sbe"] += sbe_cycles * cycle_ns
         latency["digital"] += sbe_cycles * cycle_ns
-        result.notes.append(
-            "SBE: per-sample vector update at one entry per cycle; pulsed update once per batch"
-        )
+        result.notes.append(f"SBE: per-sample vector update {how}; pulsed update once per batch")
         # the controller runs the BP schedule with a pulsed update per sample; SBE updates once per batch
         update_cycles = sum(op.duration for op in schedule.operations if op.kind is OperationKind.UPDATE)
         saved = update_cycles * (1.0 - 1.0 / config.sbe_batch)
     return extra, saved
+
+
+def _sbe_cycles(config: EstimateConfig) -> tuple[float, str]:
+    """Cycles per sample of the slowest layer's SBE unit, and how they were found.
+
+    Measured on the unit's RTL replaying recorded samples where the RTL latency is asked for (the layers'
+    units run side by side); else one vector entry per cycle, an assumption that the RTL does not meet.
+    """
+    if config.use_rtl_latency:
+        try:
+            from pulsetrain.synth.workload import sbe_unit_cycles_per_sample
+
+            measured = max(sbe_unit_cycles_per_sample(config.network, i) for i in range(len(config.layers)))
+            return measured, f"{measured:.0f} cycles, simulated on the SBE unit RTL with recorded samples"
+        except ImportError:
+            pass
+    cycles = max(fi + fo for fi, fo in config.layers)
+    return float(cycles), f"{cycles} cycles at one vector entry per cycle (assumption; the RTL takes longer)"
 
 
 def latency_breakdown(config: EstimateConfig, tech: Technology) -> Latency:

@@ -1,27 +1,38 @@
 """Comparisons with NeuroSim V2.1.
 
-* :func:`neurosim_crosscheck` (kept from before): the VGG-8 numbers printed in NeuroSim's manual against
+* :func:`neurosim_crosscheck` (kept from before): the VGG-8 areas printed in NeuroSim's manual against
   our models with the ``neurosim_v21`` table. The array-area row is true by construction (same cell, same
-  node, the subarray count worked out by hand from NeuroSim's floorplan); the ADC-area rows are not
-  reconciled; the formula rows only check that we evaluate NeuroSim's SAR formulas faithfully.
+  node, the subarray count from NeuroSim's floorplan rules); the ADC-area rows use today's defaults, not
+  the printed run's settings; the formula rows only check that we evaluate NeuroSim's SAR formulas
+  faithfully. The VGG-8 comparison on the printed run's real settings, energy and latency included, is
+  :mod:`pulsetrain.synth.neurosim_vgg8`.
 * :func:`neurosim_mlp_comparison` (:mod:`pulsetrain.synth.neurosim_mlp`): a NeuroSim V2.1 run on a shared
   configuration, component by component.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from pathlib import Path
 from typing import Any
 
 from pulsetrain.synth import converters
+from pulsetrain.synth.conv_estimate import network_layers
+from pulsetrain.synth.mapping import map_network
 from pulsetrain.synth.technology import load_technology
 
 __all__ = [
+    "CROSSCHECK_TABLE",
     "NEUROSIM_PUBLISHED_AREA_UM2",
     "NEUROSIM_VGG8",
     "NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS",
     "neurosim_crosscheck",
+    "write_crosscheck",
 ]
+
+#: where :func:`write_crosscheck` writes the table (``python -m pulsetrain.synth.neurosim``).
+CROSSCHECK_TABLE = Path(__file__).resolve().parent / "results" / "neurosim_crosscheck.md"
 
 
 #: NeuroSim's default network, VGG-8 for CIFAR-10 (DNN_NeuroSim_V2.1, Training_pytorch/NeuroSIM/NetWork.csv:
@@ -47,17 +58,39 @@ NEUROSIM_PUBLISHED_AREA_UM2: dict[str, float] = {
     "weight_gradient": 1.07168e7,
 }
 
-#: Subarrays NeuroSim's floorplan (Chip.cpp ChipFloorPlan, novel mapping on) allocates for VGG-8, worked out
-#: by hand from its mapping rules: the five 3x3 layers with at least 128 unrolled rows use the novel mapping,
-#: one tile each of 9 PEs (one per kernel position) of 512x512 = 16 subarrays (5 x 144); the first layer and
-#: both fully connected layers use the conventional mapping on 1024x1024 tiles of 64 subarrays (1 + 8 + 1
-#: tiles). 1360 subarrays x 268.435 µm² (128x128 cells of 4F x 4F at 32 nm) is the published 365,072 µm².
-NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS = 5 * 9 * 16 + (1 + 8 + 1) * 64
+#: Subarrays NeuroSim's floorplan (Chip.cpp ChipFloorPlan, novel mapping on) allocates for VGG-8, computed by
+#: :func:`pulsetrain.synth.mapping.map_network` from its rules: the five 3x3 layers with at least 128 unrolled
+#: rows use the novel mapping, one tile each of 9 PEs (one per kernel position) of 512x512 = 16 subarrays
+#: (5 x 144); the first layer and both fully connected layers use the conventional mapping on 1024x1024 tiles
+#: of 64 subarrays (1 + 8 + 1 tiles): 1360, the count whose 268.435 µm² subarrays make the published
+#: 365,072 µm² (the tiles and speed-ups per layer equal the manual's Fig. 33; a test holds them).
+NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS = map_network(network_layers("vgg8")).subarrays_reserved
 
 
 def _vgg8_matrices() -> list[tuple[int, int]]:
     """(rows, columns) of each VGG-8 weight matrix as a crossbar holds it (kernel unrolled into rows)."""
     return [(k_h * k_w * c_in, c_out) for _, _, c_in, k_h, k_w, c_out in NEUROSIM_VGG8]
+
+
+def _add_row(
+    rows_out: list[dict[str, Any]],
+    quantity: str,
+    ours: float,
+    neurosim: float,
+    neurosim_source: str,
+    explanation: str,
+) -> None:
+    """One cross-check row, with the ratio ours / NeuroSim."""
+    rows_out.append(
+        {
+            "quantity": quantity,
+            "ours": ours,
+            "neurosim": neurosim,
+            "ratio": ours / neurosim,
+            "neurosim_source": neurosim_source,
+            "explanation": explanation,
+        }
+    )
 
 
 def neurosim_crosscheck() -> list[dict[str, Any]]:
@@ -95,18 +128,7 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
     source = "DNN+NeuroSim V2.1 User Manual, Fig. 34 (VGG-8 training chip example output)"
     rows_out: list[dict[str, Any]] = []
 
-    def row(quantity: str, ours: float, neurosim: float, neurosim_source: str, explanation: str) -> None:
-        rows_out.append(
-            {
-                "quantity": quantity,
-                "ours": ours,
-                "neurosim": neurosim,
-                "ratio": ours / neurosim,
-                "neurosim_source": neurosim_source,
-                "explanation": explanation,
-            }
-        )
-
+    row = functools.partial(_add_row, rows_out)
     row(
         f"VGG-8 CIM array area, {needed} subarrays the weights need (um^2)",
         needed * subarray_area,
@@ -122,8 +144,8 @@ def neurosim_crosscheck() -> list[dict[str, Any]]:
         NEUROSIM_VGG8_FLOORPLAN_SUBARRAYS * subarray_area,
         published["cim_array_fw_ag"],
         source,
-        "our cell-area model on the subarray count of NeuroSim's floorplan (worked out by hand from "
-        "Chip.cpp's mapping rules): the cell model agrees, the whole gap of the row above is floorplan",
+        "our cell-area model on the subarray count of NeuroSim's floorplan (computed by synth/mapping.py "
+        "from Chip.cpp's mapping rules): the cell model agrees, the whole gap of the row above is floorplan",
     )
     row(
         f"VGG-8 ADC area, {needed} subarrays x {adcs_per_subarray} {bits}-bit SAR ADCs (um^2)",
@@ -200,3 +222,33 @@ def _formula_rows(row: Any) -> None:
         "same transistor counts and per-transistor cell (CalculateGateArea, 212.8 F^2) on both sides: "
         "checks our implementation only",
     )
+
+
+def write_crosscheck(path: Path = CROSSCHECK_TABLE) -> None:
+    """The cross-check as a Markdown table with numbered explanations."""
+    rows = neurosim_crosscheck()
+    lines = [
+        "# Cross-check of the estimator against NeuroSim V2.1",
+        "",
+        (
+            "Printed by `pulsetrain estimate --no-synthesis --crosscheck` and written by `python -m "
+            "pulsetrain.synth.neurosim` (neurosim_v21 technology table: today's defaults, not the printed "
+            "run's settings; the VGG-8 comparison on those settings, energy and latency included, is "
+            "[conv_estimates.md](conv_estimates.md)). Ratio = ours / NeuroSim."
+        ),
+        "",
+        "| # | quantity | ours | NeuroSim | ratio | NeuroSim number from |",
+        "|---|---|---|---|---|---|",
+    ]
+    for number, row in enumerate(rows, start=1):
+        lines.append(
+            f"| {number} | {row['quantity']} | {row['ours']:.4g} | {row['neurosim']:.4g} | "
+            f"{row['ratio']:.3f} | {row['neurosim_source']} |"
+        )
+    lines.append("")
+    lines += [f"{number}. {row['explanation']}" for number, row in enumerate(rows, start=1)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    write_crosscheck()

@@ -131,10 +131,11 @@ def write_digital_activity(rows: list[dict[str, Any]], path: Path) -> None:
             "algorithm with the twin pulse source (no bias line, digits, seed 0; SBE at batch 1), replayed "
             "through the RTL; the updates of A and the ADC codes of each column read the transfer "
             "controller's twin received in a 100-sample run (TTv2 family); one start per sample for the "
-            "schedule controller. The chopper and the SBE unit have no recorded workload yet and stay at "
-            "random inputs. ADC "
-            "readouts are not counted (their logic is in the converter figure). Regenerate with `python -m "
-            "pulsetrain.synth.studies`."
+            "schedule controller; for the choppers the x-line signs of recorded updates, the column of each "
+            "transfer read and the flip after it; for the SBE units the vectors the model's SBE streamed in "
+            "a 100-sample run (batch 1), quantized to the unit's 8-bit input codes and fed through its "
+            "stream at its own pace. ADC readouts are not counted (their logic is in the converter "
+            "figure). Regenerate with `python -m pulsetrain.synth.studies`."
         ),
         "",
         (

@@ -14,9 +14,17 @@ in training:
 ``schedule-controller``
     its only input is ``start``, raised once per sample: the workload is that strobe, then the sample's
     cycles (the random stimulus toggled ``start`` at random instead).
+``transfer-controller``
+    the updates of A and the ADC codes of each column read its twin received in a training run.
+``chopper``
+    the x-line signs of recorded updates on its write path, the column of each transfer read on its read
+    path and the flip event after it.
+``sbe-unit``
+    the (input, error) vectors the model's SBE estimator streamed in a training run, as the unit's input
+    codes, fed through the ``samples`` stream at the unit's own pace.
 
-Blocks without a recorded workload here (ADC readout: its comparator inputs answer its own trial codes in
-a closed loop; transfer controller, chopper, SBE unit) keep the random stimulus, and the estimate says so.
+The ADC readout keeps the random stimulus (its comparator inputs answer its own trial codes in a closed
+loop) and is not added to the sums anyway (its logic is inside the converter figure).
 The recorded network has no bias line (``network.bias = false``) so that its layers match the estimator's
 ``64-32-10`` lines one to one.
 """
@@ -36,11 +44,16 @@ from numpy.typing import NDArray
 from pulsetrain.results import write_atomic
 
 __all__ = [
+    "RecordedSbeSamples",
     "RecordedTransfers",
     "RecordedUpdates",
+    "chopper_workload",
     "pulse_generator_workload",
+    "record_sbe_samples",
     "record_transfers",
     "record_updates",
+    "sbe_unit_cycles_per_sample",
+    "sbe_unit_workload",
     "schedule_controller_workload",
     "transfer_controller_workload",
     "workload_file",
@@ -216,6 +229,8 @@ class RecordedTransfers:
     events: tuple[tuple[NDArray[np.int64] | None, ...], ...]
     #: what was run.
     source: str
+    #: per layer: the column read after each update of A (-1: no read), aligned with ``events``.
+    columns: tuple[tuple[int, ...], ...] = ()
 
 
 @functools.cache
@@ -238,26 +253,31 @@ def record_transfers(
     from pulsetrain.model.twins.transfer import TwinTransferPeriphery
 
     events: list[list[NDArray[np.int64] | None]] = []
+    columns: list[list[int]] = []
 
     def recording_factory(config: Any, rng: np.random.Generator) -> Any:
         twin = TwinTransferPeriphery(config)
         layer: list[NDArray[np.int64] | None] = []
+        read_columns: list[int] = []
         events.append(layer)
+        columns.append(read_columns)
         step, transfer, lean = twin.step, twin.transfer, twin.transfer_pulses
 
         def recorded_step() -> Any:
             layer.append(None)
+            read_columns.append(-1)
             return step()
 
-        def keep(readout: Any) -> None:
+        def keep(column: int, readout: Any) -> None:
             layer[-1] = np.asarray(readout, dtype=np.int64).copy()
+            read_columns[-1] = int(column)
 
         def recorded_transfer(column: int, readout: Any) -> Any:
-            keep(readout)
+            keep(column, readout)
             return transfer(column, readout)
 
         def recorded_lean(column: int, readout: Any) -> Any:
-            keep(readout)
+            keep(column, readout)
             return lean(column, readout)
 
         twin.step, twin.transfer, twin.transfer_pulses = recorded_step, recorded_transfer, recorded_lean  # type: ignore[method-assign]
@@ -276,6 +296,7 @@ def record_transfers(
         train(config, data=subset)
     return RecordedTransfers(
         events=tuple(tuple(layer) for layer in events[: len(network) - 1]),
+        columns=tuple(tuple(layer) for layer in columns[: len(network) - 1]),
         source=f"model training, {algorithm}, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
     )
 
@@ -317,3 +338,146 @@ def transfer_controller_workload(
         "readout.payload": np.array(payload, dtype=np.int64),
         "result.ready": np.ones(total, dtype=np.int64),
     }
+
+
+def chopper_workload(
+    config: Any, transfers: RecordedTransfers, updates: RecordedUpdates, layer: int
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle inputs of an input chopper replaying ``REPLAYED_UPDATES`` recorded updates of A.
+
+    Each update: the x-line signs of a recorded update on ``data_negative`` for its ``BL`` slots (the
+    gradient written through the chopped lines), then, where the update triggered a transfer, the read
+    column on ``read_line`` for the three cycles per row of the column read and one ``flip`` strobe with
+    ``flip_line`` = that column (the event after the read). The updates' signs come from the pulse
+    generator's recording and the reads from the transfer controller's, two runs of the same algorithm and
+    seed (the recordings are kept apart).
+    """
+    layer_events, layer_columns = transfers.events[layer], transfers.columns[layer]
+    chosen = np.linspace(0, len(layer_events) - 1, min(REPLAYED_UPDATES, len(layer_events))).astype(int)
+    negative = updates.negative[layer][:, : config.lines]
+    weights = 1 << np.arange(config.lines, dtype=object)
+    names = ("flip", "flip_line", "flip_all", "data_negative", "read_line")
+    ports: dict[str, list[int]] = {name: [] for name in names}
+
+    def hold(cycles: int, **values: int) -> None:
+        for name in names:
+            ports[name] += [values.get(name, 0)] * cycles
+
+    for n, update in enumerate(chosen):
+        signs = int(np.asarray(negative[n % len(negative)], dtype=object).dot(weights))
+        hold(int(updates.bls[layer][n % len(negative)]) + 2, data_negative=signs)
+        column, codes = layer_columns[update], layer_events[update]
+        if column < 0 or codes is None:
+            continue
+        hold(3 * len(codes), read_line=column)
+        hold(1, flip=1, flip_line=column)
+        hold(2)
+    return {name: np.array(values, dtype=np.int64) for name, values in ports.items()}
+
+
+@dataclass(frozen=True)
+class RecordedSbeSamples:
+    """The (input, error) vectors each layer's SBE unit received in a training run, as the unit's codes."""
+
+    #: per layer: (samples, rows) input codes.
+    x_codes: tuple[NDArray[np.int64], ...]
+    #: per layer: (samples, cols) error codes.
+    d_codes: tuple[NDArray[np.int64], ...]
+    #: what was run.
+    source: str
+
+
+@functools.cache
+def record_sbe_samples(
+    network: tuple[int, ...], samples: int = 100, seed: int = 0, input_bits: int = 8
+) -> RecordedSbeSamples:
+    """Train ``network`` with SBE (batch 1) on the digits and keep what each layer's estimator streamed.
+
+    The model's SBE estimator is floating point; the vectors it is handed are quantized here as the unit's
+    inputs are, ``round(v 2^(input_bits - 1))`` clipped to the ``input_bits`` two's-complement range (no
+    gain stage: small errors become small codes, as they would in the unit).
+    """
+    import dataclasses
+
+    from pulsetrain.model.algorithms.sbe import StreamingEigenEstimator
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+
+    streamed: dict[int, list[tuple[Any, Any]]] = {}
+    original = StreamingEigenEstimator.add_batch
+    estimators: list[int] = []
+
+    def recording_add_batch(self: Any, xs: Any, ds: Any) -> None:
+        if id(self) not in estimators:
+            estimators.append(id(self))
+        layer = estimators.index(id(self))
+        streamed.setdefault(layer, []).extend(zip(np.array(xs), np.array(ds), strict=True))
+        original(self, xs, ds)
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    StreamingEigenEstimator.add_batch = recording_add_batch  # type: ignore[method-assign]
+    try:
+        config = TrainConfig(
+            algo="sbe", epochs=1, seed=seed, network=NetworkConfig(hidden=tuple(network[1:-1]), bias=False)
+        )
+        train(config, data=subset)
+    finally:
+        StreamingEigenEstimator.add_batch = original  # type: ignore[method-assign]
+    limit = 1 << (input_bits - 1)
+
+    def codes(values: list[Any]) -> NDArray[np.int64]:
+        return np.clip(np.round(np.array(values) * limit), -limit, limit - 1).astype(np.int64)
+
+    layers = [streamed[i] for i in sorted(streamed)]
+    return RecordedSbeSamples(
+        x_codes=tuple(codes([x for x, _ in layer]) for layer in layers),
+        d_codes=tuple(codes([d for _, d in layer]) for layer in layers),
+        source=f"model training, sbe batch 1, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
+    )
+
+
+def sbe_unit_workload(config: Any, recorded: RecordedSbeSamples, layer: int) -> dict[str, NDArray[np.int64]]:
+    """A ``start_batch`` strobe, then ``REPLAYED_UPDATES`` recorded samples as items of the ``samples``
+    stream (the d codes, then the x codes, the order the unit's passes take them in), fed at its pace."""
+    x_codes, d_codes = recorded.x_codes[layer], recorded.d_codes[layer]
+    chosen = np.linspace(0, len(x_codes) - 1, min(REPLAYED_UPDATES, len(x_codes))).astype(int)
+    items = np.concatenate(
+        [np.concatenate([d_codes[i][: config.cols], x_codes[i][: config.rows]]) for i in chosen]
+    )
+    return {"start_batch": np.array([1, 0], dtype=np.int64), "stream.samples": items.astype(np.int64)}
+
+
+@functools.cache
+def sbe_unit_cycles_per_sample(network: tuple[int, ...], layer: int) -> float:
+    """Clock cycles the SBE unit RTL of ``layer`` takes per sample, replaying recorded samples.
+
+    The unit's passes (project d, update X, update D, each followed by a normalization) take a number of
+    cycles that depends on its datapath; this simulates its RTL on :func:`sbe_unit_workload` (fed at its
+    own pace) and divides the cycles until it is idle by the samples replayed.
+    """
+    from pulsetrain.rtl.blocks import get_block
+    from pulsetrain.rtl.sbe_unit import SbeUnit
+    from pulsetrain.synth.activity import ActivityStimulus, simulate_activity
+    from pulsetrain.synth.tools import cache_root
+
+    from pulsetrain.config import apply_overrides
+
+    fan_in, fan_out = network[layer], network[layer + 1]
+    config = apply_overrides(get_block("sbe-unit").default_config(), {"rows": fan_in, "cols": fan_out})
+    recorded = record_sbe_samples(network)
+    ports = sbe_unit_workload(config, recorded, layer)
+    path, digest = workload_file(ports, cache_root() / "workloads")
+    stimulus = ActivityStimulus(workload_file=str(path), workload_sha256=digest)
+    vcd = simulate_activity(
+        SbeUnit(config), cache_root() / "workloads" / f"{digest[:24]}-cycles.vcd", stimulus
+    )
+    end_fs = 0
+    with vcd.open() as handle:
+        for line in handle:
+            if line.startswith("#"):
+                end_fs = int(line[1:])
+    samples = min(REPLAYED_UPDATES, len(recorded.x_codes[layer]))
+    # simulate_activity clocks the design at 10 ns; the VCD's time unit is the femtosecond
+    return end_fs * 1e-15 / 1e-8 / samples

@@ -74,7 +74,7 @@ def test_link_faults_are_recovered_with_nothing_lost_or_applied_twice(faults: Li
 
 def test_a_silent_device_gives_a_clear_error_within_the_timeout() -> None:
     class Silent:
-        def receive(self, data: bytes) -> bytes:
+        def receive(self, data: bytes, now_s: float) -> bytes:
             return b""
 
     transport = SimulatedTransport(Silent())
@@ -136,3 +136,26 @@ def test_a_restarted_host_that_reuses_the_last_sequence_number_gets_a_replay() -
     Link(SimulatedTransport(device), first_sequence=40).add(0, 5)
     assert Link(SimulatedTransport(device), first_sequence=40).add(0, 5) == 5  # replayed, not applied
     assert device.registers[0] == 5 and device.replayed == 1
+
+
+def test_a_reply_whose_length_byte_was_corrupted_does_not_hide_the_retried_reply() -> None:
+    # a LENGTH of 250 would make the parser swallow the next 20 replies before its checksum failed; the
+    # quiet line at the timeout gives the incomplete frame up, and the retry's reply is taken
+    class LengthCorrupting:
+        def __init__(self) -> None:
+            self.model = DeviceModel()
+            self.replies = 0
+
+        def receive(self, data: bytes, now_s: float) -> bytes:
+            reply = bytearray(self.model.receive(data))
+            if reply:
+                self.replies += 1
+                if self.replies == 1:
+                    reply[1] = 250
+            return bytes(reply)
+
+    device = LengthCorrupting()
+    link = Link(SimulatedTransport(device), timeout_s=0.01, retries=2, first_sequence=1)
+    assert link.add(3, 7) == 7
+    assert link.statistics.retries == 1
+    assert device.model.applied == 1 and device.model.replayed == 1

@@ -319,3 +319,21 @@ def test_concurrent_requests_for_one_synthesis_share_one_run(monkeypatch: pytest
     assert {report.key for report in reports} == {reports[0].key}
     assert all(report.flip_flops == 24 for report in reports)
     assert sum(not report.cached for report in reports) >= 1
+
+
+def test_a_changed_sram_table_changes_the_cache_key(tmp_path: Path) -> None:
+    from pulsetrain.synth.technology import TECH_DIR
+
+    text = (TECH_DIR / "rpu_45nm.toml").read_text()
+    same, changed = tmp_path / "same.toml", tmp_path / "changed.toml"
+    same.write_text(text)
+    changed.write_text(text.replace("array_efficiency = { value = 0.7,", "array_efficiency = { value = 0.6,"))
+    assert changed.read_text() != text
+
+    def key(path: Path) -> str:
+        return cache_key_material(
+            "rtl", FlowOptions(target=Target.NANGATE45, sram_technology=str(path)), _TOOLS
+        )
+
+    assert key(same) != key(changed)
+    assert key(same) == key(tmp_path / "same.toml")

@@ -46,3 +46,49 @@ def test_the_committed_table_is_what_the_stored_output_gives(tmp_path: Path) -> 
     fresh = tmp_path / "table.md"
     neurosim_mlp.write_table(neurosim_mlp.comparison_rows(printed, settings), settings, fresh)
     assert fresh.read_text() == (results / "neurosim_mlp_comparison.md").read_text()
+
+
+def test_the_run_script_sets_the_shared_configuration_in_param_cpp() -> None:
+    from pulsetrain.synth import neurosim_run
+
+    from pulsetrain.config import ConfigError
+
+    text = "\tSARADC = false;   // MLSA\n\tnovelMapping = true;\n\ttrainingEstimation = true;\n"
+    text += "\tbatchSize = 200;\n\tnumIteration = 250;\n"
+    configured = neurosim_run.configure_param(text)
+    assert "SARADC = true;   // MLSA" in configured and "novelMapping = false;" in configured
+    assert "batchSize = 2;" in configured and "numIteration = 899;" in configured
+    with pytest.raises(ConfigError, match="assigns no SARADC"):
+        neurosim_run.configure_param("int main() {}")
+
+
+def test_the_run_script_writes_the_network_weights_and_bit_serial_inputs(tmp_path: Path) -> None:
+    import numpy as np
+    from pulsetrain.synth import neurosim_run
+
+    arguments = neurosim_run.write_inputs(tmp_path)
+    assert arguments[:4] == ["0", "NetWork_mlp.csv", "5", "8"] and len(arguments) == 4 + 2 * 4
+    assert (tmp_path / "NetWork_mlp.csv").read_text() == "1,1,64,1,1,512,0,1\n1,1,512,1,1,10,0,1\n"
+    weights = np.loadtxt(tmp_path / "weight2.csv", delimiter=",")
+    assert weights.shape == (512, 10) and weights.min() >= -1 and weights.max() < 1
+    assert len(np.unique(np.round(weights * 16))) <= 32, "5-bit weights"
+    bits = np.loadtxt(tmp_path / "input1.csv", delimiter=",")
+    assert bits.shape == (64, 8) and set(np.unique(bits)) <= {0.0, 1.0}
+    assert float(arguments[7]) == pytest.approx(bits.mean(), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_neurosim_built_and_run_here_gives_the_stored_output(tmp_path: Path) -> None:
+    import os
+
+    from pulsetrain.synth import neurosim_run
+
+    checkout = os.environ.get("NEUROSIM_CHECKOUT")
+    if not checkout:
+        pytest.skip("set NEUROSIM_CHECKOUT to a DNN_NeuroSim_V2.1 checkout (18289cb) to build and run it")
+    printed = neurosim_run.run_neurosim(Path(checkout), tmp_path)
+    stored = (neurosim_mlp.RESULTS / "neurosim_mlp_output.txt").read_text()
+    ours, theirs = neurosim_mlp.parse_neurosim_output(printed), neurosim_mlp.parse_neurosim_output(stored)
+    assert ours.keys() == theirs.keys()
+    for label, value in theirs.items():
+        assert ours[label] == pytest.approx(value, rel=1e-4), label

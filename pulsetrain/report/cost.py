@@ -239,6 +239,14 @@ def _energy_range(result: Mapping[str, Any]) -> str:
     return f"{low:.4g}..{high:.4g}"
 
 
+def _digital_bound(result: Mapping[str, Any]) -> str:
+    """The digital energy with every counted block at random-input activity: a bound, not the estimate."""
+    counted = [row for row in (result.get("digital_blocks") or {}).values() if row.get("counted") == "yes"]
+    if not counted:
+        return "-"
+    return _figure(sum(row["leakage_pJ"] + row["random_activity_dynamic_pJ"] for row in counted))
+
+
 def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers]) -> list[Table]:
     costs = Table(
         [
@@ -247,6 +255,8 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
             "arrays µm²",
             "energy / sample pJ",
             "energy range pJ",
+            "digital pJ (recorded activity)",
+            "digital pJ (random-activity bound)",
             "latency / sample ns",
             "cycles / sample",
             "latency from",
@@ -258,6 +268,8 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
                 _figure(r["area_um2"]["arrays"]),
                 _figure(r["total_energy_per_sample_pJ"]),
                 _energy_range(r),
+                _figure(r["energy_per_sample_pJ"]["digital"]),
+                _digital_bound(r),
                 _figure(r["total_latency_per_sample_ns"]),
                 str(r["cycles_per_sample"]),
                 r["latency_source"],
@@ -269,7 +281,21 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
         ["algorithm", "estimator notes (assumptions and sources)"],
         [[r["algorithm"], "; ".join(r.get("notes", ())) or "-"] for r in estimates],
     )
-    return [costs, notes]
+    return [costs, notes, _unverified_table(estimates)]
+
+
+def _unverified_table(estimates: list[dict[str, Any]]) -> Table:
+    """Every technology figure the estimates rest on whose source is an assumption: "not verified here"."""
+    entries = sorted({entry for r in estimates for entry in r.get("unverified") or ()})
+    technologies = sorted({str(r.get("technology", "")) for r in estimates})
+    return Table(
+        ["technology figure", "status"],
+        [
+            [entry, f"not verified here (an assumption of the {', '.join(technologies)} table)"]
+            for entry in entries
+        ]
+        or [["-", "every figure cites a checked source"]],
+    )
 
 
 def assemble_cost(
@@ -282,7 +308,8 @@ def assemble_cost(
         intro=(
             f"pulsetrain estimate --network 64-...-10 --algo NAME --tech {technology}, with the coincidences "
             "per sample measured by each algorithm's training run above. Periphery area: everything but "
-            "the arrays (ADCs, drivers, digital periphery, buffers)."
+            "the arrays (ADCs, drivers, digital periphery, buffers). Figures whose source is an assumption "
+            "are listed below as not verified here."
         ),
     )
     estimates = [r for r in results if not isinstance(r, RunFailure) and "algorithm" in r]

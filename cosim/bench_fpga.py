@@ -1,0 +1,336 @@
+"""cocotb tests: the board (:class:`~pulsetrain.fpga.board.BoardCore` as Verilog) with the host's own link
+code on its UART pins and the analog array model on its chip pins.
+
+Runs inside the simulator. Three parts, kept apart:
+
+:class:`UartPins`
+    the host's end of the serial line, bit by bit on ``uart_rx`` / ``uart_tx`` (8N1, ``divisor`` clock
+    cycles per bit), with seeded per-byte faults each way (:class:`~pulsetrain.fpga.transport.LineFaults`:
+    drops, bit flips, stalls in simulated time). :class:`PinTransport` hands it to the host's
+    :class:`~pulsetrain.fpga.link.Link` (a :class:`~pulsetrain.fpga.transport.Transport` whose timeouts
+    are simulated seconds), which runs in a bridge thread (:func:`cocotb.task.bridge`).
+:class:`ChipTrains`
+    the chip side: :class:`~pulsetrain.cosim.bridge.PulseLineBridge` on the board's pulse and sign pins
+    collects each train as the crossbar chip receives it.
+the training loop
+    the model's own :func:`~pulsetrain.model.training.train`; the tile the board serves gets a
+    :class:`~pulsetrain.fpga.host.BoardPulseSource` (codes, BL and start over the link, busy polled),
+    every other tile the twin, as in the pure run. The trains the chip received go to the model's tile
+    (the array), after each is compared decision for decision with the twin's.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from typing import Any
+
+import cocotb
+import numpy as np
+from cocotb.task import bridge, resume
+from cocotb.triggers import ClockCycles, Event, FallingEdge, First, Timer
+from cocotb.utils import get_sim_time
+from pulsetrain.cosim.bridge import PulseLineBridge
+from pulsetrain.cosim.decisions import decisions_in, first_difference
+from pulsetrain.cosim.kit import bench_parameters, config_from_plain, read_int, report, start_clock_and_reset
+from pulsetrain.cosim.training import cosim_options, load_data, pulse_config_for
+from pulsetrain.fpga.host import BoardPulseSource
+from pulsetrain.fpga.link import Link, LinkError
+from pulsetrain.fpga.transport import LineFaults
+from pulsetrain.model.periphery import PulseTrains
+from pulsetrain.model.twins.pulse import TwinPulseSource
+
+from pulsetrain.periphery.pulse import PulseGeneratorConfig
+
+CLOCK_NS = 10
+
+
+class _FaultDraw:
+    """Per-byte fault decisions of one direction, from a seeded generator (drop, flip mask, stall)."""
+
+    def __init__(self, faults: LineFaults, rng: random.Random) -> None:
+        self.faults = faults
+        self.rng = rng
+
+    def draw(self, byte: int) -> tuple[int | None, float]:
+        """The byte as it arrives (None: lost) and the stall before it, seconds."""
+        faults, rng = self.faults, self.rng
+        stall = rng.uniform(0.0, faults.delay_max_s) if rng.random() < faults.delay else 0.0
+        if rng.random() < faults.drop:
+            return None, stall
+        if rng.random() < faults.corrupt:
+            byte ^= rng.randrange(1, 256)
+        return byte, stall
+
+
+class UartPins:
+    """The host's end of the board's UART: bytes out on ``uart_rx``, bytes in from ``uart_tx``.
+
+    Parameters
+    ----------
+    dut
+        The board core (ports ``clk``, ``uart_rx``, ``uart_tx``).
+    divisor
+        Clock cycles per bit, the board's UART divisor.
+    to_board, from_board
+        Faults of each direction.
+    seed
+        Seed of the fault draws.
+    """
+
+    def __init__(
+        self, dut: Any, divisor: int, to_board: LineFaults, from_board: LineFaults, seed: int
+    ) -> None:
+        rng = random.Random(seed)
+        self.dut = dut
+        self.divisor = divisor
+        self._down = _FaultDraw(to_board, rng)
+        self._up = _FaultDraw(from_board, rng)
+        self._outgoing: deque[int] = deque()
+        self._wake_sender = Event()
+        # bytes from the board with the simulated time (ns) at which they reach the host, in order
+        self._incoming: deque[tuple[float, int]] = deque()
+        self._arrived = Event()
+        self._last_release_ns = 0.0
+        dut.uart_rx.value = 1
+        cocotb.start_soon(self._send())
+        cocotb.start_soon(self._listen())
+
+    async def write(self, data: bytes) -> None:
+        """Queue ``data`` for the line (returns at once, as a serial port's buffered write)."""
+        self._outgoing.extend(data)
+        self._wake_sender.set()
+
+    async def read(self, timeout_s: float) -> bytes:
+        """Bytes that reached the host, waiting up to ``timeout_s`` simulated seconds for the first."""
+        deadline_ns = get_sim_time("ns") + timeout_s * 1e9
+        while True:
+            now = get_sim_time("ns")
+            out = bytearray()
+            while self._incoming and self._incoming[0][0] <= now:
+                out.append(self._incoming.popleft()[1])
+            if out:
+                return bytes(out)
+            wake = min(deadline_ns, self._incoming[0][0]) if self._incoming else deadline_ns
+            if now >= deadline_ns:
+                return b""
+            self._arrived.clear()
+            await First(self._arrived.wait(), Timer(max(round((wake - now) * 1000), 1), unit="ps"))
+
+    async def _send(self) -> None:
+        clock, line = self.dut.clk, self.dut.uart_rx
+        while True:
+            if not self._outgoing:
+                self._wake_sender.clear()
+                await self._wake_sender.wait()
+                continue
+            byte, stall_s = self._down.draw(self._outgoing.popleft())
+            if stall_s:
+                await Timer(max(round(stall_s * 1e12), 1), unit="ps")
+            if byte is None:
+                continue
+            for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:  # start, LSB first, stop
+                line.value = bit
+                await ClockCycles(clock, self.divisor)
+
+    async def _listen(self) -> None:
+        clock, line = self.dut.clk, self.dut.uart_tx
+        while True:
+            await FallingEdge(line)  # a start bit: sample each data bit in its middle
+            await ClockCycles(clock, self.divisor // 2)
+            value = 0
+            for index in range(8):
+                await ClockCycles(clock, self.divisor)
+                value |= read_int(line) << index
+            await ClockCycles(clock, self.divisor)  # the stop bit
+            byte, stall_s = self._up.draw(value)
+            # a stall holds this byte and (the line keeps order) every later one
+            release = max(get_sim_time("ns") + stall_s * 1e9, self._last_release_ns)
+            self._last_release_ns = release
+            if byte is not None:
+                self._incoming.append((release, byte))
+                self._arrived.set()
+
+
+class PinTransport:
+    """:class:`~pulsetrain.fpga.transport.Transport` for a link running in a bridge thread: each call is
+    a simulator coroutine of :class:`UartPins` (``timeout_s`` in simulated seconds)."""
+
+    def __init__(self, pins: UartPins) -> None:
+        self._write = resume(pins.write)
+        self._read = resume(pins.read)
+
+    def write(self, data: bytes) -> None:
+        self._write(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        result: bytes = self._read(timeout_s)
+        return result
+
+
+class ChipTrains:
+    """The chip's side of the pulse pins: each train as the crossbar receives it (``PulseLineBridge``
+    hands it here in place of a tile)."""
+
+    def __init__(self, dut: Any, config: PulseGeneratorConfig) -> None:
+        self.in_size = config.x_lines
+        self.out_size = config.d_lines
+        self.received: deque[PulseTrains] = deque()
+        self.bridge = PulseLineBridge(dut, self, has_slot_last=False)
+
+    def apply_trains(self, trains: PulseTrains) -> None:
+        """Called by the bridge when a train ended on the pins."""
+        self.received.append(trains)
+
+    def take(self, bl: int) -> PulseTrains:
+        """The train of the update just finished (none on the pins when ``bl`` is 0)."""
+        if bl == 0:
+            return PulseTrains(
+                x_fire=np.zeros((0, self.in_size), bool),
+                d_fire=np.zeros((0, self.out_size), bool),
+                x_negative=np.zeros(self.in_size, bool),
+                d_negative=np.zeros(self.out_size, bool),
+            )
+        if len(self.received) != 1:
+            raise RuntimeError(f"the chip received {len(self.received)} trains for one update, not 1")
+        return self.received.popleft()
+
+
+class CheckedBoardSource(BoardPulseSource):
+    """The board's pulse source, each update's received trains compared with the twin's first."""
+
+    def __init__(self, link: Link, config: PulseGeneratorConfig, chip: ChipTrains, tile: int) -> None:
+        super().__init__(link, config, observed=chip.take)
+        self.tile = tile
+        self.decisions = 0
+        self.first_mismatch: dict[str, Any] | None = None
+
+    def trains(self, *arguments: Any) -> PulseTrains:
+        received = super().trains(*arguments)
+        assert self.predicted is not None
+        self.decisions += decisions_in(self.predicted)
+        difference = first_difference(self.updates - 1, self.tile, received, self.predicted)
+        if difference is not None:
+            self.first_mismatch = difference.as_dict()
+            raise AssertionError(f"first differing decision: {self.first_mismatch}")
+        return received
+
+
+def _faults(plain: dict[str, Any] | None) -> LineFaults:
+    return LineFaults(**(plain or {}))
+
+
+async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[UartPins, Link]:
+    """Clock, reset, the comparator pins held low, the UART pins and the host's link on them."""
+    dut.uart_rx.value = 1  # an idle line from the start: a low line in reset would read as a start bit
+    await start_clock_and_reset(dut, period_ns=CLOCK_NS)
+    dut.adc_comparator.value = 0  # no transfer reads are served: sgd has none worth answering
+    pins = UartPins(
+        dut,
+        int(parameters["divisor"]),
+        _faults(parameters.get("to_board")),
+        _faults(parameters.get("from_board")),
+        int(parameters.get("fault_seed", 0)),
+    )
+    link = Link(
+        PinTransport(pins),
+        timeout_s=float(parameters["timeout_s"]),
+        retries=int(parameters.get("retries", 8)),
+        first_sequence=int(parameters.get("first_sequence", 0)),
+    )
+    return pins, link
+
+
+@cocotb.test()
+async def train_through_the_board(dut: Any) -> None:
+    """Train N samples with one tile's updates served by the board; every train checked against the twin."""
+    from pulsetrain.model.pulses import PULSE_SOURCES
+    from pulsetrain.model.training import resolve_train_config, train
+
+    parameters = bench_parameters()
+    if "data_file" not in parameters:
+        return  # the other test of this module runs alone
+    _, link = await _board(dut, parameters)
+    served = config_from_plain(PulseGeneratorConfig, parameters["board_source"])
+    board_tile = int(parameters["board_tile"])
+    chip = ChipTrains(dut, served)
+    sources: dict[int, Any] = {}
+
+    def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
+        index = len(sources)
+        config = pulse_config_for(seed, in_size, out_size, int(parameters["bl_max"]))
+        if index == board_tile:
+            if config != served:
+                raise RuntimeError(f"tile {index}: generator config differs from the board's")
+            sources[index] = CheckedBoardSource(link, config, chip, index)
+        else:
+            sources[index] = TwinPulseSource(config)
+        return sources[index]
+
+    PULSE_SOURCES["board"] = factory  # type: ignore[assignment]
+    options = cosim_options(parameters["options"])
+    options["pulse_source"] = "board"
+    config = resolve_train_config(options=options, sets=parameters.get("sets", ()))
+    data = load_data(parameters["data_file"])
+    start = time.perf_counter()
+    error = None
+    results = None
+    try:
+        results = await bridge(train)(config, data=data)
+    except (AssertionError, LinkError, RuntimeError) as failure:
+        error = str(failure)
+    board = sources.get(board_tile)
+    report(
+        results=results,
+        samples=data.x_train.shape[0],
+        updates=board.updates if board else 0,
+        trains_received=chip.bridge.trains_applied,
+        decisions_compared=board.decisions if board else 0,
+        first_mismatch=board.first_mismatch if board else None,
+        link=vars(link.statistics),
+        simulated_seconds=get_sim_time("ns") * 1e-9,
+        wall_seconds=time.perf_counter() - start,
+        error=error,
+    )
+    if error is not None:
+        raise AssertionError(error)
+
+
+@cocotb.test()
+async def link_faults_recovered(dut: Any) -> None:
+    """Many ADDs over a faulty line: every reply right, nothing applied twice (registers read back)."""
+    parameters = bench_parameters()
+    if "adds" not in parameters:
+        return
+    _, link = await _board(dut, parameters)
+    rng = random.Random(int(parameters.get("seed", 0)))
+    # registers 4..15 drive nothing in the board core: free for a non-idempotent witness
+    addresses = list(range(4, 16))
+    expected = dict.fromkeys(addresses, 0)
+
+    def exchange() -> tuple[list[tuple[int, int, int]], dict[int, int]]:
+        wrong = []
+        for _ in range(int(parameters["adds"])):
+            address, amount = rng.choice(addresses), rng.randrange(2**32)
+            expected[address] = (expected[address] + amount) % 2**32
+            answer = link.add(address, amount)
+            if answer != expected[address]:
+                wrong.append((address, answer, expected[address]))
+        return wrong, {address: link.read(address) for address in addresses}
+
+    error = None
+    wrong: list[tuple[int, int, int]] = []
+    final: dict[int, int] = {}
+    start_ns = get_sim_time("ns")
+    try:
+        wrong, final = await bridge(exchange)()
+    except LinkError as failure:
+        error = str(failure)
+    report(
+        wrong_replies=wrong,
+        registers_match=final == expected,
+        link=vars(link.statistics),
+        simulated_seconds=(get_sim_time("ns") - start_ns) * 1e-9,
+        error=error,
+    )

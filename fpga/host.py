@@ -1,0 +1,128 @@
+"""The host's side of the board: its register map, and the training loop's pulse source served by it.
+
+The board (:class:`~pulsetrain.fpga.board.BoardCore`) exposes its tile periphery through the frame
+engine's registers (:data:`REGISTER_CONTROL` ...) and status words (:data:`STATUS_BUSY` ...). This module
+holds that map once, for the gateware and the host, and :class:`BoardPulseSource`: the model's
+:class:`~pulsetrain.model.periphery.PulseSource` (the seam co-simulation uses) served by the board over a
+:class:`~pulsetrain.fpga.link.Link`. Importable without Amaranth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from pulsetrain.fpga.link import Link, LinkError
+from pulsetrain.fpga.protocol import STATUS_BASE
+from pulsetrain.model.periphery import PulseTrains
+from pulsetrain.model.twins.pulse import TwinPulseGenerator
+
+from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
+
+#: register 0: a write starts a forward read (bit 0) and / or an update (bit 1)
+REGISTER_CONTROL = 0
+#: register 1: the update's train length (BL), sampled at the update's start
+REGISTER_BL = 1
+#: register 2: each write pushes one DAC code of a forward read (low ``dac_bits``, line order)
+REGISTER_DAC_CODE = 2
+#: register 3: each write pushes one update code (:func:`pack_update_code`)
+REGISTER_UPDATE_CODE = 3
+#: control bit of a forward read
+CONTROL_READ = 1
+#: control bit of an update
+CONTROL_UPDATE = 2
+#: status word 0: busy (bit 0) | a transfer read is running (bit 1)
+STATUS_BUSY = STATUS_BASE + 0
+#: status word 1 / 2: forward-read results counted / the last one's low 32 bits
+STATUS_READ_COUNT = STATUS_BASE + 1
+STATUS_READ_LAST = STATUS_BASE + 2
+#: status word 3 / 4: transfer results counted / the last one's low 32 bits
+STATUS_TRANSFER_COUNT = STATUS_BASE + 3
+STATUS_TRANSFER_LAST = STATUS_BASE + 4
+
+
+def pack_update_code(config: PulseGeneratorConfig, line: int, code: int, negative: bool) -> int:
+    """One update-code register word: the pulse generator's ``code_layout`` (line, code, sign) packed.
+
+    The fields lie from bit 0 up in the layout's order: ``line`` (enough bits for ``config.lines - 1``),
+    ``code`` (``config.code_width`` bits), ``negative`` (1 bit).
+    """
+    if not 0 <= line < config.lines:
+        raise ValueError(f"line must be 0..{config.lines - 1}, not {line!r}")
+    if not 0 <= code < 1 << config.code_width:
+        raise ValueError(f"code must be 0..{(1 << config.code_width) - 1}, not {code!r}")
+    line_bits = (config.lines - 1).bit_length()
+    return line | (code << line_bits) | (int(bool(negative)) << (line_bits + config.code_width))
+
+
+class BoardPulseSource:
+    """A :class:`~pulsetrain.model.periphery.PulseSource` served by the board's pulse generator.
+
+    Each rank-1 update is: the quantized codes (the twin's :func:`~pulsetrain.periphery.pulse.quantize`)
+    written one register word per line, BL, the start bit, then the busy word polled until the train
+    (and any transfer it triggered) is over. The pulses go from the board's pins into the chip; what
+    the training loop gets back is ``observed(bl)`` (the trains the chip received, where something
+    watches the pins: the simulation bench) or else the twin's prediction (the board's generator is
+    the twin's logic, so that is what the chip received).
+
+    Parameters
+    ----------
+    link
+        The host link to the board.
+    config
+        The pulse generator config the board was built with (its LFSR seeds are the tile's).
+    observed
+        Returns the trains the chip received in the last update (``bl`` slots), or None.
+    poll_limit
+        Busy polls before :class:`~pulsetrain.fpga.link.LinkError` (a board that never finishes).
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        config: PulseGeneratorConfig,
+        *,
+        observed: Callable[[int], PulseTrains] | None = None,
+        poll_limit: int = 1000,
+    ) -> None:
+        self.link = link
+        self.config = config
+        self.twin = TwinPulseGenerator(config)
+        self._observed = observed
+        self._poll_limit = poll_limit
+        #: updates served so far
+        self.updates = 0
+        #: the twin's trains of the last update (what the board's logic must have sent)
+        self.predicted: PulseTrains | None = None
+
+    def trains(
+        self,
+        x_probability: NDArray[np.float64],
+        x_negative: NDArray[np.bool_],
+        d_probability: NDArray[np.float64],
+        d_negative: NDArray[np.bool_],
+        bl: int,
+    ) -> PulseTrains:
+        """Pulse trains for one rank-1 update (see :class:`~pulsetrain.model.periphery.PulseSource`)."""
+        config = self.config
+        x_codes = quantize(config, x_probability, bl)
+        d_codes = quantize(config, d_probability, bl)
+        codes = np.concatenate([x_codes, d_codes])
+        negative = np.concatenate([np.asarray(x_negative, bool), np.asarray(d_negative, bool)])
+        self.wait_idle()  # a code written while the periphery works would be lost
+        for line, (code, sign) in enumerate(zip(codes, negative, strict=True)):
+            self.link.write(REGISTER_UPDATE_CODE, pack_update_code(config, line, int(code), bool(sign)))
+        self.link.write(REGISTER_BL, bl)
+        self.link.write(REGISTER_CONTROL, CONTROL_UPDATE)
+        self.wait_idle()
+        self.predicted = self.twin.fire(x_codes, x_negative, d_codes, d_negative, bl)
+        self.updates += 1
+        return self._observed(bl) if self._observed is not None else self.predicted
+
+    def wait_idle(self) -> None:
+        """Poll the busy word until the periphery is idle."""
+        for _ in range(self._poll_limit):
+            if self.link.read(STATUS_BUSY) == 0:
+                return
+        raise LinkError(f"the board stayed busy for {self._poll_limit} polls of its status word")

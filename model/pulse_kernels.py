@@ -1,0 +1,410 @@
+"""Compiled kernels of the stochastic pulsed update: pulse trains as packed bits, coincidences by AND and
+popcount, and the constant-step device response, all bit-identical to the NumPy path of
+:meth:`pulsetrain.model.tile.Tile.update`.
+
+The NumPy path draws a ``(BL, n_x + n_d)`` block of uniform numbers per sample, turns it into signed
+float32 lines (``u < threshold``, times the line's sign) and counts the coincidences of every device with
+one float32 matrix product ``d_linesᵀ x_lines``; the devices with a nonzero count then move
+(:meth:`~pulsetrain.model.device_array.DeviceArray.apply_at`). Here the same uniform numbers become one
+bit per slot of each line (a train of BL bits in ``ceil(BL / 64)`` 64-bit words), and the count of
+device ``(j, i)`` is ``popcount(d_j AND x_i)`` times the two lines' signs. Only the lines that fire at
+least once are visited, so the work follows the pulses rather than the array size. The devices come out
+in the same row-major order as NumPy's ``nonzero`` of the count matrix, with the same integer counts, so
+the Gaussian numbers the device response draws land on the same devices.
+
+Why it stays exact:
+
+* the firing decision ``u < |line| gain`` is the same IEEE comparison of the same two doubles
+  (the threshold product is evaluated as NumPy evaluates it, one rounding);
+* counts are integers (NumPy's float32 product is exact below 2^24 coincidences);
+* BL and the gains of update management (:func:`pulsetrain.model.pulses.scales_for`) are the same
+  sequence of IEEE operations (``ceil``, ``sqrt`` and the four basic operations round identically in
+  Python, NumPy and LLVM);
+* the constant-step response uses only the four operations, ``sqrt`` and comparisons, in NumPy's order,
+  with NumPy's float32 square root of the pulse count (the count array of the NumPy path is float32),
+  and no fused multiply-add (Numba does not contract ``a * b + c`` unless ``fastmath`` is set).
+
+Transcendental functions (the linear step's ``expm1``) stay in NumPy, whose SIMD ``expm1`` differs from
+the C library's in the last bit for about one input in ten.
+
+The kernels need Numba; :data:`AVAILABLE` is False where it cannot be imported, and the tile then keeps
+its NumPy path (same results, slower). :mod:`pulsetrain.model.pulsed_update` drives them for a tile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    import numba
+    from numba.core import types as numba_types
+    from numba.extending import intrinsic
+except ImportError:  # pragma: no cover - numba is a dependency; kept importable without it
+    numba = None  # type: ignore[assignment]
+
+#: True when the compiled kernels can be used (Numba importable).
+AVAILABLE = numba is not None
+
+
+def _jit(function: Any) -> Any:
+    """``numba.njit`` with the on-disk cache (compiled once per machine, not per process)."""
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+def _inline(function: Any) -> Any:
+    """A helper of the kernels, inlined into its callers in Numba's IR: a call that passes arrays
+    otherwise costs atomic reference-count updates per call (tens of nanoseconds per pulsed device)."""
+    return numba.njit(cache=True, nogil=True, inline="always")(function)
+
+
+if AVAILABLE:
+
+    def _popcount_typing(typingctx: Any, value: Any) -> Any:
+        """LLVM's ``ctpop`` of a 64-bit word (one POPCNT instruction)."""
+        if not isinstance(value, numba_types.Integer):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+            return builder.ctpop(arguments[0])
+
+        return value(value), codegen
+
+    _popcount: Any = intrinsic(_popcount_typing)
+
+    @_inline
+    def _scales(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management):  # type: ignore[no-untyped-def]
+        """:func:`pulsetrain.model.pulses.scales_for` (same operations in the same order): BL (0: nothing
+        to write), A, B."""
+        if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
+            return 0, 0.0, 0.0
+        if bl_management:
+            ratio = lr * x_max * d_max / dw_min
+            # compared before the conversion: a huge ratio would overflow int64 (Python's int does not)
+            if ratio > desired_bl:
+                bl = desired_bl
+            else:
+                bl = max(int(np.ceil(ratio)), 1)
+        else:
+            bl = desired_bl
+        gain = np.sqrt(lr / (dw_min * bl))
+        balance = np.sqrt(d_max / x_max) if update_management else 1.0
+        return bl, gain * balance, gain / balance
+
+    @_jit
+    def plan_batch(lines, n_x, lr, dw_min, desired_bl, bl_management, update_management):  # type: ignore[no-untyped-def]
+        """Per sample of the signed ``lines`` (batch, n_x + n_d): BL (0: skipped), the x gain and the d
+        gain; and the BL of all samples together."""
+        batch, n_lines = lines.shape
+        bls = np.zeros(batch, dtype=np.int64)
+        gains = np.zeros((batch, 2))
+        total = 0
+        for b in range(batch):
+            x_max = 0.0
+            for k in range(n_x):
+                if abs(lines[b, k]) > x_max:
+                    x_max = abs(lines[b, k])
+            d_max = 0.0
+            for k in range(n_x, n_lines):
+                if abs(lines[b, k]) > d_max:
+                    d_max = abs(lines[b, k])
+            bl, x_gain, d_gain = _scales(
+                x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management
+            )
+            bls[b] = bl
+            gains[b, 0] = x_gain
+            gains[b, 1] = d_gain
+            total += bl
+        return bls, gains, total
+
+    @_jit
+    def _pack(rng, bl, lines_b, n_x, x_gain, d_gain, bits):  # type: ignore[no-untyped-def]
+        """Draw the sample's ``bl x n_lines`` uniform numbers from the float source's ``rng`` (slot by
+        slot, line by line: the order of the NumPy path's ``(bl, n_lines)`` block) and set bit ``t`` of
+        line ``k`` when ``u < |lines_b[k]| gain`` (the NumPy path's comparison, its threshold rounded
+        once). Numba's ``Generator.random`` is NumPy's ``next_double`` on the same bit generator."""
+        n_lines = lines_b.shape[0]
+        words = bits.shape[1]
+        thresholds = np.empty(n_lines)
+        for k in range(n_lines):
+            thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
+            for w in range(words):
+                bits[k, w] = 0
+        for t in range(bl):
+            word = t >> 6
+            bit = np.uint64(1) << np.uint64(t & 63)
+            for k in range(n_lines):
+                if rng.random() < thresholds[k]:
+                    bits[k, word] |= bit
+
+    @_jit
+    def _pack_drawn(uniform, start, bl, lines_b, n_x, x_gain, d_gain, bits):  # type: ignore[no-untyped-def]
+        """:func:`_pack` with the uniform numbers already drawn (``uniform[start:]``, by NumPy)."""
+        n_lines = lines_b.shape[0]
+        words = bits.shape[1]
+        thresholds = np.empty(n_lines)
+        for k in range(n_lines):
+            thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
+            for w in range(words):
+                bits[k, w] = 0
+        for t in range(bl):
+            word = t >> 6
+            bit = np.uint64(1) << np.uint64(t & 63)
+            row = start + t * n_lines
+            for k in range(n_lines):
+                if uniform[row + k] < thresholds[k]:
+                    bits[k, word] |= bit
+
+    @_inline
+    def _sign(value):  # type: ignore[no-untyped-def]
+        """``np.sign(value, dtype=float32)`` of a line that fires (never 0)."""
+        return np.float32(1.0) if value > 0.0 else np.float32(-1.0)
+
+    @_inline
+    def _active_x(bits, lines_b, n_x, words, active_x, x_signs):  # type: ignore[no-untyped-def]
+        """The x lines that fire at least once (ascending) and their signs; returns how many."""
+        n_active = 0
+        for i in range(n_x):
+            for w in range(words):
+                if bits[i, w] != 0:
+                    active_x[n_active] = i
+                    x_signs[n_active] = _sign(lines_b[i])
+                    n_active += 1
+                    break
+        return n_active
+
+    @_jit
+    def _emit(bits, lines_b, n_x, words, index_out, counts_out, entry):  # type: ignore[no-untyped-def]
+        """Append the nonzero signed coincidence counts of one sample in row-major device order."""
+        active_x = np.empty(n_x, dtype=np.int64)
+        x_signs = np.empty(n_x, dtype=np.float32)
+        n_active = _active_x(bits, lines_b, n_x, words, active_x, x_signs)
+        for j in range(bits.shape[0] - n_x):
+            line = n_x + j
+            fired = False
+            for w in range(words):
+                fired = fired or bits[line, w] != 0
+            if not fired:
+                continue
+            d_sign = _sign(lines_b[line])
+            d_word = bits[line, 0]
+            for a in range(n_active):
+                # (no helper functions with array arguments in these loops: Numba would update the
+                # arrays' reference counts atomically on every call)
+                if words == 1:  # BL <= 64, the usual case
+                    count = np.int64(_popcount(d_word & bits[active_x[a], 0]))
+                else:
+                    count = np.int64(0)
+                    for w in range(words):
+                        count += np.int64(_popcount(bits[line, w] & bits[active_x[a], w]))
+                if count != 0:
+                    index_out[entry] = j * n_x + active_x[a]
+                    counts_out[entry] = np.float32(count) * (x_signs[a] * d_sign)
+                    entry += 1
+        return entry
+
+    @_jit
+    def coincidence_lists(uniform, bls, gains, lines, n_x, first, last, index_out, counts_out, offsets):  # type: ignore[no-untyped-def]  # noqa: E501
+        """The signed coincidence counts of samples ``first..last-1`` as flat (device, count) lists.
+
+        ``uniform`` holds the uniform numbers of those samples one after the other (``bls[b] n_lines``
+        each, sample ``b``'s block in C order as ``(bls[b], n_lines)``). Sample ``b``'s entries go to
+        ``offsets[b - first] .. offsets[b - first + 1]``. Returns the number of entries.
+        """
+        bits = np.empty((lines.shape[1], (max(bls.max(), 1) + 63) >> 6), dtype=np.uint64)
+        start = 0
+        entry = 0
+        for b in range(first, last):
+            offsets[b - first] = entry
+            bl = bls[b]
+            if bl == 0:
+                continue
+            _pack_drawn(uniform, start, bl, lines[b], n_x, gains[b, 0], gains[b, 1], bits)
+            start += bl * lines.shape[1]
+            entry = _emit(bits, lines[b], n_x, (bl + 63) >> 6, index_out, counts_out, entry)
+        offsets[last - first] = entry
+        return entry
+
+    @_inline
+    def _constant_value(old, magnitude, step, noise, low, high, normal, noisy):  # type: ignore[no-untyped-def]
+        """:meth:`DeviceArray.apply_at`'s constant step: ``w + |n| step + (noise sqrt(|n|)) ξ`` in NumPy's
+        order (the square root in the count's own type: float32 for the coincidence counts, as NumPy
+        takes it), clipped. Scalars only (see ``_emit``)."""
+        new = old
+        new += np.float64(magnitude) * step
+        if noisy:
+            new += noise * np.float64(np.sqrt(magnitude)) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
+
+    @_inline
+    def _linear_value(old, target, noise, low, high, move, spread, normal, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:meth:`DeviceArray.apply_at`'s linear step, given NumPy's ``move = expm1(|n| log r)`` and
+        ``spread = expm1(|n| noise)`` (multiplicative) or ``expm1(2 |n| log r)`` (additive): ``w + (f -
+        w)(1 - r^n) + spread ξ`` in NumPy's order, clipped. Scalars only."""
+        new = old
+        distance = target - new
+        moved = -move
+        new += distance * moved
+        if noisy:
+            if mult_noise:
+                new += abs(distance) * (1.0 - moved) * np.sqrt(spread) * normal
+            else:
+                new += noise * np.sqrt(-spread) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
+
+    @_jit
+    def fused_update(
+        source_rng,
+        device_rng,
+        lines,
+        bls,
+        gains,
+        n_x,
+        w_flat,
+        pulses,
+        table,
+        expm1s,
+        linear,
+        noisy,
+        mult_noise,
+    ):  # type: ignore[no-untyped-def]  # noqa: E501
+        """A whole batch of stochastic rank-1 updates in one call: per sample the trains drawn and
+        packed, every coincidence applied to its device as it is found (row-major, the order in which
+        the NumPy path draws its normals), one device-noise draw per pulsed device from ``device_rng``.
+        ``linear``: the linear step with ``expm1s`` from :func:`expm1_table`, else the constant step."""
+        bits = np.empty((lines.shape[1], (max(bls.max(), 1) + 63) >> 6), dtype=np.uint64)
+        active_x = np.empty(n_x, dtype=np.int64)
+        x_signs = np.empty(n_x, dtype=np.float32)
+        for b in range(lines.shape[0]):
+            bl = bls[b]
+            if bl == 0:
+                continue
+            lines_b = lines[b]
+            _pack(source_rng, bl, lines_b, n_x, gains[b, 0], gains[b, 1], bits)
+            words = (bl + 63) >> 6
+            n_active = _active_x(bits, lines_b, n_x, words, active_x, x_signs)
+            for j in range(lines.shape[1] - n_x):
+                line = n_x + j
+                fired = False
+                for w in range(words):
+                    fired = fired or bits[line, w] != 0
+                if not fired:
+                    continue
+                d_sign = _sign(lines_b[line])
+                d_word = bits[line, 0]
+                for a in range(n_active):
+                    if words == 1:
+                        count = np.int64(_popcount(d_word & bits[active_x[a], 0]))
+                    else:
+                        count = np.int64(0)
+                        for w in range(words):
+                            count += np.int64(_popcount(bits[line, w] & bits[active_x[a], w]))
+                    if count == 0:
+                        continue
+                    n = np.float32(count) * (x_signs[a] * d_sign)
+                    device = j * n_x + active_x[a]
+                    normal = device_rng.standard_normal() if noisy else 0.0
+                    up = 1 if n > 0 else 0
+                    low, high = table[device, 6], table[device, 7]
+                    if linear:
+                        w_flat[device] = _linear_value(
+                            w_flat[device], table[device, up], table[device, 4 + up], low, high,
+                            expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal,
+                            noisy, mult_noise,
+                        )  # fmt: skip
+                    else:
+                        w_flat[device] = _constant_value(
+                            w_flat[device], abs(n), table[device, up], table[device, 4 + up], low, high,
+                            normal, noisy,
+                        )  # fmt: skip
+                    pulses[device] += abs(n)
+
+    @_jit
+    def apply_constant_steps(w_flat, pulses, index, counts, normals, table, noisy):  # type: ignore[no-untyped-def]
+        """:func:`_constant_value` on every (device, count) entry, in order, with ``normals[m]``."""
+        for m in range(index.shape[0]):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _constant_value(
+                w_flat[device], abs(n), table[device, up], table[device, 4 + up], table[device, 6],
+                table[device, 7], normal, noisy,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+
+    @_jit
+    def apply_linear_tabled(w_flat, pulses, index, counts, normals, table, expm1s, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`_linear_value` on every entry, in order, with the ``expm1`` values of
+        :func:`expm1_table`; False (nothing applied) when a count is not in the table."""
+        steps = expm1s.shape[2]
+        for m in range(index.shape[0]):
+            magnitude = abs(counts[m])
+            if magnitude > steps or magnitude != np.floor(magnitude):
+                return False
+        for m in range(index.shape[0]):
+            device, n = index[m], counts[m]
+            count = int(abs(n))
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+        return True
+
+    @_jit
+    def apply_linear_steps(w_flat, pulses, index, counts, expm1s, normals, table, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`_linear_value` on every entry, in order, with ``expm1s[m]`` and ``expm1s[size + m]``
+        from NumPy's ``expm1`` of the :func:`linear_arguments`."""
+        size = index.shape[0]
+        for m in range(size):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = normals[m] if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[m], expm1s[size + m], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+
+    @_jit
+    def apply_linear_steps_drawing(w_flat, pulses, index, counts, expm1s, rng, table, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """:func:`apply_linear_steps` drawing each device's normal from ``rng`` as it goes (the order of
+        NumPy's one block draw): for large lists, where Numba's inlined ziggurat beats a NumPy array."""
+        size = index.shape[0]
+        for m in range(size):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = rng.standard_normal() if noisy else 0.0
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[m], expm1s[size + m], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+
+    @_jit
+    def linear_arguments(index, counts, table, mult_noise, arguments):  # type: ignore[no-untyped-def]
+        """The arguments of the linear step's two ``expm1`` calls, as NumPy forms them, for entries
+        ``m < size``: ``|n| log r`` into ``arguments[m]``, and ``|n| noise`` (multiplicative noise) or
+        ``(2 |n|) log r`` into ``arguments[size + m]`` (``2 |n|`` is exact in float32, so the float32
+        product NumPy forms first rounds nothing)."""
+        size = index.shape[0]
+        for m in range(size):
+            n = counts[m]
+            magnitude = np.float64(abs(n))
+            up = 1 if n > 0 else 0
+            arguments[m] = magnitude * table[index[m], 2 + up]
+            if mult_noise:
+                arguments[size + m] = magnitude * table[index[m], 4 + up]
+            else:
+                arguments[size + m] = (2.0 * magnitude) * table[index[m], 2 + up]
