@@ -32,7 +32,7 @@ from pulsetrain.results import write_json
     "--network",
     "network_name",
     default=None,
-    help="A network by name: lenet5 or mlp784 (default: the MLP of --hidden).",
+    help="A network by name: lenet5, mlp784 or 784-800-10 (default: the MLP of --hidden).",
 )
 @click.option("--data-dir", default=None, help="Folder holding the data set's files.")
 @click.option(
@@ -99,6 +99,13 @@ def train(
     shape = check_available(config.dataset, config.data_dir)
     check_batch_fits(config.batch_size, shape.n_train)
     check_network_fits(config.algo, layer_sizes(shape.n_features, config.network.hidden, shape.n_classes))
+    if config.network.name:
+        # a named network refuses images it cannot take (too small, not square) before any training
+        from pulsetrain.model.algorithms.conv_backprop import square_image_shape
+        from pulsetrain.model.conv import network_shapes
+
+        image = square_image_shape(shape.n_features)
+        network_shapes(config.network.name, image, shape.n_classes, config.network.bias)
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
     if resume and checkpoint_dir is not None and not has_checkpoint(checkpoint_dir):
@@ -120,6 +127,9 @@ def train(
         f"{config.algo} on {substrate}: test accuracy {100 * results['test_accuracy']:.1f} % "
         f"after {results['completed_epochs']} epochs, {results['wall_seconds']:.1f} s; pulses: {pulses}"
     )
+    note = results["algorithm"].get("note") if isinstance(results["algorithm"], dict) else None
+    if note:
+        click.echo(f"note: {note}")
     if json_path is not None:
         write_json(json_path, results)
         click.echo(f"results written to {json_path}")

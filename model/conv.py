@@ -22,6 +22,10 @@ Networks by name (:data:`NETWORKS`):
   conv 5x5 to 16 channels, tanh, 2x2 max-pool, conv 5x5 to 32 channels, tanh, 2x2 max-pool, tanh,
   flatten (512 on 28x28 images), 512-128 tanh, 128-10.
 * ``mlp784``: 784-256-128-10 with the config's activation (no convolution).
+* ``784-800-10``: one hidden layer of 800 with the config's activation, the smallest MNIST network of
+  Wolters et al. (arXiv 2212.14337).
+
+The fully connected networks take the data set's pixels as their input layer (784 on 28x28 images).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from pulsetrain.config import ConfigError
 
 #: the network names ``--network`` accepts
 NETWORKS = tuple(name for name in NAMED_NETWORKS if name)
+#: the hidden layer widths of the fully connected networks by name
+FULLY_CONNECTED_HIDDEN: dict[str, tuple[int, ...]] = {"mlp784": (256, 128), "784-800-10": (800,)}
 
 
 def unfold(images: FloatArray, kernel: int) -> FloatArray:
@@ -253,10 +259,24 @@ class ConvNet:
         self, trace: ConvTrace, conv_deltas: list[FloatArray], dense_deltas: list[FloatArray], lr: float
     ) -> None:
         """One update per layer: per patch on the convolutions, per sample on the dense layers."""
-        for stage, patches, delta in zip(self.stages, trace.patches, conv_deltas, strict=True):
-            stage.conv.update(patches, delta, lr)
+        self.update_convolutions(trace, conv_deltas, lr)
         for array, layer_input, delta in zip(self.dense, trace.inputs, dense_deltas, strict=True):
             array.update(layer_input, delta, lr)
+
+    def update_convolutions(self, trace: ConvTrace, conv_deltas: list[FloatArray], lr: float) -> None:
+        """The convolutions' updates only (one per patch, input side first)."""
+        for stage, patches, delta in zip(self.stages, trace.patches, conv_deltas, strict=True):
+            stage.conv.update(patches, delta, lr)
+
+    def feature_map_shapes(self) -> list[tuple[int, int, int]]:
+        """(out_channels, rows, columns) of every convolution's output, before pooling."""
+        shapes = []
+        _, rows, cols = self.image_shape
+        for stage in self.stages:
+            rows, cols = rows - stage.conv.kernel + 1, cols - stage.conv.kernel + 1
+            shapes.append((stage.conv.out_channels, rows, cols))
+            rows, cols = rows // stage.pool, cols // stage.pool
+        return shapes
 
     def arrays(self) -> list[WeightArray]:
         """Every weight array, input side first."""
@@ -270,9 +290,9 @@ def network_shapes(
     ``dense`` (out_size, in_size) array shapes, bias lines included."""
     extra = 1 if bias else 0
     channels, rows, cols = image_shape
-    if name == "mlp784":
-        sizes = (channels * rows * cols, 256, 128, n_classes)
-        return {"convs": [], "dense": [(sizes[i + 1], sizes[i] + extra) for i in range(3)]}
+    if name in FULLY_CONNECTED_HIDDEN:
+        sizes = (channels * rows * cols, *FULLY_CONNECTED_HIDDEN[name], n_classes)
+        return {"convs": [], "dense": [(sizes[i + 1], sizes[i] + extra) for i in range(len(sizes) - 1)]}
     if name != "lenet5":
         raise ConfigError(f"network {name!r} is not known; choose one of {', '.join(NETWORKS)}")
     convs = [(channels, 16, 5, 2, False), (16, 32, 5, 2, True)]

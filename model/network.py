@@ -49,8 +49,20 @@ def derivative(post: FloatArray, activation: Activation) -> FloatArray:
     return (post > 0.0).astype(np.float64)
 
 
-#: networks known by name (``--network``, built by :mod:`pulsetrain.model.conv`); "": the MLP of ``hidden``
-NAMED_NETWORKS = ("", "lenet5", "mlp784")
+#: networks known by name (``--network``, built by :mod:`pulsetrain.model.conv`); "": the MLP of ``hidden``.
+#: ``784-800-10`` is the smallest MNIST MLP of Wolters et al. (arXiv 2212.14337).
+NAMED_NETWORKS = ("", "lenet5", "mlp784", "784-800-10")
+
+#: Defaults a named network brings (dotted config keys; any source the user gives still wins).
+#: ``lenet5`` trains with the mapping and learning rate of aihwkit's example 4, which it reproduces
+#: (IBM/aihwkit ``examples/04_lenet5_training.py`` at 0001885d: ``SingleRPUConfig`` without weight
+#: scaling, so one logical weight is one device unit, and lr 0.01). With the code's default output
+#: scale 3 every backward read carries 3x the read noise in weight units (the periphery is aihwkit's:
+#: ``BackwardIOParameters`` is ``IOParameters``, out_noise 0.06, with bound management off), and analog
+#: SGD on LeNet-5 did not learn: Fashion-MNIST, 1000 images, 1 epoch, validation accuracy 9.8 % at the
+#: code's defaults (scale 3, lr 0.05), 13.4 % at scale 3 and lr 0.01, 71.8 % with these (fp: 74.8 %;
+#: ``benchmarks/bench_lenet.py --mapping-grid``).
+NAMED_NETWORK_DEFAULTS: dict[str, dict[str, float]] = {"lenet5": {"mapping.output_scale": 1.0, "lr": 0.01}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +75,8 @@ class NetworkConfig:
     activation: Activation = Activation.TANH
     #: Whether every layer has a bias (an extra input line held at 1).
     bias: bool = True
-    #: A network by name (``lenet5``, ``mlp784``) instead of the MLP of ``hidden``; "" for that MLP.
+    #: A network by name (``lenet5``, ``mlp784``, ``784-800-10``) instead of the MLP of ``hidden``; "" for
+    #: that MLP.
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -73,8 +86,9 @@ class NetworkConfig:
             check_int("network.hidden", size, 1, 100_000)
         check_choice("network.activation", self.activation, list(Activation))
         if self.name not in NAMED_NETWORKS:
+            names = ", ".join(name for name in NAMED_NETWORKS if name)
             raise ConfigError(
-                f"network.name must be lenet5 or mlp784 (empty: the MLP of network.hidden), not {self.name!r}"
+                f"network.name must be one of {names} (empty: the MLP of network.hidden), not {self.name!r}"
             )
 
 

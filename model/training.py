@@ -31,10 +31,11 @@ from pulsetrain.model.algorithms.base import Algorithm
 from pulsetrain.model.algorithms.configs import DfaSettings, SbeSettings, TikiTakaSettings
 from pulsetrain.model.data import Dataset, DataSplit, check_available, load_dataset
 from pulsetrain.model.devices import DEVICES, ConstantStepDevice, DeviceConfig, device_from_name
-from pulsetrain.model.network import NetworkConfig, layer_sizes
+from pulsetrain.model.network import NAMED_NETWORK_DEFAULTS, NetworkConfig, layer_sizes
 from pulsetrain.model.pulses import PULSE_SOURCES, _register_optional_sources
 from pulsetrain.model.tile import IOConfig, MappingConfig, UpdateConfig
 
+from pulsetrain import catalogue
 from pulsetrain.config import (
     ConfigError,
     apply_overrides,
@@ -100,9 +101,10 @@ class TrainConfig:
             raise ConfigError(
                 f"data_dir is only read for dataset mnist (digits is embedded), not {self.data_dir!r}"
             )
-        if self.network.name and self.algo not in ("fp", "sgd"):
+        if self.network.name and catalogue.get_algorithm(self.algo).named_network is None:
+            supported = ", ".join(catalogue.algorithm_names(named_network=True))
             raise ConfigError(
-                f"network {self.network.name!r} trains with algo fp or sgd so far, not {self.algo!r}"
+                f"network {self.network.name!r} trains with algo {supported}; not {self.algo!r}"
             )
         check_int("epochs", self.epochs, 1, 1_000_000)
         check_int("batch_size", self.batch_size, 1, 1_000_000)
@@ -127,6 +129,9 @@ def resolve_train_config(
 ) -> TrainConfig:
     """The run's config: defaults, then the TOML file, then ``options`` (CLI flags), then ``--set``.
 
+    A named network's defaults (:data:`~pulsetrain.model.network.NAMED_NETWORK_DEFAULTS`) replace the
+    code's defaults when the run names it and starts from them (no ``base``).
+
     The device *kind* (``device.kind`` in TOML or ``--set``, ``device`` in ``options``) selects the
     device class first, since the other ``device.*`` keys depend on it; the last source that names it wins.
     """
@@ -138,13 +143,20 @@ def resolve_train_config(
         for key in ("device.kind", "device"):
             if key in source and not isinstance(source[key], Mapping):
                 kind = str(source.pop(key))
-    config = base if base is not None else TrainConfig()
-    if kind is not None:
-        if kind not in DEVICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICES)}; not {kind!r}")
-        config = dataclasses.replace(config, device=device_from_name(kind))
-    for values in (file_values, option_values, set_values):
-        config = apply_overrides(config, values)
+    if kind is not None and kind not in DEVICES:
+        raise ConfigError(f"device must be one of {', '.join(DEVICES)}; not {kind!r}")
+
+    def build(start: TrainConfig) -> TrainConfig:
+        config = start if kind is None else dataclasses.replace(start, device=device_from_name(kind))
+        for values in (file_values, option_values, set_values):
+            config = apply_overrides(config, values)
+        return config
+
+    config = build(base if base is not None else TrainConfig())
+    preset = NAMED_NETWORK_DEFAULTS.get(config.network.name)
+    if base is None and preset:
+        # a named network's own defaults sit between the code's and every source the user gave
+        config = build(apply_overrides(TrainConfig(), preset))
     if not config.network.hidden:
         # every command trains an MLP (DFA and the studies need a hidden layer); a linear model is
         # built in code only (the regression task of the studies)

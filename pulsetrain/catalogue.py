@@ -253,6 +253,12 @@ class AlgorithmSpec:
     estimator: bool = False
     #: ``pulsetrain report`` trains it by default.
     report: bool = True
+    #: ``"module:Class"`` training it on the networks known by name (``--network lenet5``: convolution
+    #: and fully connected tiles); None: on the MLP of ``--hidden`` only, refused on a named network.
+    named_network: str | None = None
+    #: What the named-network implementation does differently from the algorithm's name (said in the
+    #: results); empty when nothing.
+    named_network_note: str = ""
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.blocks if name not in BLOCKS]
@@ -264,6 +270,8 @@ class AlgorithmSpec:
 _PULSED_BLOCKS = ("schedule-controller", "pulse-generator", "adc-readout")
 #: the TTv2 family adds a transfer controller (H, threshold; choppers in c-TTv2 and AGAD)
 _TIKI_TAKA_BLOCKS = (*_PULSED_BLOCKS, "transfer-controller")
+#: where the named-network (convolutional) implementations live
+_NAMED = "pulsetrain.model.algorithms"
 
 
 def _tiki_taka(name: str, class_name: str, description: str, *, chopped: bool = False) -> AlgorithmSpec:
@@ -277,6 +285,7 @@ def _tiki_taka(name: str, class_name: str, description: str, *, chopped: bool = 
         blocks=_TIKI_TAKA_BLOCKS + (("chopper",) if chopped else ()),
         cosim=True,
         estimator=True,
+        named_network=f"{_NAMED}.conv_backprop:NamedNetworkTikiTaka",
     )
 
 
@@ -289,6 +298,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             family=AlgorithmFamily.BACKPROP,
             description="floating-point backpropagation (digital reference, no analog arrays)",
             implementation="pulsetrain.model.algorithms.backprop:FloatingPointBackprop",
+            named_network=f"{_NAMED}.conv_backprop:NamedNetworkBackprop",
         ),
         AlgorithmSpec(
             name="sgd",
@@ -298,6 +308,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             blocks=_PULSED_BLOCKS,
             cosim=True,
             estimator=True,
+            named_network=f"{_NAMED}.conv_backprop:NamedNetworkBackprop",
         ),
         AlgorithmSpec(
             name="dfa",
@@ -308,6 +319,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             blocks=_PULSED_BLOCKS,
             cosim=True,
             estimator=True,
+            named_network=f"{_NAMED}.conv_dfa:NamedNetworkDfa",
         ),
         _tiki_taka("ttv2", "TikiTakaV2", "Tiki-Taka v2: fast array A, digital buffer H, slow array C"),
         _tiki_taka(
@@ -325,6 +337,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             config_section="sbe",
             blocks=(*_PULSED_BLOCKS, "sbe-unit"),
             estimator=True,
+            named_network=f"{_NAMED}.conv_sbe:NamedNetworkSbe",
+            named_network_note=(
+                "sbe writes the fully connected layers; the convolution layers use per-patch analog SGD"
+            ),
         ),
     )
 }
@@ -337,11 +353,12 @@ def algorithm_names(
     estimator: bool | None = None,
     report: bool | None = None,
     block: str | None = None,
+    named_network: bool | None = None,
 ) -> tuple[str, ...]:
     """``--algo`` names in catalogue order; each keyword keeps only those that match it.
 
-    ``family``: of that family; ``cosim`` / ``estimator`` / ``report``: with (True) or without (False)
-    that support; ``block``: whose hardware needs that block.
+    ``family``: of that family; ``cosim`` / ``estimator`` / ``report`` / ``named_network``: with (True)
+    or without (False) that support; ``block``: whose hardware needs that block.
     """
     return tuple(
         spec.name
@@ -351,6 +368,7 @@ def algorithm_names(
         and (estimator is None or spec.estimator == estimator)
         and (report is None or spec.report == report)
         and (block is None or block in spec.blocks)
+        and (named_network is None or (spec.named_network is not None) == named_network)
     )
 
 

@@ -190,12 +190,32 @@ def test_train_command_runs_a_named_network(tmp_path: Path, network: str, layers
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--network", "vgg"], "network.name must be lenet5 or mlp784"),
-        (["--network", "lenet5", "--algo", "dfa"], "fp or sgd"),
+        (["--network", "vgg"], "network.name must be one of lenet5, mlp784, 784-800-10"),
+        (["--network", "lenet5"], "lenet5 needs images of at least 16x16 pixels"),
     ],
 )
 def test_bad_named_network_is_one_line_exit_2(args: list[str], fragment: str) -> None:
     result = CliRunner().invoke(main, ["train", *args, "--no-progress"])
     assert (
         result.exit_code == 2 and fragment in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    )
+
+
+def test_train_command_says_what_sbe_does_on_the_convolutions(tmp_path: Path) -> None:
+    write_small_idx_set(tmp_path)
+    args = [
+        "train",
+        "--network",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(tmp_path),
+        "--algo",
+        "sbe",
+    ]
+    result = CliRunner().invoke(main, [*args, "--epochs", "1", "--batch-size", "4", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "note: sbe writes the fully connected layers; the convolution layers use per-patch analog SGD" in (
+        result.output
     )

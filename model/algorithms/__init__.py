@@ -32,9 +32,12 @@ def create_algorithm(
     config: TrainConfig, layer_sizes: tuple[int, ...], seed: np.random.SeedSequence
 ) -> Algorithm:
     """Build the algorithm ``config.algo`` for a network of ``layer_sizes`` (bias lines not counted)."""
+    spec = catalogue.get_algorithm(config.algo)
     if config.network.name:
-        # a named network (convolutional or a fixed MLP) is built by its own class for fp and sgd
-        from pulsetrain.model.algorithms.conv_backprop import NamedNetworkBackprop
-
-        return NamedNetworkBackprop(config, layer_sizes, seed)
+        # a named network (convolution and fully connected tiles) is built by the algorithm's own class
+        # for named networks; TrainConfig has refused an algorithm without one
+        if spec.named_network is None:
+            raise ValueError(f"algo {config.algo!r} has no implementation on named networks")
+        named: type[Algorithm] = catalogue.load(spec.named_network)
+        return named(config, layer_sizes, seed)
     return algorithm_class(config.algo)(config, layer_sizes, seed)

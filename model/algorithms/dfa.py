@@ -74,6 +74,36 @@ class FeedbackProjection:
         return [array.forward(error) for array in arrays]
 
 
+def build_feedback(algorithm: Algorithm, sizes: tuple[int, ...], n_out: int) -> FeedbackProjection:
+    """The fixed random feedback of ``algorithm`` onto layers of ``sizes`` outputs (``dfa`` settings).
+
+    The matrices come from ``seed + dfa.feedback_seed_offset`` (a new draw of B without a new run); with
+    analog feedback each is programmed onto its own read-only tile (two seeds drawn from the algorithm's
+    seed per tile, in layer order).
+    """
+    config = algorithm.config
+    settings: DfaSettings = config.dfa
+    matrices = feedback_matrices(
+        np.random.default_rng(config.seed + settings.feedback_seed_offset),
+        sizes,
+        n_out,
+        settings.feedback_scale,
+    )
+    if settings.feedback is not FeedbackPath.ANALOG:
+        return FeedbackProjection(matrices, None)
+    feedback_tiles: list[Tile] = []
+    w_max = config.device.nominal_w_max
+    for matrix in matrices:
+        largest = float(np.max(np.abs(matrix)))
+        # program B onto the device range with its own digital output scale (a read-only array is
+        # written once and may use the whole range)
+        scale = largest / (_FEEDBACK_RANGE_FRACTION * w_max) if np.isfinite(w_max) else 1.0
+        tile = algorithm.make_tile(matrix.shape[0], n_out, output_scale=scale)
+        tile.set_weights(matrix)
+        feedback_tiles.append(tile)
+    return FeedbackProjection(matrices, feedback_tiles)
+
+
 class DirectFeedbackAlignment(OneTilePerLayer, Algorithm):
     """DFA: every hidden layer learns from the output error through a fixed random projection."""
 
@@ -91,27 +121,7 @@ class DirectFeedbackAlignment(OneTilePerLayer, Algorithm):
             tile.set_weights(initial_weights(rng, out_size, in_size, bias))
             self.tiles.append(tile)
         self.mlp = MLP(list(self.tiles), config.network.activation, bias)
-        hidden = tuple(self.layer_sizes[1:-1])
-        n_out = self.layer_sizes[-1]
-        matrices = feedback_matrices(
-            np.random.default_rng(config.seed + settings.feedback_seed_offset),
-            hidden,
-            n_out,
-            settings.feedback_scale,
-        )
-        feedback_tiles: list[Tile] | None = None
-        if settings.feedback is FeedbackPath.ANALOG:
-            feedback_tiles = []
-            w_max = config.device.nominal_w_max
-            for matrix in matrices:
-                largest = float(np.max(np.abs(matrix)))
-                # program B onto the device range with its own digital output scale (a read-only
-                # array is written once and may use the whole range)
-                scale = largest / (_FEEDBACK_RANGE_FRACTION * w_max) if np.isfinite(w_max) else 1.0
-                tile = self.make_tile(matrix.shape[0], n_out, output_scale=scale)
-                tile.set_weights(matrix)
-                feedback_tiles.append(tile)
-        self.feedback = FeedbackProjection(matrices, feedback_tiles)
+        self.feedback = build_feedback(self, tuple(self.layer_sizes[1:-1]), self.layer_sizes[-1])
 
     # ------------------------------------------------------------------ training
     def errors(self, outputs: list[FloatArray], error: FloatArray) -> list[FloatArray]:

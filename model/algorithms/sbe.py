@@ -161,6 +161,24 @@ class StreamingEigenEstimator:
         )
 
 
+def write_eigenupdate(
+    tile: Tile, estimator: StreamingEigenEstimator, inputs: FloatArray, deltas: FloatArray, lr: float
+) -> int:
+    """Stream one batch's ``inputs`` and ``deltas`` through ``estimator`` and write the rank-k summary to
+    ``tile`` as pulsed rank-1 updates; returns how many were written."""
+    batch = inputs.shape[0]
+    # the loss is the batch mean, so the gradient is sum_b delta_b x_b^T = mean_b (B delta_b) x_b^T, which
+    # is what the estimator's running means summarise
+    estimator.start_batch()
+    estimator.add_batch(inputs, deltas * batch)
+    summary = estimator.result()
+    # a batch of B samples has a gradient of rank <= B: at B < rank only the B leading pairs carry it, and
+    # only they are written (and counted)
+    used = min(summary.rank, batch)
+    tile.update(summary.x_factors[:, :used].T, summary.d_factors[:, :used].T, lr)
+    return used
+
+
 class StreamingBatchEigenupdate(OneTilePerLayer, Algorithm):
     """SBE on analog tiles: backpropagation, then one rank-k pulsed update per layer per batch.
 
@@ -203,20 +221,10 @@ class StreamingBatchEigenupdate(OneTilePerLayer, Algorithm):
         trace = self.mlp.trace(x)
         loss, grad = softmax_cross_entropy(trace.outputs[-1], labels)
         deltas = self.mlp.backprop(trace, grad)
-        batch = x.shape[0]
         for tile, estimator, layer_input, delta in zip(
             self.tiles, self.estimators, trace.inputs, deltas, strict=True
         ):
-            # the loss is the batch mean, so the gradient is sum_b delta_b x_b^T = mean_b (B delta_b) x_b^T,
-            # which is what the estimator's running means summarise
-            estimator.start_batch()
-            estimator.add_batch(layer_input, delta * batch)
-            summary = estimator.result()
-            # a batch of B samples has a gradient of rank <= B: at B < rank only the B leading pairs carry
-            # it, and only they are written (and counted)
-            used = min(summary.rank, batch)
-            tile.update(summary.x_factors[:, :used].T, summary.d_factors[:, :used].T, self.config.lr)
-            self.array_updates += used
+            self.array_updates += write_eigenupdate(tile, estimator, layer_input, delta, self.config.lr)
         self.batches += 1
         return loss
 

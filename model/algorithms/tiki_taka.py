@@ -276,6 +276,65 @@ class TikiTakaLayer:
         return self.slow.weights()
 
 
+def build_tiki_taka_layer(
+    algorithm: Algorithm, mode: TransferMode, out_size: int, in_size: int, weights: FloatArray
+) -> TikiTakaLayer:
+    """One TTv2-family layer of ``algorithm``: tiles A and C, C programmed to ``weights``, its periphery.
+
+    Draws from the algorithm's seed, in this order, A's and C's tile seeds and the chopper seeds (the MLP
+    and the named networks, convolutions included, build their layers through this one function). The
+    reference offset σ_r is the one of A's reference (the quantity Rasch et al. sweep): it biases every
+    transfer. C is modelled without one: its offset would be a constant weight offset that training
+    compensates, costing only range, and would blur what the sweep isolates.
+    """
+    config = algorithm.config
+    settings: TikiTakaSettings = config.tiki_taka
+    slow_device = config.device
+    if getattr(slow_device, "reference_offset_std", 0.0):
+        slow_device = dataclasses.replace(slow_device, reference_offset_std=0.0)  # type: ignore[call-arg]
+    fast = algorithm.make_tile(out_size, in_size)
+    slow = algorithm.make_tile(out_size, in_size, device=slow_device)
+    # A starts where its devices' up and down steps balance (its symmetry point); a device whose sampled
+    # step is 0 (stuck) has none and stays at its reference
+    with np.errstate(divide="ignore", invalid="ignore"):
+        symmetry = np.nan_to_num(fast.devices.symmetry_point() - fast.reference, nan=0.0)
+    fast.set_device_weights(symmetry)
+    slow.set_weights(weights)
+    seeds_draw = algorithm.spawn_rng()
+    digital = transfer_controller_config(
+        settings,
+        mode,
+        in_size=in_size,
+        out_size=out_size,
+        adc_bits=config.io.adc_bits,
+        adc_lsb=config.io.adc_lsb,
+        dw_min=config.device.dw_min,
+        lr=config.lr,
+        seeds=(int(seeds_draw.integers(1, _LFSR_SEED_LIMIT)), int(seeds_draw.integers(1, _LFSR_SEED_LIMIT))),
+    )
+    periphery = make_transfer_periphery(settings.periphery, digital, seeds_draw)
+    return TikiTakaLayer(fast, slow, periphery, fast_lr=settings.fast_lr, gamma=settings.gamma)
+
+
+def tiki_taka_results(
+    layers: list[TikiTakaLayer], mode: TransferMode, periphery: TransferServerKind
+) -> dict[str, Any]:
+    """Pulses per sample per device on A and C (endurance, Rasch et al. report ~0.5-4 on A and ~2-4e-4 on
+    C), column reads, the mode and the periphery used. A sample is one row written into A: one training
+    sample of a fully connected layer, one image patch of a convolution."""
+    results = {}
+    for i, layer in enumerate(layers):
+        samples = max(layer.samples, 1)
+        devices = layer.out_size * layer.in_size
+        results[f"layer{i}"] = {
+            "samples": layer.samples,
+            "column_reads": layer.column_reads,
+            "pulses_per_sample_per_device_A": layer.fast.total_pulses / samples / devices,
+            "pulses_per_sample_per_device_C": layer.slow.total_pulses / samples / devices,
+        }
+    return {"mode": mode.value, "periphery": periphery.value, "layers": results}
+
+
 class TikiTakaFamily(BackpropThroughMlp, Algorithm):
     """Shared implementation of ``ttv2``, ``c-ttv2`` and ``agad`` (they differ in :attr:`mode`)."""
 
@@ -288,42 +347,10 @@ class TikiTakaFamily(BackpropThroughMlp, Algorithm):
         self.settings = settings
         rng = self.spawn_rng()
         bias = config.network.bias
-        io = config.io
         self.layers: list[TikiTakaLayer] = []
-        # The reference offset σ_r is the one of A's reference (the quantity Rasch et al. sweep): it biases
-        # every transfer. C is modelled without one: its offset would be a constant weight offset that
-        # training compensates, costing only range, and would blur what the sweep isolates.
-        slow_device = config.device
-        if getattr(slow_device, "reference_offset_std", 0.0):
-            slow_device = dataclasses.replace(slow_device, reference_offset_std=0.0)  # type: ignore[call-arg]
         for out_size, in_size in self.array_shapes():
-            fast = self.make_tile(out_size, in_size)
-            slow = self.make_tile(out_size, in_size, device=slow_device)
-            # A starts where its devices' up and down steps balance (its symmetry point); a device whose
-            # sampled step is 0 (stuck) has none and stays at its reference
-            with np.errstate(divide="ignore", invalid="ignore"):
-                symmetry = np.nan_to_num(fast.devices.symmetry_point() - fast.reference, nan=0.0)
-            fast.set_device_weights(symmetry)
-            slow.set_weights(initial_weights(rng, out_size, in_size, bias))
-            seeds_draw = self.spawn_rng()
-            digital = transfer_controller_config(
-                settings,
-                self.mode,
-                in_size=in_size,
-                out_size=out_size,
-                adc_bits=io.adc_bits,
-                adc_lsb=io.adc_lsb,
-                dw_min=config.device.dw_min,
-                lr=config.lr,
-                seeds=(
-                    int(seeds_draw.integers(1, _LFSR_SEED_LIMIT)),
-                    int(seeds_draw.integers(1, _LFSR_SEED_LIMIT)),
-                ),
-            )
-            periphery = make_transfer_periphery(settings.periphery, digital, seeds_draw)
-            self.layers.append(
-                TikiTakaLayer(fast, slow, periphery, fast_lr=settings.fast_lr, gamma=settings.gamma)
-            )
+            weights = initial_weights(rng, out_size, in_size, bias)
+            self.layers.append(build_tiki_taka_layer(self, self.mode, out_size, in_size, weights))
         self.mlp = MLP(list(self.layers), config.network.activation, bias)
 
     def weights(self) -> list[FloatArray]:
@@ -342,19 +369,8 @@ class TikiTakaFamily(BackpropThroughMlp, Algorithm):
         }
 
     def extra_results(self) -> dict[str, Any]:
-        """Pulses per sample per device on A and C (endurance, Rasch et al. report ~0.5-4 on A and
-        ~2-4e-4 on C), column reads, and the periphery used."""
-        layers = {}
-        for i, layer in enumerate(self.layers):
-            samples = max(layer.samples, 1)
-            devices = layer.out_size * layer.in_size
-            layers[f"layer{i}"] = {
-                "samples": layer.samples,
-                "column_reads": layer.column_reads,
-                "pulses_per_sample_per_device_A": layer.fast.total_pulses / samples / devices,
-                "pulses_per_sample_per_device_C": layer.slow.total_pulses / samples / devices,
-            }
-        return {"mode": self.mode.value, "periphery": self.settings.periphery.value, "layers": layers}
+        """Pulses per sample per device on A and C, column reads, and the periphery used."""
+        return tiki_taka_results(self.layers, self.mode, self.settings.periphery)
 
 
 class TikiTakaV2(TikiTakaFamily):
