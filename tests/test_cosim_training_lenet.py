@@ -74,7 +74,7 @@ def test_c_ttv2_on_lenet5_with_every_transfer_controller_in_the_rtl_matches_pure
     request = CosimRequest(options=options, samples=1, test_samples=1, simulator="icarus", rtl_tiles=(0, 1))
     try:
         resolve(request)
-    except ConfigError as error:  # the model learns c-ttv2 on convolutions in the conv helper's branch
+    except ConfigError as error:  # a model without c-ttv2 on convolutions (before the conv work)
         pytest.skip(f"the model does not train c-ttv2 on lenet5 here: {error}")
     results = run_training_cosim(request)
     assert results["matches_model"], results

@@ -36,7 +36,7 @@ def test_lenet_size_plans_one_run_per_algorithm_the_model_trains_on_lenet5() -> 
     plan = _training_plan()
     specs = [spec_from_plain(TrainSpec, run.spec) for run in plan.runs]  # type: ignore[attr-defined]
     trainable = [algo for algo in ALL_ALGORITHMS if refused_on_network(algo, config.training) is None]
-    # fp and analog SGD train LeNet-5 today; the rest join as the model learns them (no list to edit)
+    # at least fp and analog SGD train LeNet-5; the rest join as the model learns them (no list to edit)
     assert {"fp", "sgd"} <= set(trainable)
     assert [spec.algo for spec in specs] == trainable
     assert [run.label for run in plan.runs] == [f"train {algo} seed=0" for algo in trainable]  # type: ignore[attr-defined]
