@@ -31,11 +31,11 @@ from pulsetrain.cosim.training import (
     adc_config_for,
     check_transfer_server,
     cosim_options,
-    load_data,
     observing_tiles,
     pulse_config_for,
     register_twin_source,
 )
+from pulsetrain.cosim.training_data import load_data
 from pulsetrain.cosim.transactors import (
     AdcReadoutTransactor,
     ColumnTransfer,
@@ -44,6 +44,7 @@ from pulsetrain.cosim.transactors import (
 )
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.transfer import ChopperSigns, TransferRequest, TransferResult
+from pulsetrain.model.twins.pulse import TwinPulseSource
 
 from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
@@ -411,14 +412,18 @@ def _serve_pulses_from_rtl(
     from pulsetrain.model.pulses import PULSE_SOURCES
 
     used: list[int] = list(parameters["used_sources"])
+    twins: list[int] = list(parameters.get("twin_sources", []))
     expected = [config_from_plain(PulseGeneratorConfig, c) for c in parameters["source_configs"]]
     bl_max = int(parameters["bl_max"])
     created: list[int] = []
 
-    def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> RtlPulseSource:
+    def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
         index = len(created)
         created.append(index)
         config = pulse_config_for(seed, in_size, out_size, bl_max)
+        if index in twins:
+            # outside the request's rtl_tiles: the pure run's own source (the same twin, the same config)
+            return TwinPulseSource(config)
         transactor = None
         position = -1
         if index in used:

@@ -7,6 +7,11 @@
     read of the network by ADC readouts per tile direction; runs the pure model with the same seed, and
     compares them decision by decision (see :mod:`pulsetrain.cosim.training`). Exit status 1 when they
     differ.
+``pulsetrain cosim --network lenet5 --dataset fashion-mnist --samples 50``
+    the same for a named network (``--algo`` defaults to sgd): every patch of a convolution is one
+    rank-1 update through its tile's pulse generator and one read through its tile's ADC readout.
+    ``--rtl-tiles 0`` puts only the listed tiles in the RTL (the others stay on the twin), for a small
+    build; ``--test-samples`` sets the accuracy pass's test images (default: 100 of a large test set).
 ``pulsetrain cosim --bench pulse-generator --sim icarus --seed 3``
     runs one block bench (see :data:`pulsetrain.cosim.benches.BENCHES`) with its coverage report.
 """
@@ -41,6 +46,18 @@ def parse_depths(text: str) -> tuple[int, ...]:
     return depths
 
 
+def parse_tiles(text: str | None) -> tuple[int, ...] | None:
+    """``"0,1"`` as tile indices (None stays None: every tile); a ConfigError for anything else."""
+    from pulsetrain.config import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"rtl-tiles must be a comma list of tile indices, not {text!r}") from None
+
+
 @click.command("cosim")
 @click.option(
     "--algo",
@@ -57,6 +74,27 @@ def parse_depths(text: str) -> tuple[int, ...]:
 )
 @click.option("--sim", default="verilator", show_default=True, help="Simulator: verilator or icarus.")
 @click.option("--hidden", multiple=True, help="Hidden layer size(s), as for `pulsetrain train` (default 32).")
+@click.option(
+    "--network",
+    "network_name",
+    default=None,
+    help="A network by name, as for `pulsetrain train` (lenet5, mlp784); trains with --algo (default sgd).",
+)
+@click.option(
+    "--dataset", default=None, help="Data set, as for `pulsetrain train` (default digits; fashion-mnist...)."
+)
+@click.option("--data-dir", default=None, help="Folder holding the data set's files.")
+@click.option(
+    "--test-samples",
+    default=None,
+    type=int,
+    help="Test images of the accuracy pass (default: the whole test set up to 1000 images, else 100).",
+)
+@click.option(
+    "--rtl-tiles",
+    default=None,
+    help="Only these tiles (input side first, e.g. 0 or 0,1) get RTL pulse generators and read ADCs.",
+)
 @click.option("--samples", default=None, type=int, help="Train on the first N training samples (one pass).")
 @click.option(
     "--epochs", default=None, type=int, help="Whole epochs (default 1 when --samples is not given)."
@@ -74,6 +112,11 @@ def cosim(
     depth: str,
     sim: str,
     hidden: tuple[str, ...],
+    network_name: str | None,
+    dataset: str | None,
+    data_dir: str | None,
+    test_samples: int | None,
+    rtl_tiles: str | None,
     samples: int | None,
     epochs: int | None,
     seed: int,
@@ -96,8 +139,11 @@ def cosim(
     if schedule:
         _schedule_sweep(simulator, depth, json_path)
         return
-    if (algo is None) == (bench is None):
-        raise ConfigError("give exactly one of --algo (training), --bench (a block bench) or --schedule")
+    training = algo is not None or network_name is not None
+    if training == (bench is not None):
+        raise ConfigError(
+            "give exactly one of --algo / --network (training), --bench (a block bench) or --schedule"
+        )
     if samples is not None and epochs is not None:
         raise ConfigError("give --samples or --epochs, not both")
     if bench is not None:
@@ -111,13 +157,18 @@ def cosim(
 
     from pulsetrain.cosim.training import CosimRequest, run_training_cosim
 
-    options: dict[str, Any] = {"algo": algo, "seed": seed}
+    options: dict[str, Any] = {"algo": algo or "sgd", "seed": seed}
     if hidden:
         options["network.hidden"] = ",".join(hidden)
+    for key, value in (("network.name", network_name), ("dataset", dataset), ("data_dir", data_dir)):
+        if value is not None:
+            options[key] = value
     request = CosimRequest(
         options=options,
         sets=tuple(sets),
         samples=samples,
+        test_samples=test_samples,
+        rtl_tiles=parse_tiles(rtl_tiles),
         epochs=epochs if epochs is not None else 1,
         simulator=simulator.value,
         waves=waves,
@@ -173,10 +224,16 @@ def _print_training(results: dict[str, Any]) -> None:
         f"{results['transactions_compared']} transactions; "
         f"matches model: {results['matches_model']}"
     )
+    on_twin = results.get("tiles_on_twin") or []
+    click.echo(
+        f"  tiles in the RTL {results['tiles_in_rtl']}"
+        + (f", on the twin {on_twin} (--rtl-tiles)" if on_twin else "")
+        + f"; mismatches {results['mismatches']}"
+    )
     if results["test_accuracy"] is not None:
         click.echo(
-            f"  test accuracy RTL {100 * results['test_accuracy']:.1f} % / model "
-            f"{100 * results['model_test_accuracy']:.1f} %"
+            f"  test accuracy on {results['test_samples']} test samples: RTL "
+            f"{100 * results['test_accuracy']:.1f} % / model {100 * results['model_test_accuracy']:.1f} %"
         )
     if results["first_mismatch"]:
         click.echo(f"  first differing decision: {results['first_mismatch']}")

@@ -309,6 +309,9 @@ class CosimRequest:
     samples: int | None = None
     #: epochs (when ``samples`` is None)
     epochs: int = 1
+    #: test samples of the end-of-epoch accuracy pass (the first N of the test set); None: the whole
+    #: test set when it holds at most :data:`WHOLE_TEST_SET_UP_TO` images, else :data:`DEFAULT_TEST_SAMPLES`
+    test_samples: int | None = None
     #: simulator name
     simulator: str = "verilator"
     #: record waveforms of the whole run (large)
@@ -321,6 +324,10 @@ class CosimRequest:
     adc_in_loop: bool = True
     #: ADC readout class (or factory of a config) of the RTL (None: the real one)
     adc_class: Any = None
+    #: tiles (creation order: input side first) whose pulse generator and read ADCs are RTL; the others
+    #: keep the bit-exact twin and the model's ADC, as in the pure run. None: every tile. Keeps the
+    #: Verilator build of a large network (LeNet-5: 1255 pulsed lines) small where a test needs it.
+    rtl_tiles: tuple[int, ...] | None = None
 
 
 def cosim_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -352,6 +359,13 @@ def resolve(request: CosimRequest) -> Any:
     from pulsetrain.model.training import resolve_train_config
 
     options = dict(request.options)
+    if request.test_samples is not None:
+        check_int("test_samples", request.test_samples, 1, 10_000_000)
+    if request.rtl_tiles is not None:
+        if not request.rtl_tiles:
+            raise ConfigError("rtl_tiles must name at least one tile, not an empty list")
+        for tile in request.rtl_tiles:
+            check_int("rtl_tiles", tile, 0, 1023)
     if request.samples is not None:
         check_int("samples", request.samples, 1, 10_000_000)
         options["epochs"] = 1
@@ -368,53 +382,6 @@ def resolve(request: CosimRequest) -> Any:
             f"batch_size must be 1 for cosim (one rank-1 update per sample), not {config.batch_size}"
         )
     return config
-
-
-def data_for(config: Any, samples: int | None) -> Any:
-    """The data split of a run; with ``samples`` the first N training samples only."""
-    from pulsetrain.model.data import load_dataset
-
-    data = load_dataset(config.dataset, config.data_dir)
-    if samples is not None:
-        if samples > data.x_train.shape[0]:
-            raise ConfigError(f"samples must be at most {data.x_train.shape[0]}, not {samples}")
-        data = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
-    return data
-
-
-def save_data(data: Any, folder: Any) -> str:
-    """Write a data split to ``folder/data.npz`` for the simulator process; returns the path.
-
-    The simulator's embedded Python should not import scikit-learn to load the digits again (measured:
-    31 s inside the simulator against 4 s outside on the shared 2-core machine).
-    """
-    from pathlib import Path
-
-    path = Path(folder) / "data.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        path,
-        x_train=data.x_train,
-        y_train=data.y_train,
-        x_test=data.x_test,
-        y_test=data.y_test,
-        n_classes=np.int64(data.n_classes),
-    )
-    return str(path)
-
-
-def load_data(path: str) -> Any:
-    """The data split written by :func:`save_data`."""
-    from pulsetrain.model.data import DataSplit
-
-    with np.load(path) as arrays:
-        return DataSplit(
-            x_train=arrays["x_train"],
-            y_train=arrays["y_train"],
-            x_test=arrays["x_test"],
-            y_test=arrays["y_test"],
-            n_classes=int(arrays["n_classes"]),
-        )
 
 
 def run_pure_model(
@@ -448,24 +415,27 @@ def run_pure_model(
 def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
     """Pure model, then the same run with the RTL serving every update; both compared. JSON-ready."""
     from pulsetrain.cosim import runner
+    from pulsetrain.cosim.training_data import data_for, save_data
 
     config = resolve(request)
     simulator = runner.parse_simulator(request.simulator)
     reason = runner.unavailable_reason(simulator)
     if reason is not None:
         raise ConfigError(f"sim {simulator.value} is not available: {reason}")
-    data = data_for(config, request.samples)
+    data = data_for(config, request.samples, request.test_samples)
     started = time.perf_counter()
     reads: dict[tuple[int, bool], ReadAdcUse] = {}
     model_results, ledger, transfer_configs = run_pure_model(
         config, data, reads if request.adc_in_loop else None
     )
+    in_rtl = _tiles_in_rtl(request.rtl_tiles, len(ledger.configs))
     plan = _RtlPlan(
-        used=ledger.used(),
+        used=[i for i in ledger.used() if i in in_rtl],
+        twins=[i for i in ledger.used() if i not in in_rtl],
         pulse_configs=[],
         transfer_configs=transfer_configs,
         adc_configs=[adc_config_for(c) for c in transfer_configs] if request.adc_in_loop else [],
-        read_uses=[reads[key] for key in sorted(reads)],
+        read_uses=[reads[key] for key in sorted(reads) if key[0] in in_rtl],
     )
     model_seconds = time.perf_counter() - started
     if not plan.used:
@@ -501,6 +471,7 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
         "config": model_results["config"],
         "simulator": simulator.value,
         "samples": document.pop("samples"),
+        "test_samples": int(data.x_test.shape[0]),
         "epochs": config.epochs if request.samples is None else None,
         "cycles": document.pop("cycles"),
         "wall_seconds": result.run_seconds,
@@ -510,12 +481,24 @@ def run_training_cosim(request: CosimRequest) -> dict[str, Any]:
     }
 
 
+def _tiles_in_rtl(rtl_tiles: tuple[int, ...] | None, tiles: int) -> set[int]:
+    """The tile indices the RTL serves (``rtl_tiles`` checked against the ``tiles`` the run created)."""
+    if rtl_tiles is None:
+        return set(range(tiles))
+    outside = [tile for tile in rtl_tiles if tile >= tiles]
+    if outside:
+        raise ConfigError(f"rtl_tiles must lie in 0..{tiles - 1} (the run's tiles), not {outside[0]}")
+    return set(rtl_tiles)
+
+
 @dataclass
 class _RtlPlan:
     """What the RTL top of one run holds: which tiles' generators, transfer controllers, ADC readouts."""
 
-    #: indices of the pulse sources (tiles) that issued updates in the pure run
+    #: indices of the pulse sources (tiles) that issued updates in the pure run and are served by the RTL
     used: list[int]
+    #: those that issued updates but stay the twin (outside ``rtl_tiles``)
+    twins: list[int]
     pulse_configs: list[PulseGeneratorConfig]
     transfer_configs: list[TransferControllerConfig]
     #: the transfer path's readouts (one per TTv2-family layer), then one per read tile direction
@@ -531,6 +514,7 @@ class _RtlPlan:
             "samples": request.samples,
             "bl_max": config.update.desired_bl,
             "used_sources": self.used,
+            "twin_sources": self.twins,
             "source_configs": [to_plain(c) for c in self.pulse_configs],
             "transfer_configs": [to_plain(c) for c in self.transfer_configs],
             "adc_configs": [to_plain(c) for c in self.adc_configs],
@@ -573,6 +557,7 @@ def _compare(result: Any, model_results: dict[str, Any], plan: _RtlPlan) -> dict
         "log": str(result.log),
         "bench_failures": result.messages,
         "tiles_in_rtl": plan.used,
+        "tiles_on_twin": plan.twins,
         "transfer_controllers_in_rtl": len(plan.transfer_configs),
         "adc_readouts_in_rtl": len(plan.adc_configs) - len(plan.read_uses),
         "read_adcs_in_rtl": [{"tile": use.tile, "transpose": use.transpose} for use in plan.read_uses],

@@ -15,6 +15,7 @@ from pulsetrain.report.config import (
     COSIM_ALGORITHMS,
     DEVICE_KINDS,
     SIMULATORS,
+    SIZES,
     SYNTH_TARGETS,
     resolve_report_config,
 )
@@ -38,8 +39,13 @@ def _keys_help() -> str:
         ("training.enabled", "train the algorithms (true/false)"),
         ("training.algorithms", ",".join(ALL_ALGORITHMS)),
         ("training.seeds", "seeds per algorithm, e.g. 0,1,2"),
-        ("training.epochs", "epochs over the digits training split"),
+        ("training.epochs", "epochs over the training split"),
         ("training.hidden", "hidden widths, e.g. 32 or 32,32"),
+        ("training.network", "lenet5 or mlp784 (empty: the MLP of training.hidden)"),
+        ("training.dataset / data_dir", "digits, mnist, fashion-mnist or cifar10; its folder"),
+        ("training.train_samples", "first N training samples only (0: all)"),
+        ("training.test_samples", "first N test samples only (0: all)"),
+        ("training.algorithm_devices", "per algorithm, e.g. c-ttv2=soft-bounds"),
         ("training.train_set", "TrainConfig overrides, e.g. device.dw_min=0.002"),
         ("training.device", ", ".join(DEVICE_KINDS)),
         ("cosim.enabled", "run the RTL in the loop (true/false)"),
@@ -74,6 +80,13 @@ Configuration keys (override with --set or TOML tables of the same names):
 @click.command("report", help=HELP)
 @click.option(
     "--quick", is_flag=True, help="The small preset (~2 minutes on 2 cores): CI and `make demo` use it."
+)
+@click.option(
+    "--size",
+    # not ``size``: the validation layer checks options by name, and other commands' ``--size`` is a number
+    "report_size",
+    default=None,
+    help=f"A named size: {', '.join(SIZES)} (lenet: LeNet-5 on Fashion-MNIST, every algorithm, 10 epochs).",
 )
 @click.option(
     "--out",
@@ -119,6 +132,7 @@ Configuration keys (override with --set or TOML tables of the same names):
 )
 def report(
     quick: bool,
+    report_size: str | None,
     out_dir: str,
     config_file: str | None,
     sets: tuple[str, ...],
@@ -132,7 +146,7 @@ def report(
     """Run the report (the help text is :data:`HELP`, built from the config's name lists)."""
     from pulsetrain.report.run import run_report
 
-    config = resolve_report_config(quick=quick, config_file=config_file, sets=sets)
+    config = resolve_report_config(quick=quick, size=report_size, config_file=config_file, sets=sets)
     worker_count = default_workers() if workers is None else workers
     check_int("--workers", worker_count, 1, 1024)
     if scheduler is not None and not scheduler.strip():

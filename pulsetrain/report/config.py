@@ -50,12 +50,25 @@ class TrainingPart:
     algorithms: tuple[str, ...] = ALL_ALGORITHMS
     #: Seeds per algorithm; the table shows the mean over seeds, the curves each seed.
     seeds: tuple[int, ...] = (0,)
-    #: Training epochs over the digits training split.
+    #: Training epochs over the training split.
     epochs: int = 30
-    #: Hidden layer widths of the MLP (64 inputs and 10 classes are fixed by the digits data).
+    #: Hidden layer widths of the MLP (inputs and classes are fixed by the data set); unused with ``network``.
     hidden: tuple[int, ...] = (32,)
+    #: A network by name (``pulsetrain train --network``: lenet5, mlp784); empty: the MLP of ``hidden``.
+    network: str = ""
+    #: Data set (``pulsetrain train --dataset``: digits, mnist, fashion-mnist, cifar10).
+    dataset: str = "digits"
+    #: Folder of the data set's files (empty: the data set's default place).
+    data_dir: str = ""
+    #: Train on the first N training samples only (0: the whole training split). For scaled timing runs.
+    train_samples: int = 0
+    #: Evaluate on the first N test samples only (0: the whole test split). For scaled timing runs.
+    test_samples: int = 0
     #: Device model of the arrays (``pulsetrain train --device``): the defaults study uses soft bounds.
     device: str = "soft-bounds"
+    #: Device model per algorithm, as ``algo=device-kind`` (e.g. ``c-ttv2=soft-bounds``); the others use
+    #: ``device``.
+    algorithm_devices: tuple[str, ...] = ()
     #: Overrides of the model's TrainConfig by dotted path, as ``key=value`` strings
     #: (e.g. ``("device.dw_min=0.002",)``), applied to every algorithm.
     train_set: tuple[str, ...] = ()
@@ -72,6 +85,15 @@ class TrainingPart:
         for width in self.hidden:
             check_int("training.hidden", width, 1, 4096)
         check_choice("training.device", self.device, DEVICE_KINDS)
+        for name in ("network", "dataset", "data_dir"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"training.{name} must be text, not {getattr(self, name)!r}")
+        check_int("training.train_samples", self.train_samples, 0, 10_000_000)
+        check_int("training.test_samples", self.test_samples, 0, 10_000_000)
+        for item in self.algorithm_devices:
+            algo, _, device = item.partition("=")
+            check_choice("training.algorithm_devices (algorithm)", algo, ALL_ALGORITHMS)
+            check_choice("training.algorithm_devices (device)", device, DEVICE_KINDS)
         for item in self.train_set:
             if "=" not in item:
                 raise ConfigError(f"training.train_set entries must be key=value, not {item!r}")
@@ -171,9 +193,17 @@ class ReportConfig:
             raise ConfigError(f"title must be text, not {self.title!r}")
 
     @classmethod
-    def preset(cls, *, quick: bool) -> ReportConfig:
-        """The default (full) size, or the ``--quick`` size that fits about two minutes on two cores."""
-        if not quick:
+    def preset(cls, *, quick: bool = False, size: str | None = None) -> ReportConfig:
+        """A named size (:data:`SIZES`): ``default`` (full), ``quick`` (about two minutes on two cores;
+        ``quick=True`` picks it too) or ``lenet`` (LeNet-5 on Fashion-MNIST, every algorithm)."""
+        if size is not None:
+            check_choice("--size", size, SIZES)
+            if quick and size != "quick":
+                raise ConfigError(f"--quick and --size {size} name two sizes; give one")
+        size = size or ("quick" if quick else "default")
+        if size == "lenet":
+            return lenet_preset()
+        if size == "default":
             return cls()
         return cls(
             title="pulsetrain report (quick)",
@@ -184,11 +214,43 @@ class ReportConfig:
         )
 
 
+#: the named sizes of the report (``--size``)
+SIZES: tuple[str, ...] = ("default", "quick", "lenet")
+#: the LeNet size's devices per algorithm: the issue's comparison puts the Tiki-Taka family on soft bounds
+#: (c-TTv2 and AGAD "on SoftBounds"), analog SGD on ConstantStep (as aihwkit's LeNet-5 example 4 does)
+LENET_ALGORITHM_DEVICES: tuple[str, ...] = ("ttv2=soft-bounds", "c-ttv2=soft-bounds", "agad=soft-bounds")
+
+
+def lenet_preset() -> ReportConfig:
+    """``--size lenet``: LeNet-5 on Fashion-MNIST, every algorithm, 10 epochs, seed 0; no other part.
+
+    The RTL in the loop, synthesis, the estimator and the studies are switched off: this size is the
+    training comparison alone (``pulsetrain cosim --network lenet5`` co-simulates the network).
+    """
+    return ReportConfig(
+        title="pulsetrain report: LeNet-5 on Fashion-MNIST",
+        training=TrainingPart(
+            epochs=10,
+            network="lenet5",
+            dataset="fashion-mnist",
+            device="constant-step",
+            algorithm_devices=LENET_ALGORITHM_DEVICES,
+        ),
+        cosim=CosimPart(enabled=False),
+        cost=CostPart(enabled=False),
+        studies=StudiesPart(enabled=False),
+    )
+
+
 def resolve_report_config(
-    *, quick: bool, config_file: str | Path | None = None, sets: tuple[str, ...] = ()
+    *,
+    quick: bool = False,
+    size: str | None = None,
+    config_file: str | Path | None = None,
+    sets: tuple[str, ...] = (),
 ) -> ReportConfig:
     """Preset, then the TOML file, then ``--set``: the resolved, validated config (ConfigError if bad)."""
-    return resolve(ReportConfig.preset(quick=quick), config_file=config_file, sets=sets)
+    return resolve(ReportConfig.preset(quick=quick, size=size), config_file=config_file, sets=sets)
 
 
 def config_document(config: ReportConfig) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pulsetrain.report.part import (
     PartData,
     PartOutcome,
     PartPlan,
+    Unavailable,
     mean,
     require,
     spec_from_plain,
@@ -37,12 +38,22 @@ class TrainSpec:
     algo: str
     #: seed of every random generator of the run
     seed: int
-    #: epochs over the digits training split
+    #: epochs over the training split
     epochs: int
-    #: hidden layer widths
+    #: hidden layer widths (of the MLP; unused with ``network``)
     hidden: tuple[int, ...]
     #: TrainConfig overrides ``key=value``: the algorithm's defaults first, the user's last
     sets: tuple[str, ...]
+    #: a network by name (empty: the MLP of ``hidden``)
+    network: str = ""
+    #: data set name
+    dataset: str = "digits"
+    #: folder of its files (empty: the data set's default place)
+    data_dir: str = ""
+    #: the first N training samples only (0: all)
+    train_samples: int = 0
+    #: the first N test samples only (0: all)
+    test_samples: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,11 +136,57 @@ class TrainingData(PartData):
     runs: list[TrainingRun]
 
 
-def layer_weight_counts(hidden: Sequence[int], bias: bool) -> list[int]:
-    """Devices per layer array (``out * (in + bias)``) of the digits MLP with ``hidden`` widths."""
-    sizes = [DIGITS_INPUTS, *hidden, DIGITS_CLASSES]
+def layer_weight_counts(
+    hidden: Sequence[int],
+    bias: bool,
+    *,
+    network: str = "",
+    inputs: int = DIGITS_INPUTS,
+    classes: int = DIGITS_CLASSES,
+) -> list[int]:
+    """Devices per layer array (``out * (in + bias)``): the MLP with ``hidden`` widths, or the named
+    ``network`` (its arrays as :func:`pulsetrain.model.conv.network_shapes` lays them out)."""
     extra = 1 if bias else 0
+    if network:
+        from pulsetrain.model.algorithms.conv_backprop import square_image_shape
+        from pulsetrain.model.conv import network_shapes
+
+        shapes = network_shapes(network, square_image_shape(inputs), classes, bias)
+        arrays = [(out, in_ch * kernel * kernel + extra) for in_ch, out, kernel, _, _ in shapes["convs"]]
+        return [out * size for out, size in [*arrays, *shapes["dense"]]]
+    sizes = [inputs, *hidden, classes]
     return [sizes[i + 1] * (sizes[i] + extra) for i in range(len(sizes) - 1)]
+
+
+def spec_options(spec: TrainSpec) -> dict[str, Any]:
+    """The ``pulsetrain train`` options of a run (before its ``--set`` overrides)."""
+    options: dict[str, Any] = {"algo": spec.algo, "seed": spec.seed, "epochs": spec.epochs}
+    if spec.network:
+        options["network.name"] = spec.network
+    else:
+        options["network.hidden"] = ",".join(str(width) for width in spec.hidden)
+    options["dataset"] = spec.dataset
+    if spec.data_dir:
+        options["data_dir"] = spec.data_dir
+    return options
+
+
+def spec_data(spec: TrainSpec, config: Any) -> Any:
+    """The data split of a run: the config's data set, cut to the spec's sample counts."""
+    import dataclasses
+
+    from pulsetrain.model.data import load_dataset
+
+    data = load_dataset(config.dataset, config.data_dir)
+    if spec.train_samples:
+        data = dataclasses.replace(
+            data, x_train=data.x_train[: spec.train_samples], y_train=data.y_train[: spec.train_samples]
+        )
+    if spec.test_samples:
+        data = dataclasses.replace(
+            data, x_test=data.x_test[: spec.test_samples], y_test=data.y_test[: spec.test_samples]
+        )
+    return data
 
 
 def pulses_per_weight(pulses: Mapping[str, Mapping[str, int]], weights: Sequence[int]) -> dict[str, float]:
@@ -148,24 +205,23 @@ def pulses_per_weight(pulses: Mapping[str, Mapping[str, int]], weights: Sequence
 
 
 def train_run(plain: Mapping[str, Any]) -> dict[str, Any]:
-    """Train one algorithm with one seed on the digits data (a pure function of the :class:`TrainSpec`).
+    """Train one algorithm with one seed (a pure function of the :class:`TrainSpec`).
 
     Returns a :class:`TrainingRun` as plain data: the model's results without the per-device detail.
     """
-    from pulsetrain.model.data import Dataset, load_dataset
     from pulsetrain.model.training import resolve_train_config, train
 
     spec = spec_from_plain(TrainSpec, plain)
-    options = {
-        "algo": spec.algo,
-        "seed": spec.seed,
-        "epochs": spec.epochs,
-        "network.hidden": ",".join(str(width) for width in spec.hidden),
-    }
-    config = resolve_train_config(options=options, sets=list(spec.sets))
-    data = load_dataset(Dataset.DIGITS, None)
+    config = resolve_train_config(options=spec_options(spec), sets=list(spec.sets))
+    data = spec_data(spec, config)
     results = train(config, data=data)
-    weights = layer_weight_counts(config.network.hidden, config.network.bias)
+    weights = layer_weight_counts(
+        config.network.hidden,
+        config.network.bias,
+        network=spec.network,
+        inputs=data.n_features,
+        classes=data.n_classes,
+    )
     run = TrainingRun(
         algo=spec.algo,
         seed=spec.seed,
@@ -202,32 +258,85 @@ def algorithm_sets(algo: str, device: str) -> list[str]:
     return [*sets, *getattr(experiments, "DEFAULTS_OVERRIDES", {}).get(algo, ())]
 
 
+def part_sets(algo: str, part: Any) -> list[str]:
+    """Every TrainConfig override of ``algo`` in the part: its device (``algorithm_devices`` first, else
+    ``device``) and default settings, then the user's ``train_set``."""
+    devices = dict(item.partition("=")[::2] for item in part.algorithm_devices)
+    return [*algorithm_sets(algo, devices.get(algo, part.device)), *part.train_set]
+
+
+def _spec(algo: str, seed: int, part: Any) -> TrainSpec:
+    return TrainSpec(
+        algo=algo,
+        seed=seed,
+        epochs=part.epochs,
+        hidden=part.hidden,
+        sets=tuple(part_sets(algo, part)),
+        network=part.network,
+        dataset=part.dataset,
+        data_dir=part.data_dir,
+        train_samples=part.train_samples,
+        test_samples=part.test_samples,
+    )
+
+
+def refused_on_network(algo: str, part: Any) -> str | None:
+    """Why the model does not train ``algo`` on the part's network and data (None: it does).
+
+    A ConfigError that the digits MLP does not raise too is the model's refusal of this network (e.g. an
+    algorithm not written for convolutions yet): the algorithm is shown as not available. One that the
+    MLP raises as well is bad input and propagates.
+    """
+    from pulsetrain.config import ConfigError
+    from pulsetrain.model.training import resolve_train_config
+
+    spec = _spec(algo, part.seeds[0], part)
+    try:
+        resolve_train_config(options=spec_options(spec), sets=list(spec.sets))
+    except ConfigError as error:
+        plain = {"algo": algo, "network.hidden": ",".join(map(str, part.hidden))}
+        resolve_train_config(options=plain, sets=list(spec.sets))
+        return str(error)
+    return None
+
+
+def _check_data(part: Any) -> None:
+    """Unavailable when the part's data set cannot be read here (e.g. Debian's fashion-mnist absent)."""
+    from pulsetrain.config import ConfigError
+    from pulsetrain.model.data import Dataset, check_available
+
+    try:
+        dataset = Dataset(part.dataset)
+    except ValueError:
+        allowed = ", ".join(d.value for d in Dataset)
+        raise ConfigError(f"training.dataset must be one of {allowed}, not {part.dataset!r}") from None
+    try:
+        check_available(dataset, part.data_dir or None)
+    except ConfigError as error:
+        if part.data_dir:
+            raise  # a folder the user named: bad input, exit 2
+        raise Unavailable(f"data set {part.dataset} cannot be read here: {error}") from None
+
+
 def plan(config: ReportConfig) -> list[PartPlan]:
     """One run per algorithm and seed; every TrainConfig override checked before any work."""
     part = config.training
     require("pulsetrain.model.training", "train", "resolve_train_config", "TrainConfig")
     registry = require("pulsetrain.model.algorithms", "ALGORITHMS")
-    missing = [name for name in part.algorithms if name not in registry.ALGORITHMS]
-    runnable = [name for name in part.algorithms if name in registry.ALGORITHMS]
+    missing = [
+        f"algorithm {name!r} is not registered in pulsetrain.model.algorithms yet"
+        for name in part.algorithms
+        if name not in registry.ALGORITHMS
+    ]
+    registered = [name for name in part.algorithms if name in registry.ALGORITHMS]
+    if part.dataset != "digits":
+        _check_data(part)
     # The TrainConfig overrides are checked here, before any work, so that a bad key fails the command.
-    from pulsetrain.model.training import resolve_train_config
-
-    for algo in runnable:
-        resolve_train_config(
-            options={"algo": algo}, sets=[*algorithm_sets(algo, part.device), *part.train_set]
-        )
+    refusals = {algo: refused_on_network(algo, part) for algo in registered}
+    runnable = [algo for algo in registered if refusals[algo] is None]
+    missing.extend(f"algorithm {algo!r}: {reason}" for algo, reason in refusals.items() if reason)
     runs = tuple(
-        typed_run(
-            train_run,
-            TrainSpec(
-                algo=algo,
-                seed=seed,
-                epochs=part.epochs,
-                hidden=part.hidden,
-                sets=(*algorithm_sets(algo, part.device), *part.train_set),
-            ),
-            f"train {algo} seed={seed}",
-        )
+        typed_run(train_run, _spec(algo, seed, part), f"train {algo} seed={seed}")
         for algo in runnable
         for seed in part.seeds
     )
@@ -263,6 +372,25 @@ def _row(algo: str, numbers: TrainingNumbers) -> list[str]:
     ]
 
 
+def _intro(part: Any) -> str:
+    """What the section trained: data, network, epochs, seeds, devices, defaults."""
+    if part.dataset == "digits" and not part.network:
+        data = f"Digits (8x8, sklearn), network 64-{'-'.join(map(str, part.hidden))}-10"
+    else:
+        data = f"{part.dataset}, network {part.network or 'MLP ' + '-'.join(map(str, part.hidden))}"
+    cut = [
+        f"the first {count} {name} samples"
+        for count, name in ((part.train_samples, "training"), (part.test_samples, "test"))
+        if count
+    ]
+    devices = ", ".join([f"{part.device} devices", *(d.replace("=", " on ") for d in part.algorithm_devices)])
+    return (
+        f"{data}, {part.epochs} epochs{' on ' + ' and '.join(cut) if cut else ''}, "
+        f"seeds {', '.join(map(str, part.seeds))}, {devices}; every algorithm at its default "
+        "settings (pulsetrain train --algo NAME; SBE at batch 16, as in pulsetrain experiment defaults)."
+    )
+
+
 def assemble_training(
     config: ReportConfig, algorithms: list[str], missing: list[str], results: list[Any]
 ) -> PartOutcome:
@@ -271,11 +399,7 @@ def assemble_training(
     section = Section(
         KEY,
         TITLE,
-        intro=(
-            f"Digits (8x8, sklearn), network 64-{'-'.join(map(str, part.hidden))}-10, {part.epochs} epochs, "
-            f"seeds {', '.join(map(str, part.seeds))}, {part.device} devices; every algorithm at its default "
-            "settings (pulsetrain train --algo NAME; SBE at batch 16, as in pulsetrain experiment defaults)."
-        ),
+        intro=_intro(part),
     )
     finished: list[TrainingRun] = []
     notes: list[str] = []
@@ -287,10 +411,7 @@ def assemble_training(
         run = TrainingRun.from_plain(result)
         by_algo.setdefault(run.algo, []).append(run)
         finished.append(run)
-    notes.extend(
-        f"not available: algorithm {name!r} is not registered in pulsetrain.model.algorithms yet"
-        for name in missing
-    )
+    notes.extend(f"not available: {reason}" for reason in missing)
     numbers = {algo: _numbers(by_algo[algo]) for algo in algorithms if by_algo.get(algo)}
     if numbers:
         section.tables.append(
@@ -308,14 +429,16 @@ def assemble_training(
                 "(W: the single weight array; A / C: the fast and slow arrays of the Tiki-Taka family).",
             )
         )
-        section.plots.append(_accuracy_plot(algorithms, by_algo))
+        section.plots.append(_accuracy_plot(algorithms, by_algo, part.dataset))
     else:
         section.unavailable = "no training run finished" + (f" ({notes[0]})" if notes else "")
     section.notes.extend(notes)
     return PartOutcome(section=section, data=TrainingData(status="ok", runs=finished), algorithms=numbers)
 
 
-def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[TrainingRun]]) -> Plot:
+def _accuracy_plot(
+    algorithms: list[str], by_algo: Mapping[str, list[TrainingRun]], dataset: str = "digits"
+) -> Plot:
     def draw(figure: Any) -> None:
         from matplotlib.ticker import MaxNLocator
 
@@ -337,7 +460,7 @@ def _accuracy_plot(algorithms: list[str], by_algo: Mapping[str, list[TrainingRun
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("epoch")
         axes.set_ylabel("test accuracy (%)")
-        axes.set_title("Test accuracy per epoch (digits)")
+        axes.set_title(f"Test accuracy per epoch ({dataset})")
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right", ncol=2, fontsize=8)
 
