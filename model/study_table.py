@@ -85,7 +85,7 @@ def _bp_dfa_rows(document: Mapping[str, Any]) -> list[Row]:
         verdict = "not reproduced"
     if untrained:
         verdict += (
-            f"; BP or DFA does not train at level 0 for {', '.join(sorted(untrained))} (no ordering read)"
+            f"; BP or DFA ends below 80 % at level 0 for {', '.join(sorted(untrained))} (no ordering read)"
         )
     rows = [
         {
@@ -127,6 +127,12 @@ def _chopped_verdict(holds: bool, margins: Mapping[str, float]) -> str:
         return "not reproduced at the shared defaults"
     if min(margins.values()) >= 0.02:
         return "reproduced"
+    beyond = [sigma for sigma, margin in margins.items() if margin >= 0.02]
+    if beyond:
+        return (
+            f"partly: c-TTv2 never behind, ahead beyond the seed spread (~1-2 points) only at σ_r "
+            f"{', '.join(beyond)} (+{100 * max(margins.values()):.1f} points); level elsewhere"
+        )
     return f"level: c-TTv2 at most {100 * max(margins.values()):.1f} points ahead (seed spread ~1-2)"
 
 
@@ -173,34 +179,98 @@ def _offset_rows(document: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def _sbe_epochs(document: Mapping[str, Any], algo: str, batch: int) -> str:
+    """The epochs the study's ``algo`` runs at ``batch`` trained for (from the runs' configs), as text."""
+    epochs = sorted(
+        {
+            int(r["config"]["epochs"])
+            for r in document.get("results", [])
+            if r.get("spec", {}).get("kind") == "train"
+            and r["spec"].get("algo") == algo
+            and r["spec"].get("batch") == batch
+            and "epochs" in r.get("config", {})
+        }
+    )
+    return "/".join(str(e) for e in epochs) if epochs else "the planned"
+
+
+def _reached(document: Mapping[str, Any], algo: str, batch: int, rank: int) -> tuple[int, int] | None:
+    """(seeds that reached the target, seeds run) of one sbe-batch row, or None if the row is absent."""
+    for row in document["summary"].get("rows", []):
+        if row["algo"] == algo and row["batch"] == batch and (algo != "sbe" or row["rank"] == rank):
+            return int(row["reached_target"]), int(row["seeds"])
+    return None
+
+
+def _sbe_unreached(document: Mapping[str, Any], batch: int) -> str | None:
+    """Which run of the batch-``batch`` comparison never reached the target (no updates-to-target to
+    divide, so no ratio), with its epochs and seeds; None when every one reached it on some seed."""
+    for algo, name, at in (
+        ("sbe", "SBE rank 1", batch),
+        ("sgd", "mini-batch SGD", batch),
+        ("sgd", "per-sample SGD", 1),
+    ):
+        reached = _reached(document, algo, at, 1)
+        if reached is not None and reached[0] == 0:
+            epochs = _sbe_epochs(document, algo, at)
+            return f"{name} did not reach the target in {epochs} epochs (0/{reached[1]} seeds)"
+    return None
+
+
+def _sbe_ours(document: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    """The measured cell of one batch: both savings ratios, or which run never reached the target."""
+    target = document["summary"].get("target_train_accuracy")
+    batch = entry["batch"]
+    text = (
+        f"batch {batch}, array updates to {100 * target:.0f} % train accuracy: "
+        if target
+        else f"batch {batch}: "
+    )
+    minibatch = entry.get("update_ratio_to_target_vs_minibatch")
+    per_sample = entry.get("update_ratio_to_target_vs_per_sample")
+    unreached = _sbe_unreached(document, batch)
+    if unreached is not None:
+        text += f"not reached, {unreached}"
+    else:
+        parts = [
+            f"{ratio:.1f}x fewer than {name}"
+            if ratio is not None and not _missing(ratio)
+            else f"no ratio to {name}"
+            for ratio, name in ((minibatch, "mini-batch SGD"), (per_sample, "per-sample SGD"))
+        ]
+        text += ", ".join(parts)
+        reached = _reached(document, "sbe", batch, 1)
+        if reached is not None and reached[0] < reached[1]:
+            text += f" (SBE reached it on {reached[0]}/{reached[1]} seeds: the mean is over those)"
+    return (
+        f"{text}; test accuracy SBE {_percent(entry['sbe_test_accuracy'])}, mini-batch SGD "
+        f"{_percent(entry['sgd_test_accuracy'])} [{_run_of(document)}]"
+    )
+
+
 def _sbe_rows(document: Mapping[str, Any]) -> list[Row]:
     rows = []
     for entry in document["summary"]["claims"]["savings"]:
         if entry["rank"] != 1:
             continue
+        batch = entry["batch"]
         minibatch = entry.get("update_ratio_to_target_vs_minibatch")
         per_sample = entry.get("update_ratio_to_target_vs_per_sample")
-        ours = (
-            f"batch {entry['batch']}: {minibatch or float('nan'):.1f}x fewer updates than mini-batch SGD, "
-            f"{per_sample or float('nan'):.1f}x fewer than per-sample SGD; test accuracy SBE "
-            f"{_percent(entry['sbe_test_accuracy'])}, mini-batch SGD {_percent(entry['sgd_test_accuracy'])} "
-            f"[{_run_of(document)}]"
-        )
         if minibatch is None or per_sample is None:
             verdict = "not measured: a run did not reach the target"
-        elif entry["batch"] == 128 and min(minibatch, per_sample) >= 10.0:
+        elif batch == 128 and min(minibatch, per_sample) >= 10.0:
             verdict = "reproduced (order of magnitude)"
-        elif entry["batch"] == 128 and max(minibatch, per_sample) >= 10.0:
+        elif batch == 128 and max(minibatch, per_sample) >= 10.0:
             verdict = "partly: the paper's order of magnitude against one baseline only"
         elif min(minibatch, per_sample) > 1.0:
-            verdict = "partly: fewer updates, not the paper's factor" if entry["batch"] == 128 else "measured"
+            verdict = "partly: fewer updates, not the paper's factor" if batch == 128 else "measured"
         else:
             verdict = "not reproduced"
         rows.append(
             {
-                "claim": f"SBE needs far fewer array updates than SGD (batch {entry['batch']})",
+                "claim": f"SBE needs far fewer array updates than SGD (batch {batch})",
                 "paper": f"{HOSKINS} (~20x at batch 128, >100x at 4096 on MNIST: not verified here)",
-                "ours": ours,
+                "ours": _sbe_ours(document, entry),
                 "verdict": verdict,
             }
         )

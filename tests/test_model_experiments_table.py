@@ -109,3 +109,54 @@ def test_offset_rows_skip_missing_weight_errors_and_call_small_margins_level() -
     assert [row["claim"][:8] for row in rows] == ["c-TTv2 a", "AGAD nea"]
     assert rows[0]["verdict"].startswith("level") and "partial" in rows[0]["ours"]
     assert rows[1]["verdict"] == "reproduced"  # accuracy span under 3 points when no weight error exists
+
+
+def _sbe_document(sbe_reached: int) -> dict:
+    def row(algo: str, batch: int, reached: int, updates: float | None) -> dict:
+        return {
+            "algo": algo,
+            "batch": batch,
+            "rank": 1 if algo == "sbe" else 0,
+            "reached_target": reached,
+            "seeds": 3,
+            "updates_to_target": {"mean": updates, "n": reached, "std": None},
+        }
+
+    rows = [row("sgd", 1, 3, 1800.0), row("sgd", 1024, 3, 37000.0), row("sbe", 1024, sbe_reached, 300.0)]
+    if sbe_reached == 0:
+        rows[-1]["updates_to_target"]["mean"] = None
+    entry = {"batch": 1024, "rank": 1, "sbe_test_accuracy": 0.86, "sgd_test_accuracy": 0.96}
+    if sbe_reached:
+        entry |= {
+            "update_ratio_to_target_vs_minibatch": 37000 / 300,
+            "update_ratio_to_target_vs_per_sample": 6.0,
+        }
+    results = [
+        {"spec": {"kind": "train", "algo": r["algo"], "batch": r["batch"]}, "config": {"epochs": 70}}
+        for r in rows
+    ]
+    summary = {"rows": rows, "target_train_accuracy": 0.9, "claims": {"savings": [entry]}}
+    return {"quick": False, "seeds": [0, 1, 2], "commit": "c", "summary": summary, "results": results}
+
+
+def test_sbe_row_says_which_run_never_reached_the_target_instead_of_nan() -> None:
+    (row,) = study_table.claims_table({"sbe-batch": _sbe_document(0)})
+    assert "nan" not in row["ours"], row["ours"]
+    assert "SBE rank 1 did not reach the target in 70 epochs (0/3 seeds)" in row["ours"], row["ours"]
+    assert "90 % train accuracy" in row["ours"] and row["verdict"].startswith("not measured")
+
+
+def test_sbe_row_gives_both_ratios_and_flags_a_mean_over_some_seeds() -> None:
+    (row,) = study_table.claims_table({"sbe-batch": _sbe_document(2)})
+    assert "123.3x fewer than mini-batch SGD, 6.0x fewer than per-sample SGD" in row["ours"], row["ours"]
+    assert "SBE reached it on 2/3 seeds" in row["ours"]
+
+
+def test_c_ttv2_ahead_beyond_the_spread_at_some_sigma_only_is_partly() -> None:
+    claims = {
+        "c_ttv2_minus_ttv2_accuracy_at_sigma_ge_0.2": {"0.2": 0.0, "0.4": 0.043, "0.5": 0.013},
+        "c_ttv2_at_least_ttv2_at_sigma_ge_0.2": True,
+    }
+    document = {"quick": False, "seeds": [0], "commit": "c", "summary": {"claims": claims}}
+    (row,) = study_table.claims_table({"offset-sweep": document})
+    assert row["verdict"].startswith("partly") and "σ_r 0.4 (+4.3 points)" in row["verdict"], row
