@@ -50,6 +50,12 @@ from pulsetrain.config import ConfigError
 NETWORKS = tuple(name for name in NAMED_NETWORKS if name)
 #: the hidden layer widths of the fully connected networks by name
 FULLY_CONNECTED_HIDDEN: dict[str, tuple[int, ...]] = {"mlp784": (256, 128), "784-800-10": (800,)}
+#: bytes the patch matrices of one evaluation chunk may take, all stages together (see
+#: :meth:`ConvNet.evaluation_chunk`): 128 MiB is ~200 LeNet-5 images on 28x28, where 4096 images at once
+#: made the end-of-epoch evaluation peak at 3.7 GiB
+EVALUATION_PATCH_BUDGET_BYTES = 128 * 2**20
+#: images per evaluation chunk of a network without convolutions (its activations are small)
+DENSE_EVALUATION_CHUNK = 4096
 
 
 def unfold(images: FloatArray, kernel: int) -> FloatArray:
@@ -234,6 +240,8 @@ class ConvNet:
         """Errors of every convolution stage (at its pre-activation) and of every dense layer."""
         dense_deltas: list[FloatArray] = [grad_logits]
         for index in range(len(self.dense) - 1, -1, -1):
+            if index == 0 and not self.stages:
+                break  # no convolution below takes the first dense layer's error: skip that read
             back = self.dense[index].backward(dense_deltas[0])
             if self.bias:
                 back = back[:, :-1]
@@ -277,6 +285,26 @@ class ConvNet:
             shapes.append((stage.conv.out_channels, rows, cols))
             rows, cols = rows // stage.pool, cols // stage.pool
         return shapes
+
+    def patch_bytes_per_image(self) -> int:
+        """Bytes of the patch matrices one image's forward pass holds, all stages together: the
+        unfolded patches and, with a bias line, the copy that appends it (both alive at once)."""
+        total = 0
+        for stage, (_, rows, cols) in zip(self.stages, self.feature_map_shapes(), strict=True):
+            width = stage.conv.in_channels * stage.conv.kernel**2
+            copies = 2 if stage.conv.bias else 1
+            total += rows * cols * (width + 1 if stage.conv.bias else width) * 8 * copies
+        return total
+
+    def evaluation_chunk(self, budget_bytes: int | None = None) -> int:
+        """Images per forward chunk whose patch matrices fit ``budget_bytes`` (at least 1; default
+        :data:`EVALUATION_PATCH_BUDGET_BYTES`), or :data:`DENSE_EVALUATION_CHUNK` for a network without
+        convolutions."""
+        per_image = self.patch_bytes_per_image()
+        if per_image == 0:
+            return DENSE_EVALUATION_CHUNK
+        budget = EVALUATION_PATCH_BUDGET_BYTES if budget_bytes is None else budget_bytes
+        return max(1, budget // per_image)
 
     def arrays(self) -> list[WeightArray]:
         """Every weight array, input side first."""

@@ -10,12 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pulsetrain.model import conv as conv_module
+from pulsetrain.model.algorithms import create_algorithm
 from pulsetrain.model.conv import Conv2d, ConvNet, ConvStage, build_network, fold, unfold
 from pulsetrain.model.data import FASHION_MNIST_DIR, MNIST_FILES, Dataset, load_dataset
 from pulsetrain.model.devices import ConstantStepDevice
 from pulsetrain.model.network import Activation, FloatWeights, initial_weights, softmax_cross_entropy
 from pulsetrain.model.pulses import FloatPulseSource
 from pulsetrain.model.tile import IDEAL_IO, Tile, UpdateConfig
+from pulsetrain.model.training import resolve_train_config
 
 from pulsetrain.cli import main
 
@@ -219,3 +222,57 @@ def test_train_command_says_what_sbe_does_on_the_convolutions(tmp_path: Path) ->
     assert "note: sbe writes the fully connected layers; the convolution layers use per-patch analog SGD" in (
         result.output
     )
+
+
+def _fp_network(name: str):  # type: ignore[no-untyped-def]
+    config = resolve_train_config(options={"network.name": name, "algo": "fp"})
+    return create_algorithm(config, (784, 10), np.random.SeedSequence(0))
+
+
+def test_lenet_evaluation_chunk_keeps_its_patch_matrices_within_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    algorithm = _fp_network("lenet5")
+    per_image = algorithm.net.patch_bytes_per_image()
+    # 28x28: conv1 24·24 patches of 5·5+1 values, conv2 8·8 patches of 16·5·5+1, each with its bias copy
+    assert per_image == 2 * 8 * (576 * 26 + 64 * 401)
+    assert algorithm.net.evaluation_chunk() * per_image <= conv_module.EVALUATION_PATCH_BUDGET_BYTES
+    assert 100 <= algorithm.net.evaluation_chunk() <= 256
+    # with a budget of 3 images, a prediction of 7 runs as 3 + 3 + 1 and no chunk holds more
+    monkeypatch.setattr(conv_module, "EVALUATION_PATCH_BUDGET_BYTES", 3 * per_image + 1)
+    held: list[int] = []
+    unchunked_patches = Conv2d.patches
+
+    def recording_patches(self: Conv2d, images: np.ndarray) -> np.ndarray:
+        rows = unchunked_patches(self, images)
+        held.append(rows.nbytes)
+        return rows
+
+    monkeypatch.setattr(Conv2d, "patches", recording_patches)
+    images = np.random.default_rng(2).random((7, 784))
+    logits = algorithm.predict(images)
+    assert len(held) == 3 * 2  # three chunks of two convolutions each
+    for conv1_bytes, conv2_bytes in zip(held[::2], held[1::2], strict=True):
+        assert 2 * (conv1_bytes + conv2_bytes) <= conv_module.EVALUATION_PATCH_BUDGET_BYTES
+    np.testing.assert_allclose(logits, algorithm.net.forward(images), rtol=1e-12, atol=1e-12)
+
+
+def test_mlp784_backprop_skips_the_first_layers_unused_backward_read() -> None:
+    reads: list[str] = []
+    for name in ("mlp784", "lenet5"):
+        net = _fp_network(name).net
+        first = net.dense[0]
+        original = first.backward
+
+        def counting_backward(delta: np.ndarray, original=original, name=name) -> np.ndarray:  # type: ignore[no-untyped-def]
+            reads.append(name)
+            return original(delta)
+
+        first.backward = counting_backward
+        images = np.random.default_rng(3).random((2, 784))
+        trace = net.trace(images)
+        _, grad = softmax_cross_entropy(trace.outputs[-1], np.array([1, 2]))
+        conv_deltas, dense_deltas = net.backprop(trace, grad)
+        assert len(dense_deltas) == len(net.dense) and len(conv_deltas) == len(net.stages)
+    # lenet5 needs the first dense layer's error for its convolutions; mlp784 has none below it
+    assert reads == ["lenet5"]

@@ -87,7 +87,15 @@ class NamedNetworkAlgorithm(Algorithm):
         return loss
 
     def predict(self, x: FloatArray) -> FloatArray:
-        return self.net.forward(x)
+        """Logits of ``x``, in chunks of :meth:`~pulsetrain.model.conv.ConvNet.evaluation_chunk` images:
+        a batch's patch matrices grow with it (4096 LeNet-5 images: ~1.7 GB), so an evaluation of a
+        whole data set is split to stay within a fixed memory budget."""
+        chunk = self.net.evaluation_chunk()
+        if x.shape[0] <= chunk:
+            return self.net.forward(x)
+        return np.concatenate(
+            [self.net.forward(x[start : start + chunk]) for start in range(0, x.shape[0], chunk)]
+        )
 
     def weights(self) -> list[FloatArray]:
         return [array.weights() for array in self.net.arrays()]
