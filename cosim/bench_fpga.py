@@ -34,7 +34,8 @@ from cocotb.utils import get_sim_time
 from pulsetrain.cosim.bridge import PulseLineBridge
 from pulsetrain.cosim.decisions import decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, read_int, report, start_clock_and_reset
-from pulsetrain.cosim.training import cosim_options, load_data, pulse_config_for
+from pulsetrain.cosim.training import cosim_options, pulse_config_for
+from pulsetrain.cosim.training_data import load_data
 from pulsetrain.fpga.host import BoardPulseSource
 from pulsetrain.fpga.link import Link, LinkError
 from pulsetrain.fpga.transport import LineFaults

@@ -101,7 +101,8 @@ def _link_parameters(run: BoardRun) -> dict[str, Any]:
 
 def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], PulseGeneratorConfig, int]:
     """Config, data, the pure run's results, the served tile's generator config and index."""
-    from pulsetrain.cosim.training import CosimRequest, data_for, resolve, run_pure_model
+    from pulsetrain.cosim.training import CosimRequest, resolve, run_pure_model
+    from pulsetrain.cosim.training_data import data_for
 
     config = resolve(CosimRequest(options=run.options, samples=run.samples, simulator=run.simulator))
     if config.algo != "sgd":
@@ -118,7 +119,7 @@ def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], PulseGeneratorCon
 def run_board_training(run: BoardRun) -> dict[str, Any]:
     """Pure model, then the same run with the simulated board serving one tile; both compared."""
     from pulsetrain.cosim import runner
-    from pulsetrain.cosim.training import save_data
+    from pulsetrain.cosim.training_data import save_data
 
     config, data, model_results, pulse, tile = _prepare(run)
     simulator = runner.parse_simulator(run.simulator)

@@ -60,8 +60,9 @@ class DeviceModel:
             if frame.sequence == self._last_sequence:
                 self.replayed += 1
             else:
-                reply = Frame(sequence=frame.sequence, command=frame.command | REPLY_FLAG,
-                              payload=self._apply(frame))
+                reply = Frame(
+                    sequence=frame.sequence, command=frame.command | REPLY_FLAG, payload=self._apply(frame)
+                )
                 self._last_sequence = frame.sequence
                 self._last_reply = reply.encode()
             out.extend(self._last_reply)

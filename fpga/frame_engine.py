@@ -210,8 +210,11 @@ class FrameEngine(wiring.Component):
         silence = Signal(range(self._silence_cycles + 1))
         receiving = Signal()
         m.d.comb += receiving.eq(
-            fsm.ongoing("LENGTH") | fsm.ongoing("SEQUENCE") | fsm.ongoing("COMMAND")
-            | fsm.ongoing("PAYLOAD") | fsm.ongoing("CHECK")
+            fsm.ongoing("LENGTH")
+            | fsm.ongoing("SEQUENCE")
+            | fsm.ongoing("COMMAND")
+            | fsm.ongoing("PAYLOAD")
+            | fsm.ongoing("CHECK")
         )
         m.d.comb += frame.timed_out.eq((silence == self._silence_cycles) & ~self.rx.valid)
         with m.If(~receiving | self.rx.valid | frame.timed_out):
@@ -219,8 +222,9 @@ class FrameEngine(wiring.Component):
         with m.Else():
             m.d.sync += silence.eq(silence + 1)
 
-    def _apply(self, m: Module, length: Signal, command: Signal, payload: Array, registers: Array,
-               reply: Array) -> None:
+    def _apply(
+        self, m: Module, length: Signal, command: Signal, payload: Array, registers: Array, reply: Array
+    ) -> None:
         """Execute the request held in ``payload``; fill the reply's LENGTH and PAYLOAD."""
 
         def answer(status: Status) -> list:

@@ -50,8 +50,11 @@ class UartReceiver(wiring.Component):
             with m.State("BITS"):
                 m.d.sync += timer.eq(timer - 1)
                 with m.If(timer == 0):
-                    m.d.sync += [shift.eq(shift[1:] | (line << 7)), bit.eq(bit + 1),
-                                 timer.eq(self._divisor - 1)]
+                    m.d.sync += [
+                        shift.eq(shift[1:] | (line << 7)),
+                        bit.eq(bit + 1),
+                        timer.eq(self._divisor - 1),
+                    ]
                     with m.If(bit == 7):
                         m.next = "STOP"
             with m.State("STOP"):
@@ -94,11 +97,17 @@ class UartTransmitter(wiring.Component):
         with m.If(remaining == 0):
             m.d.comb += self.data.ready.eq(1)
             with m.If(self.data.valid):
-                m.d.sync += [frame.eq((1 << 9) | (self.data.payload << 1)), remaining.eq(10),
-                             timer.eq(self._divisor - 1)]
+                m.d.sync += [
+                    frame.eq((1 << 9) | (self.data.payload << 1)),
+                    remaining.eq(10),
+                    timer.eq(self._divisor - 1),
+                ]
         with m.Else():
             m.d.sync += timer.eq(timer - 1)
             with m.If(timer == 0):
-                m.d.sync += [frame.eq((frame >> 1) | (1 << 9)), remaining.eq(remaining - 1),
-                             timer.eq(self._divisor - 1)]
+                m.d.sync += [
+                    frame.eq((frame >> 1) | (1 << 9)),
+                    remaining.eq(remaining - 1),
+                    timer.eq(self._divisor - 1),
+                ]
         return m
