@@ -8,6 +8,7 @@ the study's final runs then train on the whole training set with that value and 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -24,26 +25,21 @@ def study_data(dataset: str = "digits", train_samples: int | None = None) -> Any
     """The split a study runs on (loaded once per process): ``dataset``'s training set, or a stratified
     subset of ``train_samples`` of it (seed :data:`VALIDATION_SEED`; the quick size on MNIST-class data),
     and its whole test set."""
-    from pulsetrain.model.data import Dataset, DataSplit, load_dataset
-    from sklearn.model_selection import train_test_split
+    from pulsetrain.model.data import Dataset, load_dataset
 
     data = load_dataset(Dataset(dataset), None)
     if train_samples is None or train_samples >= data.x_train.shape[0]:
         return data
-    x_train, _, y_train, _ = train_test_split(
-        data.x_train,
-        data.y_train,
-        train_size=train_samples,
-        random_state=VALIDATION_SEED,
-        stratify=data.y_train,
-    )
-    return DataSplit(
-        x_train=x_train,
-        y_train=y_train,
-        x_test=data.x_test,
-        y_test=data.y_test,
-        n_classes=data.n_classes,
-        image_shape=data.image_shape,
+    x_train, _, y_train, _ = _stratified_split(data, train_size=train_samples)
+    return dataclasses.replace(data, x_train=x_train, y_train=y_train)
+
+
+def _stratified_split(data: Any, **size: Any) -> Any:
+    """``data``'s training set split in two with its classes in proportion (seed :data:`VALIDATION_SEED`)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(
+        data.x_train, data.y_train, **size, random_state=VALIDATION_SEED, stratify=data.y_train
     )
 
 
@@ -59,25 +55,9 @@ def validation_split(dataset: str = "digits", train_samples: int | None = None) 
     Returns a :class:`~pulsetrain.model.data.DataSplit` whose ``x_test`` / ``y_test`` are the held-out
     validation samples (stratified, :data:`VALIDATION_FRACTION`, seed :data:`VALIDATION_SEED`).
     """
-    from pulsetrain.model.data import DataSplit
-    from sklearn.model_selection import train_test_split
-
     data = study_data(dataset, train_samples)
-    x_fit, x_valid, y_fit, y_valid = train_test_split(
-        data.x_train,
-        data.y_train,
-        test_size=VALIDATION_FRACTION,
-        random_state=VALIDATION_SEED,
-        stratify=data.y_train,
-    )
-    return DataSplit(
-        x_train=x_fit,
-        y_train=y_fit,
-        x_test=x_valid,
-        y_test=y_valid,
-        n_classes=data.n_classes,
-        image_shape=data.image_shape,
-    )
+    x_fit, x_valid, y_fit, y_valid = _stratified_split(data, test_size=VALIDATION_FRACTION)
+    return dataclasses.replace(data, x_train=x_fit, y_train=y_fit, x_test=x_valid, y_test=y_valid)
 
 
 def tuning_specs(specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -413,6 +413,7 @@ def _results(
         "wall_seconds": time.perf_counter() - started,
     }
 
+
 #: result fields that hold wall-clock times (everything else is reproducible bit for bit)
 TIMING_FIELDS = ("seconds", "evaluation_seconds", "wall_seconds")
 
