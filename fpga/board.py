@@ -83,10 +83,23 @@ BOARDS: dict[str, Board] = {
 }
 
 
+#: tools a board file lists for programming, which building does not run (``pulsetrain fpga program``
+#: calls openFPGALoader itself); amaranth-boards' ULX3S requires it even for ``do_program=False``
+PROGRAMMING_TOOLS = frozenset({"openFPGALoader", "iceprog"})
+
+
 def _platform(board: Board) -> Any:
+    """The board's amaranth-boards platform, requiring only the tools that build."""
     module_name, class_name = board.platform.split(":")
     module = __import__(module_name, fromlist=[class_name])
-    return getattr(module, class_name)()
+    platform_class = getattr(module, class_name)
+
+    class BuildOnly(platform_class):  # type: ignore[misc, valid-type]
+        @property
+        def required_tools(self) -> list[str]:
+            return [tool for tool in super().required_tools if tool not in PROGRAMMING_TOOLS]
+
+    return BuildOnly()
 
 
 def crossbar_pin_map(board_name: str, config: TilePeripheryConfig) -> list[dict[str, Any]]:
