@@ -32,9 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from pulsetrain.model import conv_kernels, pulsed_update
 from pulsetrain.model.network import (
     NAMED_NETWORKS,
     Activation,
@@ -124,9 +126,16 @@ class Conv2d:
         self.kernel = kernel
         self.bias = bias
         self.out_channels = array.out_size
+        #: unfold through the compiled kernel (:func:`~pulsetrain.model.conv_kernels.unfold_rows`, the
+        #: same rows); set by the :class:`ConvNet` that holds the layer
+        self.compiled = False
 
     def patches(self, images: FloatArray) -> FloatArray:
         """The array's input rows: every patch, with the bias line held at 1 when there is one."""
+        if getattr(self, "compiled", False) and conv_kernels.AVAILABLE:
+            return conv_kernels.unfold_rows(
+                np.ascontiguousarray(images, dtype=np.float64), self.kernel, self.bias
+            )  # type: ignore[no-any-return]
         rows = unfold(images, self.kernel)
         if not self.bias:
             return rows
@@ -196,6 +205,28 @@ class ConvNet:
         self.activation = activation
         self.bias = bias
         self.image_shape = image_shape
+        self.compiled = conv_kernels.AVAILABLE
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the per-image glue and the convolutions' reads and updates run through the compiled
+        kernels of :mod:`pulsetrain.model.conv_kernels` (same random numbers, same results; the default
+        where Numba is available). False keeps the NumPy path, the reference."""
+        return self._compiled_path
+
+    @compiled.setter
+    def compiled(self, value: bool) -> None:
+        self._compiled_path = bool(value)
+        for stage in self.stages:
+            stage.conv.compiled = self._compiled_path
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_compiled_path" not in state:  # a checkpoint from before the kernels
+            self.compiled = conv_kernels.AVAILABLE
+
+    def _compiled(self) -> bool:
+        return self._compiled_path and conv_kernels.AVAILABLE
 
     def _with_bias(self, h: FloatArray) -> FloatArray:
         return np.concatenate([h, np.ones((h.shape[0], 1))], axis=1) if self.bias else h
@@ -205,13 +236,26 @@ class ConvNet:
         batch = x.shape[0]
         h = x.reshape(batch, *self.image_shape)
         trace = ConvTrace(patches=[], shapes=[], activated=[], masks=[], pooled=[], inputs=[], outputs=[])
+        compiled = self._compiled()
         for stage in self.stages:
             kernel = stage.conv.kernel
             shape = (batch, h.shape[1], h.shape[2], h.shape[3])
-            patches = stage.conv.patches(h)
-            pre = stage.conv.forward_patches(patches, batch, shape[2] - kernel + 1, shape[3] - kernel + 1)
-            activated = activate(pre, self.activation)
-            pooled, mask = max_pool(activated, stage.pool)
+            out_rows, out_cols = shape[2] - kernel + 1, shape[3] - kernel + 1
+            if compiled:
+                patches = stage.conv.patches(h)
+                array = stage.conv.array
+                if conv_kernels.compiled_reads(array):
+                    rows = conv_kernels.read_rows(array, patches, False)
+                else:
+                    rows = np.asarray(array.forward(patches), dtype=np.float64)
+                pre = conv_kernels.channels_first(rows, batch, out_rows, out_cols)
+                activated = activate(pre, self.activation)
+                pooled, mask = conv_kernels.max_pool_mask(activated, stage.pool)
+            else:
+                patches = stage.conv.patches(h)
+                pre = stage.conv.forward_patches(patches, batch, out_rows, out_cols)
+                activated = activate(pre, self.activation)
+                pooled, mask = max_pool(activated, stage.pool)
             if stage.activate_after_pool:
                 pooled = activate(pooled, self.activation)
             trace.patches.append(patches)
@@ -252,16 +296,36 @@ class ConvNet:
         if not self.stages:
             return conv_deltas, dense_deltas
         grad = back.reshape(trace.pooled[-1].shape)
+        compiled = self._compiled() and self.activation in (Activation.TANH, Activation.SIGMOID)
         for index in range(len(self.stages) - 1, -1, -1):
             stage = self.stages[index]
             if stage.activate_after_pool:
                 grad = grad * derivative(trace.pooled[index], self.activation)
-            grad = max_pool_backward(grad, trace.masks[index], trace.activated[index].shape)
-            delta = grad * derivative(trace.activated[index], self.activation)
+            if compiled:
+                delta = conv_kernels.routed_delta(
+                    np.ascontiguousarray(grad),
+                    trace.masks[index],
+                    trace.activated[index],
+                    self.activation is Activation.TANH,
+                )
+            else:
+                grad = max_pool_backward(grad, trace.masks[index], trace.activated[index].shape)
+                delta = grad * derivative(trace.activated[index], self.activation)
             conv_deltas.insert(0, delta)
             if index > 0:  # the input image needs no error: the first stage reads nothing backward
-                grad = stage.conv.backward(delta, trace.shapes[index])
+                if compiled and conv_kernels.compiled_reads(stage.conv.array):
+                    grad = self._compiled_backward(stage.conv, delta, trace.shapes[index])
+                else:
+                    grad = stage.conv.backward(delta, trace.shapes[index])
         return conv_deltas, dense_deltas
+
+    @staticmethod
+    def _compiled_backward(conv: Conv2d, delta: FloatArray, shape: tuple[int, int, int, int]) -> FloatArray:
+        """:meth:`Conv2d.backward` of a tile through the compiled kernels (same numbers)."""
+        tile = conv.array
+        rows = conv_kernels.scaled_delta_rows(delta, tile.output_scale)  # type: ignore[union-attr]
+        back = conv_kernels.read_rows(tile, rows, True)
+        return conv_kernels.fold_rows(back, shape[0], shape[1], shape[2], shape[3], conv.kernel)  # type: ignore[no-any-return]
 
     def update(
         self, trace: ConvTrace, conv_deltas: list[FloatArray], dense_deltas: list[FloatArray], lr: float
@@ -273,8 +337,15 @@ class ConvNet:
 
     def update_convolutions(self, trace: ConvTrace, conv_deltas: list[FloatArray], lr: float) -> None:
         """The convolutions' updates only (one per patch, input side first)."""
+        compiled = self._compiled()
         for stage, patches, delta in zip(self.stages, trace.patches, conv_deltas, strict=True):
-            stage.conv.update(patches, delta, lr)
+            array = stage.conv.array
+            if compiled and conv_kernels.compiled_update(array):
+                # Tile.update's float-source path with its lines built in one compiled pass
+                lines = conv_kernels.update_lines(patches, delta, array._line_divisor(None))  # type: ignore[union-attr]
+                pulsed_update.stochastic_update(array, lines, lr)
+            else:
+                stage.conv.update(patches, delta, lr)
 
     def feature_map_shapes(self) -> list[tuple[int, int, int]]:
         """(out_channels, rows, columns) of every convolution's output, before pooling."""

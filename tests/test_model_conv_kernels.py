@@ -1,0 +1,105 @@
+"""The compiled convolution path (:mod:`pulsetrain.model.conv_kernels`) against the NumPy path: the same
+weights, pulse counts and random-generator states after training, for every algorithm on a named network,
+several seeds and read peripheries; and its kernels against the NumPy functions they replace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from pulsetrain.model import conv_kernels
+from pulsetrain.model.algorithms import create_algorithm
+from pulsetrain.model.conv import fold, max_pool, max_pool_backward, unfold
+from pulsetrain.model.network import Activation, derivative
+from pulsetrain.model.tile import Tile
+from pulsetrain.model.training import resolve_train_config
+
+pytestmark = pytest.mark.skipif(not conv_kernels.AVAILABLE, reason="the compiled kernels need Numba")
+
+#: 17x17 images: conv 13x13 pools to 6x6 with a row and a column cut off, conv 2x2 pools to 1x1
+SIDE = 17
+ALGORITHMS = ("fp", "sgd", "dfa", "sbe", "ttv2", "c-ttv2", "agad")
+#: read peripheries that take the kernels' other branches (no noise, no abs-max scaling, ideal ADC/DAC)
+PERIPHERIES = {
+    "default": (),
+    "quiet-unscaled": ("io.out_noise=0", "io.noise_management=none", "io.inp_bound=0.5"),
+    "ideal-converters": ("io.adc_bits=none", "io.dac_bits=none"),
+}
+
+
+def _images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((count, SIDE * SIDE)), rng.integers(0, 4, count).astype(np.int64)
+
+
+def _generator_states(algorithm: Any) -> list[Any]:
+    """Every tile's device and pulse-source generator states (what a later step would draw)."""
+    states = []
+    for array in algorithm.net.arrays():
+        tiles = (
+            [array]
+            if isinstance(array, Tile)
+            else [getattr(array, "fast", None), getattr(array, "slow", None)]
+        )
+        for tile in tiles:
+            if tile is not None:
+                states.append(tile.rng.bit_generator.state)
+                states.append(tile.pulse_source.rng.bit_generator.state)
+    return states
+
+
+def _trained(algo: str, seed: int, sets: tuple[str, ...], compiled: bool) -> Any:
+    batch = "4" if algo == "sbe" else "1"
+    config = resolve_train_config(
+        options={"network.name": "lenet5", "algo": algo, "batch_size": batch, "seed": str(seed)}, sets=sets
+    )
+    algorithm = create_algorithm(config, (SIDE * SIDE, 4), np.random.SeedSequence(seed))
+    algorithm.net.compiled = compiled
+    images, labels = _images(8, seed)
+    step = int(batch)
+    for start in range(0, images.shape[0], step):
+        algorithm.train_batch(images[start : start + step], labels[start : start + step])
+    return algorithm
+
+
+def _assert_same_run(reference: Any, compiled: Any) -> None:
+    for expected, actual in zip(reference.weights(), compiled.weights(), strict=True):
+        np.testing.assert_array_equal(actual, expected)
+    assert compiled.pulse_counts() == reference.pulse_counts()
+    assert _generator_states(compiled) == _generator_states(reference)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_compiled_training_step_matches_the_numpy_path(algo: str, seed: int) -> None:
+    reference = _trained(algo, seed, (), compiled=False)
+    _assert_same_run(reference, _trained(algo, seed, (), compiled=True))
+
+
+@pytest.mark.parametrize("periphery", sorted(PERIPHERIES))
+@pytest.mark.parametrize("algo", ["sgd", "c-ttv2"])
+def test_compiled_reads_match_the_numpy_path_for_every_periphery(algo: str, periphery: str) -> None:
+    sets = PERIPHERIES[periphery]
+    _assert_same_run(_trained(algo, 3, sets, compiled=False), _trained(algo, 3, sets, compiled=True))
+
+
+def test_compiled_unfold_fold_and_pooling_equal_the_numpy_functions() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(2, 3, 9, 8))
+    np.testing.assert_array_equal(conv_kernels.unfold_rows(images, 3, False), unfold(images, 3))
+    rows = rng.normal(size=(2 * 7 * 6, 3 * 9 + 1))
+    np.testing.assert_array_equal(
+        conv_kernels.fold_rows(rows, 2, 3, 9, 8, 3), fold(rows[:, :-1], images.shape, 3)
+    )
+    # ties (integer values) and odd sizes: the first maximum wins, the cut row and column get no error
+    activated = np.tanh(rng.integers(-2, 3, size=(2, 3, 7, 7)).astype(np.float64))
+    pooled, mask = conv_kernels.max_pool_mask(activated, 2)
+    expected_pooled, expected_mask = max_pool(activated, 2)
+    np.testing.assert_array_equal(pooled, expected_pooled)
+    np.testing.assert_array_equal(mask, expected_mask)
+    grads = rng.normal(size=pooled.shape)
+    expected = max_pool_backward(grads, mask, activated.shape) * derivative(activated, Activation.TANH)
+    delta = conv_kernels.routed_delta(grads, mask, activated, True)
+    np.testing.assert_array_equal(delta, expected)
+    assert np.array_equal(np.signbit(delta), np.signbit(expected))  # signed zeros too
