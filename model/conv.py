@@ -244,8 +244,8 @@ class ConvNet:
             if compiled:
                 patches = stage.conv.patches(h)
                 array = stage.conv.array
-                if conv_kernels.compiled_reads(array):
-                    rows = conv_kernels.read_rows(array, patches, False)
+                if conv_kernels.serves_reads(array):
+                    rows = conv_kernels.forward_rows(array, patches)
                 else:
                     rows = np.asarray(array.forward(patches), dtype=np.float64)
                 pre = conv_kernels.channels_first(rows, batch, out_rows, out_cols)
@@ -313,7 +313,7 @@ class ConvNet:
                 delta = grad * derivative(trace.activated[index], self.activation)
             conv_deltas.insert(0, delta)
             if index > 0:  # the input image needs no error: the first stage reads nothing backward
-                if compiled and conv_kernels.compiled_reads(stage.conv.array):
+                if compiled and conv_kernels.serves_reads(stage.conv.array):
                     grad = self._compiled_backward(stage.conv, delta, trace.shapes[index])
                 else:
                     grad = stage.conv.backward(delta, trace.shapes[index])
@@ -322,9 +322,7 @@ class ConvNet:
     @staticmethod
     def _compiled_backward(conv: Conv2d, delta: FloatArray, shape: tuple[int, int, int, int]) -> FloatArray:
         """:meth:`Conv2d.backward` of a tile through the compiled kernels (same numbers)."""
-        tile = conv.array
-        rows = conv_kernels.scaled_delta_rows(delta, tile.output_scale)  # type: ignore[union-attr]
-        back = conv_kernels.read_rows(tile, rows, True)
+        back = conv_kernels.backward_rows(conv.array, delta)
         return conv_kernels.fold_rows(back, shape[0], shape[1], shape[2], shape[3], conv.kernel)  # type: ignore[no-any-return]
 
     def update(
@@ -344,6 +342,9 @@ class ConvNet:
                 # Tile.update's float-source path with its lines built in one compiled pass
                 lines = conv_kernels.update_lines(patches, delta, array._line_divisor(None))  # type: ignore[union-attr]
                 pulsed_update.stochastic_update(array, lines, lr)
+            elif compiled and conv_kernels.CompiledLayerLoop.serves(array):
+                # a TTv2-family layer: its per-patch loop in one compiled call
+                conv_kernels.CompiledLayerLoop.run(array, patches, stage.conv.delta_rows(delta))
             else:
                 stage.conv.update(patches, delta, lr)
 

@@ -301,6 +301,47 @@ def compiled_reads(array: Any) -> bool:
     return AVAILABLE and type(array) is Tile and array.read_distortion is None and array.read_adc is None
 
 
+def _tiles_of(array: Any) -> tuple[Any, Any, float] | None:
+    """(C, A, gamma) of a TTv2-family layer whose tiles both take :func:`read_rows`, else None."""
+    from pulsetrain.model.algorithms.tiki_taka import TikiTakaLayer
+
+    if type(array) is TikiTakaLayer and compiled_reads(array.slow) and compiled_reads(array.fast):
+        return array.slow, array.fast, array.gamma
+    return None
+
+
+def serves_reads(array: Any) -> bool:
+    """Whether :func:`forward_rows` and :func:`backward_maps` read ``array`` through the kernels (a tile,
+    or a TTv2-family layer of two such tiles)."""
+    return compiled_reads(array) or _tiles_of(array) is not None
+
+
+def forward_rows(array: Any, patches: FloatArray) -> FloatArray:
+    """``array.forward(patches)`` through :func:`read_rows` (an array :func:`serves_reads` takes): a
+    TTv2-family layer reads ``C x``, then ``+ gamma (A x)`` when ``gamma > 0``, as its ``forward``."""
+    layer = _tiles_of(array)
+    if layer is None:
+        return read_rows(array, patches, False)
+    slow, fast, gamma = layer
+    out = read_rows(slow, patches, False)
+    if gamma > 0.0:
+        out = out + gamma * read_rows(fast, patches, False)
+    return out
+
+
+def backward_rows(array: Any, delta: FloatArray) -> FloatArray:
+    """``array.backward`` of the errors ``delta`` (B, C, H', W') as patch rows, through
+    :func:`read_rows` (each tile's rows times its own output scale, as ``Tile.backward`` forms them)."""
+    layer = _tiles_of(array)
+    if layer is None:
+        return read_rows(array, scaled_delta_rows(delta, array.output_scale), True)
+    slow, fast, gamma = layer
+    out = read_rows(slow, scaled_delta_rows(delta, slow.output_scale), True)
+    if gamma > 0.0:
+        out = out + gamma * read_rows(fast, scaled_delta_rows(delta, fast.output_scale), True)
+    return out
+
+
 def compiled_update(array: Any) -> bool:
     """Whether :func:`update_lines` and the compiled stochastic update serve ``array``'s update: a plain
     tile in stochastic mode drawing from exactly the float pulse source (``Tile.update``'s fast path)."""
@@ -313,3 +354,416 @@ def compiled_update(array: Any) -> bool:
         and array.update_config.mode is UpdateMode.STOCHASTIC
         and type(array.pulse_source) is FloatPulseSource
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The TTv2 family's per-patch loop: A's pulsed updates, the transfer counter, the column reads of A, the
+# float transfer periphery's H and chopper decisions, and the pulses into C, one compiled call per layer
+# and image. Every step is the NumPy path's (see CompiledLayerLoop); the device responses are written
+# here from DeviceArray.apply_at's formulas, in its order.
+
+if AVAILABLE:
+    from numba.core import types as numba_types
+    from numba.extending import intrinsic
+
+    def _bit_count_typing(typingctx: Any, value: Any) -> Any:
+        """LLVM's ``ctpop`` of a 64-bit word: the coincidences of two packed pulse trains."""
+        if not isinstance(value, numba_types.Integer):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+            return builder.ctpop(arguments[0])
+
+        return value(value), codegen
+
+    _bit_count: Any = intrinsic(_bit_count_typing)
+
+    def _inline(function: Any) -> Any:
+        """A scalar helper inlined into its caller in Numba's IR."""
+        return numba.njit(cache=True, nogil=True, inline="always")(function)
+
+    @_inline
+    def _constant_step(old, magnitude, step, noise, low, high, normal, noisy):  # type: ignore[no-untyped-def]
+        """``DeviceArray.apply_at``'s constant step of one device: ``w + |n| step + noise sqrt(|n|) ξ``,
+        the square root in the count's own type (float32 for A's coincidence counts, as NumPy takes it
+        of the float32 count array), then clipped to ``[low, high]``."""
+        new = old
+        new += np.float64(magnitude) * step
+        if noisy:
+            new += noise * np.float64(np.sqrt(magnitude)) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
+
+    @_inline
+    def _linear_step(old, target, noise, low, high, move, spread, normal, noisy, mult_noise):  # type: ignore[no-untyped-def]  # noqa: E501
+        """``DeviceArray.apply_at``'s linear step with NumPy's ``move = expm1(|n| log r)`` and ``spread``
+        (``expm1(|n| noise)`` multiplicative, ``expm1(2 |n| log r)`` additive) from its table:
+        ``w + (f - w)(-move) + spread ξ`` in NumPy's order, then clipped."""
+        new = old
+        distance = target - new
+        moved = -move
+        new += distance * moved
+        if noisy:
+            if mult_noise:
+                new += abs(distance) * (1.0 - moved) * np.sqrt(spread) * normal
+            else:
+                new += noise * np.sqrt(-spread) * normal
+        if new < low:
+            new = low
+        if new > high:
+            new = high
+        return new
+
+    @_jit
+    def tiki_taka_patches(  # type: ignore[no-untyped-def]
+        x_rows, d_rows, divisor, output_scale, source_rng,
+        a_rng, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
+        fast_lr, dw_min, desired_bl, bl_management, update_management,
+        read_noise, read_bound, adc_lsb, ideal_divisor,
+        c_rng, c_g, c_pulses, c_table, c_expm1s, c_linear, c_noisy, c_mult_noise,
+        p_rng, h, mean, reference, in_signs, out_signs, has_reference, switched, held_reads, counters,
+        transfer_every, n_reads, agad, uses_in, uses_out, regular_period, in_chop_prob, out_chop_prob,
+        reads_held, h_low, h_high, mean_weight, transfer_lr, threshold, max_pulses, momentum, forget, cap,
+    ):  # fmt: skip
+        """One TTv2-family layer's writes of a batch of rows (a convolution's patches), in order: per row
+        the chopped stochastic update of A (``Tile.update`` with line signs), one step of the transfer
+        counter, and for every column it hands out the read of A (noise, saturation, ADC), the float
+        periphery's H update, firing and chopper events, and the pulses into C's column.
+
+        ``counters`` holds the periphery's (updates since transfer, pointer, passes) and is updated in
+        place, as are every state array. Returns (column reads, whether a chopper flipped)."""
+        n_x = x_rows.shape[1]
+        n_d = d_rows.shape[1]
+        n_lines = n_x + n_d
+        in_size = n_x
+        lines = np.empty(n_lines)
+        thresholds = np.empty(n_lines)
+        words = (max(desired_bl, 1) + 63) >> 6
+        bits = np.empty((n_lines, words), dtype=np.uint64)
+        active_x = np.empty(n_x, dtype=np.int64)
+        x_signs = np.empty(n_x, dtype=np.float32)
+        values = np.empty(n_d)
+        signal = np.empty(n_d)
+        steps = np.empty(n_d)
+        has_a_reference = a_reference.shape[0] > 0
+        column_reads = 0
+        flipped = False
+        for p in range(x_rows.shape[0]):
+            # ---- the chopped update of A: lines = [x, d] / [in_signs, -(out_signs * scale)]
+            x_max = 0.0
+            for k in range(n_x):
+                lines[k] = x_rows[p, k] / divisor[k]
+                if abs(lines[k]) > x_max:
+                    x_max = abs(lines[k])
+            d_max = 0.0
+            for j in range(n_d):
+                lines[n_x + j] = d_rows[p, j] / divisor[n_x + j]
+                if abs(lines[n_x + j]) > d_max:
+                    d_max = abs(lines[n_x + j])
+            # pulses.scales_for: BL and the gains of update management
+            bl = 0
+            if not (x_max == 0.0 or d_max == 0.0 or fast_lr == 0.0):
+                if bl_management:
+                    ratio = fast_lr * x_max * d_max / dw_min
+                    if ratio > desired_bl:  # compared first: a huge ratio would overflow int64
+                        bl = desired_bl
+                    else:
+                        bl = max(int(np.ceil(ratio)), 1)
+                else:
+                    bl = desired_bl
+            if bl > 0:
+                gain = np.sqrt(fast_lr / (dw_min * bl))
+                balance = np.sqrt(d_max / x_max) if update_management else 1.0
+                x_gain, d_gain = gain * balance, gain / balance
+                used = (bl + 63) >> 6
+                for k in range(n_lines):
+                    thresholds[k] = abs(lines[k]) * (x_gain if k < n_x else d_gain)
+                    for w in range(used):
+                        bits[k, w] = 0
+                # the source's (bl, n_lines) block of uniform numbers, slot by slot
+                for t in range(bl):
+                    word = t >> 6
+                    bit = np.uint64(1) << np.uint64(t & 63)
+                    for k in range(n_lines):
+                        if source_rng.random() < thresholds[k]:
+                            bits[k, word] |= bit
+                n_active = 0
+                for i in range(n_x):
+                    for w in range(used):
+                        if bits[i, w] != 0:
+                            active_x[n_active] = i
+                            x_signs[n_active] = np.float32(1.0) if lines[i] > 0.0 else np.float32(-1.0)
+                            n_active += 1
+                            break
+                # coincidences in row-major device order (the order of the NumPy path's normals)
+                for j in range(n_d):
+                    line = n_x + j
+                    fired = False
+                    for w in range(used):
+                        fired = fired or bits[line, w] != 0
+                    if not fired:
+                        continue
+                    d_sign = np.float32(1.0) if lines[line] > 0.0 else np.float32(-1.0)
+                    for a in range(n_active):
+                        count = np.int64(0)
+                        for w in range(used):
+                            count += np.int64(_bit_count(bits[line, w] & bits[active_x[a], w]))
+                        if count == 0:
+                            continue
+                        n = np.float32(count) * (x_signs[a] * d_sign)
+                        device = j * n_x + active_x[a]
+                        normal = a_rng.standard_normal() if a_noisy else 0.0
+                        up = 1 if n > 0 else 0
+                        if a_linear:
+                            a_g[device] = _linear_step(
+                                a_g[device], a_table[device, up], a_table[device, 4 + up],
+                                a_table[device, 6], a_table[device, 7], a_expm1s[device, up, count - 1, 0],
+                                a_expm1s[device, up, count - 1, 1], normal, a_noisy, a_mult_noise,
+                            )  # fmt: skip
+                        else:
+                            a_g[device] = _constant_step(
+                                a_g[device], abs(n), a_table[device, up], a_table[device, 4 + up],
+                                a_table[device, 6], a_table[device, 7], normal, a_noisy,
+                            )  # fmt: skip
+                        a_pulses[device] += abs(n)
+            # ---- the transfer counter (TransferSequencer.step)
+            counters[0] += 1
+            if counters[0] < transfer_every:
+                continue
+            counters[0] = 0
+            pointer = counters[1]
+            counters[1] = (pointer + n_reads) % in_size
+            for r in range(n_reads):
+                column = (pointer + r) % in_size
+                # ---- the one-hot read of A's column: noise first, then the column, saturated, ADC codes
+                for j in range(n_d):
+                    stored = a_g[j * in_size + column]
+                    if has_a_reference:
+                        stored = stored - a_reference[j * in_size + column]
+                    if read_noise > 0.0:
+                        value = a_rng.standard_normal()
+                        value *= read_noise
+                        value += stored
+                    else:
+                        value = stored
+                    if value < -read_bound:
+                        value = -read_bound
+                    if value > read_bound:
+                        value = read_bound
+                    if adc_lsb > 0.0:
+                        value /= adc_lsb
+                        value = np.rint(value)
+                    else:
+                        value = value / ideal_divisor
+                    values[j] = value
+                # ---- the float periphery's read (TransferSequencer._advance, FloatTransferPeriphery)
+                accumulated = True
+                if agad:
+                    if switched[column]:
+                        switched[column] = False
+                        has_reference[column] = True
+                        held_reads[column] = reads_held
+                        for j in range(n_d):
+                            reference[column, j] = mean[column, j]
+                    held = held_reads[column]
+                    accumulated = has_reference[column] and held == 0
+                    if held > 0:
+                        held_reads[column] = held - 1
+                in_sign = np.float64(in_signs[column])
+                if accumulated:
+                    top = 0.0
+                    for j in range(n_d):
+                        signal[j] = values[j] - reference[column, j] if agad else values[j]
+                        row_gain = (in_sign * transfer_lr) * np.float64(out_signs[j])
+                        value = row_gain * signal[j]
+                        value += h[column, j]
+                        if value < h_low:
+                            value = h_low
+                        if value > h_high:
+                            value = h_high
+                        h[column, j] = value
+                        step = abs(value)
+                        if threshold != 1.0:
+                            step /= threshold
+                        steps[j] = step
+                        if step > top:
+                            top = step
+                    if top >= 1.0:
+                        for j in range(n_d):
+                            step = np.floor(steps[j])
+                            if top >= max_pulses + 1.0 and step > max_pulses:
+                                step = max_pulses
+                            value = h[column, j]
+                            pulses = np.copysign(step, value)
+                            if step > 0.0:
+                                if forget:
+                                    value = value * momentum
+                                else:
+                                    value -= ((1.0 - momentum) * threshold) * pulses
+                                    if cap > 0.0:
+                                        if value < -cap:
+                                            value = -cap
+                                        if value > cap:
+                                            value = cap
+                                h[column, j] = value
+                            elif not forget:
+                                h[column, j] = value - ((1.0 - momentum) * threshold) * pulses
+                            if pulses != 0.0:
+                                # ---- the pulses into C's column (Tile.apply_column_pulses), row order
+                                device = j * in_size + column
+                                normal = c_rng.standard_normal() if c_noisy else 0.0
+                                up = 1 if pulses > 0.0 else 0
+                                magnitude = abs(pulses)
+                                if c_linear:
+                                    c_count = int(magnitude)
+                                    c_g[device] = _linear_step(
+                                        c_g[device], c_table[device, up], c_table[device, 4 + up],
+                                        c_table[device, 6], c_table[device, 7],
+                                        c_expm1s[device, up, c_count - 1, 0],
+                                        c_expm1s[device, up, c_count - 1, 1], normal, c_noisy, c_mult_noise,
+                                    )  # fmt: skip
+                                else:
+                                    c_g[device] = _constant_step(
+                                        c_g[device], magnitude, c_table[device, up], c_table[device, 4 + up],
+                                        c_table[device, 6], c_table[device, 7], normal, c_noisy,
+                                    )  # fmt: skip
+                                c_pulses[device] += magnitude
+                if agad:
+                    for j in range(n_d):
+                        mean[column, j] += (values[j] - mean[column, j]) * mean_weight
+                # ---- the column's chopper event, then the output choppers after the last column
+                if uses_in:
+                    if regular_period > 0:
+                        flip = counters[2] % regular_period == regular_period - 1
+                    else:
+                        flip = p_rng.random() < in_chop_prob
+                    if flip:
+                        in_signs[column] = -in_signs[column]
+                        switched[column] = True
+                        divisor[column] = np.float64(in_signs[column])
+                        flipped = True
+                if column == in_size - 1:
+                    if uses_out:
+                        for j in range(n_d):
+                            if p_rng.random() < out_chop_prob:
+                                out_signs[j] = -out_signs[j]
+                                divisor[n_x + j] = -(np.float64(out_signs[j]) * output_scale[j])
+                                flipped = True
+                    counters[2] += 1
+                column_reads += 1
+        return column_reads, flipped
+
+
+class CompiledLayerLoop:
+    """One TTv2-family layer's per-row writes (:meth:`TikiTakaLayer.update
+    <pulsetrain.model.algorithms.tiki_taka.TikiTakaLayer.update>` over a convolution's patches) in one
+    compiled call, :func:`tiki_taka_patches`: the same random numbers from the same generators, the same
+    device states, H, references, chopper signs and counters as the Python loop.
+
+    :meth:`serves` says which layers it takes: tile A stochastic from exactly the float pulse source,
+    both tiles with constant or linear steps and no write noise, reads without distortion or an RTL ADC,
+    and exactly the float transfer periphery (the twin and a co-simulation's RTL keep the Python loop).
+    """
+
+    @staticmethod
+    def serves(layer: Any) -> bool:
+        """Whether :meth:`run` can take ``layer``'s writes."""
+        if not AVAILABLE:
+            return False
+        from pulsetrain.model import pulsed_update
+        from pulsetrain.model.algorithms.tiki_taka import TikiTakaLayer
+        from pulsetrain.model.pulses import FloatPulseSource
+        from pulsetrain.model.tile import Tile, UpdateMode
+        from pulsetrain.model.transfer import FloatTransferPeriphery
+
+        if type(layer) is not TikiTakaLayer or type(layer.periphery) is not FloatTransferPeriphery:
+            return False
+        fast, slow = layer.fast, layer.slow
+        if type(fast) is not Tile or type(slow) is not Tile or layer.periphery._pending:
+            return False
+        if (
+            fast.update_config.mode is not UpdateMode.STOCHASTIC
+            or type(fast.pulse_source) is not FloatPulseSource
+        ):
+            return False
+        if fast.read_distortion is not None or fast.column_adc is not None:
+            return False
+        for tile in (fast, slow):
+            if tile.devices.step not in ("constant", "linear") or tile._apparent is not None:
+                return False
+        if fast.devices.step == "linear":
+            table = pulsed_update.expm1_table(fast.devices, fast.update_config.desired_bl)
+            if table is None:
+                return False
+        if slow.devices.step == "linear":
+            table = pulsed_update.expm1_table(slow.devices, slow.update_config.desired_bl)
+            if table is None or table.shape[2] < layer.periphery.config.max_pulses_per_transfer:
+                return False  # C's counts beyond the table take NumPy's expm1 in the Python loop
+        return True
+
+    @staticmethod
+    def run(layer: Any, x_rows: FloatArray, d_rows: FloatArray) -> None:
+        """Write rows ``x_rows`` (rows, in_size) and errors ``d_rows`` (rows, out_size) into ``layer`` as
+        its ``update`` would, row by row (the learning rate is already in the periphery's transfer rate;
+        A is written with the layer's ``fast_lr``). Only for layers :meth:`serves` takes."""
+        from pulsetrain.model import pulsed_update
+
+        fast, slow, periphery = layer.fast, layer.slow, layer.periphery
+        config = periphery.config
+        in_signs, out_signs = periphery._in_signs, periphery._out_signs
+        divisor = np.concatenate(
+            (in_signs.astype(np.float64), -(out_signs.astype(np.float64) * fast.output_scale))
+        )
+        tables = []
+        for tile in (fast, slow):
+            devices = tile.devices
+            linear = devices.step == "linear"
+            expm1s = pulsed_update.expm1_table(devices, tile.update_config.desired_bl) if linear else None
+            tables.append((devices.step_table(), expm1s if expm1s is not None else _NO_TABLE, linear))
+        (a_table, a_expm1s, a_linear), (c_table, c_expm1s, c_linear) = tables
+        a_reference = (
+            np.ascontiguousarray(fast.devices.reference).reshape(-1) if fast._has_reference else _NO_REFERENCE
+        )
+        io = fast.forward_io
+        adc_lsb = io.adc_lsb if io.adc_lsb is not None else 0.0
+        update = fast.update_config
+        has_reference = np.array(periphery._has_reference, dtype=np.bool_)
+        switched = np.array(periphery._switched, dtype=np.bool_)
+        held_reads = np.array(periphery._held_reads, dtype=np.int64)
+        counters = np.array([periphery._updates_since_transfer, periphery._pointer, periphery._passes])
+        reads, flipped = tiki_taka_patches(
+            x_rows, d_rows, divisor, fast.output_scale, fast.pulse_source.rng,
+            fast.rng, fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
+            fast.devices.dw_min_std > 0.0, bool(fast.devices.mult_noise),
+            float(layer.fast_lr), float(fast.device.dw_min), update.desired_bl, update.bl_management,
+            update.update_management, float(io.out_noise), float(io.out_bound), float(adc_lsb),
+            float(layer._dw_min),
+            slow.rng, slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
+            slow.devices.dw_min_std > 0.0, bool(slow.devices.mult_noise),
+            periphery._rng, periphery._h, periphery._mean, periphery._reference, in_signs, out_signs,
+            has_reference, switched, held_reads, counters,
+            config.transfer_every, config.n_reads_per_transfer, periphery._agad, periphery._uses_in_chopper,
+            periphery._uses_out_chopper, periphery._regular_period, float(config.in_chop_prob),
+            float(config.out_chop_prob), config.reads_held_after_flip, periphery._h_low, periphery._h_high,
+            periphery._mean_weight, periphery._lr, periphery._threshold, periphery._max_pulses,
+            periphery._momentum, bool(periphery._forget), periphery._cap,
+        )  # fmt: skip
+        periphery._has_reference = has_reference.tolist()
+        periphery._switched = switched.tolist()
+        periphery._held_reads = held_reads.tolist()
+        periphery._updates_since_transfer, periphery._pointer, periphery._passes = (int(c) for c in counters)
+        if flipped:
+            periphery._out_signs_changed()
+            layer._signs = None  # the layer asks the periphery for its signs again
+        for tile in (fast, slow):
+            if tile._has_reference:
+                tile._refresh()
+        layer.samples += x_rows.shape[0]
+        layer.column_reads += reads
+
+
+_NO_TABLE = np.zeros((1, 2, 1, 2))
+_NO_REFERENCE = np.empty(0)

@@ -11,6 +11,7 @@ import pytest
 from pulsetrain.model import conv_kernels
 from pulsetrain.model.algorithms import create_algorithm
 from pulsetrain.model.conv import fold, max_pool, max_pool_backward, unfold
+from pulsetrain.model.conv_kernels import CompiledLayerLoop
 from pulsetrain.model.network import Activation, derivative
 from pulsetrain.model.tile import Tile
 from pulsetrain.model.training import resolve_train_config
@@ -25,6 +26,27 @@ PERIPHERIES = {
     "default": (),
     "quiet-unscaled": ("io.out_noise=0", "io.noise_management=none", "io.inp_bound=0.5"),
     "ideal-converters": ("io.adc_bits=none", "io.dac_bits=none"),
+}
+
+
+#: transfer rules and devices that take the TTv2 family's loop through its other branches
+TRANSFER_VARIANTS = {
+    "soft-bounds": ("device.kind=soft-bounds",),
+    "every-2-reads-3": ("tiki_taka.transfer_every=2", "tiki_taka.n_reads_per_transfer=3"),
+    "remainder-kept-capped": (
+        "tiki_taka.forget_buffer=false",
+        "tiki_taka.momentum=0.25",
+        "tiki_taka.buffer_cap=2",
+        "tiki_taka.max_pulses_per_transfer=3",
+        "tiki_taka.thres_scale=0.5",
+    ),
+    "forget-momentum": ("tiki_taka.momentum=0.5", "device.kind=soft-bounds"),
+    "regular-out-choppers": (
+        "tiki_taka.chopper_flip=regular",
+        "tiki_taka.in_chop_prob=0.5",
+        "tiki_taka.out_chop_prob=0.3",
+    ),
+    "reference-offset-gamma": ("device.reference_offset_std=0.2", "tiki_taka.gamma=0.5"),
 }
 
 
@@ -82,6 +104,22 @@ def test_compiled_training_step_matches_the_numpy_path(algo: str, seed: int) -> 
 def test_compiled_reads_match_the_numpy_path_for_every_periphery(algo: str, periphery: str) -> None:
     sets = PERIPHERIES[periphery]
     _assert_same_run(_trained(algo, 3, sets, compiled=False), _trained(algo, 3, sets, compiled=True))
+
+
+@pytest.mark.parametrize("variant", sorted(TRANSFER_VARIANTS))
+@pytest.mark.parametrize("algo", ["ttv2", "c-ttv2", "agad"])
+def test_compiled_layer_loop_matches_the_python_loop_for_every_transfer_rule(algo: str, variant: str) -> None:
+    sets = (*TRANSFER_VARIANTS[variant], "lr=1.0")  # a high transfer rate: C receives pulses
+    reference = _trained(algo, 4, sets, compiled=False)
+    compiled = _trained(algo, 4, sets, compiled=True)
+    # the convolutions went through the compiled loop, and their transfers reached C
+    assert all(CompiledLayerLoop.serves(stage.conv.array) for stage in compiled.net.stages)
+    assert reference.pulse_counts()["layer0"]["C"] > 0
+    _assert_same_run(reference, compiled)
+    for expected, actual in zip(reference.layers, compiled.layers, strict=True):
+        np.testing.assert_array_equal(actual.periphery.h_buffer(), expected.periphery.h_buffer())
+        assert (actual.samples, actual.column_reads) == (expected.samples, expected.column_reads)
+        assert actual.periphery.signs().same_as(expected.periphery.signs())
 
 
 def test_compiled_unfold_fold_and_pooling_equal_the_numpy_functions() -> None:
