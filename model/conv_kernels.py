@@ -417,9 +417,43 @@ if AVAILABLE:
             new = high
         return new
 
+    @_inline
+    def _pulse_slots(x_max, d_max, lr, dw_min, desired_bl, bl_management):  # type: ignore[no-untyped-def]
+        """The BL of :func:`pulsetrain.model.pulses.scales_for` (0: nothing to write)."""
+        if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
+            return 0
+        if not bl_management:
+            return desired_bl
+        ratio = lr * x_max * d_max / dw_min
+        if ratio > desired_bl:  # compared before the conversion: a huge ratio would overflow int64
+            return desired_bl
+        return max(int(np.ceil(ratio)), 1)
+
+    @_jit
+    def uniform_draws(x_rows, d_rows, divisor, lr, dw_min, desired_bl, bl_management):  # type: ignore[no-untyped-def]
+        """How many uniform numbers the rows' updates of A draw, ``Σ BL (n_x + n_d)``: BL depends on the
+        largest ``|x|`` and ``|d / s|`` only, which the chopper signs (a division by ±1, symmetric in
+        IEEE arithmetic) leave alone, so the whole batch of numbers can be drawn before the loop (one
+        NumPy call: consecutive draws concatenate)."""
+        n_x, n_d = x_rows.shape[1], d_rows.shape[1]
+        total = 0
+        for p in range(x_rows.shape[0]):
+            x_max = 0.0
+            for k in range(n_x):
+                magnitude = abs(x_rows[p, k] / divisor[k])
+                if magnitude > x_max:
+                    x_max = magnitude
+            d_max = 0.0
+            for j in range(n_d):
+                magnitude = abs(d_rows[p, j] / divisor[n_x + j])
+                if magnitude > d_max:
+                    d_max = magnitude
+            total += _pulse_slots(x_max, d_max, lr, dw_min, desired_bl, bl_management) * (n_x + n_d)
+        return total
+
     @_jit
     def tiki_taka_patches(  # type: ignore[no-untyped-def]
-        x_rows, d_rows, divisor, output_scale, source_rng,
+        x_rows, d_rows, divisor, output_scale, uniform,
         a_rng, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
         fast_lr, dw_min, desired_bl, bl_management, update_management,
         read_noise, read_bound, adc_lsb, ideal_divisor,
@@ -451,6 +485,7 @@ if AVAILABLE:
         has_a_reference = a_reference.shape[0] > 0
         column_reads = 0
         flipped = False
+        drawn = 0
         for p in range(x_rows.shape[0]):
             # ---- the chopped update of A: lines = [x, d] / [in_signs, -(out_signs * scale)]
             x_max = 0.0
@@ -463,17 +498,7 @@ if AVAILABLE:
                 lines[n_x + j] = d_rows[p, j] / divisor[n_x + j]
                 if abs(lines[n_x + j]) > d_max:
                     d_max = abs(lines[n_x + j])
-            # pulses.scales_for: BL and the gains of update management
-            bl = 0
-            if not (x_max == 0.0 or d_max == 0.0 or fast_lr == 0.0):
-                if bl_management:
-                    ratio = fast_lr * x_max * d_max / dw_min
-                    if ratio > desired_bl:  # compared first: a huge ratio would overflow int64
-                        bl = desired_bl
-                    else:
-                        bl = max(int(np.ceil(ratio)), 1)
-                else:
-                    bl = desired_bl
+            bl = _pulse_slots(x_max, d_max, fast_lr, dw_min, desired_bl, bl_management)
             if bl > 0:
                 gain = np.sqrt(fast_lr / (dw_min * bl))
                 balance = np.sqrt(d_max / x_max) if update_management else 1.0
@@ -488,8 +513,9 @@ if AVAILABLE:
                     word = t >> 6
                     bit = np.uint64(1) << np.uint64(t & 63)
                     for k in range(n_lines):
-                        if source_rng.random() < thresholds[k]:
+                        if uniform[drawn] < thresholds[k]:
                             bits[k, word] |= bit
+                        drawn += 1
                 n_active = 0
                 for i in range(n_x):
                     for w in range(used):
@@ -729,16 +755,21 @@ class CompiledLayerLoop:
         )
         io = fast.forward_io
         adc_lsb = io.adc_lsb if io.adc_lsb is not None else 0.0
-        update = fast.update_config
         has_reference = np.array(periphery._has_reference, dtype=np.bool_)
         switched = np.array(periphery._switched, dtype=np.bool_)
         held_reads = np.array(periphery._held_reads, dtype=np.int64)
         counters = np.array([periphery._updates_since_transfer, periphery._pointer, periphery._passes])
+        fast_lr, dw_min = float(layer.fast_lr), float(fast.device.dw_min)
+        update = fast.update_config
+        draws = uniform_draws(
+            x_rows, d_rows, divisor, fast_lr, dw_min, update.desired_bl, update.bl_management
+        )
+        uniform = fast.pulse_source.uniform(draws)
         reads, flipped = tiki_taka_patches(
-            x_rows, d_rows, divisor, fast.output_scale, fast.pulse_source.rng,
+            x_rows, d_rows, divisor, fast.output_scale, uniform,
             fast.rng, fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
             fast.devices.dw_min_std > 0.0, bool(fast.devices.mult_noise),
-            float(layer.fast_lr), float(fast.device.dw_min), update.desired_bl, update.bl_management,
+            fast_lr, dw_min, update.desired_bl, update.bl_management,
             update.update_management, float(io.out_noise), float(io.out_bound), float(adc_lsb),
             float(layer._dw_min),
             slow.rng, slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
