@@ -330,8 +330,17 @@ class ConvNet:
     ) -> None:
         """One update per layer: per patch on the convolutions, per sample on the dense layers."""
         self.update_convolutions(trace, conv_deltas, lr)
+        compiled = self._compiled()
         for array, layer_input, delta in zip(self.dense, trace.inputs, dense_deltas, strict=True):
-            array.update(layer_input, delta, lr)
+            if compiled and conv_kernels.CompiledLayerLoop.serves(array):
+                # a TTv2-family layer: its samples' loop in one compiled call, as the convolutions'
+                conv_kernels.CompiledLayerLoop.run(
+                    array,
+                    np.ascontiguousarray(layer_input, dtype=np.float64),
+                    np.ascontiguousarray(delta, dtype=np.float64),
+                )
+            else:
+                array.update(layer_input, delta, lr)
 
     def update_convolutions(self, trace: ConvTrace, conv_deltas: list[FloatArray], lr: float) -> None:
         """The convolutions' updates only (one per patch, input side first)."""

@@ -28,6 +28,7 @@ kernels to (``tests/test_model_conv_kernels.py``).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -546,8 +547,8 @@ if AVAILABLE:
                         if a_linear:
                             a_g[device] = _linear_step(
                                 a_g[device], a_table[device, up], a_table[device, 4 + up],
-                                a_table[device, 6], a_table[device, 7], a_expm1s[device, up, count - 1, 0],
-                                a_expm1s[device, up, count - 1, 1], normal, a_noisy, a_mult_noise,
+                                a_table[device, 6], a_table[device, 7], a_expm1s[count - 1, device, up, 0],
+                                a_expm1s[count - 1, device, up, 1], normal, a_noisy, a_mult_noise,
                             )  # fmt: skip
                         else:
                             a_g[device] = _constant_step(
@@ -648,8 +649,8 @@ if AVAILABLE:
                                     c_g[device] = _linear_step(
                                         c_g[device], c_table[device, up], c_table[device, 4 + up],
                                         c_table[device, 6], c_table[device, 7],
-                                        c_expm1s[device, up, c_count - 1, 0],
-                                        c_expm1s[device, up, c_count - 1, 1], normal, c_noisy, c_mult_noise,
+                                        c_expm1s[c_count - 1, device, up, 0],
+                                        c_expm1s[c_count - 1, device, up, 1], normal, c_noisy, c_mult_noise,
                                     )  # fmt: skip
                                 else:
                                     c_g[device] = _constant_step(
@@ -735,7 +736,6 @@ class CompiledLayerLoop:
         """Write rows ``x_rows`` (rows, in_size) and errors ``d_rows`` (rows, out_size) into ``layer`` as
         its ``update`` would, row by row (the learning rate is already in the periphery's transfer rate;
         A is written with the layer's ``fast_lr``). Only for layers :meth:`serves` takes."""
-        from pulsetrain.model import pulsed_update
 
         fast, slow, periphery = layer.fast, layer.slow, layer.periphery
         config = periphery.config
@@ -747,7 +747,7 @@ class CompiledLayerLoop:
         for tile in (fast, slow):
             devices = tile.devices
             linear = devices.step == "linear"
-            expm1s = pulsed_update.expm1_table(devices, tile.update_config.desired_bl) if linear else None
+            expm1s = _count_major_expm1(devices, tile.update_config.desired_bl) if linear else None
             tables.append((devices.step_table(), expm1s if expm1s is not None else _NO_TABLE, linear))
         (a_table, a_expm1s, a_linear), (c_table, c_expm1s, c_linear) = tables
         a_reference = (
@@ -796,5 +796,24 @@ class CompiledLayerLoop:
         layer.column_reads += reads
 
 
-_NO_TABLE = np.zeros((1, 2, 1, 2))
+_NO_TABLE = np.zeros((1, 1, 2, 2))
 _NO_REFERENCE = np.empty(0)
+#: per device array: its linear step's ``expm1`` table count-major (see :func:`_count_major_expm1`)
+_COUNT_MAJOR: weakref.WeakKeyDictionary[Any, dict[int, FloatArray]] = weakref.WeakKeyDictionary()
+
+
+def _count_major_expm1(devices: Any, steps: int) -> FloatArray | None:
+    """:func:`~pulsetrain.model.pulsed_update.expm1_table` of ``devices`` laid out ``(steps, devices, 2,
+    2)`` (a copy of the same values): the devices one row of A's update pulses lie next to each other
+    when their counts agree, so a large array's table is read in a few streams instead of one cache miss
+    per device (~1 KB apart in the device-major layout). Kept per device array outside its pickled
+    state; None where there is no table."""
+    from pulsetrain.model import pulsed_update
+
+    tables = _COUNT_MAJOR.setdefault(devices, {})
+    if steps not in tables:
+        table = pulsed_update.expm1_table(devices, steps)
+        if table is None:
+            return None
+        tables[steps] = np.ascontiguousarray(table.transpose(2, 0, 1, 3))
+    return tables[steps]
