@@ -475,7 +475,6 @@ if AVAILABLE:
         n_lines = n_x + n_d
         in_size = n_x
         lines = np.empty(n_lines)
-        thresholds = np.empty(n_lines)
         words = (max(desired_bl, 1) + 63) >> 6
         bits = np.empty((n_lines, words), dtype=np.uint64)
         active_x = np.empty(n_x, dtype=np.int64)
@@ -505,18 +504,16 @@ if AVAILABLE:
                 balance = np.sqrt(d_max / x_max) if update_management else 1.0
                 x_gain, d_gain = gain * balance, gain / balance
                 used = (bl + 63) >> 6
+                # the source's (bl, n_lines) block of uniform numbers (slot by slot), packed line by line
+                # without branches
                 for k in range(n_lines):
-                    thresholds[k] = abs(lines[k]) * (x_gain if k < n_x else d_gain)
+                    line_threshold = abs(lines[k]) * (x_gain if k < n_x else d_gain)
                     for w in range(used):
                         bits[k, w] = 0
-                # the source's (bl, n_lines) block of uniform numbers, slot by slot
-                for t in range(bl):
-                    word = t >> 6
-                    bit = np.uint64(1) << np.uint64(t & 63)
-                    for k in range(n_lines):
-                        if uniform[drawn] < thresholds[k]:
-                            bits[k, word] |= bit
-                        drawn += 1
+                    for t in range(bl):
+                        fires = np.uint64(uniform[drawn + t * n_lines + k] < line_threshold)
+                        bits[k, t >> 6] |= fires << np.uint64(t & 63)
+                drawn += bl * n_lines
                 n_active = 0
                 for i in range(n_x):
                     for w in range(used):
