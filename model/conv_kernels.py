@@ -431,30 +431,36 @@ if AVAILABLE:
         return max(int(np.ceil(ratio)), 1)
 
     @_jit
-    def uniform_draws(x_rows, d_rows, divisor, lr, dw_min, desired_bl, bl_management):  # type: ignore[no-untyped-def]
-        """How many uniform numbers the rows' updates of A draw, ``Σ BL (n_x + n_d)``: BL depends on the
-        largest ``|x|`` and ``|d / s|`` only, which the chopper signs (a division by ±1, symmetric in
-        IEEE arithmetic) leave alone, so the whole batch of numbers can be drawn before the loop (one
-        NumPy call: consecutive draws concatenate)."""
+    def plan_rows(x_rows, d_rows, output_scale, lr, dw_min, desired_bl, bl_management):  # type: ignore[no-untyped-def]
+        """The errors over the output scale, ``d / s`` per row, and how many uniform numbers the rows'
+        updates draw, ``Σ BL (n_x + n_d)``.
+
+        ``Tile.update``'s lines are ``x / c_i`` and ``d / (-(o_j s_j))`` with chopper signs ``c, o = ±1``:
+        exactly ``c_i x`` and ``-o_j (d / s_j)`` (IEEE division and multiplication are symmetric in
+        sign), so each row's ``d / s`` is divided once here and the signs applied in the loop. BL depends
+        on the largest ``|x|`` and ``|d / s|`` only, which the signs leave alone, so the whole batch of
+        uniform numbers can be drawn before the loop (one NumPy call: consecutive draws concatenate)."""
         n_x, n_d = x_rows.shape[1], d_rows.shape[1]
+        quotients = np.empty(d_rows.shape)
         total = 0
         for p in range(x_rows.shape[0]):
             x_max = 0.0
             for k in range(n_x):
-                magnitude = abs(x_rows[p, k] / divisor[k])
+                magnitude = abs(x_rows[p, k])
                 if magnitude > x_max:
                     x_max = magnitude
             d_max = 0.0
             for j in range(n_d):
-                magnitude = abs(d_rows[p, j] / divisor[n_x + j])
-                if magnitude > d_max:
-                    d_max = magnitude
+                quotient = d_rows[p, j] / output_scale[j]
+                quotients[p, j] = quotient
+                if abs(quotient) > d_max:
+                    d_max = abs(quotient)
             total += _pulse_slots(x_max, d_max, lr, dw_min, desired_bl, bl_management) * (n_x + n_d)
-        return total
+        return quotients, total
 
     @_jit
     def tiki_taka_patches(  # type: ignore[no-untyped-def]
-        x_rows, d_rows, divisor, output_scale, uniform,
+        x_rows, quotients, uniform,
         a_rng, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
         fast_lr, dw_min, desired_bl, bl_management, update_management,
         read_noise, read_bound, adc_lsb, ideal_divisor,
@@ -471,7 +477,7 @@ if AVAILABLE:
         ``counters`` holds the periphery's (updates since transfer, pointer, passes) and is updated in
         place, as are every state array. Returns (column reads, whether a chopper flipped)."""
         n_x = x_rows.shape[1]
-        n_d = d_rows.shape[1]
+        n_d = quotients.shape[1]
         n_lines = n_x + n_d
         in_size = n_x
         lines = np.empty(n_lines)
@@ -490,12 +496,12 @@ if AVAILABLE:
             # ---- the chopped update of A: lines = [x, d] / [in_signs, -(out_signs * scale)]
             x_max = 0.0
             for k in range(n_x):
-                lines[k] = x_rows[p, k] / divisor[k]
+                lines[k] = x_rows[p, k] if in_signs[k] > 0 else -x_rows[p, k]
                 if abs(lines[k]) > x_max:
                     x_max = abs(lines[k])
             d_max = 0.0
             for j in range(n_d):
-                lines[n_x + j] = d_rows[p, j] / divisor[n_x + j]
+                lines[n_x + j] = quotients[p, j] if out_signs[j] < 0 else -quotients[p, j]
                 if abs(lines[n_x + j]) > d_max:
                     d_max = abs(lines[n_x + j])
             bl = _pulse_slots(x_max, d_max, fast_lr, dw_min, desired_bl, bl_management)
@@ -667,14 +673,12 @@ if AVAILABLE:
                     if flip:
                         in_signs[column] = -in_signs[column]
                         switched[column] = True
-                        divisor[column] = np.float64(in_signs[column])
                         flipped = True
                 if column == in_size - 1:
                     if uses_out:
                         for j in range(n_d):
                             if p_rng.random() < out_chop_prob:
                                 out_signs[j] = -out_signs[j]
-                                divisor[n_x + j] = -(np.float64(out_signs[j]) * output_scale[j])
                                 flipped = True
                     counters[2] += 1
                 column_reads += 1
@@ -737,9 +741,6 @@ class CompiledLayerLoop:
         fast, slow, periphery = layer.fast, layer.slow, layer.periphery
         config = periphery.config
         in_signs, out_signs = periphery._in_signs, periphery._out_signs
-        divisor = np.concatenate(
-            (in_signs.astype(np.float64), -(out_signs.astype(np.float64) * fast.output_scale))
-        )
         tables = []
         for tile in (fast, slow):
             devices = tile.devices
@@ -758,12 +759,12 @@ class CompiledLayerLoop:
         counters = np.array([periphery._updates_since_transfer, periphery._pointer, periphery._passes])
         fast_lr, dw_min = float(layer.fast_lr), float(fast.device.dw_min)
         update = fast.update_config
-        draws = uniform_draws(
-            x_rows, d_rows, divisor, fast_lr, dw_min, update.desired_bl, update.bl_management
+        quotients, draws = plan_rows(
+            x_rows, d_rows, fast.output_scale, fast_lr, dw_min, update.desired_bl, update.bl_management
         )
         uniform = fast.pulse_source.uniform(draws)
         reads, flipped = tiki_taka_patches(
-            x_rows, d_rows, divisor, fast.output_scale, uniform,
+            x_rows, quotients, uniform,
             fast.rng, fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
             fast.devices.dw_min_std > 0.0, bool(fast.devices.mult_noise),
             fast_lr, dw_min, update.desired_bl, update.bl_management,
