@@ -268,7 +268,10 @@ class ConvNet:
         last = len(self.dense) - 1
         for index, array in enumerate(self.dense):
             layer_input = self._with_bias(flat)
-            pre = array.forward(layer_input)
+            if compiled and conv_kernels.serves_reads(array):
+                pre = conv_kernels.forward_rows(array, np.ascontiguousarray(layer_input, dtype=np.float64))
+            else:
+                pre = array.forward(layer_input)
             flat = pre if index == last else activate(pre, self.activation)
             trace.inputs.append(layer_input)
             trace.outputs.append(flat)
@@ -286,7 +289,10 @@ class ConvNet:
         for index in range(len(self.dense) - 1, -1, -1):
             if index == 0 and not self.stages:
                 break  # no convolution below takes the first dense layer's error: skip that read
-            back = self.dense[index].backward(dense_deltas[0])
+            if self._compiled() and conv_kernels.serves_reads(self.dense[index]):
+                back = conv_kernels.backward_dense_rows(self.dense[index], dense_deltas[0])
+            else:
+                back = self.dense[index].backward(dense_deltas[0])
             if self.bias:
                 back = back[:, :-1]
             if index == 0:

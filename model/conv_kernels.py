@@ -343,6 +343,20 @@ def backward_rows(array: Any, delta: FloatArray) -> FloatArray:
     return out
 
 
+def backward_dense_rows(array: Any, d: FloatArray) -> FloatArray:
+    """``array.backward(d)`` of a fully connected layer's errors ``d`` (batch, out_size) through
+    :func:`read_rows` (``d`` times each tile's output scale, as ``Tile.backward`` forms it)."""
+    d = np.asarray(d, dtype=np.float64)
+    layer = _tiles_of(array)
+    if layer is None:
+        return read_rows(array, d * array.output_scale, True)
+    slow, fast, gamma = layer
+    out = read_rows(slow, d * slow.output_scale, True)
+    if gamma > 0.0:
+        out = out + gamma * read_rows(fast, d * fast.output_scale, True)
+    return out
+
+
 def compiled_update(array: Any) -> bool:
     """Whether :func:`update_lines` and the compiled stochastic update serve ``array``'s update: a plain
     tile in stochastic mode drawing from exactly the float pulse source (``Tile.update``'s fast path)."""

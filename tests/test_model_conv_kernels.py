@@ -50,9 +50,9 @@ TRANSFER_VARIANTS = {
 }
 
 
-def _images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _images(count: int, seed: int, side: int = SIDE) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return rng.random((count, SIDE * SIDE)), rng.integers(0, 4, count).astype(np.int64)
+    return rng.random((count, side * side)), rng.integers(0, 4, count).astype(np.int64)
 
 
 def _generator_states(algorithm: Any) -> list[Any]:
@@ -71,14 +71,16 @@ def _generator_states(algorithm: Any) -> list[Any]:
     return states
 
 
-def _trained(algo: str, seed: int, sets: tuple[str, ...], compiled: bool) -> Any:
+def _trained(
+    algo: str, seed: int, sets: tuple[str, ...], compiled: bool, network: str = "lenet5", side: int = SIDE
+) -> Any:
     batch = "4" if algo == "sbe" else "1"
     config = resolve_train_config(
-        options={"network.name": "lenet5", "algo": algo, "batch_size": batch, "seed": str(seed)}, sets=sets
+        options={"network.name": network, "algo": algo, "batch_size": batch, "seed": str(seed)}, sets=sets
     )
-    algorithm = create_algorithm(config, (SIDE * SIDE, 4), np.random.SeedSequence(seed))
+    algorithm = create_algorithm(config, (side * side, 4), np.random.SeedSequence(seed))
     algorithm.net.compiled = compiled
-    images, labels = _images(8, seed)
+    images, labels = _images(8, seed, side)
     step = int(batch)
     for start in range(0, images.shape[0], step):
         algorithm.train_batch(images[start : start + step], labels[start : start + step])
@@ -120,6 +122,18 @@ def test_compiled_layer_loop_matches_the_python_loop_for_every_transfer_rule(alg
         np.testing.assert_array_equal(actual.periphery.h_buffer(), expected.periphery.h_buffer())
         assert (actual.samples, actual.column_reads) == (expected.samples, expected.column_reads)
         assert actual.periphery.signs().same_as(expected.periphery.signs())
+
+
+@pytest.mark.parametrize("algo", ["sgd", "ttv2", "c-ttv2", "agad"])
+def test_compiled_dense_named_network_matches_the_numpy_path(algo: str) -> None:
+    # mlp784 on 12x12 images: 144-256-128-4, only fully connected layers (reads and TTv2 loops compiled)
+    sets = ("device.kind=soft-bounds", "lr=1.0")
+    reference = _trained(algo, 5, sets, compiled=False, network="mlp784", side=12)
+    compiled = _trained(algo, 5, sets, compiled=True, network="mlp784", side=12)
+    assert all(conv_kernels.serves_reads(array) for array in compiled.net.dense)
+    if algo != "sgd":
+        assert all(CompiledLayerLoop.serves(array) for array in compiled.net.dense)
+    _assert_same_run(reference, compiled)
 
 
 def test_compiled_unfold_fold_and_pooling_equal_the_numpy_functions() -> None:
