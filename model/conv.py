@@ -11,6 +11,9 @@ array with the image patch under the kernel, so
   (the tile's update path), as aihwkit's analog convolution does (its ``AnalogConv2d`` hands the
   unfolded inputs and errors to the tile as a batch of vectors).
 
+By default (:attr:`ConvNet.compiled`) the per-image work runs through the compiled kernels of
+:mod:`pulsetrain.model.conv_kernels`, which reproduce this module's NumPy path bit for bit.
+
 Stride 1 and no padding ("valid"), which is what LeNet-5 needs. Images are ``(batch, channels, rows,
 columns)``; patches flatten a ``(channels, k, k)`` window channel-major, the order of PyTorch's
 ``unfold`` and therefore of aihwkit's weight layout.

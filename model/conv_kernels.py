@@ -1,5 +1,6 @@
-"""Compiled kernels of the convolution layers: the per-image glue of :mod:`pulsetrain.model.conv` and the
-analog reads of a tile's patch rows, bit-identical to the NumPy path they replace.
+"""Compiled kernels of the named networks (:mod:`pulsetrain.model.conv`): the per-image glue, the analog
+reads of a tile's rows, and the TTv2 family's per-row loop (:class:`CompiledLayerLoop`), bit-identical to
+the NumPy path they replace.
 
 At batch 1 a LeNet-5 training step spends most of its time outside the pulsed updates: unfolding the
 image into patch rows, pooling and routing the pooled errors back, folding the backward reads onto the
@@ -7,6 +8,17 @@ image, and drawing the read noise of every output of the patch reads (37 k norma
 which NumPy's ``Generator.normal`` draws at ~9 ns each and Numba's ``Generator.standard_normal`` at ~3 ns,
 from the same bit generator with the same ziggurat, so the same numbers). The kernels here do that work
 in compiled loops; the matrix products stay NumPy's (the same BLAS call, so the same sums).
+
+A TTv2-family layer (:class:`~pulsetrain.model.algorithms.tiki_taka.TikiTakaLayer`) writes one row per
+patch: the chopped pulsed update of A, a step of the transfer counter, and per transfer a column read of
+A, the periphery's H update and chopper events, and the pulses into C. In Python that loop cost ~40 µs
+per patch (642 patches per LeNet-5 image); :class:`CompiledLayerLoop` runs it in one call per layer and
+image. Its random numbers come from the same generators in the same order: A's uniform numbers drawn by
+NumPy before the loop (their count depends on the rows only), A's device normals and read noise, C's
+device normals and the periphery's flips drawn in the loop by Numba's ``Generator`` (NumPy's algorithms
+on the same bit generator). The linear step's ``expm1`` values come from NumPy's table
+(:func:`~pulsetrain.model.pulsed_update.expm1_table`), read count-major: the device-major layout puts
+each pulsed device ~1 KB apart, one cache miss per device on a 65 MB table for LeNet-5's 128x513 layer.
 
 Why it stays exact:
 
@@ -18,12 +30,18 @@ Why it stays exact:
   into a fused multiply-add unless ``fastmath`` is set;
 * the fold adds every patch's contribution to a pixel in the order of :func:`~pulsetrain.model.conv.fold`
   (kernel row, then kernel column), starting from ``+0``;
-* transcendental functions (``tanh``) stay in NumPy, whose SIMD versions can differ from the C library's
-  in the last bit.
+* transcendental functions (``tanh``, the linear step's ``expm1``) stay in NumPy, whose SIMD versions
+  can differ from the C library's in the last bit;
+* the TTv2 loop's lines ``x / c`` and ``d / (-(o s))`` (chopper signs ``c, o = ±1``) are ``±x`` and
+  ``∓(d / s)`` exactly (IEEE division is symmetric in sign), and its device responses, read, H update
+  and firing rule are the NumPy expressions of ``DeviceArray.apply_at``, ``Tile.read_column_codes`` and
+  ``FloatTransferPeriphery._accumulate`` evaluated in the same order.
 
 :class:`~pulsetrain.model.conv.ConvNet` uses these kernels when :data:`AVAILABLE` and its ``compiled``
 flag is set (the default); ``compiled = False`` keeps the NumPy path, the reference the tests hold the
-kernels to (``tests/test_model_conv_kernels.py``).
+kernels to (``tests/test_model_conv_kernels.py``; ``benchmarks/bench_conv.py --numpy-conv`` times it).
+Arrays the kernels do not serve (float weights, the twin or RTL transfer periphery, RTL ADCs, read
+distortions, write noise, other step rules) keep the NumPy path within a compiled run.
 """
 
 from __future__ import annotations
