@@ -23,11 +23,15 @@ Quick (default, what the report quotes): ``python benchmarks/bench_lenet.py``. T
         --epochs 10 --lr sgd=0.01 --checkpoint-dir runs/lenet --json runs/lenet/results.json
 
 (one learning rate per algorithm with ``--lr ALGO=LR``; a rerun with the same folder resumes). Its
-time is 550,000 images times the per-image seconds printed per run. After the compiled pulsed-update
-kernels landed (merge 3aa8a30), on the shared 2-core machine at load 5 (200 images): sgd 15.6 ms per
-image (about 2.4 h per algorithm and rate), c-TTv2 and AGAD 108 ms (about 16.5 h: their per-patch
-loop over A's updates and column reads stays in Python). The numbers below were measured before that
-merge (at 86c1ecf, load 6-20: 25-460 ms per image).
+time is 550,000 images times the per-image seconds printed per run (wall clock of the epoch's training
+loop, and in brackets its process CPU time; the first epoch includes loading the compiled kernels).
+After the compiled pulsed-update kernels landed (merge 3aa8a30), on the shared 2-core machine at load 5
+(200 images): sgd 15.6 ms per image, c-TTv2 and AGAD 108 ms (their per-patch loop stayed in Python).
+With the compiled convolution kernels (``model/conv_kernels.py``; ``benchmarks/bench_conv.py`` times
+them alone) and this script's defaults (ConstantStep for every algorithm), 300 training images, load
+7.5: sgd 3.9 ms per image wall, TTv2 / c-TTv2 / AGAD 8.5 / 9.3 / 8.8 ms wall (about 36 min and 1.4 h
+per algorithm and rate for the 10-epoch run at that load). The numbers below were measured before the
+compiled pulsed-update kernels (at 86c1ecf, load 6-20: 25-460 ms per image).
 
 Measured (seed 0, ConstantStep with pulsetrain's defaults, lenet5's defaults, 1000 training / 500
 validation / 1000 test images, 1 epoch; the grids above, printed by ``python benchmarks/bench_lenet.py``
@@ -127,12 +131,13 @@ def run(config: TrainConfig, valid: DataSplit, test: DataSplit, folder: Path | N
         }
     algorithm, n_train = state["algorithm"], valid.x_train.shape[0]
     while state["epoch"] < config.epochs:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         order = state["order_rng"].permutation(n_train)
         for start in range(0, n_train, config.batch_size):
             rows = order[start : start + config.batch_size]
             algorithm.train_batch(valid.x_train[rows], valid.y_train[rows])
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         state["epoch"] += 1
         state["history"].append(
             {
@@ -140,6 +145,7 @@ def run(config: TrainConfig, valid: DataSplit, test: DataSplit, folder: Path | N
                 "valid_accuracy": accuracy(algorithm, valid.x_test, valid.y_test),
                 "test_accuracy": accuracy(algorithm, test.x_test, test.y_test),
                 "seconds_per_image": seconds / n_train,
+                "cpu_seconds_per_image": cpu_seconds / n_train,
                 "load_average": os.getloadavg()[0],
             }
         )
@@ -246,7 +252,8 @@ def main() -> None:
             print(
                 f"  {algo:7s} lr {lr:<6g} valid {100 * result['valid_accuracy']:5.1f} %  test "
                 f"{100 * result['test_accuracy']:5.1f} %  {1e3 * result['seconds_per_image']:6.1f} ms/image "
-                f"(load {result['load_average']:.1f})",
+                f"({1e3 * result.get('cpu_seconds_per_image', float('nan')):.1f} cpu, load "
+                f"{result['load_average']:.1f})",
                 flush=True,
             )
         best = max(runs, key=lambda lr: runs[lr]["valid_accuracy"])

@@ -124,6 +124,14 @@ def test_compiled_layer_loop_matches_the_python_loop_for_every_transfer_rule(alg
         assert actual.periphery.signs().same_as(expected.periphery.signs())
 
 
+def test_twin_transfer_periphery_keeps_the_python_loop_within_a_compiled_run() -> None:
+    sets = ("tiki_taka.periphery=twin", "lr=1.0")
+    reference = _trained("c-ttv2", 6, sets, compiled=False)
+    compiled = _trained("c-ttv2", 6, sets, compiled=True)
+    assert not any(CompiledLayerLoop.serves(array) for array in compiled.net.arrays())
+    _assert_same_run(reference, compiled)
+
+
 @pytest.mark.parametrize("algo", ["sgd", "ttv2", "c-ttv2", "agad"])
 def test_compiled_dense_named_network_matches_the_numpy_path(algo: str) -> None:
     # mlp784 on 12x12 images: 144-256-128-4, only fully connected layers (reads and TTv2 loops compiled)
