@@ -517,6 +517,8 @@ if AVAILABLE:
         bits = np.empty((n_lines, words), dtype=np.uint64)
         active_x = np.empty(n_x, dtype=np.int64)
         x_signs = np.empty(n_x, dtype=np.float32)
+        x_words = np.empty(n_x, dtype=np.uint64)
+        pair_counts = np.empty(n_x, dtype=np.uint64)
         values = np.empty(n_d)
         signal = np.empty(n_d)
         steps = np.empty(n_d)
@@ -558,6 +560,7 @@ if AVAILABLE:
                         if bits[i, w] != 0:
                             active_x[n_active] = i
                             x_signs[n_active] = np.float32(1.0) if lines[i] > 0.0 else np.float32(-1.0)
+                            x_words[n_active] = bits[i, 0]
                             n_active += 1
                             break
                 # coincidences in row-major device order (the order of the NumPy path's normals)
@@ -569,12 +572,20 @@ if AVAILABLE:
                     if not fired:
                         continue
                     d_sign = np.float32(1.0) if lines[line] > 0.0 else np.float32(-1.0)
+                    if used == 1:
+                        d_word = bits[line, 0]
+                        for a in range(n_active):
+                            pair_counts[a] = _bit_count(d_word & x_words[a])
+                    else:
+                        for a in range(n_active):
+                            total = np.uint64(0)
+                            for w in range(used):
+                                total += _bit_count(bits[line, w] & bits[active_x[a], w])
+                            pair_counts[a] = total
                     for a in range(n_active):
-                        count = np.int64(0)
-                        for w in range(used):
-                            count += np.int64(_bit_count(bits[line, w] & bits[active_x[a], w]))
-                        if count == 0:
+                        if pair_counts[a] == 0:
                             continue
+                        count = np.int64(pair_counts[a])
                         n = np.float32(count) * (x_signs[a] * d_sign)
                         device = j * n_x + active_x[a]
                         normal = a_rng.standard_normal() if a_noisy else 0.0

@@ -47,6 +47,8 @@ TRANSFER_VARIANTS = {
         "tiki_taka.out_chop_prob=0.3",
     ),
     "reference-offset-gamma": ("device.reference_offset_std=0.2", "tiki_taka.gamma=0.5"),
+    # trains of 70 slots: two 64-bit words per line
+    "long-trains": ("update.desired_bl=70", "update.bl_management=false", "device.kind=soft-bounds"),
 }
 
 
