@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pulsetrain.config import ConfigError
 
 __all__ = [
+    "SRAM_MODEL_KEYS",
     "TECH_DIR",
     "AdcModel",
     "AdcTechnology",
@@ -39,6 +40,21 @@ TECH_DIR = Path(__file__).resolve().parent / "tech"
 
 #: words in a citation that mark a figure as not checked against a source.
 _UNVERIFIED_MARKS = ("assumption", "not verified", "not from a source", "secondary")
+
+
+#: the entries the SRAM model (:meth:`Technology.sram_area_um2`, :meth:`Technology.sram_access_energy_pJ`)
+#: reads; the synthesis flows cost their cut-out memories with it, so these and only these enter their cache
+#: key (``digital.node_nm`` is read only when no node is passed; the flows pass their own).
+SRAM_MODEL_KEYS: tuple[str, ...] = (
+    "array.wire_cap_fF_per_um",
+    "digital.node_nm",
+    "digital.vdd_V",
+    "sram.access_energy_pJ_per_bit",
+    "sram.array_efficiency",
+    "sram.cell_area_F2",
+    "sram.cell_height_F",
+    "sram.cell_width_F",
+)
 
 
 class AdcModel(enum.Enum):
@@ -319,6 +335,17 @@ class Technology:
     def feature_size_um(self) -> float:
         """The array's feature size F (µm)."""
         return self.array.feature_size_um
+
+    def sram_model_values(self) -> dict[str, float]:
+        """``section.key -> value`` of every entry the SRAM model reads (:data:`SRAM_MODEL_KEYS`), defaults
+        included: what a synthesis cache key must hold so that a changed figure cannot reuse a stale report
+        and a change elsewhere in the table does not discard a valid one."""
+        sections = {"array": self.array, "digital": self.digital, "sram": self.sram}
+        values = {}
+        for key in SRAM_MODEL_KEYS:
+            section, name = key.split(".")
+            values[key] = float(getattr(sections[section], name))
+        return values
 
     def sram_area_um2(self, bits: int, node_nm: float | None = None) -> float:
         """Area of an SRAM macro of ``bits`` bits: cells at ``sram.cell_area_F2`` over the array efficiency.
