@@ -182,7 +182,11 @@ def _layer_energy(
         drive = converters.line_drive_energy_pJ(tech, min(outputs, line_cells), array.read_voltage_V)
         _spend(terms, "drivers", f"{name}: subarray line drives", vectors * inputs * out_blocks, drive)
         _spend(
-            terms, "drivers", f"{name}: input DAC conversions", vectors * inputs, tech.driver.dac_energy_pJ
+            terms,
+            "drivers",
+            f"{name}: input DAC conversions",
+            vectors * inputs,
+            converters.dac_energy_pJ(tech, config.input_activity),
         )
     p, bl = config.firing_probability, config.bl
     full, half, _model = converters.coincidence_energy_pJ(tech)
@@ -219,14 +223,9 @@ def _areas(config: ConvEstimateConfig, tech: Technology, mapping: ChipMapping) -
                 "adcs", f"layer {index}: ADCs", count * adcs_per_subarray, converters.adc_area_um2(tech, bits)
             )
         )
-        terms.append(
-            Term(
-                "drivers",
-                f"layer {index}: line drivers",
-                count * (array.subarray_rows + array.subarray_cols),
-                converters.driver_area_um2(tech),
-            )
-        )
+        lines = count * (array.subarray_rows + array.subarray_cols)
+        terms.append(Term("drivers", f"layer {index}: line drivers", lines, converters.driver_area_um2(tech)))
+        terms.append(Term("drivers", f"layer {index}: input DACs", lines, converters.dac_area_um2(tech)))
     return terms
 
 

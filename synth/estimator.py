@@ -8,8 +8,9 @@ The estimate is per training sample and per epoch, split into
     SAR ADCs shared by ``columns_per_adc`` lines, costed by :mod:`pulsetrain.synth.converters` (Murmann's
     survey or NeuroSim's fit, with the range of the figure of merit); conversion time ``bits + 1`` cycles.
 ``drivers``
-    line drivers with their pulse-width input DACs: the line and the driver's output charged to the read
-    or write voltage per driven line, plus one DAC conversion per driven row of a read.
+    line drivers and their pulse-width input DACs: the line and the driver's output charged to the read
+    or write voltage per driven line, plus one DAC conversion per driven row of a read (ISAAC's DAC power
+    times the time its output is on, one cycle to the read window: :func:`.converters.dac_energy_pJ`).
 ``pulses``
     the update pulses themselves: the device's write energy per coincidence (or the resistive stand-in
     ``V_w² · G · t_w`` plus ``(V_w/2)² · G · t_w`` per half-selected device); counts from a training run
@@ -260,9 +261,13 @@ def _read(
         times * outputs,
         converters.adc_energy_pJ(tech, bits, column_resistance),
     )
-    drive = converters.line_drive_energy_pJ(tech, cols, array.read_voltage_V) + tech.driver.dac_energy_pJ
+    drive = converters.line_drive_energy_pJ(tech, cols, array.read_voltage_V)
+    spent += ledger.spend("drivers", f"layer {layer} {label} read: row drives", times * rows, drive)
     spent += ledger.spend(
-        "drivers", f"layer {layer} {label} read: row drives with input DAC", times * rows, drive
+        "drivers",
+        f"layer {layer} {label} read: input DAC conversions",
+        times * rows,
+        converters.dac_energy_pJ(tech, config.input_activity),
     )
     ledger.read_energy[label] = ledger.read_energy.get(label, 0.0) + spent
 
@@ -274,6 +279,7 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
     bits = config.adc_bits or tech.adc.bits
     adc_area = converters.adc_area_um2(tech, bits)
     driver_area = converters.driver_area_um2(tech)
+    dac_area = converters.dac_area_um2(tech)
     k = tech.adc.columns_per_adc
     output_layer = config.network[-1]
     cell = tech.array.cell_area_um2
@@ -287,12 +293,10 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
             math.ceil(fan_out / k) + transposed * math.ceil(fan_in / k),
             adc_area,
         )
-        ledger.place(
-            "drivers",
-            f"layer {index}: line drivers",
-            (fan_in + fan_out) * (2 if _tt_family(config) else 1),
-            driver_area,
-        )
+        lines = (fan_in + fan_out) * (2 if _tt_family(config) else 1)
+        ledger.place("drivers", f"layer {index}: line drivers", lines, driver_area)
+        # one pulse-width input DAC per driven line (a line is read from one side or the other)
+        ledger.place("drivers", f"layer {index}: input DACs", lines, dac_area)
         _read(ledger, config, tech, (fan_in, fan_out, fan_out), 1.0, "forward", index)
         if algorithm is Algorithm.DFA:
             if index < len(config.layers) - 1:
@@ -301,6 +305,9 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
                 ledger.place("adcs", f"layer {index}: feedback ADCs", math.ceil(fan_out / k), adc_area)
                 ledger.place(
                     "drivers", f"layer {index}: feedback drivers", fan_out + output_layer, driver_area
+                )
+                ledger.place(
+                    "drivers", f"layer {index}: feedback input DACs", fan_out + output_layer, dac_area
                 )
                 _read(ledger, config, tech, (output_layer, fan_out, fan_out), 1.0, "feedback", index)
         elif index > 0:

@@ -206,9 +206,14 @@ class DriverTechnology:
     switching_ratio: float
     #: capacitance of one line driver's output stage (fF), charged with the line.
     driver_cap_fF: float = 0.0
-    #: energy of one input conversion of the pulse-width DAC (pJ per row per read).
-    dac_energy_pJ: float = 0.0
-    #: area of one line driver with its pulse-width DAC (µm²); 0: two minimum transistors.
+    #: power of one input DAC while its output is on (µW); the energy of a conversion is this times the
+    #: time it is on (:func:`pulsetrain.synth.converters.dac_energy_pJ`).
+    dac_power_uW: float = 0.0
+    #: area of one input DAC at ``dac_node_nm`` (µm²).
+    dac_area_um2: float = 0.0
+    #: node of ``dac_area_um2`` (nm); the area is scaled by the square of the node ratio. 0: no scaling.
+    dac_node_nm: float = 0.0
+    #: area of one line driver without its DAC (µm²); 0: two minimum transistors.
     driver_area_um2: float = 0.0
 
 

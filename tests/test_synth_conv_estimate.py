@@ -109,6 +109,24 @@ def test_vgg8_update_pulses_are_one_rank_one_update_per_kernel_position() -> Non
     assert sum(t.value for t in terms) == pytest.approx(coincidences * full, rel=1e-12)
 
 
+def test_vgg8_input_dacs_are_every_driven_input_times_dac_power_times_its_on_time() -> None:
+    table = _table("neurosim_vgg8_2020")
+    result = conv_estimate(ConvEstimateConfig(network="vgg8", technology="neurosim_vgg8_2020"))
+    # one conversion per input of every read: R forward, C backward from the second layer on
+    inputs = sum(
+        l.vectors * (l.matrix_rows + (l.out_channels if i else 0))
+        for i, l in enumerate(network_layers("vgg8"))
+    )
+    # 3.897 uW on for half of the 10 ns read (input activity 0.5)
+    per = table["driver"]["dac_power_uW"] * 1e-6 * 0.5 * table["array"]["read_pulse_ns"] * 1e-9 * 1e12
+    terms = [t for t in result.energy_terms if "DAC" in t.what]
+    assert sum(t.count for t in terms) == inputs
+    assert sum(t.value for t in terms) == pytest.approx(inputs * per, rel=1e-12)
+    # area: two lines per subarray row and column, one DAC each, 0.167 um^2 at 32 nm (no scaling)
+    dac_area = [t for t in result.area_terms if "DAC" in t.what]
+    assert sum(t.value for t in dac_area) == pytest.approx(1360 * 256 * 0.167, rel=1e-12)
+
+
 def test_vgg8_comparison_holds_the_printed_figures_per_image() -> None:
     rows = {r["quantity"]: r for r in vgg8_comparison()}
     # manual Fig. 34: 1.1946e14 pJ per epoch of 50,000 images = 2.39 mJ per image; ADC 71.3 uJ; 177 s
