@@ -18,10 +18,10 @@ positions), ``R x C`` the unfolded kernel and ``b_r``, ``b_c`` its row and colum
 ``movement``
     the layer outputs forward and the errors backward, ``dac_bits`` per value over one tile hop.
 
-Not costed: the digital periphery (no synthesis at these sizes here), pooling and activation logic,
-buffers and DRAM. The latency is layer by layer: ``ceil(V / duplication)`` reads of one subarray
-(integration plus ``columns_per_adc`` conversions) forward and backward, then ``V`` update cycles of ``BL``
-pulse slots each.
+Not costed (listed in the estimate's ``not_costed``): the digital periphery (no synthesis at these sizes
+here), buffers, pooling and activation logic, the accumulation of partial sums and DRAM. The latency is
+layer by layer: ``ceil(V / duplication)`` reads of one subarray (integration plus ``columns_per_adc``
+conversions) forward and backward, then ``V`` update cycles of ``BL`` pulse slots each.
 """
 
 from __future__ import annotations
@@ -274,8 +274,14 @@ def conv_estimate(config: ConvEstimateConfig) -> Estimate:
             f"BL={config.bl}, "
             f"firing probability {config.firing_probability} (assumption)"
         ),
-        "digital periphery, pooling, activations, buffers and DRAM not costed",
     ]
+    not_costed = {
+        "digital": "the periphery of conv layers is not synthesized here",
+        "buffers": "input, activation and partial-sum buffers of the conv mapping are not modelled",
+        "pooling, activation functions and the output error": "not modelled",
+        "accumulation of partial sums across subarrays": "not modelled (NeuroSim's adder trees, shift-add)",
+        "off-chip memory (DRAM)": "not modelled",
+    }
     unverified = tuple(tech.unverified())
     if unverified:
         notes.append("technology figures not verified here (assumptions): " + ", ".join(unverified))
@@ -299,4 +305,5 @@ def conv_estimate(config: ConvEstimateConfig) -> Estimate:
         samples_per_epoch=config.samples_per_epoch,
         notes=tuple(notes),
         unverified=unverified,
+        not_costed=not_costed,
     )

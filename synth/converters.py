@@ -12,8 +12,10 @@ ADC, two models (``adc.model`` of the technology table picks one; both stay avai
     Area: NeuroSim's SAR transistor count (logic, comparator, switches) plus the capacitor DAC,
     ``2 x 2**bits`` unit capacitors (differential) at the table's capacitor density.
 ``neurosim``
-    NeuroSim V2.1's SAR fit (SarADC.cpp GetColumnPower) times ``bits + 1`` cycles, as before; its range is
-    the fit itself (no spread is published). Its fit also includes the SAR logic.
+    NeuroSim V2.1's SAR fit (SarADC.cpp GetColumnPower) times ``bits + 1`` cycles, as before. No spread of
+    the fit is published: where the table gives the survey's figures too, the range runs from the fit to
+    the survey's best and median converters at the node (the fit's own value where it lies outside them);
+    else it is the fit alone. Its fit also includes the SAR logic.
 
 Input DAC, one per driven line (:func:`dac_energy_pJ`, :func:`dac_area_um2`): ISAAC's 1-bit DAC at 32 nm as
 PUMA's simulator carries it (3.9 µW, 0.167 µm²; labelled not verified in the tables). A pulse-width input
@@ -94,7 +96,12 @@ def adc_energy_pJ(tech: Technology, bits: int, column_resistance_ohm: float) -> 
     if tech.adc.model is AdcModel.SURVEY:
         return survey_adc_energy_pJ(tech, bits)
     fit = neurosim_sar_energy_pJ(tech, bits, column_resistance_ohm)
-    return Bounds(fit, fit, fit)
+    if tech.adc.walden_fom_low_fJ <= 0:
+        return Bounds(fit, fit, fit)
+    # the fit has no published spread: where the table gives the survey's figures at its node, the range
+    # reaches from the fit to the survey's best and median converters (the uncertain figure of merit)
+    survey = survey_adc_energy_pJ(tech, bits)
+    return Bounds(fit, min(fit, survey.low), max(fit, survey.high))
 
 
 def adc_latency_ns(tech: Technology, bits: int) -> float:

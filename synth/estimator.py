@@ -418,17 +418,35 @@ def _movement(ledger: _Ledger, config: EstimateConfig, tech: Technology) -> floa
 # --------------------------------------------------------------------------------------------------
 
 
+#: what no estimate of a fully connected network costs, and why (:attr:`Estimate.not_costed`).
+NOT_COSTED: dict[str, str] = {
+    "activation functions, their derivatives and the output error": (
+        "no block of the RTL registry computes them (the model does)"
+    ),
+    "activations and errors held from the forward and backward passes until the update": (
+        "no memory for them is costed (the pulse generators receive them as codes)"
+    ),
+    "off-chip memory and the training data's input (DRAM, I/O)": "not modelled",
+    "clock tree and power distribution": "no clock tree is built (synthesis without place and route)",
+}
+
+
 def _digital(
-    ledger: _Ledger, config: EstimateConfig, tech: Technology, latency: Latency, notes: list[str]
+    ledger: _Ledger,
+    config: EstimateConfig,
+    tech: Technology,
+    latency: Latency,
+    notes: list[str],
+    not_costed: dict[str, str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The digital periphery's terms; (detail per block, unavailable categories)."""
     if not config.use_synthesis:
-        notes.append("digital periphery not costed (use_synthesis = false)")
+        not_costed["digital"] = "synthesis not used (use_synthesis = false)"
         return {}, {}
     try:
         from pulsetrain.synth.digital import digital_periphery
     except ImportError as error:
-        notes.append(f"digital periphery not costed: {error}")
+        not_costed["digital"] = f"the synthesis flows cannot be imported ({error})"
         return {}, {}
     result = digital_periphery(config, tech, latency.busy_ns, latency.total_ns, latency.cycles)
     ledger.energy.extend(result.energy_terms)
@@ -450,7 +468,13 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         notes.append(f"tile hop {hop_um:.3g} um: the side of one tile's analog area (derived)")
     latency = latency_breakdown(config, tech)
     notes.extend(latency.notes)
-    detail, unavailable = _digital(ledger, config, tech, latency, notes)
+    not_costed = dict(NOT_COSTED)
+    if not any(t.category == "buffers" for t in ledger.energy):
+        not_costed["buffers"] = (
+            f"{config.algorithm.value} keeps no H, references or vectors; the activations and errors held "
+            "until the update are listed apart"
+        )
+    detail, unavailable = _digital(ledger, config, tech, latency, notes, not_costed)
     unverified = tuple(tech.unverified())
     if unverified:
         notes.append(
@@ -478,6 +502,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         read_energy_pJ=ledger.read_energy,
         unavailable=unavailable,
         unverified=unverified,
+        not_costed=not_costed,
     )
 
 

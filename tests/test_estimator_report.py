@@ -78,3 +78,20 @@ def test_the_cost_table_shows_the_recorded_digital_energy_beside_the_random_boun
     assert row["digital pJ (recorded activity)"] == f"{data['energy_per_sample_pJ']['digital']:.4g}"
     assert row["digital pJ (random-activity bound)"] == f"{bound:.4g}"
     assert bound > data["energy_per_sample_pJ"]["digital"], "the fixed random figure is 3x the recorded one"
+
+
+def test_the_page_and_the_command_list_what_the_estimate_does_not_cost() -> None:
+    from click.testing import CliRunner
+
+    from pulsetrain.cli import main
+    from pulsetrain.report.cost import assemble_cost
+
+    data = _plain_estimate()
+    outcome = assemble_cost(["sgd"], [], "rpu_45nm", [data])
+    table = next(t for t in outcome.section.tables if t.header == ["not costed", "why", "algorithms"])
+    assert {row[0] for row in table.rows} == set(data["not_costed"]) and "digital" in data["not_costed"]
+    done = CliRunner().invoke(main, ["estimate", "--algo", "sgd", "--no-synthesis"])
+    assert done.exit_code == 0, done.output
+    assert "not costed: digital: synthesis not used" in done.output
+    rows = [line for line in done.output.splitlines() if "sgd" in line and "│" in line]
+    assert len(rows) == 2 and all("not costed" in row for row in rows), "energy and area: not costed, not 0"

@@ -164,3 +164,26 @@ def test_the_committed_conv_table_is_what_the_code_writes(tmp_path: Path) -> Non
     fresh = tmp_path / "conv.md"
     write_results(fresh)
     assert fresh.read_text() == (RESULTS / "conv_estimates.md").read_text()
+
+
+def test_vgg8_comparison_range_is_the_sum_of_the_terms_ranges() -> None:
+    table = _table("neurosim_vgg8_2020")
+    adc = table["adc"]
+    steps = 2 ** (adc["bits"] - adc["enob_loss_bits"])
+    low = max(adc["walden_fom_low_fJ"] * 1e-3 * steps, adc["energy_floor_pJ"])
+    high = max(adc["walden_fom_high_fJ"] * 1e-3 * steps, adc["energy_floor_pJ"])
+    result = conv_estimate(ConvEstimateConfig(network="vgg8", technology="neurosim_vgg8_2020"))
+    terms = [t for t in result.energy_terms if t.category == "adcs"]
+    rows = {r["quantity"]: r for r in vgg8_comparison()}
+    row = rows["ADC energy per image"]
+    assert row["ours_low"] == pytest.approx(sum(t.count * min(t.per_unit, low) for t in terms) * 1e-6)
+    assert row["ours_high"] == pytest.approx(sum(t.count * max(t.per_unit, high) for t in terms) * 1e-6)
+    for r in rows.values():
+        assert r["ours_low"] <= r["ours"] * (1 + 1e-12) and r["ours"] <= r["ours_high"] * (1 + 1e-12)
+    assert rows["chip area"]["ours_low"] == rows["chip area"]["ours_high"], "an area has no uncertain input"
+
+
+def test_conv_estimates_list_what_they_do_not_cost() -> None:
+    result = conv_estimate(ConvEstimateConfig(network="lenet5", technology="neurosim_v21"))
+    assert {"digital", "buffers"} <= set(result.not_costed)
+    assert result.category_text("digital", 0.0) == "not costed"

@@ -259,3 +259,35 @@ def test_digital_energy_is_leakage_over_the_sample_plus_dynamic_power_while_busy
     bound = sum(LEAKAGE_W * sample_ns * 1e3 + RANDOM_DYNAMIC_W * r["busy_ns"] * 1e3 for r in counted.values())
     assert low == pytest.approx(expected) and high == pytest.approx(bound)
     assert result.area_um2["digital"] == pytest.approx(3 * AREA_UM2)
+
+
+def _survey_pJ(table: dict[str, dict[str, Any]], fom_key: str) -> float:
+    adc = table["adc"]
+    return max(adc[fom_key] * 1e-3 * 2 ** (adc["bits"] - adc["enob_loss_bits"]), adc["energy_floor_pJ"])
+
+
+def test_neurosim_fit_range_reaches_the_survey_converters_at_the_node() -> None:
+    data = tomllib.loads((TECH_DIR / "neurosim_v21.toml").read_text())
+    table = {s: {k: v["value"] for k, v in e.items()} for s, e in data.items() if isinstance(e, dict)}
+    result = estimate(EstimateConfig(network=NETWORK, technology="neurosim_v21", use_synthesis=False))
+    low_survey, high_survey = _survey_pJ(table, "walden_fom_low_fJ"), _survey_pJ(table, "walden_fom_high_fJ")
+    adc_terms = [t for t in result.energy_terms if t.category == "adcs"]
+    assert len(adc_terms) == 3
+    for term in adc_terms:
+        # nominal: NeuroSim's fit; the ends: the survey's best and median converters (or the fit itself)
+        assert term.bounds == pytest.approx(
+            (term.count * min(term.per_unit, low_survey), term.count * max(term.per_unit, high_survey)),
+            rel=1e-12,
+        )
+    assert result.energy_range_pJ["adcs"][1] > 2 * result.energy_per_sample_pJ["adcs"]
+
+
+def test_what_is_not_costed_is_listed_and_printed_so_never_as_zero(sgd: Estimate) -> None:
+    assert "digital" in sgd.not_costed and "synthesis" in sgd.not_costed["digital"]
+    assert sgd.category_text("digital", sgd.energy_per_sample_pJ["digital"]) == "not costed"
+    assert "buffers" in sgd.not_costed, "SGD keeps no buffer: its 0 is listed, not silent"
+    assert any("DRAM" in what for what in sgd.not_costed)
+    assert sgd.category_text("adcs", 12.3456) == "12.35"
+    ttv2 = estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.TTV2, use_synthesis=False))
+    assert "buffers" not in ttv2.not_costed and ttv2.energy_per_sample_pJ["buffers"] > 0
+    assert sgd.as_dict()["not_costed"] == sgd.not_costed
