@@ -245,8 +245,17 @@ def test_digital_energy_is_leakage_over_the_sample_plus_dynamic_power_while_busy
     result = estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.SGD))
     blocks = result.digital_blocks
     counted = {k: v for k, v in blocks.items() if v["counted"] == "yes"}
-    # schedule controller and two pulse generators; the ADC readouts are inside the converter figure
-    assert len(counted) == 3 and len(blocks) == 5
+    # schedule controller and two pulse generators; the three ADC readouts (forward of both layers,
+    # backward of the second) are inside the converter figure: listed, at their reads' codes, not added
+    assert len(counted) == 3 and len(blocks) == 6
+    readouts = {k: v for k, v in blocks.items() if k.startswith("adc-readout")}
+    assert sorted(k.split("[")[1] for k in readouts) == [
+        "backward reads of layer 1]",
+        "forward reads of layer 0]",
+        "forward reads of layer 1]",
+    ]
+    for label, row in readouts.items():
+        assert row["counted"].startswith("no") and "reads of layer" in row["activity"], label
     sample_ns = result.total_latency_per_sample_ns
     expected = 0.0
     for label, row in counted.items():
@@ -291,3 +300,21 @@ def test_what_is_not_costed_is_listed_and_printed_so_never_as_zero(sgd: Estimate
     ttv2 = estimate(EstimateConfig(network=NETWORK, algorithm=Algorithm.TTV2, use_synthesis=False))
     assert "buffers" not in ttv2.not_costed and ttv2.energy_per_sample_pJ["buffers"] > 0
     assert sgd.as_dict()["not_costed"] == sgd.not_costed
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "reads"),
+    [
+        (Algorithm.SGD, [("forward", 0), ("forward", 1), ("backward", 1)]),
+        (Algorithm.DFA, [("forward", 0), ("feedback", 0), ("forward", 1)]),
+    ],
+    ids=["sgd", "dfa"],
+)
+def test_every_analog_read_has_its_adc_readout(algorithm: Algorithm, reads: list[tuple[str, int]]) -> None:
+    from pulsetrain.synth.digital import digital_blocks
+
+    blocks = digital_blocks(EstimateConfig(network=NETWORK, algorithm=algorithm))
+    readouts = [(b[4], b[3]) for b in blocks if b[0] == "adc-readout"]
+    assert readouts == reads
+    # the feedback tile B_0 (32 x 10) is read into 32 codes; the backward read of layer 1 into 32
+    assert all(b[1]["columns"] == 32 for b in blocks if b[4] in ("feedback", "backward"))
