@@ -112,7 +112,9 @@ def assemble_datasheets(results: list[Any]) -> PartOutcome:
             )
         )
     if rows:
-        section.tables.append(Table(["block", "formula", "expression", "stated", "measured", "agrees"], rows))
+        section.tables.append(
+            Table(["block", "formula", "expression", "stated", "measured", "agrees"], rows)
+        )
     all_agree = all(c["agrees"] for r in done for c in r["sheet"]["checks"])
     if not all_agree:
         section.notes.append("A stated formula DIFFERS from the simulation (see the table).")
