@@ -33,14 +33,23 @@ its NumPy path (same results, slower). :mod:`pulsetrain.model.pulsed_update` dri
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 try:
     import numba
+    from llvmlite import ir as llvm_ir
     from numba.core import types as numba_types
     from numba.extending import intrinsic
+    from numba.np.random import _constants as ziggurat
+
+    # the ziggurat tables of NumPy's ``random_standard_normal`` (Numba's Generator support holds the
+    # same numbers; NumPy does not export them)
+    _WI_DOUBLE, _KI_DOUBLE, _FI_DOUBLE = ziggurat.wi_double, ziggurat.ki_double, ziggurat.fi_double
+    _ZIGGURAT_NOR_R, _ZIGGURAT_NOR_INV_R = ziggurat.ziggurat_nor_r, ziggurat.ziggurat_nor_inv_r
 except ImportError:  # pragma: no cover - numba is a dependency; kept importable without it
     numba = None  # type: ignore[assignment]
 
@@ -72,6 +81,109 @@ if AVAILABLE:
         return value(value), codegen
 
     _popcount: Any = intrinsic(_popcount_typing)
+
+    def _trailing_zeros_typing(typingctx: Any, value: Any) -> Any:
+        """LLVM's ``cttz`` of a nonzero 64-bit word (one TZCNT instruction): the index of its lowest set
+        bit."""
+        if not isinstance(value, numba_types.Integer):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+            return builder.cttz(arguments[0], llvm_ir.Constant(llvm_ir.IntType(1), 1))
+
+        return value(value), codegen
+
+    _trailing_zeros: Any = intrinsic(_trailing_zeros_typing)
+
+    #: PCG64's 128-bit LCG multiplier (O'Neill's PCG_DEFAULT_MULTIPLIER_128, NumPy's ``PCG64``)
+    _PCG_MULTIPLIER = 0x2360ED051FC65DA4_4385DF649FCCF645
+
+    def _lcg_step_typing(typingctx: Any, low: Any, high: Any, increment_low: Any, increment_high: Any) -> Any:
+        """PCG64's state transition ``s = s m + inc`` on 128-bit integers given as (low, high) words."""
+        word = numba_types.uint64
+        signature = numba_types.UniTuple(word, 2)(word, word, word, word)
+
+        def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+            wide = llvm_ir.IntType(128)
+            shift = llvm_ir.Constant(wide, 64)
+
+            def join(low: Any, high: Any) -> Any:
+                return builder.or_(builder.shl(builder.zext(high, wide), shift), builder.zext(low, wide))
+
+            state = join(arguments[0], arguments[1])
+            increment = join(arguments[2], arguments[3])
+            state = builder.add(builder.mul(state, llvm_ir.Constant(wide, _PCG_MULTIPLIER)), increment)
+            narrow = llvm_ir.IntType(64)
+            words = [builder.trunc(state, narrow), builder.trunc(builder.lshr(state, shift), narrow)]
+            return context.make_tuple(builder, signature.return_type, words)
+
+        return signature, codegen
+
+    _lcg_step: Any = intrinsic(_lcg_step_typing)
+
+    @_inline
+    def _next_word(low, high, increment_low, increment_high):  # type: ignore[no-untyped-def]
+        """NumPy's ``pcg64_next64``: step the state, then output XSL-RR of the new state (the xor of
+        its halves rotated right by its top 6 bits). Returns the new state and the word."""
+        low, high = _lcg_step(low, high, increment_low, increment_high)
+        folded = high ^ low
+        rotation = high >> np.uint64(58)
+        word = (folded >> rotation) | (folded << ((np.uint64(64) - rotation) & np.uint64(63)))
+        return low, high, word
+
+    @_inline
+    def _next_double(low, high, increment_low, increment_high):  # type: ignore[no-untyped-def]
+        """NumPy's ``next_double`` of PCG64: the top 53 bits of a word over 2^53 (``Generator.random``)."""
+        low, high, word = _next_word(low, high, increment_low, increment_high)
+        return low, high, np.float64(word >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+    @_inline
+    def _next_normal(low, high, increment_low, increment_high):  # type: ignore[no-untyped-def]
+        """NumPy's ``random_standard_normal`` (``Generator.standard_normal``): the 256-layer ziggurat,
+        its wedges tested with the C library's ``exp`` and its tail with ``log1p``, as NumPy does."""
+        while True:
+            low, high, word = _next_word(low, high, increment_low, increment_high)
+            layer = word & np.uint64(0xFF)
+            word >>= np.uint64(8)
+            negative = word & np.uint64(1)
+            magnitude = (word >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = np.float64(magnitude) * _WI_DOUBLE[layer]
+            if negative:
+                x = -x
+            if magnitude < _KI_DOUBLE[layer]:
+                return low, high, x
+            if layer == 0:
+                while True:
+                    low, high, u = _next_double(low, high, increment_low, increment_high)
+                    xx = -_ZIGGURAT_NOR_INV_R * np.log1p(-u)
+                    low, high, u = _next_double(low, high, increment_low, increment_high)
+                    yy = -np.log1p(-u)
+                    if yy + yy > xx * xx:
+                        if (magnitude >> np.uint64(8)) & np.uint64(1):
+                            return low, high, -(_ZIGGURAT_NOR_R + xx)
+                        return low, high, _ZIGGURAT_NOR_R + xx
+            else:
+                low, high, u = _next_double(low, high, increment_low, increment_high)
+                if (_FI_DOUBLE[layer - 1] - _FI_DOUBLE[layer]) * u + _FI_DOUBLE[layer] < np.exp(-0.5 * x * x):
+                    return low, high, x
+
+    @_jit
+    def stream_uniform(state, out):  # type: ignore[no-untyped-def]
+        """Fill ``out`` with the next uniform numbers of the PCG64 ``state`` (:func:`generator_state`),
+        as ``Generator.random(out=out)`` would, and advance the state."""
+        low, high, increment_low, increment_high = state[0], state[1], state[2], state[3]
+        for k in range(out.shape[0]):
+            low, high, out[k] = _next_double(low, high, increment_low, increment_high)
+        state[0], state[1] = low, high
+
+    @_jit
+    def stream_normal(state, out):  # type: ignore[no-untyped-def]
+        """Fill ``out`` with the next standard normal numbers of the PCG64 ``state``, as
+        ``Generator.standard_normal(out=out)`` would, and advance the state."""
+        low, high, increment_low, increment_high = state[0], state[1], state[2], state[3]
+        for k in range(out.shape[0]):
+            low, high, out[k] = _next_normal(low, high, increment_low, increment_high)
+        state[0], state[1] = low, high
 
     @_inline
     def _scales(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management):  # type: ignore[no-untyped-def]
@@ -408,3 +520,163 @@ if AVAILABLE:
                 arguments[size + m] = magnitude * table[index[m], 4 + up]
             else:
                 arguments[size + m] = (2.0 * magnitude) * table[index[m], 2 + up]
+
+    @_jit
+    def stream_update(
+        source_state,
+        device_state,
+        lines,
+        n_x,
+        lr,
+        dw_min,
+        desired_bl,
+        bl_management,
+        update_management,
+        w_flat,
+        pulses,
+        table,
+        expm1s,
+        linear,
+        noisy,
+        mult_noise,
+    ):  # type: ignore[no-untyped-def]
+        """A whole batch of stochastic rank-1 updates in one call, with the generators' PCG64 states
+        (:func:`generator_state`) stepped here: per sample the plan (:func:`plan_batch`), the trains
+        drawn from ``source_state`` and packed, and every coincidence applied to its device in
+        row-major order with its normal from ``device_state`` (:func:`fused_update`'s results).
+
+        The coincidences of d line ``j`` are found without visiting every x line: the x lines that fire
+        in slot ``t`` form a bit set ``slot_sets[t]``, and the devices of row ``j`` with a nonzero count
+        are the union of the slot sets of the slots where ``j`` fires, visited in ascending order by
+        their set bits; each count is then ``popcount(train_j AND train_i)``. The work follows the
+        pulses rather than the array size.
+        """
+        batch, n_lines = lines.shape
+        s_low, s_high, s_inc_low, s_inc_high = (
+            source_state[0],
+            source_state[1],
+            source_state[2],
+            source_state[3],
+        )
+        r_low, r_high, r_inc_low, r_inc_high = (
+            device_state[0],
+            device_state[1],
+            device_state[2],
+            device_state[3],
+        )
+        max_words = (max(desired_bl, 1) + 63) >> 6
+        x_words = (n_x + 63) >> 6
+        bits = np.zeros((n_lines, max_words), dtype=np.uint64)
+        slot_sets = np.zeros((max(desired_bl, 1), x_words), dtype=np.uint64)
+        union = np.zeros(x_words, dtype=np.uint64)
+        thresholds = np.empty(n_lines)
+        one = np.uint64(1)
+        for b in range(batch):
+            x_max = 0.0
+            for k in range(n_x):
+                if abs(lines[b, k]) > x_max:
+                    x_max = abs(lines[b, k])
+            d_max = 0.0
+            for k in range(n_x, n_lines):
+                if abs(lines[b, k]) > d_max:
+                    d_max = abs(lines[b, k])
+            bl, x_gain, d_gain = _scales(
+                x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management
+            )
+            if bl == 0:
+                continue
+            words = (bl + 63) >> 6
+            for k in range(n_lines):
+                thresholds[k] = abs(lines[b, k]) * (x_gain if k < n_x else d_gain)
+                for w in range(words):
+                    bits[k, w] = 0
+            for t in range(bl):
+                for w in range(x_words):
+                    slot_sets[t, w] = 0
+            for t in range(bl):
+                word = t >> 6
+                bit = one << np.uint64(t & 63)
+                for k in range(n_x):
+                    s_low, s_high, u = _next_double(s_low, s_high, s_inc_low, s_inc_high)
+                    if u < thresholds[k]:
+                        bits[k, word] |= bit
+                        slot_sets[t, k >> 6] |= one << np.uint64(k & 63)
+                for k in range(n_x, n_lines):
+                    s_low, s_high, u = _next_double(s_low, s_high, s_inc_low, s_inc_high)
+                    if u < thresholds[k]:
+                        bits[k, word] |= bit
+            for j in range(n_lines - n_x):
+                line = n_x + j
+                fired = False
+                for w in range(words):
+                    train = bits[line, w]
+                    if train == 0:
+                        continue
+                    if not fired:
+                        fired = True
+                        for v in range(x_words):
+                            union[v] = 0
+                    while train != 0:
+                        t = (w << 6) + _trailing_zeros(train)
+                        train &= train - one
+                        for v in range(x_words):
+                            union[v] |= slot_sets[t, v]
+                if not fired:
+                    continue
+                d_sign = _sign(lines[b, line])
+                row = j * n_x
+                for v in range(x_words):
+                    members = union[v]
+                    while members != 0:
+                        i = (v << 6) + _trailing_zeros(members)
+                        members &= members - one
+                        count = np.int64(0)
+                        for w in range(words):
+                            count += np.int64(_popcount(bits[line, w] & bits[i, w]))
+                        n = np.float32(count) * (_sign(lines[b, i]) * d_sign)
+                        device = row + i
+                        normal = 0.0
+                        if noisy:
+                            r_low, r_high, normal = _next_normal(r_low, r_high, r_inc_low, r_inc_high)
+                        up = 1 if n > 0 else 0
+                        low, high = table[device, 6], table[device, 7]
+                        if linear:
+                            w_flat[device] = _linear_value(
+                                w_flat[device], table[device, up], table[device, 4 + up], low, high,
+                                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal,
+                                noisy, mult_noise,
+                            )  # fmt: skip
+                        else:
+                            w_flat[device] = _constant_value(
+                                w_flat[device], abs(n), table[device, up], table[device, 4 + up], low, high,
+                                normal, noisy,
+                            )  # fmt: skip
+                        pulses[device] += abs(n)
+        source_state[0], source_state[1] = s_low, s_high
+        device_state[0], device_state[1] = r_low, r_high
+
+
+def generator_state(generator: np.random.Generator) -> NDArray[np.uint64] | None:
+    """A live view of the PCG64 state behind ``generator`` for the ``stream_*`` kernels: four 64-bit
+    words (state low, state high, increment low, increment high) in the bit generator's own memory, so
+    that a kernel that steps them leaves the generator exactly where NumPy's own draws would.
+
+    None when the generator is not a PCG64 or its state is not laid out as two native 128-bit integers
+    (checked against ``bit_generator.state``). The view does not keep the generator alive: keep a
+    reference to the generator as long as the view is used, and never step one generator through two
+    views in one call.
+    """
+    bit_generator = generator.bit_generator
+    if type(bit_generator) is not np.random.PCG64:
+        return None
+    # NumPy's pcg64_state begins with a pointer to {state, inc} (pcg64_random_t)
+    address = ctypes.c_void_p.from_address(bit_generator.ctypes.state_address).value
+    if not address:
+        return None
+    view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(address))
+    state = bit_generator.state["state"]
+    if (int(view[1]) << 64 | int(view[0])) != state["state"] or (int(view[3]) << 64 | int(view[2])) != state[
+        "inc"
+    ]:
+        return None
+    return view

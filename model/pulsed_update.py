@@ -66,6 +66,10 @@ def expm1_table(devices: Any, steps: int) -> NDArray[np.float64] | None:
 #: anew), which only a large update repays; smaller ones draw through NumPy and apply lists
 FUSED_FROM = 1 << 18
 _NO_NORMALS = np.empty(0)
+#: take :func:`~pulsetrain.model.pulse_kernels.stream_update` (the generators' PCG64 states stepped in
+#: the compiled code: no NumPy draw, no Generator passed) wherever the tile allows it; the tests turn it
+#: off to hold the other paths against the NumPy reference too
+STREAMED = True
 
 
 class TileKernels:
@@ -84,6 +88,7 @@ class TileKernels:
         self.table = devices.step_table() if devices.step in COMPILED_STEPS else None
         self.expm1s = expm1_table(devices, config.desired_bl) if self.linear else _NO_TABLE
         self.index = np.empty(0, dtype=np.int64)
+        self._streams: tuple[Any, Any, tuple[Any, Any] | None] | None = None
         self.counts = np.empty(0, dtype=np.float32)
         self.offsets = np.empty(1, dtype=np.int64)
 
@@ -94,6 +99,22 @@ class TileKernels:
         if state is None or state.devices is not tile.devices or state.config is not tile.update_config:
             state = tile._kernels = TileKernels(tile)
         return state
+
+    def streams(self, tile: Any) -> tuple[Any, Any] | None:
+        """The live PCG64 states (:func:`~pulsetrain.model.pulse_kernels.generator_state`) of the tile's
+        pulse source and device generator, or None when either is not a PCG64 or both are one
+        generator (the kernels would step one state through two copies). Kept with the generators they
+        view (a generator replaced on the tile is looked up anew)."""
+        source, device = tile.pulse_source.rng, tile.rng
+        cached = self._streams
+        if cached is None or cached[0] is not source or cached[1] is not device:
+            views = None
+            if source.bit_generator is not device.bit_generator:
+                source_view, device_view = kernels.generator_state(source), kernels.generator_state(device)
+                if source_view is not None and device_view is not None:
+                    views = (source_view, device_view)
+            cached = self._streams = (source, device, views)
+        return cached[2]
 
     def ensure(self, size: int, samples: int) -> None:
         """Entry buffers for ``size`` entries of ``samples`` samples."""
@@ -151,6 +172,16 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     state = TileKernels.of(tile)
     config = state.config
     n_x = tile.in_size
+    streams = state.streams(tile) if STREAMED and state.compiled and state.expm1s is not None else None
+    if streams is not None:
+        kernels.stream_update(
+            streams[0], streams[1], signed_inputs, n_x, lr, state.dw_min, config.desired_bl,
+            config.bl_management, config.update_management, tile._g_flat, tile._pulses, state.table,
+            state.expm1s, state.linear, state.noisy, state.mult_noise,
+        )  # fmt: skip
+        if tile._has_reference:
+            tile._refresh()
+        return
     bls, gains, total_bl = kernels.plan_batch(
         signed_inputs, n_x, lr, state.dw_min, config.desired_bl, config.bl_management,
         config.update_management,

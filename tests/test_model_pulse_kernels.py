@@ -78,12 +78,13 @@ def assert_same(tiles: tuple[Tile, Tile]) -> None:
     assert compiled.pulse_source.rng.bit_generator.state == reference.pulse_source.rng.bit_generator.state  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "lists"])
+@pytest.mark.parametrize("path", ["streamed", "fused", "lists"])
 @pytest.mark.parametrize("name", list(DEVICES))
 def test_kernels_write_what_the_numpy_path_writes(
-    monkeypatch: pytest.MonkeyPatch, name: str, fused: bool
+    monkeypatch: pytest.MonkeyPatch, name: str, path: str
 ) -> None:
-    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0 if fused else 2**62)
+    monkeypatch.setattr(pulsed_update, "STREAMED", path == "streamed")
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0 if path == "fused" else 2**62)
     tiles = tile_pair(9, 13, DEVICES[name])
     rng = np.random.default_rng(4)
     for lr in (0.05, 0.5):
@@ -195,3 +196,43 @@ def test_large_reads_keep_their_numbers(monkeypatch: pytest.MonkeyPatch) -> None
     np.testing.assert_array_equal(large[0], small[0])
     np.testing.assert_array_equal(large[1], small[1])
     assert tiles[0].rng.bit_generator.state == tiles[1].rng.bit_generator.state
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_streamed_draws_are_numpys_draws(seed: int) -> None:
+    # 2 M normals reach the ziggurat's wedges and its tail (about 1 in 3600 draws) many times
+    compiled, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+    state = pulse_kernels.generator_state(compiled)
+    assert state is not None
+    normals, uniforms = np.empty(2_000_000), np.empty(1001)
+    pulse_kernels.stream_normal(state, normals)
+    pulse_kernels.stream_uniform(state, uniforms)
+    np.testing.assert_array_equal(normals, reference.standard_normal(2_000_000))
+    np.testing.assert_array_equal(uniforms, reference.random(1001))
+    assert np.sum(np.abs(normals) > 3.6541528853610088) > 100  # the tail's start: r of the ziggurat
+    assert compiled.bit_generator.state == reference.bit_generator.state
+    assert compiled.random() == reference.random()  # NumPy goes on from where the kernel stopped
+
+
+def test_only_pcg64_generators_are_streamed() -> None:
+    assert pulse_kernels.generator_state(np.random.Generator(np.random.Philox(0))) is None
+    assert pulse_kernels.generator_state(np.random.Generator(np.random.PCG64DXSM(0))) is None
+
+
+def test_one_generator_for_both_streams_is_not_streamed() -> None:
+    tile, _ = tile_pair(9, 13, DEVICES["constant-step"])
+    tile.rng = tile.pulse_source.rng  # type: ignore[attr-defined]
+    assert pulsed_update.TileKernels.of(tile).streams(tile) is None
+
+
+def test_tiles_that_cannot_stream_take_the_other_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled, reference = tile_pair(9, 13, DEVICES["constant-step"])
+    for tile in (compiled, reference):
+        tile.rng = np.random.Generator(np.random.PCG64DXSM(11))
+    assert pulsed_update.TileKernels.of(compiled).streams(compiled) is None
+    rng = np.random.default_rng(12)
+    update_both(
+        monkeypatch, (compiled, reference), rng.uniform(-1, 1, (20, 13)), rng.normal(0, 0.5, (20, 9)), 0.3
+    )
+    assert compiled.total_pulses > 0
+    assert_same((compiled, reference))
