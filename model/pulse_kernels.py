@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 try:
     import numba
     from llvmlite import ir as llvm_ir
+    from numba.core import cgutils
     from numba.core import types as numba_types
     from numba.extending import intrinsic
     from numba.np.random import _constants as ziggurat
@@ -94,6 +95,28 @@ if AVAILABLE:
         return value(value), codegen
 
     _trailing_zeros: Any = intrinsic(_trailing_zeros_typing)
+
+    def _prefetch_typing(typingctx: Any, array: Any, offset: Any) -> Any:
+        """LLVM's ``prefetch`` (read, keep in all cache levels) of element ``offset`` of ``array``'s data
+        (counted in elements from its start, whatever its shape): a hint, never a fault."""
+        if not isinstance(array, numba_types.Array) or not isinstance(offset, numba_types.Integer):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+            data = context.make_array(signature.args[0])(context, builder, arguments[0]).data
+            address = builder.bitcast(builder.gep(data, [arguments[1]]), cgutils.voidptr_t)
+            flag = llvm_ir.IntType(32)
+            prefetch = cgutils.get_or_insert_function(
+                builder.module,
+                llvm_ir.FunctionType(llvm_ir.VoidType(), [cgutils.voidptr_t, flag, flag, flag]),
+                "llvm.prefetch.p0i8",
+            )
+            builder.call(prefetch, [address, flag(0), flag(3), flag(1)])
+            return context.get_dummy_value()
+
+        return numba_types.none(array, offset), codegen
+
+    _prefetch: Any = intrinsic(_prefetch_typing)
 
     #: PCG64's 128-bit LCG multiplier (O'Neill's PCG_DEFAULT_MULTIPLIER_128, NumPy's ``PCG64``)
     _PCG_MULTIPLIER = 0x2360ED051FC65DA4_4385DF649FCCF645
@@ -539,6 +562,9 @@ if AVAILABLE:
         linear,
         noisy,
         mult_noise,
+        noise_scale,
+        index,
+        counts,
     ):  # type: ignore[no-untyped-def]
         """A whole batch of stochastic rank-1 updates in one call, with the generators' PCG64 states
         (:func:`generator_state`) stepped here: per sample the plan (:func:`plan_batch`), the trains
@@ -549,7 +575,13 @@ if AVAILABLE:
         in slot ``t`` form a bit set ``slot_sets[t]``, and the devices of row ``j`` with a nonzero count
         are the union of the slot sets of the slots where ``j`` fires, visited in ascending order by
         their set bits; each count is then ``popcount(train_j AND train_i)``. The work follows the
-        pulses rather than the array size.
+        pulses rather than the array size. A sample's (device, count) list goes to ``index`` and
+        ``counts`` (at least ``n_x n_d`` long), then the devices move in list order, the rows of the
+        ones :data:`PREFETCH_AHEAD` entries further down the list already requested from memory.
+
+        ``table``: the linear step's :meth:`DeviceArray.step_table`, or for the constant step its
+        compact form ``[signed step down, up, low, high]`` (half a cache line), whose noise constant
+        ``noise_scale |step|`` is the product the full table holds (``dw_min_std`` times the step).
         """
         batch, n_lines = lines.shape
         s_low, s_high, s_inc_low, s_inc_high = (
@@ -586,6 +618,7 @@ if AVAILABLE:
             if bl == 0:
                 continue
             words = (bl + 63) >> 6
+            entries = 0
             for k in range(n_lines):
                 thresholds[k] = abs(lines[b, k]) * (x_gain if k < n_x else d_gain)
                 for w in range(words):
@@ -633,27 +666,44 @@ if AVAILABLE:
                         count = np.int64(0)
                         for w in range(words):
                             count += np.int64(_popcount(bits[line, w] & bits[i, w]))
-                        n = np.float32(count) * (_sign(lines[b, i]) * d_sign)
-                        device = row + i
-                        normal = 0.0
-                        if noisy:
-                            r_low, r_high, normal = _next_normal(r_low, r_high, r_inc_low, r_inc_high)
-                        up = 1 if n > 0 else 0
-                        low, high = table[device, 6], table[device, 7]
-                        if linear:
-                            w_flat[device] = _linear_value(
-                                w_flat[device], table[device, up], table[device, 4 + up], low, high,
-                                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal,
-                                noisy, mult_noise,
-                            )  # fmt: skip
-                        else:
-                            w_flat[device] = _constant_value(
-                                w_flat[device], abs(n), table[device, up], table[device, 4 + up], low, high,
-                                normal, noisy,
-                            )  # fmt: skip
-                        pulses[device] += abs(n)
+                        index[entries] = row + i
+                        counts[entries] = np.float32(count) * (_sign(lines[b, i]) * d_sign)
+                        entries += 1
+            columns = table.shape[1]
+            for m in range(entries):
+                if m + PREFETCH_AHEAD < entries:
+                    ahead = index[m + PREFETCH_AHEAD]
+                    _prefetch(table, ahead * columns)
+                    _prefetch(w_flat, ahead)
+                    _prefetch(pulses, ahead)
+                device, n = index[m], counts[m]
+                normal = 0.0
+                if noisy:
+                    r_low, r_high, normal = _next_normal(r_low, r_high, r_inc_low, r_inc_high)
+                up = 1 if n > 0 else 0
+                magnitude = abs(n)
+                if linear:
+                    count = np.int64(magnitude)
+                    w_flat[device] = _linear_value(
+                        w_flat[device], table[device, up], table[device, 4 + up], table[device, 6],
+                        table[device, 7], expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1],
+                        normal, noisy, mult_noise,
+                    )  # fmt: skip
+                else:
+                    step = table[device, up]
+                    w_flat[device] = _constant_value(
+                        w_flat[device], magnitude, step, noise_scale * abs(step), table[device, 2],
+                        table[device, 3], normal, noisy,
+                    )  # fmt: skip
+                pulses[device] += magnitude
         source_state[0], source_state[1] = s_low, s_high
         device_state[0], device_state[1] = r_low, r_high
+
+
+#: how many entries ahead of the one it moves :func:`stream_update` requests a device's rows from memory
+#: (the devices of one sample lie scattered over arrays of megabytes: without the hint every one waits
+#: for its cache lines)
+PREFETCH_AHEAD = 8
 
 
 def generator_state(generator: np.random.Generator) -> NDArray[np.uint64] | None:

@@ -87,6 +87,12 @@ class TileKernels:
         self.mult_noise = bool(devices.mult_noise)
         self.table = devices.step_table() if devices.step in COMPILED_STEPS else None
         self.expm1s = expm1_table(devices, config.desired_bl) if self.linear else _NO_TABLE
+        #: the table :func:`~pulsetrain.model.pulse_kernels.stream_update` reads: the constant step's
+        #: signed steps and bounds alone (its noise constant is ``dw_min_std`` times the step)
+        self.stream_table = self.table
+        if self.table is not None and not self.linear:
+            self.stream_table = np.ascontiguousarray(self.table[:, [0, 1, 6, 7]])
+        self.noise_scale = float(devices.dw_min_std)
         self.index = np.empty(0, dtype=np.int64)
         self._streams: tuple[Any, Any, tuple[Any, Any] | None] | None = None
         self.counts = np.empty(0, dtype=np.float32)
@@ -115,6 +121,11 @@ class TileKernels:
                     views = (source_view, device_view)
             cached = self._streams = (source, device, views)
         return cached[2]
+
+    def stream_buffers(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The (device, count) list of one sample for :func:`stream_update` (one entry per device)."""
+        self.ensure(self.n_devices, 1)
+        return self.index, self.counts
 
     def ensure(self, size: int, samples: int) -> None:
         """Entry buffers for ``size`` entries of ``samples`` samples."""
@@ -176,8 +187,9 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     if streams is not None:
         kernels.stream_update(
             streams[0], streams[1], signed_inputs, n_x, lr, state.dw_min, config.desired_bl,
-            config.bl_management, config.update_management, tile._g_flat, tile._pulses, state.table,
-            state.expm1s, state.linear, state.noisy, state.mult_noise,
+            config.bl_management, config.update_management, tile._g_flat, tile._pulses, state.stream_table,
+            state.expm1s, state.linear, state.noisy, state.mult_noise, state.noise_scale,
+            *state.stream_buffers(),
         )  # fmt: skip
         if tile._has_reference:
             tile._refresh()
