@@ -544,6 +544,91 @@ if AVAILABLE:
             else:
                 arguments[size + m] = (2.0 * magnitude) * table[index[m], 2 + up]
 
+    @_inline
+    def _draw_sample(  # type: ignore[no-untyped-def]
+        low, high, increment_low, increment_high, lines_b, n_x, lr, dw_min, desired_bl, bl_management,
+        update_management, thresholds, bits, slot_sets,
+    ):  # fmt: skip
+        """Plan one sample (:func:`_scales`), draw its ``bl x n_lines`` uniform numbers from the source
+        state (slot by slot, line by line: the NumPy path's ``(bl, n_lines)`` block) and pack its trains:
+        bit ``t`` of ``bits[k]`` when line ``k`` fires in slot ``t`` (``u < |line| gain``, the NumPy
+        path's comparison), and bit ``i`` of ``slot_sets[t]`` when x line ``i`` does. Returns the
+        state and BL (0: nothing drawn)."""
+        n_lines = lines_b.shape[0]
+        x_max = 0.0
+        for k in range(n_x):
+            if abs(lines_b[k]) > x_max:
+                x_max = abs(lines_b[k])
+        d_max = 0.0
+        for k in range(n_x, n_lines):
+            if abs(lines_b[k]) > d_max:
+                d_max = abs(lines_b[k])
+        bl, x_gain, d_gain = _scales(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
+        if bl == 0:
+            return low, high, 0
+        words = (bl + 63) >> 6
+        one = np.uint64(1)
+        for k in range(n_lines):
+            thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
+            for w in range(words):
+                bits[k, w] = 0
+        for t in range(bl):
+            for w in range(slot_sets.shape[1]):
+                slot_sets[t, w] = 0
+        for t in range(bl):
+            word = t >> 6
+            bit = one << np.uint64(t & 63)
+            for k in range(n_x):
+                low, high, u = _next_double(low, high, increment_low, increment_high)
+                if u < thresholds[k]:
+                    bits[k, word] |= bit
+                    slot_sets[t, k >> 6] |= one << np.uint64(k & 63)
+            for k in range(n_x, n_lines):
+                low, high, u = _next_double(low, high, increment_low, increment_high)
+                if u < thresholds[k]:
+                    bits[k, word] |= bit
+        return low, high, bl
+
+    @_inline
+    def _emit_row(bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries):  # type: ignore[no-untyped-def]
+        """Append the nonzero signed coincidence counts of d line ``j`` (device row ``j``) in ascending
+        device order: the x lines that share a slot with it are the union of the slot sets of its
+        slots, each visited once by its set bit, its count ``popcount(train_j AND train_i)`` times the
+        two lines' signs. Returns the new number of entries."""
+        line = n_x + j
+        one = np.uint64(1)
+        x_words = slot_sets.shape[1]
+        fired = False
+        for w in range(words):
+            train = bits[line, w]
+            if train == 0:
+                continue
+            if not fired:
+                fired = True
+                for v in range(x_words):
+                    union[v] = 0
+            while train != 0:
+                t = (w << 6) + _trailing_zeros(train)
+                train &= train - one
+                for v in range(x_words):
+                    union[v] |= slot_sets[t, v]
+        if not fired:
+            return entries
+        d_sign = _sign(lines_b[line])
+        row = j * n_x
+        for v in range(x_words):
+            members = union[v]
+            while members != 0:
+                i = (v << 6) + _trailing_zeros(members)
+                members &= members - one
+                count = np.int64(0)
+                for w in range(words):
+                    count += np.int64(_popcount(bits[line, w] & bits[i, w]))
+                index[entries] = row + i
+                counts[entries] = np.float32(count) * (_sign(lines_b[i]) * d_sign)
+                entries += 1
+        return entries
+
     @_jit
     def stream_update(
         source_state,
@@ -568,108 +653,42 @@ if AVAILABLE:
     ):  # type: ignore[no-untyped-def]
         """A whole batch of stochastic rank-1 updates in one call, with the generators' PCG64 states
         (:func:`generator_state`) stepped here: per sample the plan (:func:`plan_batch`), the trains
-        drawn from ``source_state`` and packed, and every coincidence applied to its device in
-        row-major order with its normal from ``device_state`` (:func:`fused_update`'s results).
+        drawn from ``source_state`` and packed (:func:`_draw_sample`), the sample's (device, count) list
+        in row-major order (:func:`_emit_row`: the work follows the pulses, not the array size) into
+        ``index`` and ``counts`` (at least ``n_x n_d`` long), and every device moved in list order with
+        its normal from ``device_state``; the rows of the device :data:`PREFETCH_AHEAD` entries further
+        down the list are requested from memory before they are needed. The results of
+        :func:`fused_update`, and of the NumPy path.
 
-        The coincidences of d line ``j`` are found without visiting every x line: the x lines that fire
-        in slot ``t`` form a bit set ``slot_sets[t]``, and the devices of row ``j`` with a nonzero count
-        are the union of the slot sets of the slots where ``j`` fires, visited in ascending order by
-        their set bits; each count is then ``popcount(train_j AND train_i)``. The work follows the
-        pulses rather than the array size. A sample's (device, count) list goes to ``index`` and
-        ``counts`` (at least ``n_x n_d`` long), then the devices move in list order, the rows of the
-        ones :data:`PREFETCH_AHEAD` entries further down the list already requested from memory.
-
-        ``table``: the linear step's :meth:`DeviceArray.step_table`, or for the constant step its
-        compact form ``[signed step down, up, low, high]`` (half a cache line), whose noise constant
-        ``noise_scale |step|`` is the product the full table holds (``dw_min_std`` times the step).
+        ``table``: the linear step's :meth:`DeviceArray.step_table` (with ``expm1s`` from
+        :func:`expm1_table`), or for the constant step its compact form ``[signed step down, up, low,
+        high]`` (half a cache line), whose noise constant ``noise_scale |step|`` is the product the full
+        table holds (``dw_min_std`` times the step).
         """
         batch, n_lines = lines.shape
-        s_low, s_high, s_inc_low, s_inc_high = (
-            source_state[0],
-            source_state[1],
-            source_state[2],
-            source_state[3],
-        )
-        r_low, r_high, r_inc_low, r_inc_high = (
-            device_state[0],
-            device_state[1],
-            device_state[2],
-            device_state[3],
-        )
-        max_words = (max(desired_bl, 1) + 63) >> 6
-        x_words = (n_x + 63) >> 6
-        bits = np.zeros((n_lines, max_words), dtype=np.uint64)
-        slot_sets = np.zeros((max(desired_bl, 1), x_words), dtype=np.uint64)
-        union = np.zeros(x_words, dtype=np.uint64)
+        s_low, s_high, s_increment_low, s_increment_high = (
+            source_state[0], source_state[1], source_state[2], source_state[3]
+        )  # fmt: skip
+        r_low, r_high, r_increment_low, r_increment_high = (
+            device_state[0], device_state[1], device_state[2], device_state[3]
+        )  # fmt: skip
+        bits = np.zeros((n_lines, (max(desired_bl, 1) + 63) >> 6), dtype=np.uint64)
+        slot_sets = np.zeros((max(desired_bl, 1), (n_x + 63) >> 6), dtype=np.uint64)
+        union = np.zeros((n_x + 63) >> 6, dtype=np.uint64)
         thresholds = np.empty(n_lines)
-        one = np.uint64(1)
+        columns = table.shape[1]
         for b in range(batch):
-            x_max = 0.0
-            for k in range(n_x):
-                if abs(lines[b, k]) > x_max:
-                    x_max = abs(lines[b, k])
-            d_max = 0.0
-            for k in range(n_x, n_lines):
-                if abs(lines[b, k]) > d_max:
-                    d_max = abs(lines[b, k])
-            bl, x_gain, d_gain = _scales(
-                x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management
-            )
+            lines_b = lines[b]
+            s_low, s_high, bl = _draw_sample(
+                s_low, s_high, s_increment_low, s_increment_high, lines_b, n_x, lr, dw_min, desired_bl,
+                bl_management, update_management, thresholds, bits, slot_sets,
+            )  # fmt: skip
             if bl == 0:
                 continue
             words = (bl + 63) >> 6
             entries = 0
-            for k in range(n_lines):
-                thresholds[k] = abs(lines[b, k]) * (x_gain if k < n_x else d_gain)
-                for w in range(words):
-                    bits[k, w] = 0
-            for t in range(bl):
-                for w in range(x_words):
-                    slot_sets[t, w] = 0
-            for t in range(bl):
-                word = t >> 6
-                bit = one << np.uint64(t & 63)
-                for k in range(n_x):
-                    s_low, s_high, u = _next_double(s_low, s_high, s_inc_low, s_inc_high)
-                    if u < thresholds[k]:
-                        bits[k, word] |= bit
-                        slot_sets[t, k >> 6] |= one << np.uint64(k & 63)
-                for k in range(n_x, n_lines):
-                    s_low, s_high, u = _next_double(s_low, s_high, s_inc_low, s_inc_high)
-                    if u < thresholds[k]:
-                        bits[k, word] |= bit
             for j in range(n_lines - n_x):
-                line = n_x + j
-                fired = False
-                for w in range(words):
-                    train = bits[line, w]
-                    if train == 0:
-                        continue
-                    if not fired:
-                        fired = True
-                        for v in range(x_words):
-                            union[v] = 0
-                    while train != 0:
-                        t = (w << 6) + _trailing_zeros(train)
-                        train &= train - one
-                        for v in range(x_words):
-                            union[v] |= slot_sets[t, v]
-                if not fired:
-                    continue
-                d_sign = _sign(lines[b, line])
-                row = j * n_x
-                for v in range(x_words):
-                    members = union[v]
-                    while members != 0:
-                        i = (v << 6) + _trailing_zeros(members)
-                        members &= members - one
-                        count = np.int64(0)
-                        for w in range(words):
-                            count += np.int64(_popcount(bits[line, w] & bits[i, w]))
-                        index[entries] = row + i
-                        counts[entries] = np.float32(count) * (_sign(lines[b, i]) * d_sign)
-                        entries += 1
-            columns = table.shape[1]
+                entries = _emit_row(bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries)
             for m in range(entries):
                 if m + PREFETCH_AHEAD < entries:
                     ahead = index[m + PREFETCH_AHEAD]
@@ -679,7 +698,7 @@ if AVAILABLE:
                 device, n = index[m], counts[m]
                 normal = 0.0
                 if noisy:
-                    r_low, r_high, normal = _next_normal(r_low, r_high, r_inc_low, r_inc_high)
+                    r_low, r_high, normal = _next_normal(r_low, r_high, r_increment_low, r_increment_high)
                 up = 1 if n > 0 else 0
                 magnitude = abs(n)
                 if linear:
@@ -698,6 +717,98 @@ if AVAILABLE:
                 pulses[device] += magnitude
         source_state[0], source_state[1] = s_low, s_high
         device_state[0], device_state[1] = r_low, r_high
+
+    @_jit
+    def stream_trains(
+        source_state,
+        lines,
+        n_x,
+        lr,
+        dw_min,
+        desired_bl,
+        bl_management,
+        update_management,
+        bits,
+        slot_sets,
+        bls,
+    ):  # type: ignore[no-untyped-def]
+        """:func:`_draw_sample` for every sample of ``lines`` (the source state stepped here): the
+        trains into ``bits[b]`` (n_lines, words), the slot sets into ``slot_sets[b]`` (slots, x words),
+        the BL into ``bls[b]``, for :func:`emit_linear_arguments`."""
+        low, high, increment_low, increment_high = (
+            source_state[0], source_state[1], source_state[2], source_state[3]
+        )  # fmt: skip
+        thresholds = np.empty(lines.shape[1])
+        for b in range(lines.shape[0]):
+            low, high, bls[b] = _draw_sample(
+                low, high, increment_low, increment_high, lines[b], n_x, lr, dw_min, desired_bl,
+                bl_management, update_management, thresholds, bits[b], slot_sets[b],
+            )  # fmt: skip
+        source_state[0], source_state[1] = low, high
+
+    @_jit
+    def emit_linear_arguments(  # type: ignore[no-untyped-def]
+        bits, slot_sets, bls, lines, n_x, table, mult_noise, position, index, counts, arguments
+    ):
+        """The (device, count) lists of the trains of :func:`stream_trains` from sample ``position[0]``,
+        row ``position[1]`` on, whole rows while they fit ``index`` (at least ``n_x`` long), with the
+        arguments of the linear step's two ``expm1`` calls interleaved in ``arguments`` (``2m``: ``|n|
+        log r``; ``2m + 1``: ``|n| noise`` or ``(2 |n|) log r``, as :func:`linear_arguments` forms them).
+        Moves ``position`` past what it emitted (``position[0] == batch``: all) and returns the number
+        of entries. The device rows it reads are then in the cache for :func:`apply_linear_arguments`."""
+        n_d = lines.shape[1] - n_x
+        union = np.zeros(slot_sets.shape[2], dtype=np.uint64)
+        capacity = index.shape[0]
+        entries = 0
+        b, j = position[0], position[1]
+        while b < lines.shape[0]:
+            bl = bls[b]
+            if bl != 0:
+                words = (bl + 63) >> 6
+                while j < n_d and entries + n_x <= capacity:
+                    first = entries
+                    entries = _emit_row(
+                        bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries
+                    )
+                    for m in range(first, entries):
+                        n = counts[m]
+                        magnitude = np.float64(abs(n))
+                        up = 1 if n > 0 else 0
+                        log_r = table[index[m], 2 + up]
+                        arguments[2 * m] = magnitude * log_r
+                        if mult_noise:
+                            arguments[2 * m + 1] = magnitude * table[index[m], 4 + up]
+                        else:
+                            arguments[2 * m + 1] = (2.0 * magnitude) * log_r
+                    j += 1
+                if j < n_d:
+                    break
+            b += 1
+            j = 0
+        position[0], position[1] = b, j
+        return entries
+
+    @_jit
+    def apply_linear_arguments(  # type: ignore[no-untyped-def]
+        device_state, entries, index, counts, arguments, w_flat, pulses, table, noisy, mult_noise
+    ):
+        """:func:`_linear_value` on the first ``entries`` entries in order, with NumPy's ``expm1`` of the
+        interleaved :func:`emit_linear_arguments` and each normal drawn from ``device_state``."""
+        low, high, increment_low, increment_high = (
+            device_state[0], device_state[1], device_state[2], device_state[3]
+        )  # fmt: skip
+        for m in range(entries):
+            device, n = index[m], counts[m]
+            up = 1 if n > 0 else 0
+            normal = 0.0
+            if noisy:
+                low, high, normal = _next_normal(low, high, increment_low, increment_high)
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                arguments[2 * m], arguments[2 * m + 1], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += abs(n)
+        device_state[0], device_state[1] = low, high
 
 
 #: how many entries ahead of the one it moves :func:`stream_update` requests a device's rows from memory

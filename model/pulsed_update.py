@@ -166,6 +166,58 @@ class TileKernels:
         _apply_linear_untabled(self.devices, tile._g_flat, tile._pulses, index, counts, normals, self.table)
 
 
+#: entries per round of the streamed linear step without an ``expm1`` table (lists, ``expm1`` arguments
+#: and the device rows of one round stay in a core's L2 cache: 2^14 entries are about 450 kB of lists
+#: and, at 64 bytes a row, 1 MB of device rows)
+LINEAR_ENTRIES = 1 << 14
+#: samples whose trains :func:`~pulsetrain.model.pulse_kernels.stream_trains` packs at once
+TRAIN_SAMPLES = 256
+
+
+def _stream_linear_untabled(
+    tile: Any, state: TileKernels, streams: tuple[Any, Any], signed_inputs: NDArray[np.float64], lr: float
+) -> None:
+    """The linear step without an ``expm1`` table through the streamed kernels: the trains of up to
+    :data:`TRAIN_SAMPLES` samples drawn and packed at once, then rounds of at most
+    :data:`LINEAR_ENTRIES` entries (in sample and row order): the lists and the ``expm1`` arguments
+    (compiled), NumPy's ``expm1`` of them (the function the NumPy path calls, element by element), the
+    device responses (compiled, normals drawn as they go)."""
+    config = state.config
+    n_x = tile.in_size
+    n_lines = signed_inputs.shape[1]
+    slots = max(config.desired_bl, 1)
+    capacity = max(LINEAR_ENTRIES, n_x)
+    state.ensure(capacity, 1)
+    arguments = state.__dict__.get("_arguments")
+    if arguments is None or arguments.shape[0] < 2 * capacity:
+        arguments = state._arguments = np.empty(2 * capacity)
+    index, counts = state.index[:capacity], state.counts[:capacity]
+    position = np.zeros(2, dtype=np.int64)
+    for first in range(0, signed_inputs.shape[0], TRAIN_SAMPLES):
+        part = signed_inputs[first : first + TRAIN_SAMPLES]
+        bits = np.empty((part.shape[0], n_lines, (slots + 63) >> 6), dtype=np.uint64)
+        slot_sets = np.empty((part.shape[0], slots, (n_x + 63) >> 6), dtype=np.uint64)
+        bls = np.empty(part.shape[0], dtype=np.int64)
+        kernels.stream_trains(
+            streams[0], part, n_x, lr, state.dw_min, config.desired_bl, config.bl_management,
+            config.update_management, bits, slot_sets, bls,
+        )  # fmt: skip
+        position[:] = 0
+        while position[0] < part.shape[0]:
+            entries = kernels.emit_linear_arguments(
+                bits, slot_sets, bls, part, n_x, state.table, state.mult_noise, position, index, counts,
+                arguments,
+            )  # fmt: skip
+            if entries == 0:
+                continue
+            used = arguments[: 2 * entries]
+            np.expm1(used, out=used)
+            kernels.apply_linear_arguments(
+                streams[1], entries, index, counts, arguments, tile._g_flat, tile._pulses, state.table,
+                state.noisy, state.mult_noise,
+            )  # fmt: skip
+
+
 def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) -> None:
     """The float source's stochastic update of ``tile`` through the kernels: the same random numbers,
     decisions and device states as :func:`stochastic_update_reference`.
@@ -183,7 +235,12 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     state = TileKernels.of(tile)
     config = state.config
     n_x = tile.in_size
-    streams = state.streams(tile) if STREAMED and state.compiled and state.expm1s is not None else None
+    streams = state.streams(tile) if STREAMED and state.compiled else None
+    if streams is not None and state.expm1s is None:
+        _stream_linear_untabled(tile, state, streams, signed_inputs, lr)
+        if tile._has_reference:
+            tile._refresh()
+        return
     if streams is not None:
         kernels.stream_update(
             streams[0], streams[1], signed_inputs, n_x, lr, state.dw_min, config.desired_bl,

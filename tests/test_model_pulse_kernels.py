@@ -236,3 +236,21 @@ def test_tiles_that_cannot_stream_take_the_other_paths(monkeypatch: pytest.Monke
     )
     assert compiled.total_pulses > 0
     assert_same((compiled, reference))
+
+
+@pytest.mark.parametrize("name", ["soft-bounds-multiplicative", "soft-bounds-additive", "linear-step"])
+def test_streamed_linear_step_without_a_table_in_small_rounds(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # no expm1 table (as for a 512 x 512 array), rounds of one row, trains packed three samples at a time
+    monkeypatch.setattr(pulsed_update, "MAX_EXPM1_TABLE_BYTES", 0)
+    monkeypatch.setattr(pulsed_update, "LINEAR_ENTRIES", 1)
+    monkeypatch.setattr(pulsed_update, "TRAIN_SAMPLES", 3)
+    tiles = tile_pair(9, 13, DEVICES[name])
+    rng = np.random.default_rng(13)
+    for lr in (0.05, 0.5):
+        x = rng.uniform(-1, 1, size=(20, 13))
+        x[:, 4] = 0.0
+        update_both(monkeypatch, tiles, x, rng.normal(0, 0.5, size=(20, 9)), lr)
+    assert tiles[0].total_pulses > 0
+    assert_same(tiles)
