@@ -94,6 +94,8 @@ class TileKernels:
             self.stream_table = np.ascontiguousarray(self.table[:, [0, 1, 6, 7]])
         self.noise_scale = float(devices.dw_min_std)
         self.index = np.empty(0, dtype=np.int64)
+        #: the ``expm1`` arguments of the streamed linear step without a table
+        self.arguments = np.empty(0)
         self._streams: tuple[Any, Any, tuple[Any, Any] | None] | None = None
         self.counts = np.empty(0, dtype=np.float32)
         self.offsets = np.empty(1, dtype=np.int64)
@@ -188,9 +190,9 @@ def _stream_linear_untabled(
     slots = max(config.desired_bl, 1)
     capacity = max(LINEAR_ENTRIES, n_x)
     state.ensure(capacity, 1)
-    arguments = state.__dict__.get("_arguments")
-    if arguments is None or arguments.shape[0] < 2 * capacity:
-        arguments = state._arguments = np.empty(2 * capacity)
+    if state.arguments.shape[0] < 2 * capacity:
+        state.arguments = np.empty(2 * capacity)
+    arguments = state.arguments
     index, counts = state.index[:capacity], state.counts[:capacity]
     position = np.zeros(2, dtype=np.int64)
     for first in range(0, signed_inputs.shape[0], TRAIN_SAMPLES):
