@@ -631,11 +631,11 @@ if AVAILABLE:
 
     @_jit
     def stream_update(
+        lines,
+        lr,
         source_state,
         device_state,
-        lines,
         n_x,
-        lr,
         dw_min,
         desired_bl,
         bl_management,

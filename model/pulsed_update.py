@@ -97,6 +97,7 @@ class TileKernels:
         #: the ``expm1`` arguments of the streamed linear step without a table
         self.arguments = np.empty(0)
         self._streams: tuple[Any, Any, tuple[Any, Any] | None] | None = None
+        self._stream_arguments: tuple[Any, Any, Any, Any, tuple[Any, ...] | None] | None = None
         self.counts = np.empty(0, dtype=np.float32)
         self.offsets = np.empty(1, dtype=np.int64)
 
@@ -124,10 +125,33 @@ class TileKernels:
             cached = self._streams = (source, device, views)
         return cached[2]
 
-    def stream_buffers(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        """The (device, count) list of one sample for :func:`stream_update` (one entry per device)."""
-        self.ensure(self.n_devices, 1)
-        return self.index, self.counts
+    def stream_arguments(self, tile: Any) -> tuple[Any, ...] | None:
+        """The arguments of :func:`~pulsetrain.model.pulse_kernels.stream_update` after the lines and
+        the learning rate, or None when the tile cannot take it (:data:`STREAMED` off, a step rule
+        without a compiled response or without an ``expm1`` table, generators that cannot stream).
+        Kept while the tile's generators and state arrays stay the same objects (a batch-1 update
+        costs a few microseconds of Python around its compiled call)."""
+        cached = self._stream_arguments
+        if (
+            cached is not None
+            and cached[0] is tile.pulse_source.rng
+            and cached[1] is tile.rng
+            and cached[2] is tile._g_flat
+            and cached[3] is tile._pulses
+        ):
+            return cached[4]
+        arguments = None
+        streams = self.streams(tile) if self.compiled and self.expm1s is not None else None
+        if streams is not None:
+            self.ensure(self.n_devices, 1)
+            config = self.config
+            arguments = (
+                *streams, tile.in_size, self.dw_min, config.desired_bl, config.bl_management,
+                config.update_management, tile._g_flat, tile._pulses, self.stream_table, self.expm1s,
+                self.linear, self.noisy, self.mult_noise, self.noise_scale, self.index, self.counts,
+            )  # fmt: skip
+        self._stream_arguments = (tile.pulse_source.rng, tile.rng, tile._g_flat, tile._pulses, arguments)
+        return arguments
 
     def ensure(self, size: int, samples: int) -> None:
         """Entry buffers for ``size`` entries of ``samples`` samples."""
@@ -234,25 +258,24 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     pulse (exp, pow) apply them one sample at a time through
     :meth:`~pulsetrain.model.device_array.DeviceArray.apply_at`.
     """
-    state = TileKernels.of(tile)
+    state = tile.__dict__.get("_kernels")
+    if state is None or state.devices is not tile.devices or state.config is not tile.update_config:
+        state = TileKernels.of(tile)
+    if STREAMED:
+        arguments = state.stream_arguments(tile)
+        if arguments is not None:
+            kernels.stream_update(signed_inputs, lr, *arguments)
+            if tile._has_reference:
+                tile._refresh()
+            return
+        streams = state.streams(tile) if state.compiled else None
+        if streams is not None:  # the linear step without an expm1 table
+            _stream_linear_untabled(tile, state, streams, signed_inputs, lr)
+            if tile._has_reference:
+                tile._refresh()
+            return
     config = state.config
     n_x = tile.in_size
-    streams = state.streams(tile) if STREAMED and state.compiled else None
-    if streams is not None and state.expm1s is None:
-        _stream_linear_untabled(tile, state, streams, signed_inputs, lr)
-        if tile._has_reference:
-            tile._refresh()
-        return
-    if streams is not None:
-        kernels.stream_update(
-            streams[0], streams[1], signed_inputs, n_x, lr, state.dw_min, config.desired_bl,
-            config.bl_management, config.update_management, tile._g_flat, tile._pulses, state.stream_table,
-            state.expm1s, state.linear, state.noisy, state.mult_noise, state.noise_scale,
-            *state.stream_buffers(),
-        )  # fmt: skip
-        if tile._has_reference:
-            tile._refresh()
-        return
     bls, gains, total_bl = kernels.plan_batch(
         signed_inputs, n_x, lr, state.dw_min, config.desired_bl, config.bl_management,
         config.update_management,
