@@ -630,6 +630,63 @@ if AVAILABLE:
         return entries
 
     @_jit
+    def _respond_constant(  # type: ignore[no-untyped-def]
+        entries, index, counts, w_flat, pulses, table, noise_scale, noisy, low, high, increment_low,
+        increment_high,
+    ):  # fmt: skip
+        """The constant step on the first ``entries`` (device, count) entries in order, each normal from
+        the PCG64 state given as words (returned advanced); ``table`` the compact ``[step down, up,
+        low, high]`` (noise constant ``noise_scale |step|``). The rows of the device
+        :data:`PREFETCH_AHEAD` entries down the list are requested before they are needed. A function
+        of its own (not inlined): its loop gets the registers to itself."""
+        for m in range(entries):
+            if m + PREFETCH_AHEAD < entries:
+                ahead = index[m + PREFETCH_AHEAD]
+                _prefetch(table, ahead * 4)
+                _prefetch(w_flat, ahead)
+                _prefetch(pulses, ahead)
+            device, n = index[m], counts[m]
+            normal = 0.0
+            if noisy:
+                low, high, normal = _next_normal(low, high, increment_low, increment_high)
+            up = 1 if n > 0 else 0
+            magnitude = abs(n)
+            step = table[device, up]
+            w_flat[device] = _constant_value(
+                w_flat[device], magnitude, step, noise_scale * abs(step), table[device, 2], table[device, 3],
+                normal, noisy,
+            )  # fmt: skip
+            pulses[device] += magnitude
+        return low, high
+
+    @_jit
+    def _respond_linear(  # type: ignore[no-untyped-def]
+        entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, low, high, increment_low,
+        increment_high,
+    ):  # fmt: skip
+        """:func:`_respond_constant` for the linear step, with ``table`` the full step table and
+        ``expm1s`` the table of :func:`pulsetrain.model.pulsed_update.expm1_table`."""
+        for m in range(entries):
+            if m + PREFETCH_AHEAD < entries:
+                ahead = index[m + PREFETCH_AHEAD]
+                _prefetch(table, ahead * 8)
+                _prefetch(w_flat, ahead)
+                _prefetch(pulses, ahead)
+            device, n = index[m], counts[m]
+            normal = 0.0
+            if noisy:
+                low, high, normal = _next_normal(low, high, increment_low, increment_high)
+            up = 1 if n > 0 else 0
+            magnitude = abs(n)
+            count = np.int64(magnitude)
+            w_flat[device] = _linear_value(
+                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
+                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal, noisy, mult_noise,
+            )  # fmt: skip
+            pulses[device] += magnitude
+        return low, high
+
+    @_jit
     def stream_update(
         lines,
         lr,
@@ -676,7 +733,6 @@ if AVAILABLE:
         slot_sets = np.zeros((max(desired_bl, 1), (n_x + 63) >> 6), dtype=np.uint64)
         union = np.zeros((n_x + 63) >> 6, dtype=np.uint64)
         thresholds = np.empty(n_lines)
-        columns = table.shape[1]
         for b in range(batch):
             lines_b = lines[b]
             s_low, s_high, bl = _draw_sample(
@@ -689,32 +745,16 @@ if AVAILABLE:
             entries = 0
             for j in range(n_lines - n_x):
                 entries = _emit_row(bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries)
-            for m in range(entries):
-                if m + PREFETCH_AHEAD < entries:
-                    ahead = index[m + PREFETCH_AHEAD]
-                    _prefetch(table, ahead * columns)
-                    _prefetch(w_flat, ahead)
-                    _prefetch(pulses, ahead)
-                device, n = index[m], counts[m]
-                normal = 0.0
-                if noisy:
-                    r_low, r_high, normal = _next_normal(r_low, r_high, r_increment_low, r_increment_high)
-                up = 1 if n > 0 else 0
-                magnitude = abs(n)
-                if linear:
-                    count = np.int64(magnitude)
-                    w_flat[device] = _linear_value(
-                        w_flat[device], table[device, up], table[device, 4 + up], table[device, 6],
-                        table[device, 7], expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1],
-                        normal, noisy, mult_noise,
-                    )  # fmt: skip
-                else:
-                    step = table[device, up]
-                    w_flat[device] = _constant_value(
-                        w_flat[device], magnitude, step, noise_scale * abs(step), table[device, 2],
-                        table[device, 3], normal, noisy,
-                    )  # fmt: skip
-                pulses[device] += magnitude
+            if linear:
+                r_low, r_high = _respond_linear(
+                    entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, r_low, r_high,
+                    r_increment_low, r_increment_high,
+                )  # fmt: skip
+            else:
+                r_low, r_high = _respond_constant(
+                    entries, index, counts, w_flat, pulses, table, noise_scale, noisy, r_low, r_high,
+                    r_increment_low, r_increment_high,
+                )  # fmt: skip
         source_state[0], source_state[1] = s_low, s_high
         device_state[0], device_state[1] = r_low, r_high
 
