@@ -590,11 +590,18 @@ if AVAILABLE:
         return low, high, bl
 
     @_inline
-    def _emit_row(bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries):  # type: ignore[no-untyped-def]
+    def _emit_row(  # type: ignore[no-untyped-def]
+        bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries, table, mult_noise, arguments
+    ):
         """Append the nonzero signed coincidence counts of d line ``j`` (device row ``j``) in ascending
         device order: the x lines that share a slot with it are the union of the slot sets of its
         slots, each visited once by its set bit, its count ``popcount(train_j AND train_i)`` times the
-        two lines' signs. Returns the new number of entries."""
+        two lines' signs. Returns the new number of entries.
+
+        With a nonempty ``arguments``, also the arguments of the linear step's two ``expm1`` calls for
+        entry ``m`` at ``2m`` (``|n| log r``) and ``2m + 1`` (``|n| noise`` for multiplicative noise,
+        else ``(2 |n|) log r``), formed as :func:`linear_arguments` forms them, from the step ``table``.
+        """
         line = n_x + j
         one = np.uint64(1)
         x_words = slot_sets.shape[1]
@@ -624,8 +631,18 @@ if AVAILABLE:
                 count = np.int64(0)
                 for w in range(words):
                     count += np.int64(_popcount(bits[line, w] & bits[i, w]))
+                n = np.float32(count) * (_sign(lines_b[i]) * d_sign)
                 index[entries] = row + i
-                counts[entries] = np.float32(count) * (_sign(lines_b[i]) * d_sign)
+                counts[entries] = n
+                if arguments.shape[0] != 0:
+                    magnitude = np.float64(abs(n))
+                    up = 1 if n > 0 else 0
+                    log_r = table[row + i, 2 + up]
+                    arguments[2 * entries] = magnitude * log_r
+                    if mult_noise:
+                        arguments[2 * entries + 1] = magnitude * table[row + i, 4 + up]
+                    else:
+                        arguments[2 * entries + 1] = (2.0 * magnitude) * log_r
                 entries += 1
         return entries
 
@@ -733,6 +750,7 @@ if AVAILABLE:
         slot_sets = np.zeros((max(desired_bl, 1), (n_x + 63) >> 6), dtype=np.uint64)
         union = np.zeros((n_x + 63) >> 6, dtype=np.uint64)
         thresholds = np.empty(n_lines)
+        no_arguments = np.empty(0)  # (a global array would be read-only)
         for b in range(batch):
             lines_b = lines[b]
             s_low, s_high, bl = _draw_sample(
@@ -744,7 +762,10 @@ if AVAILABLE:
             words = (bl + 63) >> 6
             entries = 0
             for j in range(n_lines - n_x):
-                entries = _emit_row(bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries)
+                entries = _emit_row(
+                    bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries, table, False,
+                    no_arguments,
+                )  # fmt: skip
             if linear:
                 r_low, r_high = _respond_linear(
                     entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, r_low, r_high,
@@ -806,20 +827,10 @@ if AVAILABLE:
             if bl != 0:
                 words = (bl + 63) >> 6
                 while j < n_d and entries + n_x <= capacity:
-                    first = entries
                     entries = _emit_row(
-                        bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries
-                    )
-                    for m in range(first, entries):
-                        n = counts[m]
-                        magnitude = np.float64(abs(n))
-                        up = 1 if n > 0 else 0
-                        log_r = table[index[m], 2 + up]
-                        arguments[2 * m] = magnitude * log_r
-                        if mult_noise:
-                            arguments[2 * m + 1] = magnitude * table[index[m], 4 + up]
-                        else:
-                            arguments[2 * m + 1] = (2.0 * magnitude) * log_r
+                        bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries, table,
+                        mult_noise, arguments,
+                    )  # fmt: skip
                     j += 1
                 if j < n_d:
                     break
