@@ -567,7 +567,6 @@ if AVAILABLE:
         if bl == 0:
             return low, high, 0
         words = (bl + 63) >> 6
-        one = np.uint64(1)
         for k in range(n_lines):
             thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
             for w in range(words):
@@ -577,74 +576,81 @@ if AVAILABLE:
                 slot_sets[t, w] = 0
         for t in range(bl):
             word = t >> 6
-            bit = one << np.uint64(t & 63)
+            slot = np.uint64(t & 63)
+            # branch-free: whether a line fires is a coin flip the branch predictor cannot learn
             for k in range(n_x):
                 low, high, u = _next_double(low, high, increment_low, increment_high)
-                if u < thresholds[k]:
-                    bits[k, word] |= bit
-                    slot_sets[t, k >> 6] |= one << np.uint64(k & 63)
+                fire = np.uint64(u < thresholds[k])
+                bits[k, word] |= fire << slot
+                slot_sets[t, k >> 6] |= fire << np.uint64(k & 63)
             for k in range(n_x, n_lines):
                 low, high, u = _next_double(low, high, increment_low, increment_high)
-                if u < thresholds[k]:
-                    bits[k, word] |= bit
+                bits[k, word] |= np.uint64(u < thresholds[k]) << slot
         return low, high, bl
 
-    @_inline
-    def _emit_row(  # type: ignore[no-untyped-def]
+    @_jit
+    def _emit_rows(  # type: ignore[no-untyped-def]
         bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries, table, mult_noise, arguments
     ):
-        """Append the nonzero signed coincidence counts of d line ``j`` (device row ``j``) in ascending
-        device order: the x lines that share a slot with it are the union of the slot sets of its
-        slots, each visited once by its set bit, its count ``popcount(train_j AND train_i)`` times the
-        two lines' signs. Returns the new number of entries.
+        """Append the nonzero signed coincidence counts of d lines ``j, j + 1, ...`` (device rows) in
+        ascending device order, whole rows while one more fits ``index`` (``n_x`` entries): the x lines
+        that share a slot with d line ``j`` are the union of the slot sets of its slots, each visited
+        once by its set bit, its count ``popcount(train_j AND train_i)`` times the two lines' signs.
+        Returns the new number of entries and the next row. (One call per sample, not per row: a call
+        that passes arrays costs atomic reference-count updates, about 80 ns for these.)
 
         With a nonempty ``arguments``, also the arguments of the linear step's two ``expm1`` calls for
         entry ``m`` at ``2m`` (``|n| log r``) and ``2m + 1`` (``|n| noise`` for multiplicative noise,
         else ``(2 |n|) log r``), formed as :func:`linear_arguments` forms them, from the step ``table``.
         """
-        line = n_x + j
-        one = np.uint64(1)
-        x_words = slot_sets.shape[1]
-        fired = False
-        for w in range(words):
-            train = bits[line, w]
-            if train == 0:
-                continue
+        n_d = lines_b.shape[0] - n_x
+        capacity = index.shape[0]
+        while j < n_d and entries + n_x <= capacity:
+            line = n_x + j
+            one = np.uint64(1)
+            x_words = slot_sets.shape[1]
+            fired = False
+            for w in range(words):
+                train = bits[line, w]
+                if train == 0:
+                    continue
+                if not fired:
+                    fired = True
+                    for v in range(x_words):
+                        union[v] = 0
+                while train != 0:
+                    t = (w << 6) + _trailing_zeros(train)
+                    train &= train - one
+                    for v in range(x_words):
+                        union[v] |= slot_sets[t, v]
             if not fired:
-                fired = True
-                for v in range(x_words):
-                    union[v] = 0
-            while train != 0:
-                t = (w << 6) + _trailing_zeros(train)
-                train &= train - one
-                for v in range(x_words):
-                    union[v] |= slot_sets[t, v]
-        if not fired:
-            return entries
-        d_sign = _sign(lines_b[line])
-        row = j * n_x
-        for v in range(x_words):
-            members = union[v]
-            while members != 0:
-                i = (v << 6) + _trailing_zeros(members)
-                members &= members - one
-                count = np.int64(0)
-                for w in range(words):
-                    count += np.int64(_popcount(bits[line, w] & bits[i, w]))
-                n = np.float32(count) * (_sign(lines_b[i]) * d_sign)
-                index[entries] = row + i
-                counts[entries] = n
-                if arguments.shape[0] != 0:
-                    magnitude = np.float64(abs(n))
-                    up = 1 if n > 0 else 0
-                    log_r = table[row + i, 2 + up]
-                    arguments[2 * entries] = magnitude * log_r
-                    if mult_noise:
-                        arguments[2 * entries + 1] = magnitude * table[row + i, 4 + up]
-                    else:
-                        arguments[2 * entries + 1] = (2.0 * magnitude) * log_r
-                entries += 1
-        return entries
+                j += 1
+                continue
+            d_sign = _sign(lines_b[line])
+            row = j * n_x
+            for v in range(x_words):
+                members = union[v]
+                while members != 0:
+                    i = (v << 6) + _trailing_zeros(members)
+                    members &= members - one
+                    count = np.int64(0)
+                    for w in range(words):
+                        count += np.int64(_popcount(bits[line, w] & bits[i, w]))
+                    n = np.float32(count) * (_sign(lines_b[i]) * d_sign)
+                    index[entries] = row + i
+                    counts[entries] = n
+                    if arguments.shape[0] != 0:
+                        magnitude = np.float64(abs(n))
+                        up = 1 if n > 0 else 0
+                        log_r = table[row + i, 2 + up]
+                        arguments[2 * entries] = magnitude * log_r
+                        if mult_noise:
+                            arguments[2 * entries + 1] = magnitude * table[row + i, 4 + up]
+                        else:
+                            arguments[2 * entries + 1] = (2.0 * magnitude) * log_r
+                    entries += 1
+            j += 1
+        return entries, j
 
     @_jit
     def _respond_constant(  # type: ignore[no-untyped-def]
@@ -728,7 +734,7 @@ if AVAILABLE:
         """A whole batch of stochastic rank-1 updates in one call, with the generators' PCG64 states
         (:func:`generator_state`) stepped here: per sample the plan (:func:`plan_batch`), the trains
         drawn from ``source_state`` and packed (:func:`_draw_sample`), the sample's (device, count) list
-        in row-major order (:func:`_emit_row`: the work follows the pulses, not the array size) into
+        in row-major order (:func:`_emit_rows`: the work follows the pulses, not the array size) into
         ``index`` and ``counts`` (at least ``n_x n_d`` long), and every device moved in list order with
         its normal from ``device_state``; the rows of the device :data:`PREFETCH_AHEAD` entries further
         down the list are requested from memory before they are needed. The results of
@@ -760,12 +766,11 @@ if AVAILABLE:
             if bl == 0:
                 continue
             words = (bl + 63) >> 6
-            entries = 0
-            for j in range(n_lines - n_x):
-                entries = _emit_row(
-                    bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries, table, False,
-                    no_arguments,
-                )  # fmt: skip
+            entries, _ = _emit_rows(
+                bits, slot_sets, union, lines_b, n_x, 0, words, index, counts, 0, table, False, no_arguments
+            )
+            if entries == 0:
+                continue
             if linear:
                 r_low, r_high = _respond_linear(
                     entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, r_low, r_high,
@@ -819,19 +824,16 @@ if AVAILABLE:
         of entries. The device rows it reads are then in the cache for :func:`apply_linear_arguments`."""
         n_d = lines.shape[1] - n_x
         union = np.zeros(slot_sets.shape[2], dtype=np.uint64)
-        capacity = index.shape[0]
         entries = 0
         b, j = position[0], position[1]
         while b < lines.shape[0]:
             bl = bls[b]
             if bl != 0:
                 words = (bl + 63) >> 6
-                while j < n_d and entries + n_x <= capacity:
-                    entries = _emit_row(
-                        bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries, table,
-                        mult_noise, arguments,
-                    )  # fmt: skip
-                    j += 1
+                entries, j = _emit_rows(
+                    bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries, table,
+                    mult_noise, arguments,
+                )  # fmt: skip
                 if j < n_d:
                     break
             b += 1
