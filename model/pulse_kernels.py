@@ -668,15 +668,17 @@ if AVAILABLE:
                 _prefetch(table, ahead * 4)
                 _prefetch(w_flat, ahead)
                 _prefetch(pulses, ahead)
-            device, n = index[m], counts[m]
+            # unsigned indices: Numba leaves out the wraparound test of negative ones
+            device, n = np.uint64(index[m]), counts[m]
             normal = 0.0
             if noisy:
                 low, high, normal = _next_normal(low, high, increment_low, increment_high)
-            up = 1 if n > 0 else 0
+            up = np.uint64(1) if n > 0 else np.uint64(0)
             magnitude = abs(n)
             step = table[device, up]
             w_flat[device] = _constant_value(
-                w_flat[device], magnitude, step, noise_scale * abs(step), table[device, 2], table[device, 3],
+                w_flat[device], magnitude, step, noise_scale * abs(step), table[device, np.uint64(2)],
+                table[device, np.uint64(3)],
                 normal, noisy,
             )  # fmt: skip
             pulses[device] += magnitude
@@ -695,16 +697,17 @@ if AVAILABLE:
                 _prefetch(table, ahead * 8)
                 _prefetch(w_flat, ahead)
                 _prefetch(pulses, ahead)
-            device, n = index[m], counts[m]
+            device, n = np.uint64(index[m]), counts[m]
             normal = 0.0
             if noisy:
                 low, high, normal = _next_normal(low, high, increment_low, increment_high)
-            up = 1 if n > 0 else 0
+            up = np.uint64(1) if n > 0 else np.uint64(0)
             magnitude = abs(n)
             count = np.int64(magnitude)
             w_flat[device] = _linear_value(
-                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
-                expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal, noisy, mult_noise,
+                w_flat[device], table[device, up], table[device, np.uint64(4) + up], table[device, 6],
+                table[device, 7], expm1s[device, up, count - 1, 0], expm1s[device, up, count - 1, 1], normal,
+                noisy, mult_noise,
             )  # fmt: skip
             pulses[device] += magnitude
         return low, high
@@ -851,14 +854,14 @@ if AVAILABLE:
             device_state[0], device_state[1], device_state[2], device_state[3]
         )  # fmt: skip
         for m in range(entries):
-            device, n = index[m], counts[m]
-            up = 1 if n > 0 else 0
+            device, n = np.uint64(index[m]), counts[m]
+            up = np.uint64(1) if n > 0 else np.uint64(0)
             normal = 0.0
             if noisy:
                 low, high, normal = _next_normal(low, high, increment_low, increment_high)
             w_flat[device] = _linear_value(
-                w_flat[device], table[device, up], table[device, 4 + up], table[device, 6], table[device, 7],
-                arguments[2 * m], arguments[2 * m + 1], normal, noisy, mult_noise,
+                w_flat[device], table[device, up], table[device, np.uint64(4) + up], table[device, 6],
+                table[device, 7], arguments[2 * m], arguments[2 * m + 1], normal, noisy, mult_noise,
             )  # fmt: skip
             pulses[device] += abs(n)
         device_state[0], device_state[1] = low, high
