@@ -254,3 +254,36 @@ def test_streamed_linear_step_without_a_table_in_small_rounds(
         update_both(monkeypatch, tiles, x, rng.normal(0, 0.5, size=(20, 9)), lr)
     assert tiles[0].total_pulses > 0
     assert_same(tiles)
+
+
+def _train_digits(algo: str, device: str) -> tuple[Any, Any, Any]:
+    from pulsetrain.model.algorithms import create_algorithm
+    from pulsetrain.model.data import load_digits_split
+    from pulsetrain.model.network import layer_sizes
+    from pulsetrain.model.training import resolve_train_config
+
+    data = load_digits_split()
+    config = resolve_train_config(sets=[f"algo={algo}", f"device.kind={device}"])
+    sizes = layer_sizes(data.n_features, config.network.hidden, data.n_classes)
+    algorithm = create_algorithm(config, sizes, np.random.SeedSequence(0))
+    for index in np.random.default_rng(0).permutation(data.x_train.shape[0])[:150]:
+        algorithm.train_batch(data.x_train[index : index + 1], data.y_train[index : index + 1])
+    return algorithm.weights_digest(), algorithm.predict(data.x_test[:50]), algorithm.pulse_counts()
+
+
+@pytest.mark.parametrize("device", ["soft-bounds", "constant-step"])
+@pytest.mark.parametrize("algo", ["sgd", "c-ttv2", "agad"])
+def test_training_matches_with_the_streamed_and_read_kernels_off(
+    monkeypatch: pytest.MonkeyPatch, algo: str, device: str
+) -> None:
+    from pulsetrain.model import read_kernels
+
+    streamed = _train_digits(algo, device)
+    with monkeypatch.context() as patch:
+        patch.setattr(pulsed_update, "STREAMED", False)
+        patch.setattr(read_kernels, "AVAILABLE", False)
+        reference = _train_digits(algo, device)
+    assert streamed[0] == reference[0]  # every weight, bit for bit
+    # the predictions read every tile through its noisy periphery: the generators were left alike
+    np.testing.assert_array_equal(streamed[1], reference[1])
+    assert streamed[2] == reference[2]
