@@ -544,74 +544,86 @@ if AVAILABLE:
             else:
                 arguments[size + m] = (2.0 * magnitude) * table[index[m], 2 + up]
 
-    @_inline
-    def _draw_sample(  # type: ignore[no-untyped-def]
-        low, high, increment_low, increment_high, lines_b, n_x, lr, dw_min, desired_bl, bl_management,
-        update_management, thresholds, bits, slot_sets,
+    @_jit
+    def _draw_trains(  # type: ignore[no-untyped-def]
+        source_state, lines, first, last, n_x, lr, dw_min, desired_bl, bl_management, update_management,
+        thresholds, bits, slot_sets, bls,
     ):  # fmt: skip
-        """Plan one sample (:func:`_scales`), draw its ``bl x n_lines`` uniform numbers from the source
-        state (slot by slot, line by line: the NumPy path's ``(bl, n_lines)`` block) and pack its trains:
-        bit ``t`` of ``bits[k]`` when line ``k`` fires in slot ``t`` (``u < |line| gain``, the NumPy
-        path's comparison), and bit ``i`` of ``slot_sets[t]`` when x line ``i`` does. Returns the
-        state and BL (0: nothing drawn)."""
-        n_lines = lines_b.shape[0]
-        x_max = 0.0
-        for k in range(n_x):
-            if abs(lines_b[k]) > x_max:
-                x_max = abs(lines_b[k])
-        d_max = 0.0
-        for k in range(n_x, n_lines):
-            if abs(lines_b[k]) > d_max:
-                d_max = abs(lines_b[k])
-        bl, x_gain, d_gain = _scales(x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management)
-        if bl == 0:
-            return low, high, 0
-        words = (bl + 63) >> 6
-        for k in range(n_lines):
-            thresholds[k] = abs(lines_b[k]) * (x_gain if k < n_x else d_gain)
-            for w in range(words):
-                bits[k, w] = 0
-        for t in range(bl):
-            for w in range(slot_sets.shape[1]):
-                slot_sets[t, w] = 0
-        for t in range(bl):
-            word = t >> 6
-            slot = np.uint64(t & 63)
-            # branch-free: whether a line fires is a coin flip the branch predictor cannot learn
+        """For samples ``first..last-1`` of ``lines``: plan the sample (:func:`_scales`), draw its ``bl x
+        n_lines`` uniform numbers from the PCG64 ``source_state`` (slot by slot, line by line: the NumPy
+        path's ``(bl, n_lines)`` block; the state is advanced) and pack its trains: bit ``t`` of
+        ``bits[b - first, k]`` when line ``k`` fires in slot ``t`` (``u < |line| gain``, the NumPy path's
+        comparison), bit ``i`` of ``slot_sets[b - first, t]`` when x line ``i`` does, and the BL in
+        ``bls[b - first]`` (0: nothing drawn). One call for many samples: a call that passes arrays
+        costs atomic reference-count updates."""
+        n_lines = lines.shape[1]
+        low, high, increment_low, increment_high = (
+            source_state[0], source_state[1], source_state[2], source_state[3]
+        )  # fmt: skip
+        for b in range(first, last):
+            local = b - first
+            x_max = 0.0
             for k in range(n_x):
-                low, high, u = _next_double(low, high, increment_low, increment_high)
-                fire = np.uint64(u < thresholds[k])
-                bits[k, word] |= fire << slot
-                slot_sets[t, k >> 6] |= fire << np.uint64(k & 63)
+                if abs(lines[b, k]) > x_max:
+                    x_max = abs(lines[b, k])
+            d_max = 0.0
             for k in range(n_x, n_lines):
-                low, high, u = _next_double(low, high, increment_low, increment_high)
-                bits[k, word] |= np.uint64(u < thresholds[k]) << slot
-        return low, high, bl
+                if abs(lines[b, k]) > d_max:
+                    d_max = abs(lines[b, k])
+            bl, x_gain, d_gain = _scales(
+                x_max, d_max, lr, dw_min, desired_bl, bl_management, update_management
+            )
+            bls[local] = bl
+            if bl == 0:
+                continue
+            words = (bl + 63) >> 6
+            for k in range(n_lines):
+                thresholds[k] = abs(lines[b, k]) * (x_gain if k < n_x else d_gain)
+                for w in range(words):
+                    bits[local, k, w] = 0
+            for t in range(bl):
+                for w in range(slot_sets.shape[2]):
+                    slot_sets[local, t, w] = 0
+            for t in range(bl):
+                word = t >> 6
+                slot = np.uint64(t & 63)
+                # branch-free: whether a line fires is a coin flip the branch predictor cannot learn
+                for k in range(n_x):
+                    low, high, u = _next_double(low, high, increment_low, increment_high)
+                    fire = np.uint64(u < thresholds[k])
+                    bits[local, k, word] |= fire << slot
+                    slot_sets[local, t, k >> 6] |= fire << np.uint64(k & 63)
+                for k in range(n_x, n_lines):
+                    low, high, u = _next_double(low, high, increment_low, increment_high)
+                    bits[local, k, word] |= np.uint64(u < thresholds[k]) << slot
+        source_state[0], source_state[1] = low, high
 
     @_jit
     def _emit_rows(  # type: ignore[no-untyped-def]
-        bits, slot_sets, union, lines_b, n_x, j, words, index, counts, entries, table, mult_noise, arguments
-    ):
+        bits, slot_sets, local, union, lines, b, n_x, j, words, index, counts, entries, table, mult_noise,
+        arguments,
+    ):  # fmt: skip
         """Append the nonzero signed coincidence counts of d lines ``j, j + 1, ...`` (device rows) in
         ascending device order, whole rows while one more fits ``index`` (``n_x`` entries): the x lines
         that share a slot with d line ``j`` are the union of the slot sets of its slots, each visited
         once by its set bit, its count ``popcount(train_j AND train_i)`` times the two lines' signs.
-        Returns the new number of entries and the next row. (One call per sample, not per row: a call
-        that passes arrays costs atomic reference-count updates, about 80 ns for these.)
+        The trains are sample ``local`` of :func:`_draw_trains`'s arrays, the lines row ``b`` of
+        ``lines``. Returns the new number of entries and the next row. (One call per sample, not per
+        row: a call that passes arrays costs atomic reference-count updates, about 80 ns for these.)
 
         With a nonempty ``arguments``, also the arguments of the linear step's two ``expm1`` calls for
         entry ``m`` at ``2m`` (``|n| log r``) and ``2m + 1`` (``|n| noise`` for multiplicative noise,
         else ``(2 |n|) log r``), formed as :func:`linear_arguments` forms them, from the step ``table``.
         """
-        n_d = lines_b.shape[0] - n_x
+        n_d = lines.shape[1] - n_x
         capacity = index.shape[0]
         while j < n_d and entries + n_x <= capacity:
             line = n_x + j
             one = np.uint64(1)
-            x_words = slot_sets.shape[1]
+            x_words = slot_sets.shape[2]
             fired = False
             for w in range(words):
-                train = bits[line, w]
+                train = bits[local, line, w]
                 if train == 0:
                     continue
                 if not fired:
@@ -622,11 +634,11 @@ if AVAILABLE:
                     t = (w << 6) + _trailing_zeros(train)
                     train &= train - one
                     for v in range(x_words):
-                        union[v] |= slot_sets[t, v]
+                        union[v] |= slot_sets[local, t, v]
             if not fired:
                 j += 1
                 continue
-            d_sign = _sign(lines_b[line])
+            d_sign = _sign(lines[b, line])
             row = j * n_x
             for v in range(x_words):
                 members = union[v]
@@ -635,8 +647,8 @@ if AVAILABLE:
                     members &= members - one
                     count = np.int64(0)
                     for w in range(words):
-                        count += np.int64(_popcount(bits[line, w] & bits[i, w]))
-                    n = np.float32(count) * (_sign(lines_b[i]) * d_sign)
+                        count += np.int64(_popcount(bits[local, line, w] & bits[local, i, w]))
+                    n = np.float32(count) * (_sign(lines[b, i]) * d_sign)
                     index[entries] = row + i
                     counts[entries] = n
                     if arguments.shape[0] != 0:
@@ -749,42 +761,43 @@ if AVAILABLE:
         table holds (``dw_min_std`` times the step).
         """
         batch, n_lines = lines.shape
-        s_low, s_high, s_increment_low, s_increment_high = (
-            source_state[0], source_state[1], source_state[2], source_state[3]
-        )  # fmt: skip
         r_low, r_high, r_increment_low, r_increment_high = (
             device_state[0], device_state[1], device_state[2], device_state[3]
         )  # fmt: skip
-        bits = np.zeros((n_lines, (max(desired_bl, 1) + 63) >> 6), dtype=np.uint64)
-        slot_sets = np.zeros((max(desired_bl, 1), (n_x + 63) >> 6), dtype=np.uint64)
+        slots = max(desired_bl, 1)
+        chunk = max(1, min(batch, TRAIN_CHUNK))
+        bits = np.empty((chunk, n_lines, (slots + 63) >> 6), dtype=np.uint64)
+        slot_sets = np.empty((chunk, slots, (n_x + 63) >> 6), dtype=np.uint64)
+        bls = np.empty(chunk, dtype=np.int64)
         union = np.zeros((n_x + 63) >> 6, dtype=np.uint64)
         thresholds = np.empty(n_lines)
         no_arguments = np.empty(0)  # (a global array would be read-only)
-        for b in range(batch):
-            lines_b = lines[b]
-            s_low, s_high, bl = _draw_sample(
-                s_low, s_high, s_increment_low, s_increment_high, lines_b, n_x, lr, dw_min, desired_bl,
-                bl_management, update_management, thresholds, bits, slot_sets,
+        for first in range(0, batch, chunk):
+            last = min(first + chunk, batch)
+            _draw_trains(
+                source_state, lines, first, last, n_x, lr, dw_min, desired_bl, bl_management,
+                update_management, thresholds, bits, slot_sets, bls,
             )  # fmt: skip
-            if bl == 0:
-                continue
-            words = (bl + 63) >> 6
-            entries, _ = _emit_rows(
-                bits, slot_sets, union, lines_b, n_x, 0, words, index, counts, 0, table, False, no_arguments
-            )
-            if entries == 0:
-                continue
-            if linear:
-                r_low, r_high = _respond_linear(
-                    entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, r_low, r_high,
-                    r_increment_low, r_increment_high,
+            for b in range(first, last):
+                bl = bls[b - first]
+                if bl == 0:
+                    continue
+                entries, _ = _emit_rows(
+                    bits, slot_sets, b - first, union, lines, b, n_x, 0, (bl + 63) >> 6, index, counts, 0,
+                    table, False, no_arguments,
                 )  # fmt: skip
-            else:
-                r_low, r_high = _respond_constant(
-                    entries, index, counts, w_flat, pulses, table, noise_scale, noisy, r_low, r_high,
-                    r_increment_low, r_increment_high,
-                )  # fmt: skip
-        source_state[0], source_state[1] = s_low, s_high
+                if entries == 0:
+                    continue
+                if linear:
+                    r_low, r_high = _respond_linear(
+                        entries, index, counts, w_flat, pulses, table, expm1s, noisy, mult_noise, r_low,
+                        r_high, r_increment_low, r_increment_high,
+                    )  # fmt: skip
+                else:
+                    r_low, r_high = _respond_constant(
+                        entries, index, counts, w_flat, pulses, table, noise_scale, noisy, r_low, r_high,
+                        r_increment_low, r_increment_high,
+                    )  # fmt: skip
         device_state[0], device_state[1] = r_low, r_high
 
     @_jit
@@ -801,19 +814,13 @@ if AVAILABLE:
         slot_sets,
         bls,
     ):  # type: ignore[no-untyped-def]
-        """:func:`_draw_sample` for every sample of ``lines`` (the source state stepped here): the
+        """:func:`_draw_trains` for every sample of ``lines`` (the source state stepped here): the
         trains into ``bits[b]`` (n_lines, words), the slot sets into ``slot_sets[b]`` (slots, x words),
         the BL into ``bls[b]``, for :func:`emit_linear_arguments`."""
-        low, high, increment_low, increment_high = (
-            source_state[0], source_state[1], source_state[2], source_state[3]
+        _draw_trains(
+            source_state, lines, 0, lines.shape[0], n_x, lr, dw_min, desired_bl, bl_management,
+            update_management, np.empty(lines.shape[1]), bits, slot_sets, bls,
         )  # fmt: skip
-        thresholds = np.empty(lines.shape[1])
-        for b in range(lines.shape[0]):
-            low, high, bls[b] = _draw_sample(
-                low, high, increment_low, increment_high, lines[b], n_x, lr, dw_min, desired_bl,
-                bl_management, update_management, thresholds, bits[b], slot_sets[b],
-            )  # fmt: skip
-        source_state[0], source_state[1] = low, high
 
     @_jit
     def emit_linear_arguments(  # type: ignore[no-untyped-def]
@@ -834,7 +841,7 @@ if AVAILABLE:
             if bl != 0:
                 words = (bl + 63) >> 6
                 entries, j = _emit_rows(
-                    bits[b], slot_sets[b], union, lines[b], n_x, j, words, index, counts, entries, table,
+                    bits, slot_sets, b, union, lines, b, n_x, j, words, index, counts, entries, table,
                     mult_noise, arguments,
                 )  # fmt: skip
                 if j < n_d:
@@ -866,6 +873,10 @@ if AVAILABLE:
             pulses[device] += abs(n)
         device_state[0], device_state[1] = low, high
 
+
+#: samples whose trains :func:`stream_update` draws and packs in one go (a call per sample would pay the
+#: reference counting of its array arguments: about a quarter of LeNet-5's conv1 update)
+TRAIN_CHUNK = 64
 
 #: how many entries ahead of the one it moves :func:`stream_update` requests a device's rows from memory
 #: (the devices of one sample lie scattered over arrays of megabytes: without the hint every one waits
