@@ -1,12 +1,18 @@
 """The float source's stochastic update of a tile through the compiled kernels of
 :mod:`pulsetrain.model.pulse_kernels`, and the NumPy path they reproduce bit for bit.
 
-:func:`stochastic_update` plans a batch (BL and the gains of update management per sample), then either
-runs one fused compiled call that draws the trains and applies every coincidence (large updates), or
-draws the uniform numbers with NumPy, lists the coincidences and applies the lists (small updates, where
-passing NumPy Generators into Numba would cost more than it saves). :func:`apply_entries` serves the
-tile's other pulses (TTv2's transfers into C, the twin's coincidences). :func:`stochastic_update_reference`
-is the NumPy path: the tile's only path without Numba, and the tests' reference.
+:func:`stochastic_update` takes, wherever the tile's two generators are distinct PCG64s and its step
+rule has a compiled response, the streamed kernels: the generators' states are stepped inside the
+compiled code (:func:`~pulsetrain.model.pulse_kernels.generator_state`), one call per update plans,
+draws, finds the coincidences and moves the devices
+(:func:`~pulsetrain.model.pulse_kernels.stream_update`), and the linear step without an ``expm1`` table
+goes in L2-sized rounds with NumPy's ``expm1`` between two compiled calls
+(:func:`_stream_linear_untabled`). Otherwise it plans the batch, then either runs one fused compiled
+call that draws the trains through Numba's Generator and applies every coincidence (large updates), or
+draws the uniform numbers with NumPy, lists the coincidences and applies the lists.
+:func:`apply_entries` serves the tile's other pulses (TTv2's transfers into C, the twin's coincidences).
+:func:`stochastic_update_reference` is the NumPy path: the tile's only path without Numba, and the
+tests' reference.
 """
 
 from __future__ import annotations
@@ -249,8 +255,10 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     decisions and device states as :func:`stochastic_update_reference`.
 
     ``signed_inputs`` (batch, in_size + out_size) as there: per sample the x lines then the d lines,
-    signed so that + counts are up-steps. The whole batch is planned at once (BL and gains depend on the
-    inputs only). A large update of constant- or linear-step devices then runs in one compiled call
+    signed so that + counts are up-steps. With :data:`STREAMED` and generators that allow it, constant-
+    and linear-step devices take the streamed kernels (see the module's docstring). Otherwise the whole
+    batch is planned at once (BL and gains depend on the inputs only). A large update of constant- or
+    linear-step devices then runs in one compiled call
     that draws every sample's trains and applies every coincidence as it is found
     (:func:`fused_update`); otherwise the uniform numbers are drawn by NumPy (one call per chunk of
     samples: the same stream as one draw per sample), the coincidences listed and the lists applied.
