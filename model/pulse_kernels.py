@@ -27,6 +27,16 @@ Why it stays exact:
 Transcendental functions (the linear step's ``expm1``) stay in NumPy, whose SIMD ``expm1`` differs from
 the C library's in the last bit for about one input in ten.
 
+The streamed kernels (``stream_*``) go further: instead of taking NumPy's uniform and normal numbers
+(or NumPy Generators, whose unboxing costs microseconds per call), they step the generators' PCG64
+states themselves (:func:`generator_state`: a live view of the bit generator's two 128-bit words) with
+NumPy's own algorithms: the LCG step and XSL-RR output of ``pcg64_next64``, ``next_double``'s top 53
+bits, and the 256-layer ziggurat of ``random_standard_normal`` with its tables (Numba ships the same
+tables), its wedge tested with the C library's ``exp`` and its tail with ``log1p``, as NumPy's C code
+does. NumPy's next draw goes on from where a kernel stopped. Within one update, per-slot bit sets of the
+x lines that fire give each device row's coincidences without visiting the x lines that never share a
+slot with it.
+
 The kernels need Numba; :data:`AVAILABLE` is False where it cannot be imported, and the tile then keeps
 its NumPy path (same results, slower). :mod:`pulsetrain.model.pulsed_update` drives them for a tile.
 """
