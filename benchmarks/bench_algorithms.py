@@ -4,8 +4,14 @@ Prints CPU seconds per epoch (training steps only, the median of ``--repeats`` e
 epoch) for analog SGD and the TTv2 family (and DFA, SBE), the ratio of each to analog SGD (issue 3: a
 TTv2 / c-TTv2 / AGAD epoch must cost at most 2x an SGD epoch), and the ratio to IBM aihwkit's TTv2-family
 presets on the same task, measured by the issue's author with aihwkit 1.2.0 on this kind of machine:
-0.70-0.82 s per epoch (issue 3; target at most 0.5x). aihwkit is not a dependency; where it is
-installed this benchmark does not run it either (the quoted range is what it compares against).
+0.70-0.82 s per epoch (issue 3; target at most 0.5x), and each TTv2-family epoch against issue 15's
+absolute target of 0.2 s. aihwkit is not a dependency; where it is installed this benchmark does not run
+it either (the quoted range is what it compares against).
+
+The 2x criterion is a ratio between two measurements of this code base: it compares what a TTv2-family
+epoch costs on top of the same pulsed updates of SGD (the transfers, the second array, the choppers),
+and it gets harder to meet whenever the update that both share gets faster (SGD's epoch is then mostly
+the shared part). The line it prints says so rather than hiding the ratio.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_algorithms.py [--repeats 3] [--json out.json]``.
 """
@@ -29,6 +35,8 @@ from pulsetrain.results import write_json
 #: aihwkit 1.2.0 TTv2-family presets on digits 64-32-10, seconds per epoch (issue 3, measured there)
 AIHWKIT_SECONDS_PER_EPOCH = (0.70, 0.82)
 ALGORITHMS = ("sgd", "ttv2", "c-ttv2", "agad", "dfa", "sbe")
+#: issue 15 ("Scale"): a digits TTv2 / c-TTv2 / AGAD epoch in at most this many CPU seconds
+FAMILY_TARGET_SECONDS = 0.2
 
 
 def epoch_seconds(algo: str, repeats: int) -> list[float]:
@@ -86,7 +94,14 @@ def main() -> None:
         )
     family = ("ttv2", "c-ttv2", "agad")
     family_ok = all(rows[a]["ratio_to_sgd"] <= 2.0 for a in family)
-    print(f"TTv2 family epoch <= 2x analog SGD: {'yes' if family_ok else 'NO'}")
+    worst = max(rows[a]["ratio_to_sgd"] for a in family)
+    print(
+        f"TTv2 family epoch <= 2x this code's analog SGD epoch (issue 3; the same compiled pulsed update "
+        f"in both, so a faster update raises the ratio): {'yes' if family_ok else 'NO'} (worst {worst:.2f}x)"
+    )
+    # issue 15: an absolute target for the same epochs (bit-identical results to the per-pulse rule)
+    absolute_ok = all(rows[a]["seconds_per_epoch"] <= FAMILY_TARGET_SECONDS for a in family)
+    print(f"TTv2 family epoch <= {FAMILY_TARGET_SECONDS} s (issue 15): {'yes' if absolute_ok else 'NO'}")
     # issue 3's second target: at most half of aihwkit's epoch, judged against its fastest (0.70 s)
     aihwkit_ok = all(rows[a]["seconds_per_epoch"] <= 0.5 * low for a in family)
     print(f"TTv2 family epoch <= 0.5x aihwkit ({0.5 * low:.2f} s): {'yes' if aihwkit_ok else 'NO'}")

@@ -149,6 +149,13 @@ def run(config: TrainConfig, valid: DataSplit, test: DataSplit, folder: Path | N
                 "load_average": os.getloadavg()[0],
             }
         )
+        record = state["history"][-1]
+        print(
+            f"    epoch {record['epoch']}/{config.epochs}: valid {100 * record['valid_accuracy']:.1f} %, "
+            f"test {100 * record['test_accuracy']:.1f} %, {1e3 * record['seconds_per_image']:.2f} ms/image "
+            f"(load {record['load_average']:.1f})",
+            flush=True,
+        )
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             checkpoint.save(path, state, code_version="bench", metadata={"config": str(summary)})

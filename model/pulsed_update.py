@@ -1,12 +1,18 @@
 """The float source's stochastic update of a tile through the compiled kernels of
 :mod:`pulsetrain.model.pulse_kernels`, and the NumPy path they reproduce bit for bit.
 
-:func:`stochastic_update` plans a batch (BL and the gains of update management per sample), then either
-runs one fused compiled call that draws the trains and applies every coincidence (large updates), or
-draws the uniform numbers with NumPy, lists the coincidences and applies the lists (small updates, where
-passing NumPy Generators into Numba would cost more than it saves). :func:`apply_entries` serves the
-tile's other pulses (TTv2's transfers into C, the twin's coincidences). :func:`stochastic_update_reference`
-is the NumPy path: the tile's only path without Numba, and the tests' reference.
+:func:`stochastic_update` takes, wherever the tile's two generators are distinct PCG64s and its step
+rule has a compiled response, the streamed kernels: the generators' states are stepped inside the
+compiled code (:func:`~pulsetrain.model.pulse_kernels.generator_state`), one call per update plans,
+draws, finds the coincidences and moves the devices
+(:func:`~pulsetrain.model.pulse_kernels.stream_update`), and the linear step without an ``expm1`` table
+goes in L2-sized rounds with NumPy's ``expm1`` between two compiled calls
+(:func:`_stream_linear_untabled`). Otherwise it plans the batch, then either runs one fused compiled
+call that draws the trains through Numba's Generator and applies every coincidence (large updates), or
+draws the uniform numbers with NumPy, lists the coincidences and applies the lists.
+:func:`apply_entries` serves the tile's other pulses (TTv2's transfers into C, the twin's coincidences).
+:func:`stochastic_update_reference` is the NumPy path: the tile's only path without Numba, and the
+tests' reference.
 """
 
 from __future__ import annotations
@@ -66,6 +72,10 @@ def expm1_table(devices: Any, steps: int) -> NDArray[np.float64] | None:
 #: anew), which only a large update repays; smaller ones draw through NumPy and apply lists
 FUSED_FROM = 1 << 18
 _NO_NORMALS = np.empty(0)
+#: take :func:`~pulsetrain.model.pulse_kernels.stream_update` (the generators' PCG64 states stepped in
+#: the compiled code: no NumPy draw, no Generator passed) wherever the tile allows it; the tests turn it
+#: off to hold the other paths against the NumPy reference too
+STREAMED = True
 
 
 class TileKernels:
@@ -83,7 +93,17 @@ class TileKernels:
         self.mult_noise = bool(devices.mult_noise)
         self.table = devices.step_table() if devices.step in COMPILED_STEPS else None
         self.expm1s = expm1_table(devices, config.desired_bl) if self.linear else _NO_TABLE
+        #: the table :func:`~pulsetrain.model.pulse_kernels.stream_update` reads: the constant step's
+        #: signed steps and bounds alone (its noise constant is ``dw_min_std`` times the step)
+        self.stream_table = self.table
+        if self.table is not None and not self.linear:
+            self.stream_table = np.ascontiguousarray(self.table[:, [0, 1, 6, 7]])
+        self.noise_scale = float(devices.dw_min_std)
         self.index = np.empty(0, dtype=np.int64)
+        #: the ``expm1`` arguments of the streamed linear step without a table
+        self.arguments = np.empty(0)
+        self._streams: tuple[Any, Any, tuple[Any, Any] | None] | None = None
+        self._stream_arguments: tuple[Any, Any, Any, Any, tuple[Any, ...] | None] | None = None
         self.counts = np.empty(0, dtype=np.float32)
         self.offsets = np.empty(1, dtype=np.int64)
 
@@ -94,6 +114,50 @@ class TileKernels:
         if state is None or state.devices is not tile.devices or state.config is not tile.update_config:
             state = tile._kernels = TileKernels(tile)
         return state
+
+    def streams(self, tile: Any) -> tuple[Any, Any] | None:
+        """The live PCG64 states (:func:`~pulsetrain.model.pulse_kernels.generator_state`) of the tile's
+        pulse source and device generator, or None when either is not a PCG64 or both are one
+        generator (the kernels would step one state through two copies). Kept with the generators they
+        view (a generator replaced on the tile is looked up anew)."""
+        source, device = tile.pulse_source.rng, tile.rng
+        cached = self._streams
+        if cached is None or cached[0] is not source or cached[1] is not device:
+            views = None
+            if source.bit_generator is not device.bit_generator:
+                source_view, device_view = kernels.generator_state(source), kernels.generator_state(device)
+                if source_view is not None and device_view is not None:
+                    views = (source_view, device_view)
+            cached = self._streams = (source, device, views)
+        return cached[2]
+
+    def stream_arguments(self, tile: Any) -> tuple[Any, ...] | None:
+        """The arguments of :func:`~pulsetrain.model.pulse_kernels.stream_update` after the lines and
+        the learning rate, or None when the tile cannot take it (:data:`STREAMED` off, a step rule
+        without a compiled response or without an ``expm1`` table, generators that cannot stream).
+        Kept while the tile's generators and state arrays stay the same objects (a batch-1 update
+        costs a few microseconds of Python around its compiled call)."""
+        cached = self._stream_arguments
+        if (
+            cached is not None
+            and cached[0] is tile.pulse_source.rng
+            and cached[1] is tile.rng
+            and cached[2] is tile._g_flat
+            and cached[3] is tile._pulses
+        ):
+            return cached[4]
+        arguments = None
+        streams = self.streams(tile) if self.compiled and self.expm1s is not None else None
+        if streams is not None:
+            self.ensure(self.n_devices, 1)
+            config = self.config
+            arguments = (
+                *streams, tile.in_size, self.dw_min, config.desired_bl, config.bl_management,
+                config.update_management, tile._g_flat, tile._pulses, self.stream_table, self.expm1s,
+                self.linear, self.noisy, self.mult_noise, self.noise_scale, self.index, self.counts,
+            )  # fmt: skip
+        self._stream_arguments = (tile.pulse_source.rng, tile.rng, tile._g_flat, tile._pulses, arguments)
+        return arguments
 
     def ensure(self, size: int, samples: int) -> None:
         """Entry buffers for ``size`` entries of ``samples`` samples."""
@@ -134,13 +198,67 @@ class TileKernels:
         _apply_linear_untabled(self.devices, tile._g_flat, tile._pulses, index, counts, normals, self.table)
 
 
+#: entries per round of the streamed linear step without an ``expm1`` table (lists, ``expm1`` arguments
+#: and the device rows of one round stay in a core's L2 cache: 2^14 entries are about 450 kB of lists
+#: and, at 64 bytes a row, 1 MB of device rows)
+LINEAR_ENTRIES = 1 << 14
+#: samples whose trains :func:`~pulsetrain.model.pulse_kernels.stream_trains` packs at once
+TRAIN_SAMPLES = 256
+
+
+def _stream_linear_untabled(
+    tile: Any, state: TileKernels, streams: tuple[Any, Any], signed_inputs: NDArray[np.float64], lr: float
+) -> None:
+    """The linear step without an ``expm1`` table through the streamed kernels: the trains of up to
+    :data:`TRAIN_SAMPLES` samples drawn and packed at once, then rounds of at most
+    :data:`LINEAR_ENTRIES` entries (in sample and row order): the lists and the ``expm1`` arguments
+    (compiled), NumPy's ``expm1`` of them (the function the NumPy path calls, element by element), the
+    device responses (compiled, normals drawn as they go)."""
+    config = state.config
+    n_x = tile.in_size
+    n_lines = signed_inputs.shape[1]
+    slots = max(config.desired_bl, 1)
+    capacity = max(LINEAR_ENTRIES, n_x)
+    state.ensure(capacity, 1)
+    if state.arguments.shape[0] < 2 * capacity:
+        state.arguments = np.empty(2 * capacity)
+    arguments = state.arguments
+    index, counts = state.index[:capacity], state.counts[:capacity]
+    position = np.zeros(2, dtype=np.int64)
+    for first in range(0, signed_inputs.shape[0], TRAIN_SAMPLES):
+        part = signed_inputs[first : first + TRAIN_SAMPLES]
+        bits = np.empty((part.shape[0], n_lines, (slots + 63) >> 6), dtype=np.uint64)
+        slot_sets = np.empty((part.shape[0], slots, (n_x + 63) >> 6), dtype=np.uint64)
+        bls = np.empty(part.shape[0], dtype=np.int64)
+        kernels.stream_trains(
+            streams[0], part, n_x, lr, state.dw_min, config.desired_bl, config.bl_management,
+            config.update_management, bits, slot_sets, bls,
+        )  # fmt: skip
+        position[:] = 0
+        while position[0] < part.shape[0]:
+            entries = kernels.emit_linear_arguments(
+                bits, slot_sets, bls, part, n_x, state.table, state.mult_noise, position, index, counts,
+                arguments,
+            )  # fmt: skip
+            if entries == 0:
+                continue
+            used = arguments[: 2 * entries]
+            np.expm1(used, out=used)
+            kernels.apply_linear_arguments(
+                streams[1], entries, index, counts, arguments, tile._g_flat, tile._pulses, state.table,
+                state.noisy, state.mult_noise,
+            )  # fmt: skip
+
+
 def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) -> None:
     """The float source's stochastic update of ``tile`` through the kernels: the same random numbers,
     decisions and device states as :func:`stochastic_update_reference`.
 
     ``signed_inputs`` (batch, in_size + out_size) as there: per sample the x lines then the d lines,
-    signed so that + counts are up-steps. The whole batch is planned at once (BL and gains depend on the
-    inputs only). A large update of constant- or linear-step devices then runs in one compiled call
+    signed so that + counts are up-steps. With :data:`STREAMED` and generators that allow it, constant-
+    and linear-step devices take the streamed kernels (see the module's docstring). Otherwise the whole
+    batch is planned at once (BL and gains depend on the inputs only). A large update of constant- or
+    linear-step devices then runs in one compiled call
     that draws every sample's trains and applies every coincidence as it is found
     (:func:`fused_update`); otherwise the uniform numbers are drawn by NumPy (one call per chunk of
     samples: the same stream as one draw per sample), the coincidences listed and the lists applied.
@@ -148,7 +266,22 @@ def stochastic_update(tile: Any, signed_inputs: NDArray[np.float64], lr: float) 
     pulse (exp, pow) apply them one sample at a time through
     :meth:`~pulsetrain.model.device_array.DeviceArray.apply_at`.
     """
-    state = TileKernels.of(tile)
+    state = tile.__dict__.get("_kernels")
+    if state is None or state.devices is not tile.devices or state.config is not tile.update_config:
+        state = TileKernels.of(tile)
+    if STREAMED:
+        arguments = state.stream_arguments(tile)
+        if arguments is not None:
+            kernels.stream_update(signed_inputs, lr, *arguments)
+            if tile._has_reference:
+                tile._refresh()
+            return
+        streams = state.streams(tile) if state.compiled else None
+        if streams is not None:  # the linear step without an expm1 table
+            _stream_linear_untabled(tile, state, streams, signed_inputs, lr)
+            if tile._has_reference:
+                tile._refresh()
+            return
     config = state.config
     n_x = tile.in_size
     bls, gains, total_bl = kernels.plan_batch(

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pulsetrain.model import pulse_kernels, pulsed_update
+from pulsetrain.model import pulse_kernels, pulsed_update, read_kernels
 from pulsetrain.model.devices import DeviceArray, DeviceConfig
 from pulsetrain.model.periphery import ColumnAdc, PulseSource, PulseTrains, ReadAdc, ReadDistortion
 from pulsetrain.model.pulses import FloatPulseSource, plan_pulses
@@ -223,6 +223,7 @@ class Tile:
         state.pop("_divisor_cache", None)
         state.pop("_coincidences_flat", None)
         state.pop("_kernels", None)
+        state.pop("_read_stream", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -330,6 +331,11 @@ class Tile:
         overhead, not the arithmetic, sets the speed.
         """
         constants = self._io_constants(io, gain)
+        if read_kernels.AVAILABLE and inputs.size < _LARGE:
+            # two compiled calls around the product: the same numbers (see read_kernels)
+            out = read_kernels.read(self, inputs, transpose, io, constants)
+            if out is not None:
+                return out
         dac = constants.dac_lsb
         bound = io.inp_bound
         if constants.abs_max:

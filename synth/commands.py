@@ -253,9 +253,10 @@ def estimate(
         f"{time.perf_counter() - started:.1f} s",
     )
     area_rows = [
-        {"algorithm": r.config["algorithm"], **{c: r.area_um2[c] for c in est.CATEGORIES}} for r in results
+        {"algorithm": r.config["algorithm"], **{c: _area_cell(r, c) for c in est.CATEGORIES}} for r in results
     ]
     _table(area_rows, list(area_rows[0]), "area per category (µm²)")
+    _print_not_costed(results)
     unverified = sorted({entry for r in results for entry in r.unverified})
     if unverified:
         click.echo(
@@ -299,14 +300,35 @@ def _conv_estimate(network: str, algorithm: str, technology: str, json_path: str
     result = conv_estimate(
         ConvEstimateConfig(network=network, technology=technology, samples_per_epoch=images)
     )
-    row = {c: result.energy_per_sample_pJ[c] for c in CATEGORIES}
+    row: dict[str, Any] = {}
+    for category in CATEGORIES:
+        text = result.category_text(category, result.energy_per_sample_pJ[category])
+        row[category] = (
+            text if text in ("not costed", "unavailable") else result.energy_per_sample_pJ[category]
+        )
     row |= {"E_image_pJ": result.total_energy_per_sample_pJ, "t_image_ns": result.total_latency_per_sample_ns}
     _table([row], list(row), f"estimate {network} (sgd) on {technology}: energy per image by category (pJ)")
+    _print_not_costed([result])
     for note in result.notes:
         click.echo(f"  note: {note}")
     if json_path:
         write_json(json_path, {"estimates": [result.as_dict()]})
         click.echo(f"wrote {json_path}")
+
+
+def _area_cell(result: Any, category: str) -> Any:
+    """The area of ``category``, or ``not costed`` / ``unavailable``."""
+    text = result.category_text(category, result.area_um2[category], area=True)
+    return text if text in ("unavailable", "not costed") else result.area_um2[category]
+
+
+def _print_not_costed(results: list[Any]) -> None:
+    """What the estimates leave out, and why (one line each; never a silent zero)."""
+    listed: dict[str, str] = {}
+    for result in results:
+        listed.update(result.not_costed)
+    for what, why in listed.items():
+        click.echo(f"not costed: {what}: {why}")
 
 
 def _estimate_configs(
@@ -358,7 +380,8 @@ def _estimate_row(result: Any) -> dict[str, Any]:
     row["area_mm2"] = result.total_area_um2 * 1e-6
     for category in est.CATEGORIES:
         value = result.energy_per_sample_pJ[category]
-        row[category] = "unavailable" if category in result.unavailable else value
+        text = result.category_text(category, value)
+        row[category] = text if text in ("unavailable", "not costed") else value
     row["digital_random_bound_pJ"] = _digital_bound(result.digital_blocks)
     row["E_sample_pJ"] = "unavailable" if result.unavailable else result.total_energy_per_sample_pJ
     low = sum(lo for lo, _ in result.energy_range_pJ.values())

@@ -18,10 +18,10 @@ positions), ``R x C`` the unfolded kernel and ``b_r``, ``b_c`` its row and colum
 ``movement``
     the layer outputs forward and the errors backward, ``dac_bits`` per value over one tile hop.
 
-Not costed: the digital periphery (no synthesis at these sizes here), pooling and activation logic,
-buffers and DRAM. The latency is layer by layer: ``ceil(V / duplication)`` reads of one subarray
-(integration plus ``columns_per_adc`` conversions) forward and backward, then ``V`` update cycles of ``BL``
-pulse slots each.
+Not costed (listed in the estimate's ``not_costed``): the digital periphery (no synthesis at these sizes
+here), buffers, pooling and activation logic, the accumulation of partial sums and DRAM. The latency is
+layer by layer: ``ceil(V / duplication)`` reads of one subarray (integration plus ``columns_per_adc``
+conversions) forward and backward, then ``V`` update cycles of ``BL`` pulse slots each.
 """
 
 from __future__ import annotations
@@ -182,7 +182,11 @@ def _layer_energy(
         drive = converters.line_drive_energy_pJ(tech, min(outputs, line_cells), array.read_voltage_V)
         _spend(terms, "drivers", f"{name}: subarray line drives", vectors * inputs * out_blocks, drive)
         _spend(
-            terms, "drivers", f"{name}: input DAC conversions", vectors * inputs, tech.driver.dac_energy_pJ
+            terms,
+            "drivers",
+            f"{name}: input DAC conversions",
+            vectors * inputs,
+            converters.dac_energy_pJ(tech, config.input_activity),
         )
     p, bl = config.firing_probability, config.bl
     full, half, _model = converters.coincidence_energy_pJ(tech)
@@ -219,14 +223,9 @@ def _areas(config: ConvEstimateConfig, tech: Technology, mapping: ChipMapping) -
                 "adcs", f"layer {index}: ADCs", count * adcs_per_subarray, converters.adc_area_um2(tech, bits)
             )
         )
-        terms.append(
-            Term(
-                "drivers",
-                f"layer {index}: line drivers",
-                count * (array.subarray_rows + array.subarray_cols),
-                converters.driver_area_um2(tech),
-            )
-        )
+        lines = count * (array.subarray_rows + array.subarray_cols)
+        terms.append(Term("drivers", f"layer {index}: line drivers", lines, converters.driver_area_um2(tech)))
+        terms.append(Term("drivers", f"layer {index}: input DACs", lines, converters.dac_area_um2(tech)))
     return terms
 
 
@@ -275,8 +274,14 @@ def conv_estimate(config: ConvEstimateConfig) -> Estimate:
             f"BL={config.bl}, "
             f"firing probability {config.firing_probability} (assumption)"
         ),
-        "digital periphery, pooling, activations, buffers and DRAM not costed",
     ]
+    not_costed = {
+        "digital": "the periphery of conv layers is not synthesized here",
+        "buffers": "input, activation and partial-sum buffers of the conv mapping are not modelled",
+        "pooling, activation functions and the output error": "not modelled",
+        "accumulation of partial sums across subarrays": "not modelled (NeuroSim's adder trees, shift-add)",
+        "off-chip memory (DRAM)": "not modelled",
+    }
     unverified = tuple(tech.unverified())
     if unverified:
         notes.append("technology figures not verified here (assumptions): " + ", ".join(unverified))
@@ -300,4 +305,5 @@ def conv_estimate(config: ConvEstimateConfig) -> Estimate:
         samples_per_epoch=config.samples_per_epoch,
         notes=tuple(notes),
         unverified=unverified,
+        not_costed=not_costed,
     )

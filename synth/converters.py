@@ -12,8 +12,16 @@ ADC, two models (``adc.model`` of the technology table picks one; both stay avai
     Area: NeuroSim's SAR transistor count (logic, comparator, switches) plus the capacitor DAC,
     ``2 x 2**bits`` unit capacitors (differential) at the table's capacitor density.
 ``neurosim``
-    NeuroSim V2.1's SAR fit (SarADC.cpp GetColumnPower) times ``bits + 1`` cycles, as before; its range is
-    the fit itself (no spread is published). Its fit also includes the SAR logic.
+    NeuroSim V2.1's SAR fit (SarADC.cpp GetColumnPower) times ``bits + 1`` cycles, as before. No spread of
+    the fit is published: where the table gives the survey's figures too, the range runs from the fit to
+    the survey's best and median converters at the node (the fit's own value where it lies outside them);
+    else it is the fit alone. Its fit also includes the SAR logic.
+
+Input DAC, one per driven line (:func:`dac_energy_pJ`, :func:`dac_area_um2`): ISAAC's 1-bit DAC at 32 nm as
+PUMA's simulator carries it (3.9 µW, 0.167 µm²; labelled not verified in the tables). A pulse-width input
+DAC draws that power while its output is on, so a conversion costs the power times the on-time: at least
+one periphery clock cycle, at most the whole read window; nominal, the input's mean fraction of full scale
+of the window (the pulse width that codes it). The range is that of the on-time.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ __all__ = [
     "adc_energy_pJ",
     "adc_latency_ns",
     "cdac_area_um2",
+    "dac_area_um2",
+    "dac_energy_pJ",
     "coincidence_energy_pJ",
     "driver_area_um2",
     "line_drive_energy_pJ",
@@ -86,7 +96,12 @@ def adc_energy_pJ(tech: Technology, bits: int, column_resistance_ohm: float) -> 
     if tech.adc.model is AdcModel.SURVEY:
         return survey_adc_energy_pJ(tech, bits)
     fit = neurosim_sar_energy_pJ(tech, bits, column_resistance_ohm)
-    return Bounds(fit, fit, fit)
+    if tech.adc.walden_fom_low_fJ <= 0:
+        return Bounds(fit, fit, fit)
+    # the fit has no published spread: where the table gives the survey's figures at its node, the range
+    # reaches from the fit to the survey's best and median converters (the uncertain figure of merit)
+    survey = survey_adc_energy_pJ(tech, bits)
+    return Bounds(fit, min(fit, survey.low), max(fit, survey.high))
 
 
 def adc_latency_ns(tech: Technology, bits: int) -> float:
@@ -113,8 +128,27 @@ def adc_area_um2(tech: Technology, bits: int) -> float:
     return logic + (cdac_area_um2(tech, bits) if adc.model is AdcModel.SURVEY else 0.0)
 
 
+def dac_energy_pJ(tech: Technology, on_fraction: float) -> Bounds:
+    """One input conversion of a pulse-width DAC: its power times the time its output is on.
+
+    Nominal: ``on_fraction`` of the read window (the mean input as a fraction of full scale); low: one
+    periphery clock cycle (the shortest pulse); high: the whole read window. None is below one cycle.
+    """
+    cycle_ns, window_ns = tech.digital.cycle_ns, max(tech.array.read_pulse_ns, tech.digital.cycle_ns)
+    nominal_ns = min(max(on_fraction * window_ns, cycle_ns), window_ns)
+    per_ns = tech.driver.dac_power_uW * 1e-6 * 1e-9 * 1e12
+    return Bounds(per_ns * nominal_ns, per_ns * cycle_ns, per_ns * window_ns)
+
+
+def dac_area_um2(tech: Technology) -> float:
+    """One input DAC: the table's area scaled by the square of the node ratio (``dac_node_nm`` set)."""
+    driver = tech.driver
+    scale = (tech.digital.node_nm / driver.dac_node_nm) ** 2 if driver.dac_node_nm > 0 else 1.0
+    return driver.dac_area_um2 * scale
+
+
 def driver_area_um2(tech: Technology) -> float:
-    """One line driver with its pulse-width DAC; without a table figure, two minimum transistors."""
+    """One line driver (its DAC is :func:`dac_area_um2`); without a table figure, two minimum transistors."""
     if tech.driver.driver_area_um2 > 0:
         return tech.driver.driver_area_um2
     return 2 * tech.adc.transistor_footprint_F2 * (tech.digital.node_nm * 1e-3) ** 2

@@ -10,8 +10,9 @@ random-input activity (the bound). Two rules keep the figures honest:
   again without the cache; if the figure is still missing, the ``digital`` category is *unavailable*
   (never a zero);
 * the ADC readout's SAR logic is already inside the converter figure (the survey's converters and
-  NeuroSim's SAR fit are whole converters), so the block is listed with its synthesized figures but not
-  added to the sums.
+  NeuroSim's SAR fit are whole converters), so each readout (one per read: forward, the transposed read
+  of the BP family, DFA's feedback read) is listed with its synthesized figures at the ADC codes of the
+  training run's own reads, but not added to the sums (no logic counted twice).
 """
 
 from __future__ import annotations
@@ -56,23 +57,37 @@ class DigitalPeriphery:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def digital_blocks(config: EstimateConfig) -> list[tuple[str, dict[str, Any], int, int]]:
-    """(registry block, config overrides, instances, layer or -1) making up the periphery of ``config``."""
+#: one block of the periphery: (registry block, config overrides, instances, layer or -1, reads it
+#: converts: "forward", "backward", "feedback" for ADC readouts, "" for the other blocks).
+Block = tuple[str, dict[str, Any], int, int, str]
+
+
+def digital_blocks(config: EstimateConfig) -> list[Block]:
+    """The blocks making up the periphery of ``config`` (:data:`Block`).
+
+    Every analog read has its ADC readout: each layer's forward read, the transposed read of the layers
+    after the first (the BP family) and the read of each hidden layer's feedback tile ``B_l`` (DFA).
+    """
     algorithm = config.algorithm.value
     mode = "dfa" if algorithm == "dfa" else "bp"
-    blocks: list[tuple[str, dict[str, Any], int, int]] = [
-        ("schedule-controller", {"mode": mode, "layer_sizes": ",".join(map(str, config.network))}, 1, -1)
+    blocks: list[Block] = [
+        ("schedule-controller", {"mode": mode, "layer_sizes": ",".join(map(str, config.network))}, 1, -1, "")
     ]
+    last = len(config.layers) - 1
     for layer, (fan_in, fan_out) in enumerate(config.layers):
-        blocks.append(("pulse-generator", {"x_lines": fan_in, "d_lines": fan_out}, 1, layer))
-        blocks.append(("adc-readout", {"columns": fan_out}, 1, layer))
+        blocks.append(("pulse-generator", {"x_lines": fan_in, "d_lines": fan_out}, 1, layer, ""))
+        blocks.append(("adc-readout", {"columns": fan_out}, 1, layer, "forward"))
+        if algorithm != "dfa" and layer > 0:
+            blocks.append(("adc-readout", {"columns": fan_in}, 1, layer, "backward"))
+        if algorithm == "dfa" and layer < last:
+            blocks.append(("adc-readout", {"columns": fan_out}, 1, layer, "feedback"))
         if algorithm in ("ttv2", "c-ttv2", "agad"):
             overrides = {"mode": algorithm, "in_size": fan_in, "out_size": fan_out, "h_bits": config.h_bits}
-            blocks.append(("transfer-controller", overrides, 1, layer))
+            blocks.append(("transfer-controller", overrides, 1, layer, ""))
         if algorithm in ("c-ttv2", "agad"):
-            blocks.append(("chopper", {"lines": fan_in}, 1, layer))
+            blocks.append(("chopper", {"lines": fan_in}, 1, layer, ""))
         if algorithm == "sbe":
-            blocks.append(("sbe-unit", {"rows": fan_in, "cols": fan_out}, 1, layer))
+            blocks.append(("sbe-unit", {"rows": fan_in, "cols": fan_out}, 1, layer, ""))
     return blocks
 
 
@@ -103,7 +118,7 @@ def _block_energy_pJ(
 
 
 def _workload_options(
-    block: tuple[str, dict[str, Any], int, int], config: EstimateConfig, base: FlowOptions, cycles: int
+    block: Block, config: EstimateConfig, base: FlowOptions, cycles: int
 ) -> FlowOptions | None:
     """Flow options whose activity is the recorded training workload of this block, or None."""
     import dataclasses
@@ -112,7 +127,7 @@ def _workload_options(
     from pulsetrain.synth.activity import ActivityStimulus
     from pulsetrain.synth.tools import cache_root
 
-    name, overrides, _count, layer = block
+    name, overrides, _count, layer, reads = block
     if not config.workload_activity:
         return None
     if name == "pulse-generator":
@@ -158,13 +173,20 @@ def _workload_options(
 
         from pulsetrain.config import apply_overrides
 
-        # the only recorded column ADC codes are the transfer reads of a TTv2-family run: other algorithms
-        # borrow those of TTv2 on the same network (labelled so in the source)
-        tt_family = config.algorithm.value in ("ttv2", "c-ttv2", "agad")
-        transfers = workload.record_transfers(config.network, config.algorithm.value if tt_family else "ttv2")
+        # the ADC codes of the algorithm's own reads in a training run, at the block's resolution
+        recorded_reads = workload.record_read_codes(config.network, config.algorithm.value)
+        codes = {
+            "forward": recorded_reads.forward,
+            "backward": recorded_reads.backward,
+            "feedback": recorded_reads.feedback,
+        }[reads]
+        if layer >= len(codes) or not len(codes[layer]):
+            return None
         block_config = apply_overrides(get_block(name).default_config(), overrides)
-        ports = workload.adc_readout_workload(block_config, transfers, layer)
-        source = f"column ADC codes of the transfer reads of {transfers.source}"
+        ports = workload.adc_readout_workload_of_codes(
+            block_config, list(codes[layer]), recorded_reads.full_scale
+        )
+        source = f"ADC codes of the {reads} reads of layer {layer} in {recorded_reads.source}"
     elif name == "schedule-controller":
         ports, source = workload.schedule_controller_workload(cycles), "one start per sample"
     else:
@@ -176,7 +198,7 @@ def _workload_options(
 
 def _cost_block(
     result: DigitalPeriphery,
-    block: tuple[str, dict[str, Any], int, int],
+    block: Block,
     config: EstimateConfig,
     tech: Technology,
     timing: tuple[dict[str, float], float, int],
@@ -186,9 +208,11 @@ def _cost_block(
     from pulsetrain.synth.blocks import block_design
     from pulsetrain.synth.flows import FlowOptions, Target
 
-    name, overrides, count, layer = block
+    name, overrides, count, layer, reads = block
     busy_ns, total_ns, cycles = timing
     label = f"{name}({', '.join(f'{k}={v}' for k, v in overrides.items())})"
+    if reads:
+        label += f" [{reads} reads of layer {layer}]"
     if name not in BLOCKS:
         result.detail[label] = {"status": "not in the RTL registry: not costed"}
         result.unavailable["digital"] = f"{label} is not in the RTL registry"
@@ -259,7 +283,7 @@ def digital_periphery(
         "(pulse generators: the codes of a real run; transfer controllers: its updates and column reads; "
         "choppers: the update signs and transfer reads; SBE units: the streamed vectors; schedule "
         "controller: one start per sample; ADC readouts, listed but not added: comparator answers "
-        "converting the column codes of a run's transfer reads), the "
+        "converting the ADC codes of the run's own forward, backward and feedback reads), the "
         "random-input figure as the other end of the range; leakage over the whole sample, dynamic power "
         + (
             "only in the phases each block works in (clock gating assumed)"

@@ -8,8 +8,9 @@ The estimate is per training sample and per epoch, split into
     SAR ADCs shared by ``columns_per_adc`` lines, costed by :mod:`pulsetrain.synth.converters` (Murmann's
     survey or NeuroSim's fit, with the range of the figure of merit); conversion time ``bits + 1`` cycles.
 ``drivers``
-    line drivers with their pulse-width input DACs: the line and the driver's output charged to the read
-    or write voltage per driven line, plus one DAC conversion per driven row of a read.
+    line drivers and their pulse-width input DACs: the line and the driver's output charged to the read
+    or write voltage per driven line, plus one DAC conversion per driven row of a read (ISAAC's DAC power
+    times the time its output is on, one cycle to the read window: :func:`.converters.dac_energy_pJ`).
 ``pulses``
     the update pulses themselves: the device's write energy per coincidence (or the resistive stand-in
     ``V_w² · G · t_w`` plus ``(V_w/2)² · G · t_w`` per half-selected device); counts from a training run
@@ -260,9 +261,13 @@ def _read(
         times * outputs,
         converters.adc_energy_pJ(tech, bits, column_resistance),
     )
-    drive = converters.line_drive_energy_pJ(tech, cols, array.read_voltage_V) + tech.driver.dac_energy_pJ
+    drive = converters.line_drive_energy_pJ(tech, cols, array.read_voltage_V)
+    spent += ledger.spend("drivers", f"layer {layer} {label} read: row drives", times * rows, drive)
     spent += ledger.spend(
-        "drivers", f"layer {layer} {label} read: row drives with input DAC", times * rows, drive
+        "drivers",
+        f"layer {layer} {label} read: input DAC conversions",
+        times * rows,
+        converters.dac_energy_pJ(tech, config.input_activity),
     )
     ledger.read_energy[label] = ledger.read_energy.get(label, 0.0) + spent
 
@@ -274,6 +279,7 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
     bits = config.adc_bits or tech.adc.bits
     adc_area = converters.adc_area_um2(tech, bits)
     driver_area = converters.driver_area_um2(tech)
+    dac_area = converters.dac_area_um2(tech)
     k = tech.adc.columns_per_adc
     output_layer = config.network[-1]
     cell = tech.array.cell_area_um2
@@ -287,12 +293,10 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
             math.ceil(fan_out / k) + transposed * math.ceil(fan_in / k),
             adc_area,
         )
-        ledger.place(
-            "drivers",
-            f"layer {index}: line drivers",
-            (fan_in + fan_out) * (2 if _tt_family(config) else 1),
-            driver_area,
-        )
+        lines = (fan_in + fan_out) * (2 if _tt_family(config) else 1)
+        ledger.place("drivers", f"layer {index}: line drivers", lines, driver_area)
+        # one pulse-width input DAC per driven line (a line is read from one side or the other)
+        ledger.place("drivers", f"layer {index}: input DACs", lines, dac_area)
         _read(ledger, config, tech, (fan_in, fan_out, fan_out), 1.0, "forward", index)
         if algorithm is Algorithm.DFA:
             if index < len(config.layers) - 1:
@@ -301,6 +305,9 @@ def _arrays_and_reads(ledger: _Ledger, config: EstimateConfig, tech: Technology)
                 ledger.place("adcs", f"layer {index}: feedback ADCs", math.ceil(fan_out / k), adc_area)
                 ledger.place(
                     "drivers", f"layer {index}: feedback drivers", fan_out + output_layer, driver_area
+                )
+                ledger.place(
+                    "drivers", f"layer {index}: feedback input DACs", fan_out + output_layer, dac_area
                 )
                 _read(ledger, config, tech, (output_layer, fan_out, fan_out), 1.0, "feedback", index)
         elif index > 0:
@@ -411,17 +418,35 @@ def _movement(ledger: _Ledger, config: EstimateConfig, tech: Technology) -> floa
 # --------------------------------------------------------------------------------------------------
 
 
+#: what no estimate of a fully connected network costs, and why (:attr:`Estimate.not_costed`).
+NOT_COSTED: dict[str, str] = {
+    "activation functions, their derivatives and the output error": (
+        "no block of the RTL registry computes them (the model does)"
+    ),
+    "activations and errors held from the forward and backward passes until the update": (
+        "no memory for them is costed (the pulse generators receive them as codes)"
+    ),
+    "off-chip memory and the training data's input (DRAM, I/O)": "not modelled",
+    "clock tree and power distribution": "no clock tree is built (synthesis without place and route)",
+}
+
+
 def _digital(
-    ledger: _Ledger, config: EstimateConfig, tech: Technology, latency: Latency, notes: list[str]
+    ledger: _Ledger,
+    config: EstimateConfig,
+    tech: Technology,
+    latency: Latency,
+    notes: list[str],
+    not_costed: dict[str, str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The digital periphery's terms; (detail per block, unavailable categories)."""
     if not config.use_synthesis:
-        notes.append("digital periphery not costed (use_synthesis = false)")
+        not_costed["digital"] = "synthesis not used (use_synthesis = false)"
         return {}, {}
     try:
         from pulsetrain.synth.digital import digital_periphery
     except ImportError as error:
-        notes.append(f"digital periphery not costed: {error}")
+        not_costed["digital"] = f"the synthesis flows cannot be imported ({error})"
         return {}, {}
     result = digital_periphery(config, tech, latency.busy_ns, latency.total_ns, latency.cycles)
     ledger.energy.extend(result.energy_terms)
@@ -443,7 +468,13 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         notes.append(f"tile hop {hop_um:.3g} um: the side of one tile's analog area (derived)")
     latency = latency_breakdown(config, tech)
     notes.extend(latency.notes)
-    detail, unavailable = _digital(ledger, config, tech, latency, notes)
+    not_costed = dict(NOT_COSTED)
+    if not any(t.category == "buffers" for t in ledger.energy):
+        not_costed["buffers"] = (
+            f"{config.algorithm.value} keeps no H, references or vectors; the activations and errors held "
+            "until the update are listed apart"
+        )
+    detail, unavailable = _digital(ledger, config, tech, latency, notes, not_costed)
     unverified = tuple(tech.unverified())
     if unverified:
         notes.append(
@@ -471,6 +502,7 @@ def estimate(config: EstimateConfig, pulse_counts: PulseCounts | None = None) ->
         read_energy_pJ=ledger.read_energy,
         unavailable=unavailable,
         unverified=unverified,
+        not_costed=not_costed,
     )
 
 

@@ -175,10 +175,10 @@ class FlowOptions:
             # the SRAM model's figures enter by content: a changed table must not reuse a stale report
             from pulsetrain.synth.technology import load_technology
 
-            values = load_technology(self.sram_technology).values
-            kept["sram_table_sha256"] = hashlib.sha256(
-                json.dumps(values, sort_keys=True, default=str).encode()
-            ).hexdigest()
+            # (only the values the SRAM model reads: a change elsewhere in the table keeps the report)
+            values = load_technology(self.sram_technology).sram_model_values()
+            kept["sram_model"] = values
+            del kept["sram_technology"]
         if "activity" in kept:
             # the recorded workload enters by its content digest, not by where its file lies
             kept["activity"] = {
@@ -379,7 +379,7 @@ def _run_flow(
     elif cut and memories:
         notes.append(
             f"{len(memories)} memories ({sum(m.bits for m in memories)} bits) cut out of the netlist and "
-            f"costed as single-port SRAM macros from the SRAM model of {options.sram_technology} at "
+            f"costed as single-port SRAM macros from the technology table's SRAM model at "
             f"{ASIC_NODE_NM[target]:g} nm"
         )
     return result, notes, memories

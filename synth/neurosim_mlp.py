@@ -66,9 +66,14 @@ def _find(printed: dict[str, float], *words: str) -> float | None:
     return None
 
 
-def _forward(ours: Estimate, category: str) -> float:
-    """Our energy of the forward reads in ``category`` (pJ per sample)."""
-    return sum(t.value for t in ours.energy_terms if t.category == category and "forward read" in t.what)
+def _forward(ours: Estimate, *categories: str) -> tuple[float, float, float]:
+    """Our energy of the forward reads in ``categories`` with the ends of its range (pJ per sample)."""
+    terms = [t for t in ours.energy_terms if t.category in categories and "forward read" in t.what]
+    return (
+        sum(t.value for t in terms),
+        sum(t.bounds[0] for t in terms),
+        sum(t.bounds[1] for t in terms),
+    )
 
 
 def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -84,7 +89,7 @@ def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list
     forward_ns = sum(timing.read_cycles(fo) for _, fo in ours_layers(network)) * tech.digital.cycle_ns
     movement = next(t for t in ours.energy_terms if t.category == "movement")
     forward_bits = sum(network) * 8  # the forward half of the bits moved per sample
-    table: list[tuple[str, str, tuple[str, ...], float | None, str]] = [
+    table: list[tuple[str, str, tuple[str, ...], float | tuple[float, float, float] | None, str]] = [
         ("CIM arrays", "um^2", ("CIM",), ours.area_um2["arrays"], _WHY["arrays"]),
         ("ADCs", "um^2", ("Total ADC",), ours.area_um2["adcs"], _WHY["adc_area"]),
         ("accumulation circuits", "um^2", ("Total Accumulation",), None, _WHY["accumulation"]),
@@ -101,7 +106,7 @@ def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list
             "synaptic array without ADC (cells, lines, drivers)",
             "pJ per sample",
             ("Synaptic Array w/o ADC", "readDynamicEnergy"),
-            _forward(ours, "arrays") + _forward(ours, "drivers"),
+            _forward(ours, "arrays", "drivers"),
             _WHY["array"],
         ),
         (
@@ -129,8 +134,9 @@ def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list
         ),
     ]
     rows = []
-    for component, unit, words, mine, why in table:
+    for component, unit, words, figure, why in table:
         neurosim = _find(printed, *words)
+        mine, low, high = figure if isinstance(figure, tuple) else (figure, figure, figure)
         ratio = mine / neurosim if neurosim and mine is not None else None
         rows.append(
             {
@@ -138,6 +144,8 @@ def comparison_rows(printed: dict[str, float], settings: dict[str, Any]) -> list
                 "unit": unit,
                 "neurosim": neurosim,
                 "ours": mine,
+                "ours_low": low,
+                "ours_high": high,
                 "ratio": ratio,
                 "why": why,
             }
@@ -202,13 +210,24 @@ def write_table(rows: list[dict[str, Any]], settings: dict[str, Any], path: Path
             "`python -m pulsetrain.synth.neurosim_mlp`."
         ),
         "",
-        "| component | unit | NeuroSim | ours | ratio (ours / NeuroSim) | why |",
-        "|---|---|---|---|---|---|",
+        (
+            "Ours, range: the ends of our figure over its uncertain inputs (the input DAC's on-time, one "
+            "cycle to the read window; the converter's figure of merit, NeuroSim's fit to the best and "
+            "median SAR designs of Murmann's survey at 20-32 nm); `-` where our figure has none."
+        ),
+        "",
+        "| component | unit | NeuroSim | ours | ours, range | ratio (ours / NeuroSim) | ratio, range | why |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        span = ratio_span = "-"
+        if r["ours"] is not None and r["ours_low"] != r["ours_high"]:
+            span = f"{r['ours_low']:.4g}..{r['ours_high']:.4g}"
+            if r["neurosim"]:
+                ratio_span = f"{r['ours_low'] / r['neurosim']:.3g}..{r['ours_high'] / r['neurosim']:.3g}"
         lines.append(
-            f"| {r['component']} | {r['unit']} | {number(r['neurosim'])} | {number(r['ours'])} | "
-            f"{number(r['ratio'])} | {r['why']} |"
+            f"| {r['component']} | {r['unit']} | {number(r['neurosim'])} | {number(r['ours'])} | {span} | "
+            f"{number(r['ratio'])} | {ratio_span} | {r['why']} |"
         )
     path.write_text("\n".join(lines) + "\n")
 

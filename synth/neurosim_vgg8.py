@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pulsetrain.synth.conv_estimate import ConvEstimateConfig, conv_estimate
-from pulsetrain.synth.terms import Estimate
+from pulsetrain.synth.terms import CATEGORIES, Estimate
 
 __all__ = ["NEUROSIM_VGG8_PRINTED", "VGG8_IMAGES_PER_EPOCH", "main", "vgg8_comparison"]
 
@@ -61,14 +61,37 @@ def _ours_vgg8() -> Estimate:
     )
 
 
-def _part(ours: Estimate, category: str, words: tuple[str, ...]) -> float:
-    """Energy per image of the terms of ``category`` whose description holds any of ``words`` (pJ)."""
-    return sum(
-        t.value for t in ours.energy_terms if t.category == category and any(w in t.what for w in words)
+#: a figure of ours with the low and high ends of its range (pJ, µm², ns).
+_Figure = tuple[float, float, float]
+
+#: selects energy terms: (category, words of which the description holds one; empty: every term).
+_Selector = tuple[str, tuple[str, ...]]
+
+
+def _sum(ours: Estimate, *selectors: _Selector) -> _Figure:
+    """Energy per image of the terms any selector picks, with the ends of its range (pJ)."""
+
+    def picked(category: str, what: str) -> bool:
+        return any(category == c and (not words or any(w in what for w in words)) for c, words in selectors)
+
+    terms = [t for t in ours.energy_terms if picked(t.category, t.what)]
+    return (
+        sum(t.value for t in terms),
+        sum(t.bounds[0] for t in terms),
+        sum(t.bounds[1] for t in terms),
     )
 
 
-_Row = tuple[str, str, float, float, str]
+def _certain(value: float) -> _Figure:
+    """A figure without an uncertain input in our model (areas, latencies)."""
+    return value, value, value
+
+
+def _scaled(figure: _Figure, factor: float) -> _Figure:
+    return figure[0] * factor, figure[1] * factor, figure[2] * factor
+
+
+_Row = tuple[str, str, float, _Figure, str]
 
 
 def _area_rows(ours: Estimate) -> list[_Row]:
@@ -79,7 +102,7 @@ def _area_rows(ours: Estimate) -> list[_Row]:
             "CIM array area (forward + activation gradient)",
             "um^2",
             printed["cim_array_area_um2"],
-            ours.area_um2["arrays"],
+            _certain(ours.area_um2["arrays"]),
             (
                 "equal by construction of the cell (16F^2 at 32 nm, both sides); the 1360 subarrays are now "
                 "computed by synth/mapping.py from NeuroSim's floorplan rules, and its tiles and "
@@ -91,7 +114,7 @@ def _area_rows(ours: Estimate) -> list[_Row]:
             "ADC area",
             "um^2",
             printed["adc_area_um2"],
-            ours.area_um2["adcs"],
+            _certain(ours.area_um2["adcs"]),
             (
                 "same converter count (16 forward + 16 transposed per subarray, 1360 subarrays); "
                 "ours is a 5-bit "
@@ -106,7 +129,7 @@ def _area_rows(ours: Estimate) -> list[_Row]:
             "chip area",
             "um^2",
             printed["chip_area_um2"],
-            ours.total_area_um2,
+            _certain(ours.total_area_um2),
             (
                 "ours: arrays, ADCs and line drivers only; NeuroSim adds accumulation (7.6 mm^2), other "
                 "periphery and buffers (8.8 mm^2), weight-gradient unit (10.7 mm^2) and "
@@ -122,12 +145,16 @@ def _energy_rows(ours: Estimate) -> list[_Row]:
     per_image = 1.0 / VGG8_IMAGES_PER_EPOCH
     energy = ours.energy_per_sample_pJ
     reads = ("forward", "backward")
+    everything = tuple((c, ()) for c in CATEGORIES)
+    update: tuple[_Selector, ...] = (("pulses", ()), ("drivers", ("update",)))
+    total = _sum(ours, *everything)
+    updates = _sum(ours, *update)
     return [
         (
             "energy per image, total",
             "uJ",
             printed["total_energy_pJ"] * per_image * 1e-6,
-            ours.total_energy_per_sample_pJ * 1e-6,
+            _scaled(total, 1e-6),
             (
                 "different work: ours pulses one rank-1 update per kernel position of every image "
                 "(SGD at batch "
@@ -144,7 +171,7 @@ def _energy_rows(ours: Estimate) -> list[_Row]:
             (printed["total_energy_pJ"] - printed["dram_energy_pJ"] - printed["weight_gradient_energy_pJ"])
             * per_image
             * 1e-6,
-            (ours.total_energy_per_sample_pJ - energy["pulses"] - _part(ours, "drivers", ("update",))) * 1e-6,
+            _scaled((total[0] - updates[0], total[1] - updates[1], total[2] - updates[2]), 1e-6),
             (
                 "the parts both model, reads and data movement (our update pulses left out, NeuroSim's "
                 "weight-update write is 3.4 nJ): see the ADC and array rows"
@@ -154,7 +181,7 @@ def _energy_rows(ours: Estimate) -> list[_Row]:
             "ADC energy per image",
             "uJ",
             printed["adc_energy_pJ"] * per_image * 1e-6,
-            energy["adcs"] * 1e-6,
+            _scaled(_sum(ours, ("adcs", ())), 1e-6),
             (
                 "NeuroSim reads the 8-bit activations bit-serially (wl_activate 8: 8 conversions "
                 "per subarray "
@@ -168,7 +195,7 @@ def _energy_rows(ours: Estimate) -> list[_Row]:
             "array read energy per image (cells, lines, drivers)",
             "uJ",
             printed["array_energy_pJ"] * per_image * 1e-6,
-            (energy["arrays"] + _part(ours, "drivers", reads)) * 1e-6,
+            _scaled(_sum(ours, ("arrays", ()), ("drivers", reads)), 1e-6),
             (
                 "ours: every cell of every read at half the full-scale input for the whole 10 ns read at the "
                 "mean "
@@ -182,7 +209,7 @@ def _energy_rows(ours: Estimate) -> list[_Row]:
             "weight-update energy per image",
             "uJ",
             printed["weight_update_energy_pJ"] * per_image * 1e-6,
-            (energy["pulses"] + _part(ours, "drivers", ("update",))) * 1e-6,
+            _scaled(updates, 1e-6),
             (
                 "ours: V x BL x R x C x p^2 expected coincidences per layer (one update per kernel position, "
                 "BL 31, p 0.1) at V_w^2 G t_w = 4.4 pJ plus half-selected cells; NeuroSim: one "
@@ -201,7 +228,7 @@ def _latency_rows(ours: Estimate) -> list[_Row]:
             "latency per epoch",
             "s",
             printed["total_latency_ns"] * 1e-9,
-            ours.latency_per_epoch_ms * 1e-3,
+            _certain(ours.latency_per_epoch_ms * 1e-3),
             (
                 "close by accident: ours is "
                 f"{ours.latency_per_sample_ns['pulses'] / ours.total_latency_per_sample_ns:.0%} update pulse "
@@ -213,9 +240,11 @@ def _latency_rows(ours: Estimate) -> list[_Row]:
             "read latency per epoch (ADC + array)",
             "s",
             (printed["adc_latency_ns"] + printed["array_latency_ns"]) * 1e-9,
-            (ours.latency_per_sample_ns["adcs"] + ours.latency_per_sample_ns["arrays"])
-            * VGG8_IMAGES_PER_EPOCH
-            * 1e-9,
+            _certain(
+                (ours.latency_per_sample_ns["adcs"] + ours.latency_per_sample_ns["arrays"])
+                * VGG8_IMAGES_PER_EPOCH
+                * 1e-9
+            ),
             (
                 "same duplication (NeuroSim's speed-up); NeuroSim pipelines the 8 bit-serial cycles "
                 "per vector "
@@ -227,17 +256,22 @@ def _latency_rows(ours: Estimate) -> list[_Row]:
 
 
 def vgg8_comparison() -> list[dict[str, Any]]:
-    """(quantity, unit, NeuroSim, ours, ratio, why) rows, per image unless the unit says otherwise."""
+    """(quantity, unit, NeuroSim, ours, ours low / high, ratio, why) rows, per image unless the unit says
+    otherwise; ``low`` and ``high`` are the ends of our figure over the uncertain inputs (the DAC's
+    on-time, the converter's figure of merit), equal to ``ours`` where the figure has none."""
     ours = _ours_vgg8()
     rows = []
     for quantity, unit, neurosim, mine, why in _area_rows(ours) + _energy_rows(ours) + _latency_rows(ours):
+        value, low, high = mine
         rows.append(
             {
                 "quantity": quantity,
                 "unit": unit,
                 "neurosim": neurosim,
-                "ours": mine,
-                "ratio": mine / neurosim if neurosim else None,
+                "ours": value,
+                "ours_low": low,
+                "ours_high": high,
+                "ratio": value / neurosim if neurosim else None,
                 "why": why,
             }
         )
@@ -259,8 +293,6 @@ def _lenet5_rows() -> list[tuple[str, Estimate]]:
 
 def write_results(path: Path) -> None:
     """Both tables as Markdown."""
-    from pulsetrain.synth.terms import CATEGORIES
-
     ours = _ours_vgg8()
     lines = [
         "# Convolutional networks: VGG-8 against NeuroSim's printed run, and LeNet-5",
@@ -270,7 +302,7 @@ def write_results(path: Path) -> None:
             "`synth/mapping.py` "
             "(NeuroSim V2.1's floorplan rules); every read, conversion and pulse is a term of "
             "`synth/conv_estimate.py` (analog SGD, one pulsed update per kernel position, BL 31, firing "
-            "probability 0.1 assumed; digital periphery, pooling, buffers and DRAM not costed)."
+            "probability 0.1 assumed; what is not costed is listed under the LeNet-5 table)."
         ),
         "",
         "## VGG-8 / CIFAR-10 training, per image (50,000 per epoch)",
@@ -286,14 +318,27 @@ def write_results(path: Path) -> None:
             f"{', '.join(map(str, NEUROSIM_VGG8_FLOORPLAN['speed_up']))})."
         ),
         "",
-        "| quantity | unit | NeuroSim | ours | ratio (ours / NeuroSim) | why |",
-        "|---|---|---|---|---|---|",
+        (
+            "Ours, range: the ends of our figure over its uncertain inputs, the input DAC's on-time (one "
+            "cycle to the read window) and the converter's figure of merit (NeuroSim's fit to the best and "
+            "median SAR designs of Murmann's survey at 20-32 nm, `synth/converters.py`); `-` where our "
+            "figure has no uncertain input. The assumed firing probability (0.1) of the update pulses is "
+            "not in the range."
+        ),
+        "",
+        "| quantity | unit | NeuroSim | ours | ours, range | ratio (ours / NeuroSim) | ratio, range | why |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in vgg8_comparison():
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3g}"
+        if r["ours_low"] == r["ours_high"]:
+            span = ratio_span = "-"
+        else:
+            span = f"{r['ours_low']:.4g}..{r['ours_high']:.4g}"
+            ratio_span = f"{r['ours_low'] / r['neurosim']:.3g}..{r['ours_high'] / r['neurosim']:.3g}"
         lines.append(
-            f"| {r['quantity']} | {r['unit']} | {r['neurosim']:.4g} | {r['ours']:.4g} | {ratio} | "
-            f"{r['why']} |"
+            f"| {r['quantity']} | {r['unit']} | {r['neurosim']:.4g} | {r['ours']:.4g} | {span} | {ratio} | "
+            f"{ratio_span} | {r['why']} |"
         )
     lines += [
         "",
@@ -315,12 +360,19 @@ def write_results(path: Path) -> None:
         high = sum(hi for _, hi in result.energy_range_pJ.values())
         lines.append(
             f"| {technology} | {result.config['subarrays_reserved']} | "
-            + " | ".join(f"{energy[c]:.4g}" for c in CATEGORIES)
+            + " | ".join(result.category_text(c, energy[c]) for c in CATEGORIES)
             + f" | {result.total_energy_per_sample_pJ * 1e-3:.4g} | {low * 1e-3:.4g}-{high * 1e-3:.4g} | "
             f"{result.total_latency_per_sample_ns * 1e-3:.4g} | {result.energy_per_epoch_uJ * 1e-6:.4g} | "
             f"{result.latency_per_epoch_ms * 1e-3:.4g} |"
         )
-    lines += ["", "Notes (LeNet-5 on neurosim_v21): " + "; ".join(_lenet5_rows()[0][1].notes)]
+    lenet = _lenet5_rows()[0][1]
+    lines += [
+        "",
+        "Not costed (LeNet-5 and VGG-8): "
+        + "; ".join(f"{what} ({why})" for what, why in lenet.not_costed.items()),
+        "",
+        "Notes (LeNet-5 on neurosim_v21): " + "; ".join(lenet.notes),
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -134,16 +134,20 @@ def _per_bit_fJ(macro: SramMacro) -> float:
     return macro.read_energy_pJ * 1e3 / macro.word_bits
 
 
+def _line_through(short: tuple[float, float], tall: tuple[float, float]) -> tuple[float, float]:
+    """``(intercept, slope)`` of the line through two points ``(x, y)``."""
+    slope = (tall[1] - short[1]) / (tall[0] - short[0])
+    return short[1] - slope * short[0], slope
+
+
 def energy_fit_fJ_per_bit() -> tuple[float, float]:
     """``(e0, e1)``: read energy per bit accessed = ``e0 + e1 * words`` (fJ, fJ per word) at 45 nm, 1.0 V."""
-    slope = (_per_bit_fJ(_TALL) - _per_bit_fJ(_SHORT)) / (_TALL.words - _SHORT.words)
-    return _per_bit_fJ(_SHORT) - slope * _SHORT.words, slope
+    return _line_through((_SHORT.words, _per_bit_fJ(_SHORT)), (_TALL.words, _per_bit_fJ(_TALL)))
 
 
 def area_fit_um2() -> tuple[float, float]:
     """``(a0, a1)``: macro area = ``a0 + a1 * bits`` (µm², µm² per bit) at 45 nm."""
-    slope = (_TALL.area_um2 - _SHORT.area_um2) / (_TALL.bits - _SHORT.bits)
-    return _SHORT.area_um2 - slope * _SHORT.bits, slope
+    return _line_through((_SHORT.bits, _SHORT.area_um2), (_TALL.bits, _TALL.area_um2))
 
 
 def _node_nm(tech: Technology) -> float:

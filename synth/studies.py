@@ -146,10 +146,12 @@ def write_digital_activity(rows: list[dict[str, Any]], path: Path) -> None:
             "transfer read and the flip after it; for the SBE units the vectors the model's SBE streamed in "
             "a 100-sample run (batch 1), quantized to the unit's 8-bit input codes and fed through its "
             "stream at its own pace. ADC readouts are listed, not counted (their SAR logic is inside the "
-            "converter figure, survey model or NeuroSim's SAR fit): their recorded workload is the "
-            "comparator answers that convert the column ADC codes of the transfer reads of a TTv2-family "
-            "run (the algorithm's own for the TTv2 family, TTv2's on the same network for the others), "
-            "offset binary on the unsigned converter. Regenerate with `python -m pulsetrain.synth.studies`."
+            "converter figure, survey model or NeuroSim's SAR fit; no logic counted twice): one readout per "
+            "read (each layer's forward read, the transposed read of the layers after the first for the BP "
+            "family, the read of each feedback tile B_l for DFA), and its recorded workload is the "
+            "comparator answers that convert the ADC codes of those reads in a 100-sample training run of "
+            "the algorithm (9-bit model ADC codes at the readout's resolution, offset binary on the "
+            "unsigned converter; SBE at batch 1). Regenerate with `python -m pulsetrain.synth.studies`."
         ),
         "",
         (

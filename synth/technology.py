@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pulsetrain.config import ConfigError
 
 __all__ = [
+    "SRAM_MODEL_KEYS",
     "TECH_DIR",
     "AdcModel",
     "AdcTechnology",
@@ -39,6 +40,21 @@ TECH_DIR = Path(__file__).resolve().parent / "tech"
 
 #: words in a citation that mark a figure as not checked against a source.
 _UNVERIFIED_MARKS = ("assumption", "not verified", "not from a source", "secondary")
+
+
+#: the entries the SRAM model (:meth:`Technology.sram_area_um2`, :meth:`Technology.sram_access_energy_pJ`)
+#: reads; the synthesis flows cost their cut-out memories with it, so these and only these enter their cache
+#: key (``digital.node_nm`` is read only when no node is passed; the flows pass their own).
+SRAM_MODEL_KEYS: tuple[str, ...] = (
+    "array.wire_cap_fF_per_um",
+    "digital.node_nm",
+    "digital.vdd_V",
+    "sram.access_energy_pJ_per_bit",
+    "sram.array_efficiency",
+    "sram.cell_area_F2",
+    "sram.cell_height_F",
+    "sram.cell_width_F",
+)
 
 
 class AdcModel(enum.Enum):
@@ -190,9 +206,14 @@ class DriverTechnology:
     switching_ratio: float
     #: capacitance of one line driver's output stage (fF), charged with the line.
     driver_cap_fF: float = 0.0
-    #: energy of one input conversion of the pulse-width DAC (pJ per row per read).
-    dac_energy_pJ: float = 0.0
-    #: area of one line driver with its pulse-width DAC (µm²); 0: two minimum transistors.
+    #: power of one input DAC while its output is on (µW); the energy of a conversion is this times the
+    #: time it is on (:func:`pulsetrain.synth.converters.dac_energy_pJ`).
+    dac_power_uW: float = 0.0
+    #: area of one input DAC at ``dac_node_nm`` (µm²).
+    dac_area_um2: float = 0.0
+    #: node of ``dac_area_um2`` (nm); the area is scaled by the square of the node ratio. 0: no scaling.
+    dac_node_nm: float = 0.0
+    #: area of one line driver without its DAC (µm²); 0: two minimum transistors.
     driver_area_um2: float = 0.0
 
 
@@ -319,6 +340,17 @@ class Technology:
     def feature_size_um(self) -> float:
         """The array's feature size F (µm)."""
         return self.array.feature_size_um
+
+    def sram_model_values(self) -> dict[str, float]:
+        """``section.key -> value`` of every entry the SRAM model reads (:data:`SRAM_MODEL_KEYS`), defaults
+        included: what a synthesis cache key must hold so that a changed figure cannot reuse a stale report
+        and a change elsewhere in the table does not discard a valid one."""
+        sections = {"array": self.array, "digital": self.digital, "sram": self.sram}
+        values = {}
+        for key in SRAM_MODEL_KEYS:
+            section, name = key.split(".")
+            values[key] = float(getattr(sections[section], name))
+        return values
 
     def sram_area_um2(self, bits: int, node_nm: float | None = None) -> float:
         """Area of an SRAM macro of ``bits`` bits: cells at ``sram.cell_area_F2`` over the array efficiency.

@@ -2,7 +2,8 @@
 
 Every energy and area of an estimate is a :class:`Term`, so that each category is the sum of its terms and
 each term can be checked against the table it came from; a category that could not be costed is NaN here
-and ``None`` in JSON, never zero.
+and ``None`` in JSON, never zero; what the estimate leaves out on purpose is listed in
+:attr:`Estimate.not_costed`, so that a 0 on a page is never silent.
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ class Estimate:
     unavailable: dict[str, str] = field(default_factory=dict)
     #: technology entries whose source says assumption / not verified.
     unverified: tuple[str, ...] = ()
+    #: what the estimate does not cost -> why. A key that names a category (``digital``) marks that
+    #: category's 0 as "not costed", not as a measured zero; the pages print it so.
+    not_costed: dict[str, str] = field(default_factory=dict)
+
+    def category_text(self, category: str, value: float, digits: int = 4, *, area: bool = False) -> str:
+        """A table cell for ``category`` (its energy, or its area with ``area``): ``unavailable``,
+        ``not costed`` or the figure."""
+        if category in self.unavailable:
+            return "unavailable"
+        terms = self.area_terms if area else self.energy_terms
+        if category in self.not_costed and not any(t.category == category for t in terms):
+            return "not costed"
+        return f"{value:.{digits}g}"
 
     @property
     def area_um2(self) -> dict[str, float]:

@@ -24,11 +24,13 @@ in training:
     codes, fed through the ``samples`` stream at the unit's own pace.
 
 ``adc-readout``
-    the column ADC codes of the transfer reads of a TTv2-family run (the only column codes recorded; the
-    other algorithms borrow TTv2's on the same network), converted once closed loop against ideal
-    comparators; the start strobes and comparator answers of every cycle are the stimulus. The block is
-    listed with this figure but not added to the sums: its SAR logic is inside the converter figure
-    (the survey's converters and NeuroSim's SAR fit are whole converters).
+    the ADC codes of the algorithm's own reads in a training run (:func:`record_read_codes`: every
+    forward read, the transposed reads of the BP family, the reads of DFA's feedback tiles), each
+    readout fed the codes of the reads it converts, at its own resolution, converted once closed loop
+    against ideal comparators; the start strobes and comparator answers of every cycle are the stimulus.
+    (The TTv2 family's transfer reads also pass the forward readout; its workload holds the forward
+    reads only.) The block is listed with this figure but not added to the sums: its SAR logic is inside
+    the converter figure (the survey's converters and NeuroSim's SAR fit are whole converters).
 The recorded network has no bias line (``network.bias = false``) so that its layers match the estimator's
 ``64-32-10`` lines one to one.
 """
@@ -48,11 +50,15 @@ from numpy.typing import NDArray
 from pulsetrain.results import write_atomic
 
 __all__ = [
+    "RecordedReads",
     "RecordedSbeSamples",
     "RecordedTransfers",
     "RecordedUpdates",
     "chopper_workload",
+    "adc_readout_workload",
+    "adc_readout_workload_of_codes",
     "pulse_generator_workload",
+    "record_read_codes",
     "record_sbe_samples",
     "record_transfers",
     "record_updates",
@@ -490,23 +496,39 @@ def sbe_unit_cycles_per_sample(network: tuple[int, ...], layer: int) -> float:
 def adc_readout_workload(
     config: Any, recorded: RecordedTransfers, layer: int
 ) -> dict[str, NDArray[np.int64]]:
-    """Per-cycle inputs of an ADC readout converting ``REPLAYED_UPDATES`` recorded column reads.
+    """Per-cycle inputs of an ADC readout converting ``REPLAYED_UPDATES`` recorded transfer reads.
 
     The codes are those of the transfer reads of a recorded TTv2-family run (one code per output line of
     the layer, signed, ``transfer.adc_bits`` wide), put on the unsigned converter in offset binary
-    (signed 0 at mid-scale) and clipped to its range. The block runs once, closed loop, in Amaranth's
-    simulator against ideal comparators (analog level = the code: ``level >= trial code``); the ``start``
-    strobes, comparator answers and ``results.ready`` of every cycle are what is recorded. Replayed open
-    loop, those inputs drive the deterministic block through the same trial codes again.
+    (signed 0 at mid-scale) and clipped to its range; see :func:`adc_readout_workload_of_codes`.
+    """
+    reads = [codes for codes in recorded.events[layer] if codes is not None]
+    return adc_readout_workload_of_codes(config, reads)
+
+
+def adc_readout_workload_of_codes(
+    config: Any, reads: list[NDArray[np.int64]], model_full_scale: int = 0
+) -> dict[str, NDArray[np.int64]]:
+    """Per-cycle inputs of an ADC readout converting ``REPLAYED_UPDATES`` of ``reads`` (signed codes).
+
+    With ``model_full_scale`` (the recording ADC's largest code) each code is first converted to the
+    block's own resolution (the same analog level: ``code x (2^(adc_bits - 1) - 1) / model_full_scale``,
+    rounded); else it is taken as it is. The codes go onto the unsigned converter in offset binary (signed
+    0 at mid-scale), clipped to its range. The block runs once, closed loop, in Amaranth's simulator
+    against ideal comparators (analog level = the code: ``level >= trial code``); the ``start`` strobes,
+    comparator answers and ``results.ready`` of every cycle are what is recorded. Replayed open loop,
+    those inputs drive the deterministic block through the same trial codes again.
     """
     from amaranth.sim import Simulator
     from pulsetrain.rtl.adc_readout import AdcReadout
 
-    reads = [codes for codes in recorded.events[layer] if codes is not None]
     chosen = np.linspace(0, len(reads) - 1, min(REPLAYED_UPDATES, len(reads))).astype(int)
     mid = 1 << (config.adc_bits - 1)
+    scale = (mid - 1) / model_full_scale if model_full_scale > 0 else 1.0
     levels = [
-        np.clip(np.resize(reads[i], config.columns) + mid, 0, config.full_scale_code).astype(int)
+        np.clip(np.rint(np.resize(reads[i], config.columns) * scale) + mid, 0, config.full_scale_code).astype(
+            int
+        )
         for i in (chosen if reads else [])
     ]
     block = AdcReadout(config)
@@ -541,3 +563,118 @@ def adc_readout_workload(
         "comparator": np.array(answers, dtype=np.int64),
         "results.ready": np.ones(len(start), dtype=np.int64),
     }
+
+
+@dataclass(frozen=True)
+class RecordedReads:
+    """The ADC codes of every forward, backward and feedback read of a training run, per layer."""
+
+    #: per layer: (reads, fan_out) codes of the forward reads.
+    forward: tuple[NDArray[np.int64], ...]
+    #: per layer: (reads, fan_in) codes of the backward (transposed) reads; (0, fan_in) where none.
+    backward: tuple[NDArray[np.int64], ...]
+    #: per hidden layer (DFA with analog feedback): (reads, fan_out) codes of the reads of ``B_l``.
+    feedback: tuple[NDArray[np.int64], ...]
+    #: largest code of the recording ADC (``2^(io.adc_bits - 1) - 1``).
+    full_scale: int
+    #: what was run.
+    source: str
+
+
+class _RecordingAdc:
+    """The model's ADC (``rint(value / lsb)``, the same arithmetic as :meth:`Tile._read`), keeping the first
+    ``limit`` codes of each direction: the training reads (the accuracy passes come after them)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.codes: dict[bool, list[NDArray[np.int64]]] = {False: [], True: []}
+
+    def convert(self, transpose: bool, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
+        values *= 1.0 / lsb
+        np.rint(values, out=values)
+        kept = self.codes[transpose]
+        for row in values[: max(self.limit - len(kept), 0)]:
+            kept.append(row.astype(np.int64))
+        return values
+
+
+@functools.cache
+def record_read_codes(
+    network: tuple[int, ...], algorithm: str, samples: int = 100, seed: int = 0
+) -> RecordedReads:
+    """Train ``network`` with ``algorithm`` (batch 1) on the digits and keep the ADC codes of its reads.
+
+    Every tile created in the run reads through a recording ADC that converts as the model does (the
+    training is unchanged: the tile's ``read_adc`` seam, :class:`~pulsetrain.model.periphery.ReadAdc`).
+    A layer's tile is the first of its shape that was read forward (the TTv2 family's first array); DFA's
+    feedback tiles ``B_l`` (``fan_out x n_out``, created after the layers) are the other tiles read
+    forward.
+    """
+    import dataclasses
+
+    from pulsetrain.model import tile as tile_module
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+
+    tiles: list[tuple[Any, _RecordingAdc]] = []
+
+    def attach(tile: Any) -> None:
+        recorder = _RecordingAdc(samples)
+        tile.read_adc = recorder
+        tiles.append((tile, recorder))
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    config = TrainConfig(
+        algo=algorithm, epochs=1, seed=seed, network=NetworkConfig(hidden=tuple(network[1:-1]), bias=False)
+    )
+    tile_module.TILE_OBSERVERS.append(attach)
+    try:
+        train(config, data=subset)
+    finally:
+        tile_module.TILE_OBSERVERS.remove(attach)
+    if not tiles or tiles[0][0].forward_io.adc_bits is None:
+        raise RuntimeError(f"the {algorithm} run read through no ADC: no read codes to record")
+    full_scale = (1 << (tiles[0][0].forward_io.adc_bits - 1)) - 1
+    used: set[int] = set()
+
+    def codes(rows: list[NDArray[np.int64]], width: int) -> NDArray[np.int64]:
+        return np.array(rows, dtype=np.int64).reshape(len(rows), width)
+
+    forward, backward = [], []
+    for fan_in, fan_out in zip(network[:-1], network[1:], strict=True):
+        index = next(
+            (
+                i
+                for i, (t, r) in enumerate(tiles)
+                if i not in used and (t.out_size, t.in_size) == (fan_out, fan_in) and r.codes[False]
+            ),
+            None,
+        )
+        if index is None:
+            raise RuntimeError(f"the {algorithm} run read no {fan_out}x{fan_in} tile forward")
+        used.add(index)
+        recorder = tiles[index][1]
+        forward.append(codes(recorder.codes[False], fan_out))
+        backward.append(codes(recorder.codes[True], fan_in))
+    feedback = []
+    for fan_out in network[1:-1] if algorithm == "dfa" else ():
+        index = next(
+            (
+                i
+                for i, (t, r) in enumerate(tiles)
+                if i not in used and (t.out_size, t.in_size) == (fan_out, network[-1]) and r.codes[False]
+            ),
+            None,
+        )
+        if index is not None:  # digital feedback (dfa.feedback = digital) reads no tile
+            used.add(index)
+            feedback.append(codes(tiles[index][1].codes[False], fan_out))
+    return RecordedReads(
+        forward=tuple(forward),
+        backward=tuple(backward),
+        feedback=tuple(feedback),
+        full_scale=full_scale,
+        source=f"model training, {algorithm}, {'-'.join(map(str, network))} no bias, digits, seed {seed}",
+    )

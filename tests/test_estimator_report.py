@@ -18,7 +18,7 @@ def test_the_cost_part_labels_every_unverified_technology_figure_not_verified_he
     outcome = assemble_cost(["sgd"], [], "rpu_45nm", [data])
     table = next(t for t in outcome.section.tables if t.header == ["technology figure", "status"])
     listed = {row[0]: row[1] for row in table.rows}
-    assert set(listed) == set(data["unverified"]) and "driver.dac_energy_pJ" in listed
+    assert set(listed) == set(data["unverified"]) and "driver.dac_power_uW" in listed
     assert all(status.startswith("not verified here") for status in listed.values())
     assert "adc.walden_fom_low_fJ" not in listed, "a figure read off the ADC survey is verified"
 
@@ -31,7 +31,7 @@ def test_the_estimate_command_prints_the_unverified_entries() -> None:
     done = CliRunner().invoke(main, ["estimate", "--algo", "sgd", "--no-synthesis"])
     assert done.exit_code == 0, done.output
     line = next(line for line in done.output.splitlines() if line.startswith("not verified here"))
-    assert "adc.enob_loss_bits" in line and "driver.dac_energy_pJ" in line
+    assert "adc.enob_loss_bits" in line and "driver.dac_power_uW" in line
 
 
 def test_the_cost_table_shows_the_recorded_digital_energy_beside_the_random_bound(
@@ -78,3 +78,20 @@ def test_the_cost_table_shows_the_recorded_digital_energy_beside_the_random_boun
     assert row["digital pJ (recorded activity)"] == f"{data['energy_per_sample_pJ']['digital']:.4g}"
     assert row["digital pJ (random-activity bound)"] == f"{bound:.4g}"
     assert bound > data["energy_per_sample_pJ"]["digital"], "the fixed random figure is 3x the recorded one"
+
+
+def test_the_page_and_the_command_list_what_the_estimate_does_not_cost() -> None:
+    from click.testing import CliRunner
+
+    from pulsetrain.cli import main
+    from pulsetrain.report.cost import assemble_cost
+
+    data = _plain_estimate()
+    outcome = assemble_cost(["sgd"], [], "rpu_45nm", [data])
+    table = next(t for t in outcome.section.tables if t.header == ["not costed", "why", "algorithms"])
+    assert {row[0] for row in table.rows} == set(data["not_costed"]) and "digital" in data["not_costed"]
+    done = CliRunner().invoke(main, ["estimate", "--algo", "sgd", "--no-synthesis"])
+    assert done.exit_code == 0, done.output
+    assert "not costed: digital: synthesis not used" in done.output
+    rows = [line for line in done.output.splitlines() if "sgd" in line and "│" in line]
+    assert len(rows) == 2 and all("not costed" in row for row in rows), "energy and area: not costed, not 0"

@@ -78,12 +78,13 @@ def assert_same(tiles: tuple[Tile, Tile]) -> None:
     assert compiled.pulse_source.rng.bit_generator.state == reference.pulse_source.rng.bit_generator.state  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "lists"])
+@pytest.mark.parametrize("path", ["streamed", "fused", "lists"])
 @pytest.mark.parametrize("name", list(DEVICES))
 def test_kernels_write_what_the_numpy_path_writes(
-    monkeypatch: pytest.MonkeyPatch, name: str, fused: bool
+    monkeypatch: pytest.MonkeyPatch, name: str, path: str
 ) -> None:
-    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0 if fused else 2**62)
+    monkeypatch.setattr(pulsed_update, "STREAMED", path == "streamed")
+    monkeypatch.setattr(pulsed_update, "FUSED_FROM", 0 if path == "fused" else 2**62)
     tiles = tile_pair(9, 13, DEVICES[name])
     rng = np.random.default_rng(4)
     for lr in (0.05, 0.5):
@@ -195,3 +196,94 @@ def test_large_reads_keep_their_numbers(monkeypatch: pytest.MonkeyPatch) -> None
     np.testing.assert_array_equal(large[0], small[0])
     np.testing.assert_array_equal(large[1], small[1])
     assert tiles[0].rng.bit_generator.state == tiles[1].rng.bit_generator.state
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_streamed_draws_are_numpys_draws(seed: int) -> None:
+    # 2 M normals reach the ziggurat's wedges and its tail (about 1 in 3600 draws) many times
+    compiled, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+    state = pulse_kernels.generator_state(compiled)
+    assert state is not None
+    normals, uniforms = np.empty(2_000_000), np.empty(1001)
+    pulse_kernels.stream_normal(state, normals)
+    pulse_kernels.stream_uniform(state, uniforms)
+    np.testing.assert_array_equal(normals, reference.standard_normal(2_000_000))
+    np.testing.assert_array_equal(uniforms, reference.random(1001))
+    assert np.sum(np.abs(normals) > 3.6541528853610088) > 100  # the tail's start: r of the ziggurat
+    assert compiled.bit_generator.state == reference.bit_generator.state
+    assert compiled.random() == reference.random()  # NumPy goes on from where the kernel stopped
+
+
+def test_only_pcg64_generators_are_streamed() -> None:
+    assert pulse_kernels.generator_state(np.random.Generator(np.random.Philox(0))) is None
+    assert pulse_kernels.generator_state(np.random.Generator(np.random.PCG64DXSM(0))) is None
+
+
+def test_one_generator_for_both_streams_is_not_streamed() -> None:
+    tile, _ = tile_pair(9, 13, DEVICES["constant-step"])
+    tile.rng = tile.pulse_source.rng  # type: ignore[attr-defined]
+    assert pulsed_update.TileKernels.of(tile).streams(tile) is None
+
+
+def test_tiles_that_cannot_stream_take_the_other_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled, reference = tile_pair(9, 13, DEVICES["constant-step"])
+    for tile in (compiled, reference):
+        tile.rng = np.random.Generator(np.random.PCG64DXSM(11))
+    assert pulsed_update.TileKernels.of(compiled).streams(compiled) is None
+    rng = np.random.default_rng(12)
+    update_both(
+        monkeypatch, (compiled, reference), rng.uniform(-1, 1, (20, 13)), rng.normal(0, 0.5, (20, 9)), 0.3
+    )
+    assert compiled.total_pulses > 0
+    assert_same((compiled, reference))
+
+
+@pytest.mark.parametrize("name", ["soft-bounds-multiplicative", "soft-bounds-additive", "linear-step"])
+def test_streamed_linear_step_without_a_table_in_small_rounds(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # no expm1 table (as for a 512 x 512 array), rounds of one row, trains packed three samples at a time
+    monkeypatch.setattr(pulsed_update, "MAX_EXPM1_TABLE_BYTES", 0)
+    monkeypatch.setattr(pulsed_update, "LINEAR_ENTRIES", 1)
+    monkeypatch.setattr(pulsed_update, "TRAIN_SAMPLES", 3)
+    tiles = tile_pair(9, 13, DEVICES[name])
+    rng = np.random.default_rng(13)
+    for lr in (0.05, 0.5):
+        x = rng.uniform(-1, 1, size=(20, 13))
+        x[:, 4] = 0.0
+        update_both(monkeypatch, tiles, x, rng.normal(0, 0.5, size=(20, 9)), lr)
+    assert tiles[0].total_pulses > 0
+    assert_same(tiles)
+
+
+def _train_digits(algo: str, device: str) -> tuple[Any, Any, Any]:
+    from pulsetrain.model.algorithms import create_algorithm
+    from pulsetrain.model.data import load_digits_split
+    from pulsetrain.model.network import layer_sizes
+    from pulsetrain.model.training import resolve_train_config
+
+    data = load_digits_split()
+    config = resolve_train_config(sets=[f"algo={algo}", f"device.kind={device}"])
+    sizes = layer_sizes(data.n_features, config.network.hidden, data.n_classes)
+    algorithm = create_algorithm(config, sizes, np.random.SeedSequence(0))
+    for index in np.random.default_rng(0).permutation(data.x_train.shape[0])[:150]:
+        algorithm.train_batch(data.x_train[index : index + 1], data.y_train[index : index + 1])
+    return algorithm.weights_digest(), algorithm.predict(data.x_test[:50]), algorithm.pulse_counts()
+
+
+@pytest.mark.parametrize("device", ["soft-bounds", "constant-step"])
+@pytest.mark.parametrize("algo", ["sgd", "c-ttv2", "agad"])
+def test_training_matches_with_the_streamed_and_read_kernels_off(
+    monkeypatch: pytest.MonkeyPatch, algo: str, device: str
+) -> None:
+    from pulsetrain.model import read_kernels
+
+    streamed = _train_digits(algo, device)
+    with monkeypatch.context() as patch:
+        patch.setattr(pulsed_update, "STREAMED", False)
+        patch.setattr(read_kernels, "AVAILABLE", False)
+        reference = _train_digits(algo, device)
+    assert streamed[0] == reference[0]  # every weight, bit for bit
+    # the predictions read every tile through its noisy periphery: the generators were left alike
+    np.testing.assert_array_equal(streamed[1], reference[1])
+    assert streamed[2] == reference[2]

@@ -109,6 +109,24 @@ def test_vgg8_update_pulses_are_one_rank_one_update_per_kernel_position() -> Non
     assert sum(t.value for t in terms) == pytest.approx(coincidences * full, rel=1e-12)
 
 
+def test_vgg8_input_dacs_are_every_driven_input_times_dac_power_times_its_on_time() -> None:
+    table = _table("neurosim_vgg8_2020")
+    result = conv_estimate(ConvEstimateConfig(network="vgg8", technology="neurosim_vgg8_2020"))
+    # one conversion per input of every read: R forward, C backward from the second layer on
+    inputs = sum(
+        l.vectors * (l.matrix_rows + (l.out_channels if i else 0))
+        for i, l in enumerate(network_layers("vgg8"))
+    )
+    # 3.897 uW on for half of the 10 ns read (input activity 0.5)
+    per = table["driver"]["dac_power_uW"] * 1e-6 * 0.5 * table["array"]["read_pulse_ns"] * 1e-9 * 1e12
+    terms = [t for t in result.energy_terms if "DAC" in t.what]
+    assert sum(t.count for t in terms) == inputs
+    assert sum(t.value for t in terms) == pytest.approx(inputs * per, rel=1e-12)
+    # area: two lines per subarray row and column, one DAC each, 0.167 um^2 at 32 nm (no scaling)
+    dac_area = [t for t in result.area_terms if "DAC" in t.what]
+    assert sum(t.value for t in dac_area) == pytest.approx(1360 * 256 * 0.167, rel=1e-12)
+
+
 def test_vgg8_comparison_holds_the_printed_figures_per_image() -> None:
     rows = {r["quantity"]: r for r in vgg8_comparison()}
     # manual Fig. 34: 1.1946e14 pJ per epoch of 50,000 images = 2.39 mJ per image; ADC 71.3 uJ; 177 s
@@ -146,3 +164,26 @@ def test_the_committed_conv_table_is_what_the_code_writes(tmp_path: Path) -> Non
     fresh = tmp_path / "conv.md"
     write_results(fresh)
     assert fresh.read_text() == (RESULTS / "conv_estimates.md").read_text()
+
+
+def test_vgg8_comparison_range_is_the_sum_of_the_terms_ranges() -> None:
+    table = _table("neurosim_vgg8_2020")
+    adc = table["adc"]
+    steps = 2 ** (adc["bits"] - adc["enob_loss_bits"])
+    low = max(adc["walden_fom_low_fJ"] * 1e-3 * steps, adc["energy_floor_pJ"])
+    high = max(adc["walden_fom_high_fJ"] * 1e-3 * steps, adc["energy_floor_pJ"])
+    result = conv_estimate(ConvEstimateConfig(network="vgg8", technology="neurosim_vgg8_2020"))
+    terms = [t for t in result.energy_terms if t.category == "adcs"]
+    rows = {r["quantity"]: r for r in vgg8_comparison()}
+    row = rows["ADC energy per image"]
+    assert row["ours_low"] == pytest.approx(sum(t.count * min(t.per_unit, low) for t in terms) * 1e-6)
+    assert row["ours_high"] == pytest.approx(sum(t.count * max(t.per_unit, high) for t in terms) * 1e-6)
+    for r in rows.values():
+        assert r["ours_low"] <= r["ours"] * (1 + 1e-12) and r["ours"] <= r["ours_high"] * (1 + 1e-12)
+    assert rows["chip area"]["ours_low"] == rows["chip area"]["ours_high"], "an area has no uncertain input"
+
+
+def test_conv_estimates_list_what_they_do_not_cost() -> None:
+    result = conv_estimate(ConvEstimateConfig(network="lenet5", technology="neurosim_v21"))
+    assert {"digital", "buffers"} <= set(result.not_costed)
+    assert result.category_text("digital", 0.0) == "not costed"

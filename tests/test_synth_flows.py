@@ -18,6 +18,7 @@ from pulsetrain.synth.flows import (
     cache_key_material,
     synthesize,
 )
+from pulsetrain.synth.technology import SRAM_MODEL_KEYS
 from pulsetrain.synth.tools import cache_root, have_sta
 
 pytestmark = pytest.mark.synth
@@ -337,3 +338,74 @@ def test_a_changed_sram_table_changes_the_cache_key(tmp_path: Path) -> None:
 
     assert key(same) != key(changed)
     assert key(same) == key(tmp_path / "same.toml")
+
+
+def _table_with(key: str, value: float) -> object:
+    """rpu_45nm with one entry changed (typed record, no file)."""
+    from pulsetrain.synth.technology import load_technology, technology_from_values
+
+    tech = load_technology("rpu_45nm")
+    values = dict(tech.values, **{key: value})
+    sources = dict(tech.sources, **{key: tech.sources.get(key, "test")})
+    return technology_from_values(tech.name, tech.description, values, sources, tech.path)
+
+
+def _perturbed(tech: object, key: str) -> float:
+    from pulsetrain.synth.technology import Technology
+
+    assert isinstance(tech, Technology)
+    section, name = key.split(".")
+    current = getattr(getattr(tech, section), name)
+    return 1 if isinstance(current, int) and current == 0 else current * 2 + 1
+
+
+def _sram_model(tech: object) -> tuple[float, ...]:
+    from pulsetrain.synth.technology import Technology
+
+    assert isinstance(tech, Technology)
+    # the calls the flows make (their own node) and the estimate's (the table's node)
+    return (
+        tech.sram_area_um2(4096),
+        tech.sram_area_um2(4096, node_nm=45),
+        tech.sram_access_energy_pJ(32, 128),
+        tech.sram_access_energy_pJ(32, 128, node_nm=45),
+    )
+
+
+def test_every_value_outside_the_sram_model_keys_leaves_the_sram_model_unchanged() -> None:
+    from pulsetrain.synth.technology import load_technology
+
+    tech = load_technology("rpu_45nm")
+    base = _sram_model(tech)
+    numeric = [k for k, v in tech.values.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    assert len(numeric) > 30
+    for key in numeric:
+        changed = _sram_model(_table_with(key, _perturbed(tech, key)))
+        if key in SRAM_MODEL_KEYS:
+            assert changed != base, f"{key} is listed as an SRAM-model value but changes nothing"
+        else:
+            assert changed == base, f"{key} changes the SRAM model but is not in SRAM_MODEL_KEYS"
+
+
+@pytest.mark.parametrize("key", ["adc.walden_fom_fJ", "array.g_on_S", "driver.driver_cap_fF"])
+def test_a_value_the_sram_model_does_not_read_keeps_the_cache_key(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pulsetrain.synth.technology as technology
+
+    options = FlowOptions(target=Target.NANGATE45)
+    before = cache_key_material("rtl", options, _TOOLS)
+    changed = _table_with(key, _perturbed(technology.load_technology("rpu_45nm"), key))
+    monkeypatch.setattr(technology, "load_technology", lambda _name: changed)
+    assert cache_key_material("rtl", options, _TOOLS) == before
+
+
+@pytest.mark.parametrize("key", SRAM_MODEL_KEYS)
+def test_each_sram_model_value_changes_the_cache_key(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulsetrain.synth.technology as technology
+
+    options = FlowOptions(target=Target.NANGATE45)
+    before = cache_key_material("rtl", options, _TOOLS)
+    changed = _table_with(key, _perturbed(technology.load_technology("rpu_45nm"), key))
+    monkeypatch.setattr(technology, "load_technology", lambda _name: changed)
+    assert cache_key_material("rtl", options, _TOOLS) != before

@@ -35,6 +35,25 @@ def test_rows_hold_ours_over_neurosim(tmp_path: Path) -> None:
     assert all(r["why"] for r in rows)
 
 
+def test_the_ranges_are_the_sums_of_the_forward_read_terms_ranges() -> None:
+    from pulsetrain.synth.estimator import EstimateConfig, estimate
+
+    settings = {"network": [64, 512, 10], "updates_per_epoch": 1797}
+    rows = {r["component"]: r for r in neurosim_mlp.comparison_rows({}, settings)}
+    ours = estimate(EstimateConfig(network=(64, 512, 10), technology="neurosim_v21", use_synthesis=False))
+    forward = [t for t in ours.energy_terms if "forward read" in t.what]
+    adc = [t for t in forward if t.category == "adcs"]
+    array = [t for t in forward if t.category in ("arrays", "drivers")]
+    assert rows["ADC conversions"]["ours_low"] == pytest.approx(sum(t.bounds[0] for t in adc))
+    assert rows["ADC conversions"]["ours_high"] == pytest.approx(sum(t.bounds[1] for t in adc))
+    assert rows["ADC conversions"]["ours_high"] > 2 * rows["ADC conversions"]["ours"]
+    row = rows["synaptic array without ADC (cells, lines, drivers)"]
+    assert (row["ours_low"], row["ours_high"]) == pytest.approx(
+        (sum(t.bounds[0] for t in array), sum(t.bounds[1] for t in array))
+    )
+    assert rows["CIM arrays"]["ours_low"] == rows["CIM arrays"]["ours_high"] == rows["CIM arrays"]["ours"]
+
+
 def test_the_committed_table_is_what_the_stored_output_gives(tmp_path: Path) -> None:
     results = neurosim_mlp.RESULTS
     if not (results / "neurosim_mlp_output.txt").is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from pulsetrain.synth import workload
@@ -118,18 +120,11 @@ def test_the_sbe_latency_is_measured_on_the_rtl_not_assumed() -> None:
     assert any(f"{measured:.0f} cycles, simulated on the SBE unit RTL" in note for note in result.notes)
 
 
-def test_an_adc_readout_replays_comparator_answers_that_convert_the_recorded_codes() -> None:
+def _delivered(config: Any, ports: dict[str, Any]) -> list[tuple[int, int]]:
+    """(column, code) of every result the ADC readout delivers, replaying ``ports`` open loop."""
     from amaranth.sim import Simulator
     from pulsetrain.rtl.adc_readout import AdcReadout
 
-    from pulsetrain.periphery.adc import AdcReadoutConfig
-
-    config = AdcReadoutConfig(columns=10, columns_per_adc=4, adc_bits=4)
-    reads = (np.array([-8, -3, 0, 1, 7, 2, -1, 5, -6, 3]), np.array([0, 1, 2, 3, 4, 5, 6, 7, -8, 9]))
-    recorded = workload.RecordedTransfers(events=((None, reads[0], None, reads[1]),), source="hand-made")
-    ports = workload.adc_readout_workload(config, recorded, 0)
-    assert int(ports["start"].sum()) == 2  # one readout per recorded read
-    # replayed open loop (no comparator model), the block must deliver the reads in offset binary
     block = AdcReadout(config)
     delivered: list[tuple[int, int]] = []
 
@@ -148,7 +143,72 @@ def test_an_adc_readout_replays_comparator_answers_that_convert_the_recorded_cod
     simulator.add_clock(1e-8)
     simulator.add_testbench(testbench)
     simulator.run()
+    return delivered
+
+
+def test_an_adc_readout_replays_comparator_answers_that_convert_the_recorded_codes() -> None:
+
+    from pulsetrain.periphery.adc import AdcReadoutConfig
+
+    config = AdcReadoutConfig(columns=10, columns_per_adc=4, adc_bits=4)
+    reads = (np.array([-8, -3, 0, 1, 7, 2, -1, 5, -6, 3]), np.array([0, 1, 2, 3, 4, 5, 6, 7, -8, 9]))
+    recorded = workload.RecordedTransfers(events=((None, reads[0], None, reads[1]),), source="hand-made")
+    ports = workload.adc_readout_workload(config, recorded, 0)
+    assert int(ports["start"].sum()) == 2  # one readout per recorded read
+    # replayed open loop (no comparator model), the block must deliver the reads in offset binary
+    delivered = _delivered(config, ports)
     expected = [np.clip(read + 8, 0, 15) for read in reads]
     assert len(delivered) == 2 * config.columns
     for index, (column, code) in enumerate(delivered):
         assert code == expected[index // config.columns][column], (index, column)
+
+
+def test_every_read_of_a_run_is_recorded_per_layer_and_direction() -> None:
+    reads = workload.record_read_codes((64, 32, 10), "sgd", 20)
+    assert [f.shape for f in reads.forward] == [(20, 32), (20, 10)]
+    # BP reads the second layer transposed (32 codes); the first layer's transposed read is skipped
+    assert [b.shape for b in reads.backward] == [(0, 64), (20, 32)] and reads.feedback == ()
+    assert reads.full_scale == 255  # the model's 9-bit ADC
+    assert all(np.abs(f).max() <= 255 and np.abs(f).max() > 0 for f in reads.forward)
+
+
+def test_dfa_records_the_reads_of_its_feedback_tiles_instead_of_backward_reads() -> None:
+    reads = workload.record_read_codes((64, 32, 10), "dfa", 20)
+    assert [f.shape for f in reads.feedback] == [(20, 32)]
+    assert all(b.shape[0] == 0 for b in reads.backward)
+
+
+def test_recording_the_reads_leaves_the_training_unchanged() -> None:
+    import dataclasses
+
+    from pulsetrain.model import tile as tile_module
+    from pulsetrain.model.data import Dataset, load_dataset
+    from pulsetrain.model.network import NetworkConfig
+    from pulsetrain.model.training import TrainConfig, train
+
+    data = load_dataset(Dataset.DIGITS)
+    subset = dataclasses.replace(data, x_train=data.x_train[:20], y_train=data.y_train[:20])
+    config = TrainConfig(algo="sgd", epochs=1, seed=0, network=NetworkConfig(hidden=(32,), bias=False))
+    plain = train(config, data=subset)["weights_sha256"]
+
+    def attach(tile: object) -> None:
+        tile.read_adc = workload._RecordingAdc(20)  # type: ignore[attr-defined]
+
+    tile_module.TILE_OBSERVERS.append(attach)
+    try:
+        recorded = train(config, data=subset)["weights_sha256"]
+    finally:
+        tile_module.TILE_OBSERVERS.remove(attach)
+    assert recorded == plain
+
+
+def test_read_codes_are_converted_at_the_readouts_own_resolution() -> None:
+    from pulsetrain.periphery.adc import AdcReadoutConfig
+
+    config = AdcReadoutConfig(columns=4, columns_per_adc=4, adc_bits=4)
+    # full scale of the 9-bit model ADC (255) is full scale of the 4-bit readout (7): offset binary 15, 1
+    codes = [np.array([255, -255, 0, 128])]
+    ports = workload.adc_readout_workload_of_codes(config, codes, model_full_scale=255)
+    assert int(ports["start"].sum()) == 1
+    # 128 / 255 of full scale is 3.5 -> 4 codes of 7 above mid-scale
+    assert sorted(_delivered(config, ports)) == [(0, 15), (1, 1), (2, 8), (3, 12)]

@@ -281,7 +281,20 @@ def _tables(estimates: list[dict[str, Any]], numbers: Mapping[str, CostNumbers])
         ["algorithm", "estimator notes (assumptions and sources)"],
         [[r["algorithm"], "; ".join(r.get("notes", ())) or "-"] for r in estimates],
     )
-    return [costs, notes, _unverified_table(estimates)]
+    return [costs, notes, _not_costed_table(estimates), _unverified_table(estimates)]
+
+
+def _not_costed_table(estimates: list[dict[str, Any]]) -> Table:
+    """What the estimates leave out on purpose, and why: a 0 on this page is never a silent one."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for r in estimates:
+        for what, why in (r.get("not_costed") or {}).items():
+            rows.setdefault((what, why), []).append(r["algorithm"])
+    return Table(
+        ["not costed", "why", "algorithms"],
+        [[what, why, ", ".join(algorithms)] for (what, why), algorithms in rows.items()]
+        or [["-", "every part of the periphery is costed", "-"]],
+    )
 
 
 def _unverified_table(estimates: list[dict[str, Any]]) -> Table:
