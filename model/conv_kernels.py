@@ -65,6 +65,8 @@ if AVAILABLE:
         """``numba.njit`` with the on-disk cache (compiled once per machine, not per process)."""
         return numba.njit(cache=True, nogil=True)(function)
 
+    from pulsetrain.model.pulse_kernels import _next_double, _next_normal
+
     @_jit
     def unfold_rows(images, kernel, bias):  # type: ignore[no-untyped-def]
         """:func:`~pulsetrain.model.conv.unfold` of ``images`` (B, C, H, W), with a bias column of ones
@@ -118,17 +120,21 @@ if AVAILABLE:
                 out[b, k] = value
 
     @_jit
-    def finish_read(out, rng, noise, out_bound, adc, inverse_adc, gain, abs_max, scale):  # type: ignore[no-untyped-def]
+    def finish_read(out, state, noise, out_bound, adc, inverse_adc, gain, abs_max, scale):  # type: ignore[no-untyped-def]
         """The ADC side of ``Tile._read`` on the product ``out`` (in place): read noise ``0 + σ ξ`` drawn
-        from ``rng`` in C order (when ``noise > 0``), saturation at ``±out_bound``, the ADC's
-        ``rint(v / adc)`` (when ``adc > 0``), and the digital gain (``scale[b] gain[j]`` with ``abs_max``,
-        else ``gain[j]``; ``gain`` already holds ``gain * adc`` when the ADC quantizes)."""
+        from the tile's PCG64 ``state`` (:func:`~pulsetrain.model.pulse_kernels.generator_state`, stepped
+        in place as NumPy's ``normal`` would) in C order (when ``noise > 0``), saturation at
+        ``±out_bound``, the ADC's ``rint(v / adc)`` (when ``adc > 0``), and the digital gain (``scale[b]
+        gain[j]`` with ``abs_max``, else ``gain[j]``; ``gain`` already holds ``gain * adc`` when the ADC
+        quantizes)."""
         batch, size = out.shape
+        low, high, increment_low, increment_high = state[0], state[1], state[2], state[3]
         for b in range(batch):
             for j in range(size):
                 value = out[b, j]
                 if noise > 0.0:
-                    value += 0.0 + noise * rng.standard_normal()
+                    low, high, normal = _next_normal(low, high, increment_low, increment_high)
+                    value += 0.0 + noise * normal
                 if value > out_bound:
                     value = out_bound
                 if value < -out_bound:
@@ -138,6 +144,7 @@ if AVAILABLE:
                     value = np.rint(value)
                 value *= scale[b] * gain[j] if abs_max else gain[j]
                 out[b, j] = value
+        state[0], state[1] = low, high
 
     @_jit
     def finish_read_quiet(out, out_bound, adc, inverse_adc, gain, abs_max, scale):  # type: ignore[no-untyped-def]
@@ -289,6 +296,9 @@ def read_rows(tile: Any, inputs: FloatArray, transpose: bool) -> FloatArray:
     else:
         io, gain = tile.forward_io, tile.output_scale
     constants = tile._io_constants(io, gain)
+    state = pulse_kernels.generator_state(tile.rng) if io.out_noise > 0.0 else None
+    if io.out_noise > 0.0 and state is None:
+        return tile._read(inputs, transpose, io, gain)  # type: ignore[no-any-return]  # not a PCG64
     batch = inputs.shape[0]
     scaled = np.empty(inputs.shape)
     scale = np.ones(batch)
@@ -305,7 +315,7 @@ def read_rows(tile: Any, inputs: FloatArray, transpose: bool) -> FloatArray:
         adc, factor = 0.0, gain
     if io.out_noise > 0.0:
         finish_read(
-            out, tile.rng, io.out_noise, io.out_bound, adc, constants.inverse_adc_lsb, factor, abs_max, scale
+            out, state, io.out_noise, io.out_bound, adc, constants.inverse_adc_lsb, factor, abs_max, scale
         )
     else:
         finish_read_quiet(out, io.out_bound, adc, constants.inverse_adc_lsb, factor, abs_max, scale)
@@ -493,11 +503,11 @@ if AVAILABLE:
     @_jit
     def tiki_taka_patches(  # type: ignore[no-untyped-def]
         x_rows, quotients, uniform,
-        a_rng, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
+        a_state, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
         fast_lr, dw_min, desired_bl, bl_management, update_management,
         read_noise, read_bound, adc_lsb, ideal_divisor,
-        c_rng, c_g, c_pulses, c_table, c_expm1s, c_linear, c_noisy, c_mult_noise,
-        p_rng, h, mean, reference, in_signs, out_signs, has_reference, switched, held_reads, counters,
+        c_state, c_g, c_pulses, c_table, c_expm1s, c_linear, c_noisy, c_mult_noise,
+        p_state, h, mean, reference, in_signs, out_signs, has_reference, switched, held_reads, counters,
         transfer_every, n_reads, agad, uses_in, uses_out, regular_period, in_chop_prob, out_chop_prob,
         reads_held, h_low, h_high, mean_weight, transfer_lr, threshold, max_pulses, momentum, forget, cap,
     ):  # fmt: skip
@@ -526,6 +536,10 @@ if AVAILABLE:
         column_reads = 0
         flipped = False
         drawn = 0
+        # the generators' PCG64 states, stepped in registers and written back at the end
+        a_low, a_high, a_inc_low, a_inc_high = a_state[0], a_state[1], a_state[2], a_state[3]
+        c_low, c_high, c_inc_low, c_inc_high = c_state[0], c_state[1], c_state[2], c_state[3]
+        p_low, p_high, p_inc_low, p_inc_high = p_state[0], p_state[1], p_state[2], p_state[3]
         for p in range(x_rows.shape[0]):
             # ---- the chopped update of A: lines = [x, d] / [in_signs, -(out_signs * scale)]
             x_max = 0.0
@@ -588,7 +602,9 @@ if AVAILABLE:
                         count = np.int64(pair_counts[a])
                         n = np.float32(count) * (x_signs[a] * d_sign)
                         device = j * n_x + active_x[a]
-                        normal = a_rng.standard_normal() if a_noisy else 0.0
+                        normal = 0.0
+                        if a_noisy:
+                            a_low, a_high, normal = _next_normal(a_low, a_high, a_inc_low, a_inc_high)
                         up = 1 if n > 0 else 0
                         if a_linear:
                             a_g[device] = _linear_step(
@@ -617,7 +633,7 @@ if AVAILABLE:
                     if has_a_reference:
                         stored = stored - a_reference[j * in_size + column]
                     if read_noise > 0.0:
-                        value = a_rng.standard_normal()
+                        a_low, a_high, value = _next_normal(a_low, a_high, a_inc_low, a_inc_high)
                         value *= read_noise
                         value += stored
                     else:
@@ -687,7 +703,9 @@ if AVAILABLE:
                             if pulses != 0.0:
                                 # ---- the pulses into C's column (Tile.apply_column_pulses), row order
                                 device = j * in_size + column
-                                normal = c_rng.standard_normal() if c_noisy else 0.0
+                                normal = 0.0
+                                if c_noisy:
+                                    c_low, c_high, normal = _next_normal(c_low, c_high, c_inc_low, c_inc_high)
                                 up = 1 if pulses > 0.0 else 0
                                 magnitude = abs(pulses)
                                 if c_linear:
@@ -712,7 +730,8 @@ if AVAILABLE:
                     if regular_period > 0:
                         flip = counters[2] % regular_period == regular_period - 1
                     else:
-                        flip = p_rng.random() < in_chop_prob
+                        p_low, p_high, uniform_flip = _next_double(p_low, p_high, p_inc_low, p_inc_high)
+                        flip = uniform_flip < in_chop_prob
                     if flip:
                         in_signs[column] = -in_signs[column]
                         switched[column] = True
@@ -720,11 +739,15 @@ if AVAILABLE:
                 if column == in_size - 1:
                     if uses_out:
                         for j in range(n_d):
-                            if p_rng.random() < out_chop_prob:
+                            p_low, p_high, uniform_flip = _next_double(p_low, p_high, p_inc_low, p_inc_high)
+                            if uniform_flip < out_chop_prob:
                                 out_signs[j] = -out_signs[j]
                                 flipped = True
                     counters[2] += 1
                 column_reads += 1
+        a_state[0], a_state[1] = a_low, a_high
+        c_state[0], c_state[1] = c_low, c_high
+        p_state[0], p_state[1] = p_low, p_high
         return column_reads, flipped
 
 
@@ -773,7 +796,12 @@ class CompiledLayerLoop:
             table = pulsed_update.expm1_table(slow.devices, slow.update_config.desired_bl)
             if table is None or table.shape[2] < layer.periphery.config.max_pulses_per_transfer:
                 return False  # C's counts beyond the table take NumPy's expm1 in the Python loop
-        return True
+        # the loop steps the PCG64 states of A's, C's and the periphery's generators in place: three
+        # distinct PCG64 generators (one stepped through two views would lose draws)
+        generators = (fast.rng, slow.rng, layer.periphery._rng)
+        if len({id(generator.bit_generator) for generator in generators}) < len(generators):
+            return False
+        return all(pulse_kernels.generator_state(generator) is not None for generator in generators)
 
     @staticmethod
     def run(layer: Any, x_rows: FloatArray, d_rows: FloatArray) -> None:
@@ -806,16 +834,17 @@ class CompiledLayerLoop:
             x_rows, d_rows, fast.output_scale, fast_lr, dw_min, update.desired_bl, update.bl_management
         )
         uniform = fast.pulse_source.uniform(draws)
+        states = [pulse_kernels.generator_state(g) for g in (fast.rng, slow.rng, periphery._rng)]
         reads, flipped = tiki_taka_patches(
             x_rows, quotients, uniform,
-            fast.rng, fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
+            states[0], fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
             fast.devices.dw_min_std > 0.0, bool(fast.devices.mult_noise),
             fast_lr, dw_min, update.desired_bl, update.bl_management,
             update.update_management, float(io.out_noise), float(io.out_bound), float(adc_lsb),
             float(layer._dw_min),
-            slow.rng, slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
+            states[1], slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
             slow.devices.dw_min_std > 0.0, bool(slow.devices.mult_noise),
-            periphery._rng, periphery._h, periphery._mean, periphery._reference, in_signs, out_signs,
+            states[2], periphery._h, periphery._mean, periphery._reference, in_signs, out_signs,
             has_reference, switched, held_reads, counters,
             config.transfer_every, config.n_reads_per_transfer, periphery._agad, periphery._uses_in_chopper,
             periphery._uses_out_chopper, periphery._regular_period, float(config.in_chop_prob),
