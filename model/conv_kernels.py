@@ -5,9 +5,11 @@ the NumPy path they replace.
 At batch 1 a LeNet-5 training step spends most of its time outside the pulsed updates: unfolding the
 image into patch rows, pooling and routing the pooled errors back, folding the backward reads onto the
 image, and drawing the read noise of every output of the patch reads (37 k normal numbers per image,
-which NumPy's ``Generator.normal`` draws at ~9 ns each and Numba's ``Generator.standard_normal`` at ~3 ns,
-from the same bit generator with the same ziggurat, so the same numbers). The kernels here do that work
-in compiled loops; the matrix products stay NumPy's (the same BLAS call, so the same sums).
+which NumPy's ``Generator.normal`` draws at ~9 ns each). The kernels here do that work in compiled
+loops, the normal numbers from the tile generator's own PCG64 state stepped in place with NumPy's
+ziggurat (:func:`~pulsetrain.model.pulse_kernels.generator_state`, ``_next_normal``: the same numbers,
+and the generator left where NumPy's own draws would leave it); the matrix products stay NumPy's (the
+same BLAS call, so the same sums).
 
 A TTv2-family layer (:class:`~pulsetrain.model.algorithms.tiki_taka.TikiTakaLayer`) writes one row per
 patch: the chopped pulsed update of A, a step of the transfer counter, and per transfer a column read of
@@ -15,10 +17,11 @@ A, the periphery's H update and chopper events, and the pulses into C. In Python
 per patch (642 patches per LeNet-5 image); :class:`CompiledLayerLoop` runs it in one call per layer and
 image. Its random numbers come from the same generators in the same order: A's uniform numbers drawn by
 NumPy before the loop (their count depends on the rows only), A's device normals and read noise, C's
-device normals and the periphery's flips drawn in the loop by Numba's ``Generator`` (NumPy's algorithms
-on the same bit generator). The linear step's ``expm1`` values come from NumPy's table
-(:func:`~pulsetrain.model.pulsed_update.expm1_table`), read count-major: the device-major layout puts
-each pulsed device ~1 KB apart, one cache miss per device on a 65 MB table for LeNet-5's 128x513 layer.
+device normals and the periphery's flips drawn in the loop from those generators' PCG64 states (three
+distinct generators, each stepped through one view). The linear step's ``expm1`` values come from
+NumPy's table (:func:`~pulsetrain.model.pulsed_update.expm1_table`), read count-major: the device-major
+layout puts each pulsed device ~1 KB apart, one cache miss per device on a 65 MB table for LeNet-5's
+128x513 layer.
 
 Why it stays exact:
 
