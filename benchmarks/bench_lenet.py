@@ -29,9 +29,10 @@ After the compiled pulsed-update kernels landed (merge 3aa8a30), on the shared 2
 (200 images): sgd 15.6 ms per image, c-TTv2 and AGAD 108 ms (their per-patch loop stayed in Python).
 With the compiled convolution kernels (``model/conv_kernels.py``; ``benchmarks/bench_conv.py`` times
 them alone) and this script's defaults (ConstantStep for every algorithm), 300 training images, load
-7.5: sgd 3.9 ms per image wall, TTv2 / c-TTv2 / AGAD 8.5 / 9.3 / 8.8 ms wall (about 36 min and 1.4 h
-per algorithm and rate for the 10-epoch run at that load). The numbers below were measured before the
-compiled pulsed-update kernels (at 86c1ecf, load 6-20: 25-460 ms per image).
+6.6: sgd 2.2 ms per image wall (1.4 CPU), TTv2 / c-TTv2 / AGAD 4.4 / 5.5 / 5.1 ms wall (2.9 / 3.6 /
+3.4 CPU): about 20 min and 50 min per algorithm and rate for the 10-epoch run at that load. The
+numbers below were measured before the compiled pulsed-update kernels (at 86c1ecf, load 6-20: 25-460
+ms per image).
 
 Measured (seed 0, ConstantStep with pulsetrain's defaults, lenet5's defaults, 1000 training / 500
 validation / 1000 test images, 1 epoch; the grids above, printed by ``python benchmarks/bench_lenet.py``
