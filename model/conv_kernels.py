@@ -15,10 +15,10 @@ A TTv2-family layer (:class:`~pulsetrain.model.algorithms.tiki_taka.TikiTakaLaye
 patch: the chopped pulsed update of A, a step of the transfer counter, and per transfer a column read of
 A, the periphery's H update and chopper events, and the pulses into C. In Python that loop cost ~40 µs
 per patch (642 patches per LeNet-5 image); :class:`CompiledLayerLoop` runs it in one call per layer and
-image. Its random numbers come from the same generators in the same order: A's uniform numbers drawn by
-NumPy before the loop (their count depends on the rows only), A's device normals and read noise, C's
-device normals and the periphery's flips drawn in the loop from those generators' PCG64 states (three
-distinct generators, each stepped through one view). The linear step's ``expm1`` values come from
+image. Its random numbers come from the same generators in the same order: the pulse source's uniform
+numbers (slot by slot, line by line), A's device normals and read noise, C's device normals and the
+periphery's flips, all drawn in the loop from those generators' PCG64 states (four distinct
+generators, each stepped through one view). The linear step's ``expm1`` values come from
 NumPy's table (:func:`~pulsetrain.model.pulsed_update.expm1_table`), read count-major: the device-major
 layout puts each pulsed device ~1 KB apart, one cache miss per device on a 65 MB table for LeNet-5's
 128x513 layer.
@@ -476,36 +476,21 @@ if AVAILABLE:
         return max(int(np.ceil(ratio)), 1)
 
     @_jit
-    def plan_rows(x_rows, d_rows, output_scale, lr, dw_min, desired_bl, bl_management):  # type: ignore[no-untyped-def]
-        """The errors over the output scale, ``d / s`` per row, and how many uniform numbers the rows'
-        updates draw, ``Σ BL (n_x + n_d)``.
+    def error_quotients(d_rows, output_scale):  # type: ignore[no-untyped-def]
+        """The errors over the output scale, ``d / s``, of every row.
 
         ``Tile.update``'s lines are ``x / c_i`` and ``d / (-(o_j s_j))`` with chopper signs ``c, o = ±1``:
         exactly ``c_i x`` and ``-o_j (d / s_j)`` (IEEE division and multiplication are symmetric in
-        sign), so each row's ``d / s`` is divided once here and the signs applied in the loop. BL depends
-        on the largest ``|x|`` and ``|d / s|`` only, which the signs leave alone, so the whole batch of
-        uniform numbers can be drawn before the loop (one NumPy call: consecutive draws concatenate)."""
-        n_x, n_d = x_rows.shape[1], d_rows.shape[1]
+        sign), so each row's ``d / s`` is divided once here and the signs applied in the loop."""
         quotients = np.empty(d_rows.shape)
-        total = 0
-        for p in range(x_rows.shape[0]):
-            x_max = 0.0
-            for k in range(n_x):
-                magnitude = abs(x_rows[p, k])
-                if magnitude > x_max:
-                    x_max = magnitude
-            d_max = 0.0
-            for j in range(n_d):
-                quotient = d_rows[p, j] / output_scale[j]
-                quotients[p, j] = quotient
-                if abs(quotient) > d_max:
-                    d_max = abs(quotient)
-            total += _pulse_slots(x_max, d_max, lr, dw_min, desired_bl, bl_management) * (n_x + n_d)
-        return quotients, total
+        for p in range(d_rows.shape[0]):
+            for j in range(d_rows.shape[1]):
+                quotients[p, j] = d_rows[p, j] / output_scale[j]
+        return quotients
 
     @_jit
     def tiki_taka_patches(  # type: ignore[no-untyped-def]
-        x_rows, quotients, uniform,
+        x_rows, quotients, s_state,
         a_state, a_g, a_reference, a_pulses, a_table, a_expm1s, a_linear, a_noisy, a_mult_noise,
         fast_lr, dw_min, desired_bl, bl_management, update_management,
         read_noise, read_bound, adc_lsb, ideal_divisor,
@@ -538,8 +523,9 @@ if AVAILABLE:
         has_a_reference = a_reference.shape[0] > 0
         column_reads = 0
         flipped = False
-        drawn = 0
+        thresholds = np.empty(n_lines)
         # the generators' PCG64 states, stepped in registers and written back at the end
+        s_low, s_high, s_inc_low, s_inc_high = s_state[0], s_state[1], s_state[2], s_state[3]
         a_low, a_high, a_inc_low, a_inc_high = a_state[0], a_state[1], a_state[2], a_state[3]
         c_low, c_high, c_inc_low, c_inc_high = c_state[0], c_state[1], c_state[2], c_state[3]
         p_low, p_high, p_inc_low, p_inc_high = p_state[0], p_state[1], p_state[2], p_state[3]
@@ -564,13 +550,15 @@ if AVAILABLE:
                 # the source's (bl, n_lines) block of uniform numbers (slot by slot), packed line by line
                 # without branches
                 for k in range(n_lines):
-                    line_threshold = abs(lines[k]) * (x_gain if k < n_x else d_gain)
+                    thresholds[k] = abs(lines[k]) * (x_gain if k < n_x else d_gain)
                     for w in range(used):
                         bits[k, w] = 0
-                    for t in range(bl):
-                        fires = np.uint64(uniform[drawn + t * n_lines + k] < line_threshold)
-                        bits[k, t >> 6] |= fires << np.uint64(t & 63)
-                drawn += bl * n_lines
+                for t in range(bl):
+                    word = t >> 6
+                    shift = np.uint64(t & 63)
+                    for k in range(n_lines):
+                        s_low, s_high, u = _next_double(s_low, s_high, s_inc_low, s_inc_high)
+                        bits[k, word] |= np.uint64(u < thresholds[k]) << shift
                 n_active = 0
                 for i in range(n_x):
                     for w in range(used):
@@ -748,6 +736,7 @@ if AVAILABLE:
                                 flipped = True
                     counters[2] += 1
                 column_reads += 1
+        s_state[0], s_state[1] = s_low, s_high
         a_state[0], a_state[1] = a_low, a_high
         c_state[0], c_state[1] = c_low, c_high
         p_state[0], p_state[1] = p_low, p_high
@@ -799,9 +788,9 @@ class CompiledLayerLoop:
             table = pulsed_update.expm1_table(slow.devices, slow.update_config.desired_bl)
             if table is None or table.shape[2] < layer.periphery.config.max_pulses_per_transfer:
                 return False  # C's counts beyond the table take NumPy's expm1 in the Python loop
-        # the loop steps the PCG64 states of A's, C's and the periphery's generators in place: three
-        # distinct PCG64 generators (one stepped through two views would lose draws)
-        generators = (fast.rng, slow.rng, layer.periphery._rng)
+        # the loop steps the PCG64 states of A's pulse source, A's, C's and the periphery's generators in
+        # place: four distinct PCG64 generators (one stepped through two views would lose draws)
+        generators = (fast.pulse_source.rng, fast.rng, slow.rng, layer.periphery._rng)
         if len({id(generator.bit_generator) for generator in generators}) < len(generators):
             return False
         return all(pulse_kernels.generator_state(generator) is not None for generator in generators)
@@ -833,21 +822,19 @@ class CompiledLayerLoop:
         counters = np.array([periphery._updates_since_transfer, periphery._pointer, periphery._passes])
         fast_lr, dw_min = float(layer.fast_lr), float(fast.device.dw_min)
         update = fast.update_config
-        quotients, draws = plan_rows(
-            x_rows, d_rows, fast.output_scale, fast_lr, dw_min, update.desired_bl, update.bl_management
-        )
-        uniform = fast.pulse_source.uniform(draws)
-        states = [pulse_kernels.generator_state(g) for g in (fast.rng, slow.rng, periphery._rng)]
+        quotients = error_quotients(d_rows, fast.output_scale)
+        generators = (fast.pulse_source.rng, fast.rng, slow.rng, periphery._rng)
+        states = [pulse_kernels.generator_state(generator) for generator in generators]
         reads, flipped = tiki_taka_patches(
-            x_rows, quotients, uniform,
-            states[0], fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
+            x_rows, quotients, states[0],
+            states[1], fast._g_flat, a_reference, fast._pulses, a_table, a_expm1s, a_linear,
             fast.devices.dw_min_std > 0.0, bool(fast.devices.mult_noise),
             fast_lr, dw_min, update.desired_bl, update.bl_management,
             update.update_management, float(io.out_noise), float(io.out_bound), float(adc_lsb),
             float(layer._dw_min),
-            states[1], slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
+            states[2], slow._g_flat, slow._pulses, c_table, c_expm1s, c_linear,
             slow.devices.dw_min_std > 0.0, bool(slow.devices.mult_noise),
-            states[2], periphery._h, periphery._mean, periphery._reference, in_signs, out_signs,
+            states[3], periphery._h, periphery._mean, periphery._reference, in_signs, out_signs,
             has_reference, switched, held_reads, counters,
             config.transfer_every, config.n_reads_per_transfer, periphery._agad, periphery._uses_in_chopper,
             periphery._uses_out_chopper, periphery._regular_period, float(config.in_chop_prob),
