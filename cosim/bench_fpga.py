@@ -1,5 +1,5 @@
-"""cocotb tests: the board (:class:`~pulsetrain.fpga.board.BoardCore` as Verilog) with the host's own link
-code on its UART pins and the analog array model on its chip pins.
+"""cocotb tests: the board (the whole :class:`~pulsetrain.fpga.board.BoardTop` as Verilog, its pins as
+ports) with the host's own link code on its UART pins and the analog array model on its chip pins.
 
 Runs inside the simulator. Three parts, kept apart:
 

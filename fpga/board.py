@@ -15,6 +15,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from amaranth.build import Attrs, Pins, Resource, Subsignal
@@ -102,6 +103,16 @@ def _platform(board: Board) -> Any:
     return BuildOnly()
 
 
+def crossbar_widths(config: TilePeripheryConfig) -> dict[str, int]:
+    """Bits of each crossbar signal (:data:`CROSSBAR_OUTPUTS` then :data:`CROSSBAR_INPUTS`) of a tile."""
+    tile = TilePeriphery(config)
+    # built only for its port widths, never elaborated: silence Amaranth's "created but never used"
+    for part in [tile, *vars(tile).values()]:
+        if isinstance(part, Elaboratable):
+            part._MustUse__silence = True  # type: ignore[attr-defined]
+    return {name: len(Value.cast(getattr(tile, name))) for name in CROSSBAR_OUTPUTS + CROSSBAR_INPUTS}
+
+
 def crossbar_pin_map(board_name: str, config: TilePeripheryConfig) -> list[dict[str, Any]]:
     """Each crossbar signal bit with its connector pin and FPGA ball, in pin order."""
     board = BOARDS[board_name]
@@ -111,14 +122,10 @@ def crossbar_pin_map(board_name: str, config: TilePeripheryConfig) -> list[dict[
         for connector in board.connectors
         for pin, ball in platform.connectors[connector].mapping.items()
     ]
-    tile = TilePeriphery(config)
-    # built only for its port widths, never elaborated: silence Amaranth's "created but never used"
-    for part in [tile, *vars(tile).values()]:
-        if isinstance(part, Elaboratable):
-            part._MustUse__silence = True  # type: ignore[attr-defined]
+    widths = crossbar_widths(config)
     rows, cursor = [], 0
     for name in CROSSBAR_OUTPUTS + CROSSBAR_INPUTS:
-        width = len(Value.cast(getattr(tile, name)))
+        width = widths[name]
         if cursor + width > len(free):
             raise ValueError(
                 f"a {config.in_size}x{config.out_size} tile needs more pins than {board_name} has"
@@ -162,15 +169,12 @@ class BoardCore(wiring.Component):
     def __init__(self, *, config: TilePeripheryConfig, divisor: int) -> None:
         self._config = config
         self._divisor = divisor
-        tile = TilePeriphery(config)
-        for part in [tile, *vars(tile).values()]:  # probed for its port shapes only
-            if isinstance(part, Elaboratable):
-                part._MustUse__silence = True  # type: ignore[attr-defined]
+        widths = crossbar_widths(config)
         members: dict[str, Any] = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "busy": Out(1)}
         for name in CROSSBAR_OUTPUTS:
-            members[name] = Out(len(Value.cast(getattr(tile, name))))
+            members[name] = Out(widths[name])
         for name in CROSSBAR_INPUTS:
-            members[name] = In(len(Value.cast(getattr(tile, name))))
+            members[name] = In(widths[name])
         super().__init__(members)
 
     def elaborate(self, platform: Any) -> Module:
@@ -225,7 +229,11 @@ class BoardCore(wiring.Component):
 
 
 class BoardTop(wiring.Component):
-    """:class:`BoardCore` on a board: UART pins, LED 0 = busy, crossbar signals on header pins."""
+    """:class:`BoardCore` on a board: UART pins, LED 0 = busy, crossbar signals on header pins.
+
+    Elaborated with an amaranth-boards platform for a bitstream, or with :class:`SimulationPlatform` for
+    the same top as Verilog with the pins as top-level ports (its I/O buffers become plain wires).
+    """
 
     def __init__(self, *, board_name: str, config: TilePeripheryConfig) -> None:
         self._board_name = board_name
@@ -250,6 +258,55 @@ class BoardTop(wiring.Component):
             m.submodules[f"crossbar_{name}"] = buffer = io.Buffer("i", getattr(crossbar, name))
             m.d.comb += getattr(core, name).eq(buffer.i)
         return m
+
+
+class SimulationPlatform:
+    """What :class:`BoardTop` asks of a platform, for converting the whole top to Verilog for simulation.
+
+    ``request`` hands out top-level I/O ports named as :class:`BoardCore`'s ports (``uart_rx``,
+    ``uart_tx``, ``led_0``, ``x_fire`` ...), so a bench drives the top's pins by the same names. The
+    clock is ``divisor`` times the baud rate, so the top's UART runs ``divisor`` cycles per bit. Without
+    ``get_io_buffer`` Amaranth builds its generic buffers (wires to the ports), not a vendor's primitives.
+
+    Parameters
+    ----------
+    config
+        The tile periphery (sets the crossbar ports' widths).
+    divisor
+        Clock cycles per UART bit.
+    """
+
+    def __init__(self, *, config: TilePeripheryConfig, divisor: int) -> None:
+        if not 2 <= divisor <= 4096:
+            raise ValueError(f"divisor must be 2..4096, not {divisor!r}")
+        self._widths = crossbar_widths(config)
+        self.default_clk_frequency = float(divisor * BAUD)
+
+    def request(self, name: str, number: int = 0, *, dir: str = "-") -> Any:  # noqa: A002 (Amaranth's name)
+        """The top-level ports of resource ``name`` (``uart``, ``led``, ``crossbar``), number 0 only."""
+        if number != 0 or dir != "-":
+            raise ValueError(f"only resource number 0 with dir='-' is simulated, not {number!r}, {dir!r}")
+        if name == "uart":
+            return SimpleNamespace(rx=_port(1, "uart_rx"), tx=_port(1, "uart_tx"))
+        if name == "led":
+            return _port(1, "led_0")
+        if name == "crossbar":
+            return SimpleNamespace(**{signal: _port(width, signal) for signal, width in self._widths.items()})
+        raise ValueError(f"resource must be uart, led or crossbar, not {name!r}")
+
+
+def _port(width: int, name: str) -> io.SingleEndedPort:
+    return io.SingleEndedPort(io.IOPort(width, name=name))
+
+
+def board_top_verilog(config: TilePeripheryConfig, *, divisor: int, name: str = "board_top") -> str:
+    """Verilog of the whole :class:`BoardTop` (I/O buffers, UART, frame engine, tile periphery) with its
+    pins as ports (:class:`SimulationPlatform`)."""
+    from amaranth.back import verilog
+
+    top = BoardTop(board_name="simulation", config=config)
+    platform = SimulationPlatform(config=config, divisor=divisor)
+    return str(verilog.convert(top, name=name, platform=platform, emit_src=False))
 
 
 def _crossbar_resource(board_name: str, config: TilePeripheryConfig) -> Resource:

@@ -1,5 +1,6 @@
-"""The board end to end in simulation: :class:`~pulsetrain.fpga.board.BoardCore` as Verilog on a simulator,
-the host's own link code on its UART pins, the model's array on its chip pins (:mod:`pulsetrain.cosim.
+"""The board end to end in simulation: the whole top (:class:`~pulsetrain.fpga.board.BoardTop`, elaborated
+for :class:`~pulsetrain.fpga.board.SimulationPlatform`) as Verilog on a simulator, the host's own link
+code on its UART pins, the model's array on its chip pins (:mod:`pulsetrain.cosim.
 bench_fpga`).
 
 :func:`run_board_training` trains N samples with one tile's updates served by the simulated board and
@@ -80,11 +81,13 @@ def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
 
 
 def _built_board(pulse: PulseGeneratorConfig, simulator: Any) -> Any:
+    """The whole board top (:class:`~pulsetrain.fpga.board.BoardTop`: I/O buffers, UART, frame engine,
+    tile periphery) as Verilog, its pins as ports, compiled."""
     from pulsetrain.cosim import runner
-    from pulsetrain.fpga.board import BoardCore
+    from pulsetrain.fpga.board import board_top_verilog
 
-    core = BoardCore(config=board_tile_config(pulse), divisor=SIMULATION_DIVISOR)
-    return runner.build(runner.verilog_of(core, "board_core"), "board_core", simulator)
+    verilog = board_top_verilog(board_tile_config(pulse), divisor=SIMULATION_DIVISOR)
+    return runner.build(verilog, "board_top", simulator)
 
 
 def _link_parameters(run: BoardRun) -> dict[str, Any]:

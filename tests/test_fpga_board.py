@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pulsetrain.fpga.board import BOARDS, BoardCore, build, crossbar_pin_map
+from pulsetrain.fpga.board import (
+    BOARDS,
+    CROSSBAR_INPUTS,
+    CROSSBAR_OUTPUTS,
+    BoardCore,
+    SimulationPlatform,
+    board_top_verilog,
+    build,
+    crossbar_pin_map,
+    crossbar_widths,
+)
 from pulsetrain.fpga.gateware_device import GatewareDevice, HostUarts
 from pulsetrain.fpga.link import Link
 from pulsetrain.fpga.protocol import STATUS_BASE
@@ -120,3 +130,32 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
         assert link.read(STATUS_BASE + 3) == 0  # no transfer was asked for
     finally:
         device.close()
+
+
+def test_the_simulated_top_has_the_board_pins_as_ports_with_their_widths() -> None:
+    # the whole top (I/O buffers included) for the Verilator runs: every pin a port of the board's width
+    import re
+
+    config = TilePeripheryConfig(in_size=3, out_size=2)
+    text = board_top_verilog(config, divisor=4)
+    text = text[text.index("module board_top(") :]
+    text = text[: text.index("endmodule")]
+    declared = dict(
+        (name, (direction, int(high) + 1 if high else 1))
+        for direction, high, name in re.findall(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", text, re.M)
+    )
+    widths = crossbar_widths(config)
+    for name in CROSSBAR_OUTPUTS:
+        assert declared[name] == ("output", widths[name])
+    for name in CROSSBAR_INPUTS:
+        assert declared[name] == ("input", widths[name])
+    assert declared["uart_rx"] == ("input", 1) and declared["uart_tx"] == ("output", 1)
+    assert declared["led_0"] == ("output", 1)
+
+
+def test_the_simulation_platform_refuses_a_resource_no_board_top_asks_for() -> None:
+    platform = SimulationPlatform(config=TilePeripheryConfig(in_size=1, out_size=1), divisor=4)
+    with pytest.raises(ValueError, match="resource must be uart, led or crossbar, not 'spi_flash'"):
+        platform.request("spi_flash", 0)
+    with pytest.raises(ValueError, match="divisor must be 2..4096, not 1"):
+        SimulationPlatform(config=TilePeripheryConfig(in_size=1, out_size=1), divisor=1)

@@ -1,5 +1,6 @@
-"""The board end to end in simulation: BoardCore as Verilog on Verilator, the host's own Link on its UART
-pins (bit by bit, with faults), the model's array on its chip pins; training through it equals the twin."""
+"""The board end to end in simulation: the whole BoardTop (I/O buffers, UART, frame engine, tile periphery) as
+Verilog on Verilator, the host's own Link on its UART pins (bit by bit, with faults), the model's array on
+its chip pins; training through it equals the twin."""
 
 from __future__ import annotations
 
