@@ -10,13 +10,13 @@ Runs inside the simulator. Three parts, kept apart:
     :class:`~pulsetrain.fpga.link.Link` (a :class:`~pulsetrain.fpga.transport.Transport` whose timeouts
     are simulated seconds), which runs in a bridge thread (:func:`cocotb.task.bridge`).
 :class:`ChipTrains`
-    the chip side: :class:`~pulsetrain.cosim.bridge.PulseLineBridge` on the board's pulse and sign pins
-    collects each train as the crossbar chip receives it.
+    the chip side, one per board periphery: :class:`~pulsetrain.cosim.bridge.PulseLineBridge` on that
+    periphery's pulse and sign pins collects each train as the crossbar chip receives it.
 the training loop
-    the model's own :func:`~pulsetrain.model.training.train`; the tile the board serves gets a
-    :class:`~pulsetrain.fpga.host.BoardPulseSource` (codes, BL and start over the link, busy polled),
-    every other tile the twin, as in the pure run. The trains the chip received go to the model's tile
-    (the array), after each is compared decision for decision with the twin's.
+    the model's own :func:`~pulsetrain.model.training.train`; each tile the board serves gets a
+    :class:`~pulsetrain.fpga.host.BoardPulseSource` on its own periphery (codes, BL and start over the
+    link, busy polled), any other tile the twin, as in the pure run. The trains the chip received go to
+    the model's tile (the array), after each is compared decision for decision with the twin's.
 """
 
 from __future__ import annotations
@@ -174,11 +174,11 @@ class ChipTrains:
     """The chip's side of the pulse pins: each train as the crossbar receives it (``PulseLineBridge``
     hands it here in place of a tile)."""
 
-    def __init__(self, dut: Any, config: PulseGeneratorConfig) -> None:
+    def __init__(self, dut: Any, config: PulseGeneratorConfig, prefix: str = "") -> None:
         self.in_size = config.x_lines
         self.out_size = config.d_lines
         self.received: deque[PulseTrains] = deque()
-        self.bridge = PulseLineBridge(dut, self, has_slot_last=False)
+        self.bridge = PulseLineBridge(dut, self, prefix, has_slot_last=False)
 
     def apply_trains(self, trains: PulseTrains) -> None:
         """Called by the bridge when a train ended on the pins."""
@@ -201,9 +201,12 @@ class ChipTrains:
 class CheckedBoardSource(BoardPulseSource):
     """The board's pulse source, each update's received trains compared with the twin's first."""
 
-    def __init__(self, link: Link, config: PulseGeneratorConfig, chip: ChipTrains, tile: int) -> None:
-        super().__init__(link, config, observed=chip.take)
-        self.tile = tile
+    def __init__(
+        self, link: Link, config: PulseGeneratorConfig, chip: ChipTrains, tile: int, periphery: int
+    ) -> None:
+        super().__init__(link, config, tile=periphery, observed=chip.take)
+        #: the network's tile (creation order) this board periphery serves
+        self.network_tile = tile
         self.decisions = 0
         self.first_mismatch: dict[str, Any] | None = None
 
@@ -211,7 +214,7 @@ class CheckedBoardSource(BoardPulseSource):
         received = super().trains(*arguments)
         assert self.predicted is not None
         self.decisions += decisions_in(self.predicted)
-        difference = first_difference(self.updates - 1, self.tile, received, self.predicted)
+        difference = first_difference(self.updates - 1, self.network_tile, received, self.predicted)
         if difference is not None:
             self.first_mismatch = difference.as_dict()
             raise AssertionError(f"first differing decision: {self.first_mismatch}")
@@ -222,11 +225,17 @@ def _faults(plain: dict[str, Any] | None) -> LineFaults:
     return LineFaults(**(plain or {}))
 
 
-async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[UartPins, Link]:
+def _prefix(periphery: int, peripheries: int) -> str:
+    """The pin names' prefix of a board periphery (:func:`~pulsetrain.fpga.board.crossbar_port_name`)."""
+    return "" if peripheries == 1 else f"tile{periphery}_"
+
+
+async def _board(dut: Any, parameters: dict[str, Any], peripheries: int) -> tuple[UartPins, Link]:
     """Clock, reset, the comparator pins held low, the UART pins and the host's link on them."""
     dut.uart_rx.value = 1  # an idle line from the start: a low line in reset would read as a start bit
     await start_clock_and_reset(dut, period_ns=CLOCK_NS)
-    dut.adc_comparator.value = 0  # no transfer reads are served: sgd has none worth answering
+    for periphery in range(peripheries):  # no reads are served: sgd has no transfer reads
+        getattr(dut, f"{_prefix(periphery, peripheries)}adc_comparator").value = 0
     pins = UartPins(
         dut,
         int(parameters["divisor"]),
@@ -245,26 +254,33 @@ async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[UartPins, Link]:
 
 @cocotb.test()
 async def train_through_the_board(dut: Any) -> None:
-    """Train N samples with one tile's updates served by the board; every train checked against the twin."""
+    """Train N samples with the named tiles' updates served by the board (one periphery each); every train
+    checked against the twin."""
     from pulsetrain.model.pulses import PULSE_SOURCES
     from pulsetrain.model.training import resolve_train_config, train
 
     parameters = bench_parameters()
     if "data_file" not in parameters:
         return  # the other test of this module runs alone
-    _, link = await _board(dut, parameters)
-    served = config_from_plain(PulseGeneratorConfig, parameters["board_source"])
-    board_tile = int(parameters["board_tile"])
-    chip = ChipTrains(dut, served)
+    board_tiles = [int(tile) for tile in parameters["board_tiles"]]
+    served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
+    _, link = await _board(dut, parameters, len(board_tiles))
+    chips = [
+        ChipTrains(dut, config, _prefix(periphery, len(board_tiles)))
+        for periphery, config in enumerate(served)
+    ]
     sources: dict[int, Any] = {}
+    boards: list[CheckedBoardSource] = []
 
     def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
         index = len(sources)
         config = pulse_config_for(seed, in_size, out_size, int(parameters["bl_max"]))
-        if index == board_tile:
-            if config != served:
+        if index in board_tiles:
+            periphery = board_tiles.index(index)
+            if config != served[periphery]:
                 raise RuntimeError(f"tile {index}: generator config differs from the board's")
-            sources[index] = CheckedBoardSource(link, config, chip, index)
+            sources[index] = CheckedBoardSource(link, config, chips[periphery], index, periphery)
+            boards.append(sources[index])
         else:
             sources[index] = TwinPulseSource(config)
         return sources[index]
@@ -281,14 +297,15 @@ async def train_through_the_board(dut: Any) -> None:
         results = await bridge(train)(config, data=data)
     except (AssertionError, LinkError, RuntimeError) as failure:
         error = str(failure)
-    board = sources.get(board_tile)
+    mismatches = [board.first_mismatch for board in boards if board.first_mismatch is not None]
     report(
         results=results,
         samples=data.x_train.shape[0],
-        updates=board.updates if board else 0,
-        trains_received=chip.bridge.trains_applied,
-        decisions_compared=board.decisions if board else 0,
-        first_mismatch=board.first_mismatch if board else None,
+        updates=sum(board.updates for board in boards),
+        updates_by_tile={board.network_tile: board.updates for board in boards},
+        trains_received=sum(chip.bridge.trains_applied for chip in chips),
+        decisions_compared=sum(board.decisions for board in boards),
+        first_mismatch=mismatches[0] if mismatches else None,
         link=vars(link.statistics),
         simulated_seconds=get_sim_time("ns") * 1e-9,
         wall_seconds=time.perf_counter() - start,
@@ -304,10 +321,10 @@ async def link_faults_recovered(dut: Any) -> None:
     parameters = bench_parameters()
     if "adds" not in parameters:
         return
-    _, link = await _board(dut, parameters)
+    _, link = await _board(dut, parameters, int(parameters.get("peripheries", 1)))
     rng = random.Random(int(parameters.get("seed", 0)))
-    # registers 4..15 drive nothing in the board core: free for a non-idempotent witness
-    addresses = list(range(4, 16))
+    # the spare registers drive nothing in the board core: free for a non-idempotent witness
+    addresses = [int(address) for address in parameters["spare_registers"]]
     expected = dict.fromkeys(addresses, 0)
 
     def exchange() -> tuple[list[tuple[int, int, int]], dict[int, int]]:

@@ -3,8 +3,9 @@ for :class:`~pulsetrain.fpga.board.SimulationPlatform`) as Verilog on a simulato
 code on its UART pins, the model's array on its chip pins (:mod:`pulsetrain.cosim.
 bench_fpga`).
 
-:func:`run_board_training` trains N samples with one tile's updates served by the simulated board and
-holds the run against the pure model (the twin serving every tile): every pulse decision, the test
+:func:`run_board_training` trains N samples with the updates of every tile (or of those named) served by
+the simulated board, one tile periphery per tile, and holds the run against the pure model (the twin
+serving every tile): every pulse decision, the test
 accuracy and the SHA-256 of all weights must be equal. :func:`run_board_link` exchanges non-idempotent
 ADDs with the board over a faulty line (or a dead one) and reports what came back.
 """
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulsetrain.fpga.host import MAX_TILES, REGISTERS_PER_TILE, SPARE_REGISTERS
 from pulsetrain.fpga.transport import LineFaults
 
 from pulsetrain.config import ConfigError, check_int, to_plain
@@ -36,8 +38,9 @@ class BoardRun:
     options: dict[str, Any] = field(default_factory=lambda: {"algo": "sgd", "seed": 2, "network.hidden": "2"})
     #: training samples (the first N of the shuffled training set)
     samples: int = 3
-    #: the tile whose updates the board serves (creation order; -1: the last, the output layer)
-    board_tile: int = -1
+    #: the tiles whose updates the board serves, one tile periphery each (creation order, input side
+    #: first; negative counts from the last); None: every tile that updates in the pure run
+    board_tiles: tuple[int, ...] | None = None
     #: faults of the host-to-board direction
     to_board: LineFaults = LineFaults()
     #: faults of the board-to-host direction
@@ -56,10 +59,20 @@ class BoardRun:
         check_int("first_sequence", self.first_sequence, 0, 255)
         check_int("retries", self.retries, 0, 1000)
         check_int("fault_seed", self.fault_seed, 0, 2**32 - 1)
-        check_int("board_tile", self.board_tile, -64, 63)
+        if self.board_tiles is not None:
+            if not isinstance(self.board_tiles, tuple) or not self.board_tiles:
+                raise ConfigError(f"board_tiles must be a non-empty tuple or None, not {self.board_tiles!r}")
+            for tile in self.board_tiles:
+                check_int("board_tiles", tile, -64, 63)
         for name in ("to_board", "from_board"):
             if not isinstance(getattr(self, name), LineFaults):
                 raise ConfigError(f"{name} must be a LineFaults, not {getattr(self, name)!r}")
+
+
+def spare_register_addresses(tiles: int) -> list[int]:
+    """Addresses of the registers that drive nothing on a board of ``tiles`` tile peripheries."""
+    first = REGISTERS_PER_TILE * tiles
+    return list(range(first, first + SPARE_REGISTERS))
 
 
 def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
@@ -80,13 +93,14 @@ def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
     )
 
 
-def _built_board(pulse: PulseGeneratorConfig, simulator: Any) -> Any:
+def _built_board(pulses: list[PulseGeneratorConfig], simulator: Any) -> Any:
     """The whole board top (:class:`~pulsetrain.fpga.board.BoardTop`: I/O buffers, UART, frame engine,
-    tile periphery) as Verilog, its pins as ports, compiled."""
+    one tile periphery per served tile) as Verilog, its pins as ports, compiled."""
     from pulsetrain.cosim import runner
     from pulsetrain.fpga.board import board_top_verilog
 
-    verilog = board_top_verilog(board_tile_config(pulse), divisor=SIMULATION_DIVISOR)
+    configs = [board_tile_config(pulse) for pulse in pulses]
+    verilog = board_top_verilog(configs, divisor=SIMULATION_DIVISOR)
     return runner.build(verilog, "board_top", simulator)
 
 
@@ -102,8 +116,9 @@ def _link_parameters(run: BoardRun) -> dict[str, Any]:
     }
 
 
-def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], PulseGeneratorConfig, int]:
-    """Config, data, the pure run's results, the served tile's generator config and index."""
+def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], list[PulseGeneratorConfig], list[int]]:
+    """Config, data, the pure run's results, the served tiles' generator configs and indices (network
+    creation order; board periphery ``k`` serves network tile ``tiles[k]``)."""
     from pulsetrain.cosim.training import CosimRequest, resolve, run_pure_model
     from pulsetrain.cosim.training_data import data_for
 
@@ -112,22 +127,28 @@ def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], PulseGeneratorCon
         raise ConfigError(f"algo must be sgd for the board (its twin has no transfer), not {config.algo!r}")
     data = data_for(config, run.samples)
     model_results, ledger, _ = run_pure_model(config, data)
-    tiles = len(ledger.configs)
-    if not -tiles <= run.board_tile < tiles:
-        raise ConfigError(f"board_tile must be -{tiles}..{tiles - 1}, not {run.board_tile}")
-    tile = run.board_tile % tiles
-    return config, data, model_results, ledger.configs[tile], tile
+    count = len(ledger.configs)
+    if run.board_tiles is None:
+        tiles = ledger.used()
+    else:
+        for tile in run.board_tiles:
+            if not -count <= tile < count:
+                raise ConfigError(f"board_tiles must be -{count}..{count - 1}, not {tile}")
+        tiles = sorted({tile % count for tile in run.board_tiles})
+    if len(tiles) > MAX_TILES:
+        raise ConfigError(f"board_tiles must name at most {MAX_TILES} tiles (one board), not {len(tiles)}")
+    return config, data, model_results, [ledger.configs[tile] for tile in tiles], tiles
 
 
 def run_board_training(run: BoardRun) -> dict[str, Any]:
-    """Pure model, then the same run with the simulated board serving one tile; both compared."""
+    """Pure model, then the same run with the simulated board serving the run's tiles; both compared."""
     from pulsetrain.cosim import runner
     from pulsetrain.cosim.training_data import save_data
 
-    config, data, model_results, pulse, tile = _prepare(run)
+    config, data, model_results, pulses, tiles = _prepare(run)
     simulator = runner.parse_simulator(run.simulator)
     start = time.perf_counter()
-    built = _built_board(pulse, simulator)
+    built = _built_board(pulses, simulator)
     build_seconds = time.perf_counter() - start
     data_file = save_data(data, built.folder / "data" / f"board-{config.seed}-{run.samples}")
     parameters = {
@@ -135,8 +156,8 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
         "data_file": data_file,
         "options": {**to_plain(dict(run.options)), "epochs": 1},
         "bl_max": config.update.desired_bl,
-        "board_tile": tile,
-        "board_source": to_plain(pulse),
+        "board_tiles": tiles,
+        "board_sources": [to_plain(pulse) for pulse in pulses],
     }
     result = runner.run_bench(
         built,
@@ -155,10 +176,11 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
         and board_results.get("test_accuracy") == model_results["test_accuracy"]
     )
     return {
-        "board_tile": tile,
-        "tile": f"{pulse.x_lines}x{pulse.d_lines}",
+        "board_tiles": tiles,
+        "tiles": [f"{pulse.x_lines}x{pulse.d_lines}" for pulse in pulses],
         "samples": board.get("samples"),
         "updates_served": board.get("updates"),
+        "updates_by_tile": board.get("updates_by_tile"),
         "trains_received": board.get("trains_received"),
         "decisions_compared": board.get("decisions_compared"),
         "first_mismatch": board.get("first_mismatch"),
@@ -182,9 +204,15 @@ def run_board_link(run: BoardRun, adds: int) -> dict[str, Any]:
     """``adds`` random ADDs to the board's free registers over the run's line, then every one read back."""
     from pulsetrain.cosim import runner
 
-    _, _, _, pulse, _ = _prepare(run)
-    built = _built_board(pulse, runner.parse_simulator(run.simulator))
-    parameters = {**_link_parameters(run), "adds": adds, "seed": run.fault_seed}
+    _, _, _, pulses, _ = _prepare(run)
+    built = _built_board(pulses, runner.parse_simulator(run.simulator))
+    parameters = {
+        **_link_parameters(run),
+        "adds": adds,
+        "seed": run.fault_seed,
+        "spare_registers": spare_register_addresses(len(pulses)),
+        "peripheries": len(pulses),
+    }
     result = runner.run_bench(
         built,
         "pulsetrain.cosim.bench_fpga",

@@ -1,7 +1,8 @@
 """The host's side of the board: its register map, and the training loop's pulse source served by it.
 
-The board (:class:`~pulsetrain.fpga.board.BoardCore`) exposes its tile periphery through the frame
-engine's registers (:data:`REGISTER_CONTROL` ...) and status words (:data:`STATUS_BUSY` ...). This module
+The board (:class:`~pulsetrain.fpga.board.BoardCore`) exposes each of its tile peripheries through the
+frame engine's registers (:data:`REGISTER_CONTROL` ... of tile ``t`` at :func:`register_address`) and
+status words (:data:`STATUS_BUSY` ... at :func:`status_address`). This module
 holds that map once, for the gateware and the host, and :class:`BoardPulseSource`: the model's
 :class:`~pulsetrain.model.periphery.PulseSource` (the seam co-simulation uses) served by the board over a
 :class:`~pulsetrain.fpga.link.Link`. Importable without Amaranth.
@@ -20,26 +21,53 @@ from pulsetrain.model.twins.pulse import TwinPulseGenerator
 
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
 
-#: register 0: a write starts a forward read (bit 0) and / or an update (bit 1)
+#: a tile's register 0: a write starts a forward read (bit 0) and / or an update (bit 1)
 REGISTER_CONTROL = 0
-#: register 1: the update's train length (BL), sampled at the update's start
+#: a tile's register 1: the update's train length (BL), sampled at the update's start
 REGISTER_BL = 1
-#: register 2: each write pushes one DAC code of a forward read (low ``dac_bits``, line order)
+#: a tile's register 2: each write pushes one DAC code of a forward read (low ``dac_bits``, line order)
 REGISTER_DAC_CODE = 2
-#: register 3: each write pushes one update code (:func:`pack_update_code`)
+#: a tile's register 3: each write pushes one update code (:func:`pack_update_code`)
 REGISTER_UPDATE_CODE = 3
+#: registers of one tile periphery: tile ``t``'s register ``r`` is at ``REGISTERS_PER_TILE * t + r``
+REGISTERS_PER_TILE = 4
+#: registers after the tiles' that drive nothing (a host may keep its own values there; the link tests
+#: use them as a non-idempotent witness)
+SPARE_REGISTERS = 12
 #: control bit of a forward read
 CONTROL_READ = 1
 #: control bit of an update
 CONTROL_UPDATE = 2
-#: status word 0: busy (bit 0) | a transfer read is running (bit 1)
-STATUS_BUSY = STATUS_BASE + 0
-#: status word 1 / 2: forward-read results counted / the last one's low 32 bits
-STATUS_READ_COUNT = STATUS_BASE + 1
-STATUS_READ_LAST = STATUS_BASE + 2
-#: status word 3 / 4: transfer results counted / the last one's low 32 bits
-STATUS_TRANSFER_COUNT = STATUS_BASE + 3
-STATUS_TRANSFER_LAST = STATUS_BASE + 4
+#: a tile's status word 0: busy (bit 0) | a transfer read is running (bit 1)
+STATUS_BUSY = 0
+#: a tile's status words 1 / 2: forward-read results counted / the last one's low 32 bits
+STATUS_READ_COUNT = 1
+STATUS_READ_LAST = 2
+#: a tile's status words 3 / 4: transfer results counted / the last one's low 32 bits
+STATUS_TRANSFER_COUNT = 3
+STATUS_TRANSFER_LAST = 4
+#: status words of one tile: tile ``t``'s word ``w`` is READ at ``STATUS_BASE + 5 t + w``
+STATUS_WORDS_PER_TILE = 5
+#: the most tiles one board serves (their status words fill the 128 the protocol addresses)
+MAX_TILES = 128 // STATUS_WORDS_PER_TILE
+
+
+def register_address(tile: int, register: int) -> int:
+    """Link address of register ``register`` (:data:`REGISTER_CONTROL` ...) of tile periphery ``tile``."""
+    if not 0 <= tile < MAX_TILES:
+        raise ValueError(f"tile must be 0..{MAX_TILES - 1}, not {tile!r}")
+    if not 0 <= register < REGISTERS_PER_TILE:
+        raise ValueError(f"register must be 0..{REGISTERS_PER_TILE - 1}, not {register!r}")
+    return REGISTERS_PER_TILE * tile + register
+
+
+def status_address(tile: int, word: int) -> int:
+    """Link address (a READ) of status word ``word`` (:data:`STATUS_BUSY` ...) of tile periphery ``tile``."""
+    if not 0 <= tile < MAX_TILES:
+        raise ValueError(f"tile must be 0..{MAX_TILES - 1}, not {tile!r}")
+    if not 0 <= word < STATUS_WORDS_PER_TILE:
+        raise ValueError(f"word must be 0..{STATUS_WORDS_PER_TILE - 1}, not {word!r}")
+    return STATUS_BASE + STATUS_WORDS_PER_TILE * tile + word
 
 
 def pack_update_code(config: PulseGeneratorConfig, line: int, code: int, negative: bool) -> int:
@@ -72,6 +100,8 @@ class BoardPulseSource:
         The host link to the board.
     config
         The pulse generator config the board was built with (its LFSR seeds are the tile's).
+    tile
+        Which of the board's tile peripheries serves it (its registers and status words).
     observed
         Returns the trains the chip received in the last update (``bl`` slots), or None.
     poll_limit
@@ -83,9 +113,12 @@ class BoardPulseSource:
         link: Link,
         config: PulseGeneratorConfig,
         *,
+        tile: int = 0,
         observed: Callable[[int], PulseTrains] | None = None,
         poll_limit: int = 1000,
     ) -> None:
+        self._busy_address = status_address(tile, STATUS_BUSY)  # checks tile
+        self.tile = tile
         self.link = link
         self.config = config
         self.twin = TwinPulseGenerator(config)
@@ -112,9 +145,10 @@ class BoardPulseSource:
         negative = np.concatenate([np.asarray(x_negative, bool), np.asarray(d_negative, bool)])
         self.wait_idle()  # a code written while the periphery works would be lost
         for line, (code, sign) in enumerate(zip(codes, negative, strict=True)):
-            self.link.write(REGISTER_UPDATE_CODE, pack_update_code(config, line, int(code), bool(sign)))
-        self.link.write(REGISTER_BL, bl)
-        self.link.write(REGISTER_CONTROL, CONTROL_UPDATE)
+            word = pack_update_code(config, line, int(code), bool(sign))
+            self.link.write(register_address(self.tile, REGISTER_UPDATE_CODE), word)
+        self.link.write(register_address(self.tile, REGISTER_BL), bl)
+        self.link.write(register_address(self.tile, REGISTER_CONTROL), CONTROL_UPDATE)
         self.wait_idle()
         self.predicted = self.twin.fire(x_codes, x_negative, d_codes, d_negative, bl)
         self.updates += 1
@@ -123,6 +157,6 @@ class BoardPulseSource:
     def wait_idle(self) -> None:
         """Poll the busy word until the periphery is idle."""
         for _ in range(self._poll_limit):
-            if self.link.read(STATUS_BUSY) == 0:
+            if self.link.read(self._busy_address) == 0:
                 return
         raise LinkError(f"the board stayed busy for {self._poll_limit} polls of its status word")

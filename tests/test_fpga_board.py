@@ -115,7 +115,7 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
     # the whole board core (UARTs, frame engine, 4x4 tile periphery) in the Amaranth simulator, the
     # host's own Link on the other side; the comparator input is held low (no analog model attached)
     config = TilePeripheryConfig(in_size=4, out_size=4)
-    core = BoardCore(config=config, divisor=4)
+    core = BoardCore(configs=[config], divisor=4)
     device = GatewareDevice(HostUarts(core, divisor=4), quiet_cycles=150)
     try:
         link = Link(SimulatedTransport(device), retries=3, first_sequence=5)
@@ -137,7 +137,7 @@ def test_the_simulated_top_has_the_board_pins_as_ports_with_their_widths() -> No
     import re
 
     config = TilePeripheryConfig(in_size=3, out_size=2)
-    text = board_top_verilog(config, divisor=4)
+    text = board_top_verilog([config], divisor=4)
     text = text[text.index("module board_top(") :]
     text = text[: text.index("endmodule")]
     declared = dict(
@@ -154,8 +154,20 @@ def test_the_simulated_top_has_the_board_pins_as_ports_with_their_widths() -> No
 
 
 def test_the_simulation_platform_refuses_a_resource_no_board_top_asks_for() -> None:
-    platform = SimulationPlatform(config=TilePeripheryConfig(in_size=1, out_size=1), divisor=4)
+    platform = SimulationPlatform(configs=[TilePeripheryConfig(in_size=1, out_size=1)], divisor=4)
     with pytest.raises(ValueError, match="resource must be uart, led or crossbar, not 'spi_flash'"):
         platform.request("spi_flash", 0)
     with pytest.raises(ValueError, match="divisor must be 2..4096, not 1"):
-        SimulationPlatform(config=TilePeripheryConfig(in_size=1, out_size=1), divisor=1)
+        SimulationPlatform(configs=[TilePeripheryConfig(in_size=1, out_size=1)], divisor=1)
+
+
+def test_a_simulated_board_of_several_tiles_prefixes_each_tile_s_pins() -> None:
+    configs = [TilePeripheryConfig(in_size=3, out_size=2), TilePeripheryConfig(in_size=2, out_size=5)]
+    platform = SimulationPlatform(configs=configs, divisor=4)
+    second = platform.request("crossbar", 1)
+    assert second.x_fire.io.name == "tile1_x_fire" and len(second.d_fire) == 5
+    with pytest.raises(ValueError, match="crossbar number must be 0..1, not 2"):
+        platform.request("crossbar", 2)
+    core = BoardCore(configs=configs, divisor=4)
+    core._MustUse__silence = True  # type: ignore[attr-defined]  # probed for its ports, never elaborated
+    assert len(core.tile0_x_fire) == 3 and len(core.tile1_d_negative) == 5  # type: ignore[attr-defined]

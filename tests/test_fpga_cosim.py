@@ -28,15 +28,18 @@ def _skip_without_verilator() -> None:
         pytest.skip(reason)
 
 
-def _check_training(results: dict[str, object], samples: int) -> None:
+def _check_training(results: dict[str, object], samples: int, tiles: int = 2) -> None:
     assert results["matches_model"], results
     assert results["mismatches"] == 0
     assert results["first_mismatch"] is None
     assert results["samples"] == samples
-    # one board update per sample (batch 1), each received whole by the chip, every slot compared
-    assert results["updates_served"] == samples
-    assert results["trains_received"] == samples
-    assert int(results["decisions_compared"]) > 50 * samples  # type: ignore[call-overload]
+    # every tile of the network (64-2-10: hidden 65x2 and output 3x10, bias lines included) on its own
+    # board periphery; one update per tile and sample (batch 1), each received whole by the chip
+    assert len(results["board_tiles"]) == tiles  # type: ignore[arg-type]
+    assert results["updates_served"] == tiles * samples
+    assert set(results["updates_by_tile"].values()) == {samples}  # type: ignore[attr-defined]
+    assert results["trains_received"] == tiles * samples
+    assert int(results["decisions_compared"]) > 50 * tiles * samples  # type: ignore[call-overload]
     assert results["weights_sha256"] == results["model_weights_sha256"]
     assert results["test_accuracy"] == results["model_test_accuracy"]
 

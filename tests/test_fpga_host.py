@@ -27,3 +27,29 @@ def test_an_update_code_outside_the_layout_is_refused() -> None:
         pack_update_code(config, 4, 0, False)
     with pytest.raises(ValueError, match="code must be"):
         pack_update_code(config, 0, 1 << config.code_width, False)
+
+
+def test_each_tile_periphery_has_its_own_registers_and_status_words() -> None:
+    from pulsetrain.fpga.host import (
+        MAX_TILES,
+        REGISTER_CONTROL,
+        REGISTER_UPDATE_CODE,
+        REGISTERS_PER_TILE,
+        STATUS_BUSY,
+        STATUS_TRANSFER_LAST,
+        STATUS_WORDS_PER_TILE,
+        register_address,
+        status_address,
+    )
+    from pulsetrain.fpga.protocol import STATUS_BASE
+
+    registers = {register_address(t, r) for t in range(MAX_TILES) for r in range(REGISTERS_PER_TILE)}
+    words = {status_address(t, w) for t in range(MAX_TILES) for w in range(STATUS_WORDS_PER_TILE)}
+    assert len(registers) == MAX_TILES * REGISTERS_PER_TILE and max(registers) < STATUS_BASE
+    assert len(words) == MAX_TILES * STATUS_WORDS_PER_TILE and max(words) <= 0xFF
+    assert register_address(1, REGISTER_CONTROL) == REGISTER_UPDATE_CODE + 1
+    assert status_address(1, STATUS_BUSY) == status_address(0, STATUS_TRANSFER_LAST) + 1
+    with pytest.raises(ValueError, match=f"tile must be 0..{MAX_TILES - 1}, not {MAX_TILES}"):
+        register_address(MAX_TILES, 0)
+    with pytest.raises(ValueError, match="word must be 0..4, not 5"):
+        status_address(0, 5)
