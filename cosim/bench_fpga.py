@@ -36,7 +36,7 @@ from pulsetrain.cosim.decisions import decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, read_int, report, start_clock_and_reset
 from pulsetrain.cosim.training import cosim_options, pulse_config_for
 from pulsetrain.cosim.training_data import load_data
-from pulsetrain.fpga.host import BoardPulseSource
+from pulsetrain.fpga.host import BoardIdentity, BoardPulseSource, open_session
 from pulsetrain.fpga.link import Link, LinkError
 from pulsetrain.fpga.transport import LineFaults
 from pulsetrain.model.periphery import PulseTrains
@@ -230,8 +230,13 @@ def _prefix(periphery: int, peripheries: int) -> str:
     return "" if peripheries == 1 else f"tile{periphery}_"
 
 
-async def _board(dut: Any, parameters: dict[str, Any], peripheries: int) -> tuple[UartPins, Link]:
-    """Clock, reset, the comparator pins held low, the UART pins and the host's link on them."""
+async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[Link, list[Any]]:
+    """Clock, reset, the comparator pins held low, the UART pins and the host's link on them; the tile
+    periphery configs the host expects the board to hold (of ``board_sources``: its handshake's)."""
+    from pulsetrain.fpga.board_cosim import board_tile_config
+
+    served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
+    peripheries = len(served)
     dut.uart_rx.value = 1  # an idle line from the start: a low line in reset would read as a start bit
     await start_clock_and_reset(dut, period_ns=CLOCK_NS)
     for periphery in range(peripheries):  # no reads are served: sgd has no transfer reads
@@ -249,7 +254,7 @@ async def _board(dut: Any, parameters: dict[str, Any], peripheries: int) -> tupl
         retries=int(parameters.get("retries", 8)),
         first_sequence=int(parameters.get("first_sequence", 0)),
     )
-    return pins, link
+    return link, [board_tile_config(pulse) for pulse in served]
 
 
 @cocotb.test()
@@ -264,7 +269,7 @@ async def train_through_the_board(dut: Any) -> None:
         return  # the other test of this module runs alone
     board_tiles = [int(tile) for tile in parameters["board_tiles"]]
     served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
-    _, link = await _board(dut, parameters, len(board_tiles))
+    link, expected = await _board(dut, parameters)
     chips = [
         ChipTrains(dut, config, _prefix(periphery, len(board_tiles)))
         for periphery, config in enumerate(served)
@@ -293,7 +298,9 @@ async def train_through_the_board(dut: Any) -> None:
     start = time.perf_counter()
     error = None
     results = None
+    identity: BoardIdentity | None = None
     try:
+        identity = await bridge(open_session)(link, expected)
         results = await bridge(train)(config, data=data)
     except (AssertionError, LinkError, RuntimeError) as failure:
         error = str(failure)
@@ -307,6 +314,7 @@ async def train_through_the_board(dut: Any) -> None:
         decisions_compared=sum(board.decisions for board in boards),
         first_mismatch=mismatches[0] if mismatches else None,
         link=vars(link.statistics),
+        identity=vars(identity) if identity else None,
         simulated_seconds=get_sim_time("ns") * 1e-9,
         wall_seconds=time.perf_counter() - start,
         error=error,
@@ -321,13 +329,17 @@ async def link_faults_recovered(dut: Any) -> None:
     parameters = bench_parameters()
     if "adds" not in parameters:
         return
-    _, link = await _board(dut, parameters, int(parameters.get("peripheries", 1)))
+    link, expected_configs = await _board(dut, parameters)
     rng = random.Random(int(parameters.get("seed", 0)))
     # the spare registers drive nothing in the board core: free for a non-idempotent witness
     addresses = [int(address) for address in parameters["spare_registers"]]
     expected = dict.fromkeys(addresses, 0)
 
+    identity: BoardIdentity | None = None
+
     def exchange() -> tuple[list[tuple[int, int, int]], dict[int, int]]:
+        nonlocal identity
+        identity = open_session(link, expected_configs)
         wrong = []
         for _ in range(int(parameters["adds"])):
             address, amount = rng.choice(addresses), rng.randrange(2**32)
@@ -349,6 +361,7 @@ async def link_faults_recovered(dut: Any) -> None:
         wrong_replies=wrong,
         registers_match=final == expected,
         link=vars(link.statistics),
+        identity=vars(identity) if identity else None,
         simulated_seconds=(get_sim_time("ns") - start_ns) * 1e-9,
         error=error,
     )

@@ -7,9 +7,11 @@ registers ``4t + r`` and their write strobes (:func:`~pulsetrain.fpga.host.regis
 its register 0 starts a forward read (bit 0) and/or an update (bit 1); register 1 = update_bl; each
 write of register 2 / 3 pushes one DAC code / one update code (the low bits; a code written while the
 periphery is not ready is lost). The result streams are always taken; its status words (READ at
-``STATUS_BASE + 5t + w``, :func:`~pulsetrain.fpga.host.status_address`) report them: 0 = busy |
-transferring << 1, 1 / 3 = read / transfer results counted, 2 / 4 = the last one's low 32 bits.
-LED 0 = busy (any tile).
+``STATUS_BASE + 3 + 5t + w``, :func:`~pulsetrain.fpga.host.status_address`) report them: 0 = busy |
+transferring << 1, 1 / 3 = read / transfer results counted, 2 / 4 = the last one's low 32 bits. The
+board's own status words 0..2 identify it for the host's handshake
+(:func:`~pulsetrain.fpga.host.open_session`): a magic word, the CRC-32 of its tile configs, the tile
+count. LED 0 = busy (any tile).
 """
 
 import json
@@ -28,8 +30,10 @@ from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.frame_engine import FrameEngine
 from pulsetrain.fpga.host import (
+    BOARD_MAGIC,
     CONTROL_READ,
     CONTROL_UPDATE,
+    IDENTITY_WORDS,
     MAX_TILES,
     REGISTER_BL,
     REGISTER_CONTROL,
@@ -38,13 +42,19 @@ from pulsetrain.fpga.host import (
     REGISTERS_PER_TILE,
     SPARE_REGISTERS,
     STATUS_BUSY,
+    STATUS_DIGEST,
+    STATUS_IDENTITY,
     STATUS_READ_COUNT,
     STATUS_READ_LAST,
+    STATUS_TILES,
     STATUS_TRANSFER_COUNT,
     STATUS_TRANSFER_LAST,
     STATUS_WORDS_PER_TILE,
+    config_digest,
     register_address,
+    status_address,
 )
+from pulsetrain.fpga.protocol import STATUS_BASE
 from pulsetrain.fpga.uart import UartReceiver, UartTransmitter
 from pulsetrain.rtl.tile_periphery import TilePeriphery, TilePeripheryConfig
 
@@ -224,11 +234,17 @@ class BoardCore(wiring.Component):
         m.submodules.transmitter = transmitter = UartTransmitter(divisor=self._divisor)
         m.submodules.engine = engine = FrameEngine(
             register_count=REGISTERS_PER_TILE * tiles + SPARE_REGISTERS,
-            status_count=STATUS_WORDS_PER_TILE * tiles,
+            status_count=IDENTITY_WORDS + STATUS_WORDS_PER_TILE * tiles,
             # 10 bit times per byte (start, 8 data, stop)
             silence_cycles=self._divisor * 10 * SILENCE_BYTE_TIMES,
         )
         m.d.comb += [receiver.line.eq(self.uart_rx), self.uart_tx.eq(transmitter.line)]
+        # the handshake's identity words (constants of this build: open_session compares them)
+        m.d.comb += [
+            engine.status[STATUS_IDENTITY].eq(BOARD_MAGIC),
+            engine.status[STATUS_DIGEST].eq(config_digest(self._configs)),
+            engine.status[STATUS_TILES].eq(tiles),
+        ]
         wiring.connect(m, receiver.data, engine.rx)
         wiring.connect(m, engine.tx, transmitter.data)
         busy = []
@@ -276,7 +292,7 @@ class BoardCore(wiring.Component):
         for count, word, results in zip(counts, last, streams, strict=True):
             with m.If(results.valid):
                 m.d.sync += [count.eq(count + 1), word.eq(Value.cast(results.payload))]
-        base = STATUS_WORDS_PER_TILE * index
+        base = status_address(index, 0) - STATUS_BASE
         m.d.comb += [
             engine.status[base + STATUS_BUSY].eq(tile.busy | (tile.transferring << 1)),
             engine.status[base + STATUS_READ_COUNT].eq(counts[0]),

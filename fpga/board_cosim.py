@@ -191,6 +191,7 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
         "test_accuracy": board_results.get("test_accuracy"),
         "model_test_accuracy": model_results["test_accuracy"],
         "link": board.get("link"),
+        "identity": board.get("identity"),
         "simulated_seconds": board.get("simulated_seconds"),
         "wall_seconds": result.run_seconds,
         "build_seconds": build_seconds,
@@ -211,7 +212,7 @@ def run_board_link(run: BoardRun, adds: int) -> dict[str, Any]:
         "adds": adds,
         "seed": run.fault_seed,
         "spare_registers": spare_register_addresses(len(pulses)),
-        "peripheries": len(pulses),
+        "board_sources": [to_plain(pulse) for pulse in pulses],
     }
     result = runner.run_bench(
         built,

@@ -10,7 +10,12 @@ holds that map once, for the gateware and the host, and :class:`BoardPulseSource
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import binascii
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +24,7 @@ from pulsetrain.fpga.protocol import STATUS_BASE
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseGenerator
 
+from pulsetrain.config import to_plain
 from pulsetrain.periphery.pulse import PulseGeneratorConfig, quantize
 
 #: a tile's register 0: a write starts a forward read (bit 0) and / or an update (bit 1)
@@ -46,10 +52,21 @@ STATUS_READ_LAST = 2
 #: a tile's status words 3 / 4: transfer results counted / the last one's low 32 bits
 STATUS_TRANSFER_COUNT = 3
 STATUS_TRANSFER_LAST = 4
-#: status words of one tile: tile ``t``'s word ``w`` is READ at ``STATUS_BASE + 5 t + w``
+#: status words of one tile: tile ``t``'s word ``w`` is READ at ``STATUS_BASE + 3 + 5 t + w``
 STATUS_WORDS_PER_TILE = 5
+#: the board's status word 0 (READ at ``STATUS_BASE``): :data:`BOARD_MAGIC`
+STATUS_IDENTITY = 0
+#: the board's status word 1: :func:`config_digest` of the tile peripheries it was built with
+STATUS_DIGEST = 1
+#: the board's status word 2: how many tile peripheries it holds
+STATUS_TILES = 2
+#: the board's own status words, before the tiles'
+IDENTITY_WORDS = 3
+#: identity word of a pulsetrain board ("PTB1" little endian: the protocol and register map of this
+#: module, version 1)
+BOARD_MAGIC = int.from_bytes(b"PTB1", "little")
 #: the most tiles one board serves (their status words fill the 128 the protocol addresses)
-MAX_TILES = 128 // STATUS_WORDS_PER_TILE
+MAX_TILES = (128 - IDENTITY_WORDS) // STATUS_WORDS_PER_TILE
 
 
 def register_address(tile: int, register: int) -> int:
@@ -67,7 +84,84 @@ def status_address(tile: int, word: int) -> int:
         raise ValueError(f"tile must be 0..{MAX_TILES - 1}, not {tile!r}")
     if not 0 <= word < STATUS_WORDS_PER_TILE:
         raise ValueError(f"word must be 0..{STATUS_WORDS_PER_TILE - 1}, not {word!r}")
-    return STATUS_BASE + STATUS_WORDS_PER_TILE * tile + word
+    return STATUS_BASE + IDENTITY_WORDS + STATUS_WORDS_PER_TILE * tile + word
+
+
+def config_digest(configs: Sequence[Any]) -> int:
+    """CRC-32 of the tile periphery configs (canonical JSON): the board holds it in a status word, so a
+    host can tell a board built with other tile sizes, seeds or widths before it sends a command."""
+    text = json.dumps([to_plain(config) for config in configs], sort_keys=True, separators=(",", ":"))
+    return binascii.crc32(text.encode())
+
+
+class BoardMismatch(LinkError):
+    """A device answered, but it is not the board (protocol or tile configs) the host expects."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoardIdentity:
+    """What the board said in the handshake."""
+
+    #: tile peripheries it holds
+    tiles: int
+    #: :func:`config_digest` of their configs
+    digest: int
+    #: handshake pings answered with an old reply (the host reused the board's last sequence number)
+    replays: int
+
+
+def open_session(link: Link, configs: Sequence[Any], *, nonce: bytes | None = None) -> BoardIdentity:
+    """The handshake before any command: the board answers, is a pulsetrain board, and holds ``configs``.
+
+    A PING with a fresh random payload comes first. Its echo proves the board answers; an echo of another
+    payload (or a reply to another command, which the link discards until it gives up) is the board
+    replaying its last reply because this host's first sequence number equals the last one it applied
+    (a host restarted while the board kept running): the next PING has a new number and is applied.
+    Then the identity words are compared with :data:`BOARD_MAGIC`, ``len(configs)`` and
+    :func:`config_digest`.
+
+    Raises
+    ------
+    LinkError
+        No board answered (the link's own error: within ``timeout_s`` times its tries).
+    BoardMismatch
+        A device answered, but not as this host's board.
+    """
+    nonce = secrets.token_bytes(4) if nonce is None else nonce
+    replays = 0
+    stale_before = link.statistics.stale_replies
+    try:
+        echoed = link.ping(nonce)
+    except LinkError as error:
+        if link.statistics.stale_replies == stale_before:  # not a byte of a good frame came back
+            raise LinkError(f"no board answered the handshake: {error}") from None
+        echoed = None  # replies to another command (a replay), discarded by the link: once more
+    if echoed != nonce:
+        replays += 1
+        echoed = link.ping(nonce)  # a new sequence number: this one is applied (or LinkError: no board)
+        if echoed != nonce:
+            raise BoardMismatch(f"the device echoed {echoed.hex()} to a ping of {nonce.hex()}")
+    try:
+        magic = link.read(STATUS_BASE + STATUS_IDENTITY)
+    except LinkError as error:
+        raise BoardMismatch(
+            f"the device answers pings but has no pulsetrain identity word ({error})"
+        ) from None
+    if magic != BOARD_MAGIC:
+        raise BoardMismatch(
+            f"the device is not a pulsetrain board of this version: identity word 0x{magic:08x}, "
+            f"expected 0x{BOARD_MAGIC:08x}; program it with `pulsetrain fpga program`"
+        )
+    tiles = link.read(STATUS_BASE + STATUS_TILES)
+    digest = link.read(STATUS_BASE + STATUS_DIGEST)
+    expected = config_digest(configs)
+    if tiles != len(configs) or digest != expected:
+        raise BoardMismatch(
+            f"the board holds {tiles} tile periphery(ies) with config digest 0x{digest:08x}, the host "
+            f"expects {len(configs)} with digest 0x{expected:08x}: build and program the bitstream for "
+            "this network's tile configs, or run the host with the board's"
+        )
+    return BoardIdentity(tiles=tiles, digest=digest, replays=replays)
 
 
 def pack_update_code(config: PulseGeneratorConfig, line: int, code: int, negative: bool) -> int:

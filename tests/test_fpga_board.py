@@ -20,8 +20,8 @@ from pulsetrain.fpga.board import (
     crossbar_widths,
 )
 from pulsetrain.fpga.gateware_device import GatewareDevice, HostUarts
+from pulsetrain.fpga.host import STATUS_BUSY, STATUS_READ_COUNT, STATUS_TRANSFER_COUNT, status_address
 from pulsetrain.fpga.link import Link
-from pulsetrain.fpga.protocol import STATUS_BASE
 from pulsetrain.fpga.transport import SimulatedTransport
 from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
 from pulsetrain.synth.tools import cache_root
@@ -123,11 +123,11 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
             link.write(2, code & 0xFF)  # one DAC code per write
         link.write(0, 1)  # read_start
         for _ in range(50):
-            if link.read(STATUS_BASE) == 0:  # not busy
+            if link.read(status_address(0, STATUS_BUSY)) == 0:
                 break
-        assert link.read(STATUS_BASE) == 0
-        assert link.read(STATUS_BASE + 1) == config.out_size  # one ADC result per column
-        assert link.read(STATUS_BASE + 3) == 0  # no transfer was asked for
+        assert link.read(status_address(0, STATUS_BUSY)) == 0
+        assert link.read(status_address(0, STATUS_READ_COUNT)) == config.out_size  # one per column
+        assert link.read(status_address(0, STATUS_TRANSFER_COUNT)) == 0  # no transfer was asked for
     finally:
         device.close()
 

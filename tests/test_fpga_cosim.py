@@ -36,6 +36,7 @@ def _check_training(results: dict[str, object], samples: int, tiles: int = 2) ->
     # every tile of the network (64-2-10: hidden 65x2 and output 3x10, bias lines included) on its own
     # board periphery; one update per tile and sample (batch 1), each received whole by the chip
     assert len(results["board_tiles"]) == tiles  # type: ignore[arg-type]
+    assert results["identity"]["tiles"] == tiles  # type: ignore[index]  # the handshake found them
     assert results["updates_served"] == tiles * samples
     assert set(results["updates_by_tile"].values()) == {samples}  # type: ignore[attr-defined]
     assert results["trains_received"] == tiles * samples
