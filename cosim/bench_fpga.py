@@ -31,17 +31,18 @@ import numpy as np
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, Event, FallingEdge, First, Timer
 from cocotb.utils import get_sim_time
-from pulsetrain.cosim.bridge import PulseLineBridge
+from pulsetrain.cosim.bridge import PulseLineBridge, dac_level
 from pulsetrain.cosim.decisions import decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, read_int, report, start_clock_and_reset
-from pulsetrain.cosim.training import cosim_options, pulse_config_for
+from pulsetrain.cosim.training import cosim_options, observing_tiles, pulse_config_for
 from pulsetrain.cosim.training_data import load_data
-from pulsetrain.fpga.host import BoardIdentity, BoardPulseSource, open_session
+from pulsetrain.fpga.host import BoardIdentity, BoardPulseSource, BoardReadAdc, open_session
 from pulsetrain.fpga.link import Link, LinkError
 from pulsetrain.fpga.transport import LineFaults
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseSource
 
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 CLOCK_NS = 10
@@ -221,6 +222,107 @@ class CheckedBoardSource(BoardPulseSource):
         return received
 
 
+class ChipReads:
+    """The chip's side of one board periphery's ADC pins: the crossbar's sample-and-hold and comparators.
+
+    When ``adc_sample`` rises with ``adc_mux_select`` at 0 (a readout begins) the chip holds the values
+    last presented (the model's analog read); whenever the trial codes, the multiplexer or the sample
+    line change it answers each ADC's comparator with ``held[column] >= dac_level(trial code)``, as
+    :class:`~pulsetrain.cosim.bridge.AdcComparatorBridge` does at every clock edge. Waking on changes
+    only keeps the simulation's Python work to the conversions, not every cycle of the UART traffic.
+    """
+
+    def __init__(self, dut: Any, config: AdcReadoutConfig, prefix: str = "") -> None:
+        self.config = config
+        self._values = np.zeros(config.columns)
+        self._lsb = 1.0
+        self.held: np.ndarray | None = None
+        self._port = {
+            name: getattr(dut, f"{prefix}adc_{name}")
+            for name in ("mux_select", "sample", "trial_code", "comparator")
+        }
+        self._port["comparator"].value = 0
+        cocotb.start_soon(self._serve())
+
+    def present(self, values: np.ndarray, lsb: float) -> None:
+        """The array's outputs of the next read (sampled when the board raises ``adc_sample``)."""
+        self._values = np.array(values, dtype=np.float64)
+        self._lsb = lsb
+
+    async def _serve(self) -> None:
+        config, port = self.config, self._port
+        bits, mask = config.adc_bits, (1 << config.adc_bits) - 1
+        sampling_before = False
+        while True:
+            await First(
+                port["trial_code"].value_change, port["mux_select"].value_change, port["sample"].value_change
+            )
+            sampling = bool(read_int(port["sample"]))
+            phase = read_int(port["mux_select"])
+            if sampling and not sampling_before and phase == 0:
+                self.held = self._values
+            sampling_before = sampling
+            if self.held is None:
+                continue
+            trials = read_int(port["trial_code"])
+            answer = 0
+            for adc in range(config.adcs):
+                column = config.column(adc, phase)
+                code = (trials >> (adc * bits)) & mask
+                if column < config.columns and self.held[column] >= dac_level(code, config, self._lsb):
+                    answer |= 1 << adc
+            port["comparator"].value = answer
+
+
+class ModelCodes:
+    """The model's ADC, ``rint(value / lsb)`` (:func:`~pulsetrain.model.tile.adc_codes`), as in the pure
+    run."""
+
+    def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+        from pulsetrain.model.tile import adc_codes
+
+        return adc_codes(np.asarray(values, dtype=np.float64), lsb).astype(np.float64)
+
+
+class CheckedBoardReads(BoardReadAdc):
+    """A tile's forward reads converted by its board periphery's ADC through the chip pins, every code
+    compared with the model's; backward reads by the model's ADC (no row ADCs on the board)."""
+
+    def __init__(self, link: Link, config: Any, chip: ChipReads, tile: int, periphery: int) -> None:
+        super().__init__(
+            link,
+            columns=config.out_size,
+            adc_bits=config.adc.adc_bits,
+            tile=periphery,
+            present=chip.present,
+            backward=ModelCodes(),
+        )
+        self.network_tile = tile
+        self.codes_compared = 0
+        self.first_mismatch: dict[str, Any] | None = None
+
+    def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+        codes = super().convert(transpose, values, lsb)
+        if transpose:
+            return codes
+        model = ModelCodes().convert(transpose, values, lsb)
+        self.codes_compared += int(model.size)
+        differ = np.argwhere(codes != model)
+        if differ.size:
+            row, column = (int(v) for v in differ[0])
+            self.first_mismatch = {
+                "tile": self.network_tile,
+                "block": "board-adc-readout",
+                "readout": self.readouts,
+                "row": row,
+                "column": column,
+                "design": float(codes[row, column]),
+                "model": float(model[row, column]),
+            }
+            raise AssertionError(f"first differing ADC code: {self.first_mismatch}")
+        return codes
+
+
 def _faults(plain: dict[str, Any] | None) -> LineFaults:
     return LineFaults(**(plain or {}))
 
@@ -236,10 +338,11 @@ async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[Link, list[Any]]
     from pulsetrain.fpga.board_cosim import board_tile_config
 
     served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
+    adcs = [config_from_plain(AdcReadoutConfig, plain) for plain in parameters["board_adcs"]]
     peripheries = len(served)
     dut.uart_rx.value = 1  # an idle line from the start: a low line in reset would read as a start bit
     await start_clock_and_reset(dut, period_ns=CLOCK_NS)
-    for periphery in range(peripheries):  # no reads are served: sgd has no transfer reads
+    for periphery in range(peripheries):  # until a chip model answers the comparators
         getattr(dut, f"{_prefix(periphery, peripheries)}adc_comparator").value = 0
     pins = UartPins(
         dut,
@@ -254,7 +357,7 @@ async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[Link, list[Any]]
         retries=int(parameters.get("retries", 8)),
         first_sequence=int(parameters.get("first_sequence", 0)),
     )
-    return link, [board_tile_config(pulse) for pulse in served]
+    return link, [board_tile_config(pulse, adc) for pulse, adc in zip(served, adcs, strict=True)]
 
 
 @cocotb.test()
@@ -270,12 +373,21 @@ async def train_through_the_board(dut: Any) -> None:
     board_tiles = [int(tile) for tile in parameters["board_tiles"]]
     served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
     link, expected = await _board(dut, parameters)
-    chips = [
-        ChipTrains(dut, config, _prefix(periphery, len(board_tiles)))
-        for periphery, config in enumerate(served)
-    ]
+    peripheries = len(board_tiles)
+    chips = [ChipTrains(dut, config, _prefix(k, peripheries)) for k, config in enumerate(served)]
+    adcs = [ChipReads(dut, tile.adc, _prefix(k, peripheries)) for k, tile in enumerate(expected)]
     sources: dict[int, Any] = {}
     boards: list[CheckedBoardSource] = []
+    reads: list[CheckedBoardReads] = []
+
+    def attach(tile: Any, index: int) -> None:
+        """Forward reads of a served tile through its board periphery's ADC; the others the model's."""
+        if index not in board_tiles:
+            tile.read_adc = ModelCodes()
+            return
+        periphery = board_tiles.index(index)
+        tile.read_adc = CheckedBoardReads(link, expected[periphery], adcs[periphery], index, periphery)
+        reads.append(tile.read_adc)
 
     def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
         index = len(sources)
@@ -301,10 +413,12 @@ async def train_through_the_board(dut: Any) -> None:
     identity: BoardIdentity | None = None
     try:
         identity = await bridge(open_session)(link, expected)
-        results = await bridge(train)(config, data=data)
+        with observing_tiles(attach):
+            results = await bridge(train)(config, data=data)
     except (AssertionError, LinkError, RuntimeError) as failure:
         error = str(failure)
     mismatches = [board.first_mismatch for board in boards if board.first_mismatch is not None]
+    mismatches += [read.first_mismatch for read in reads if read.first_mismatch is not None]
     report(
         results=results,
         samples=data.x_train.shape[0],
@@ -312,6 +426,8 @@ async def train_through_the_board(dut: Any) -> None:
         updates_by_tile={board.network_tile: board.updates for board in boards},
         trains_received=sum(chip.bridge.trains_applied for chip in chips),
         decisions_compared=sum(board.decisions for board in boards),
+        readouts=sum(read.readouts for read in reads),
+        adc_codes_compared=sum(read.codes_compared for read in reads),
         first_mismatch=mismatches[0] if mismatches else None,
         link=vars(link.statistics),
         identity=vars(identity) if identity else None,

@@ -3,13 +3,14 @@
 A bitstream holds one tile periphery; its chip side goes to header pins in a fixed order
 (:func:`crossbar_pin_map`, also written next to the bitstream as ``pinmap.json``). A simulated board may
 hold several (one per tile of a network). The host side of tile ``t`` is driven from the frame engine's
-registers ``4t + r`` and their write strobes (:func:`~pulsetrain.fpga.host.register_address`): a write of
+registers ``5t + r`` and their write strobes (:func:`~pulsetrain.fpga.host.register_address`): a write of
 its register 0 starts a forward read (bit 0) and/or an update (bit 1); register 1 = update_bl; each
 write of register 2 / 3 pushes one DAC code / one update code (the low bits; a code written while the
-periphery is not ready is lost). The result streams are always taken; its status words (READ at
-``STATUS_BASE + 3 + 5t + w``, :func:`~pulsetrain.fpga.host.status_address`) report them: 0 = busy |
-transferring << 1, 1 / 3 = read / transfer results counted, 2 / 4 = the last one's low 32 bits. The
-board's own status words 0..2 identify it for the host's handshake
+periphery is not ready is lost); register 4 selects the column whose last forward-read code status word
+5 shows. The result streams are always taken; the tile's status words (READ at ``STATUS_BASE + 3 + 6t +
+w``, :func:`~pulsetrain.fpga.host.status_address`) report them: 0 = busy | transferring << 1, 1 / 3 =
+read / transfer results counted, 2 / 4 = the last one's low 32 bits, 5 = the selected column's code.
+The board's own status words 0..2 identify it for the host's handshake
 (:func:`~pulsetrain.fpga.host.open_session`): a magic word, the CRC-32 of its tile configs, the tile
 count. LED 0 = busy (any tile).
 """
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from amaranth.build import Attrs, Pins, Resource, Subsignal
-from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
+from amaranth.hdl import Array, Cat, Elaboratable, Module, Mux, Signal, Value
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 from pulsetrain.fpga.frame_engine import FrameEngine
@@ -38,12 +39,14 @@ from pulsetrain.fpga.host import (
     REGISTER_BL,
     REGISTER_CONTROL,
     REGISTER_DAC_CODE,
+    REGISTER_READ_COLUMN,
     REGISTER_UPDATE_CODE,
     REGISTERS_PER_TILE,
     SPARE_REGISTERS,
     STATUS_BUSY,
     STATUS_DIGEST,
     STATUS_IDENTITY,
+    STATUS_READ_CODE,
     STATUS_READ_COUNT,
     STATUS_READ_LAST,
     STATUS_TILES,
@@ -73,6 +76,7 @@ CROSSBAR_OUTPUTS = (
     "adc_sample",
     "adc_compare",
     "slot_valid",
+    "adc_trial_code",
 )
 #: chip-side inputs put on pins
 CROSSBAR_INPUTS = ("adc_comparator",)
@@ -97,7 +101,8 @@ BOARDS: dict[str, Board] = {
         platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
         connectors=(("pmod", 0), ("pmod", 1), ("pmod", 2)),
         attrs=(("IO_STANDARD", "SB_LVCMOS"),),
-        tile_size=4,
+        # 2x2: with the SAR trial codes (8 bits) a 4x4 tile needs 30 pins, the three PMODs have 24
+        tile_size=2,
     ),
     "ulx3s-85f": Board(
         platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
@@ -279,6 +284,17 @@ class BoardCore(wiring.Component):
             tile.read_results.ready.eq(1),
             tile.transfer_results.ready.eq(1),
         ]
+        # the last forward read's ADC code of each column (offset binary), one READ per column: the host
+        # selects the column with register READ_COLUMN and reads status word READ_CODE
+        config = tile.config.adc
+        codes = Array(
+            Signal(config.adc_bits, name=f"tile{index}_read_code_{column}")
+            for column in range(config.columns)
+        )
+        result = tile.read_results
+        with m.If(result.valid):
+            m.d.sync += codes[result.payload.column].eq(result.payload.code)
+        selected = engine.registers[registers[REGISTER_READ_COLUMN]]
         # status words: busy | transferring << 1; read / transfer results counted; the last one's bits
         counts = [
             Signal(32, name=f"tile{index}_read_results_seen"),
@@ -299,6 +315,9 @@ class BoardCore(wiring.Component):
             engine.status[base + STATUS_READ_LAST].eq(last[0]),
             engine.status[base + STATUS_TRANSFER_COUNT].eq(counts[1]),
             engine.status[base + STATUS_TRANSFER_LAST].eq(last[1]),
+            engine.status[base + STATUS_READ_CODE].eq(
+                Mux(selected < config.columns, codes[selected[:16]], 0)
+            ),
         ]
 
 

@@ -21,6 +21,7 @@ from pulsetrain.fpga.host import MAX_TILES, REGISTERS_PER_TILE, SPARE_REGISTERS
 from pulsetrain.fpga.transport import LineFaults
 
 from pulsetrain.config import ConfigError, check_int, to_plain
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 #: UART clock cycles per bit in simulation (a board runs 12-25; 4 keeps the simulated bytes short)
@@ -38,6 +39,9 @@ class BoardRun:
     options: dict[str, Any] = field(default_factory=lambda: {"algo": "sgd", "seed": 2, "network.hidden": "2"})
     #: training samples (the first N of the shuffled training set)
     samples: int = 3
+    #: test samples of the end-of-run accuracy pass (the first N of the test set); each is one forward
+    #: readout per tile through the board
+    test_samples: int = 12
     #: the tiles whose updates the board serves, one tile periphery each (creation order, input side
     #: first; negative counts from the last); None: every tile that updates in the pure run
     board_tiles: tuple[int, ...] | None = None
@@ -56,6 +60,7 @@ class BoardRun:
 
     def __post_init__(self) -> None:
         check_int("samples", self.samples, 1, 10_000_000)
+        check_int("test_samples", self.test_samples, 1, 10_000_000)
         check_int("first_sequence", self.first_sequence, 0, 255)
         check_int("retries", self.retries, 0, 1000)
         check_int("fault_seed", self.fault_seed, 0, 2**32 - 1)
@@ -75,11 +80,12 @@ def spare_register_addresses(tiles: int) -> list[int]:
     return list(range(first, first + SPARE_REGISTERS))
 
 
-def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
-    """The board's tile periphery around one model tile's pulse generator.
+def board_tile_config(pulse: PulseGeneratorConfig, adc: AdcReadoutConfig | None = None) -> Any:
+    """The board's tile periphery around one model tile's pulse generator and forward-read ADC.
 
-    Chopper probabilities 0: the board serves an sgd tile, whose twin has no chopper, so the chopper's
-    XOR onto the sign lines must never flip a sign.
+    ``adc``: the ADC readout of the tile's forward reads (the model's resolution; None: the periphery's
+    default). Chopper probabilities 0: the board serves an sgd tile, whose twin has no chopper, so the
+    chopper's XOR onto the sign lines must never flip a sign.
     """
     from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
 
@@ -89,19 +95,27 @@ def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
         in_size=pulse.x_lines,
         out_size=pulse.d_lines,
         pulse=pulse,
+        adc=adc or AdcReadoutConfig(),
         transfer=TransferControllerConfig(in_chop_prob=0.0, out_chop_prob=0.0),
     )
 
 
-def _built_board(pulses: list[PulseGeneratorConfig], simulator: Any) -> Any:
+def _built_board(configs: list[Any], simulator: Any) -> Any:
     """The whole board top (:class:`~pulsetrain.fpga.board.BoardTop`: I/O buffers, UART, frame engine,
     one tile periphery per served tile) as Verilog, its pins as ports, compiled."""
     from pulsetrain.cosim import runner
     from pulsetrain.fpga.board import board_top_verilog
 
-    configs = [board_tile_config(pulse) for pulse in pulses]
     verilog = board_top_verilog(configs, divisor=SIMULATION_DIVISOR)
     return runner.build(verilog, "board_top", simulator)
+
+
+def _board_parameters(configs: list[Any]) -> dict[str, Any]:
+    """What the bench needs to rebuild the board's tile periphery configs (its handshake compares them)."""
+    return {
+        "board_sources": [to_plain(config.pulse) for config in configs],
+        "board_adcs": [to_plain(config.adc) for config in configs],
+    }
 
 
 def _link_parameters(run: BoardRun) -> dict[str, Any]:
@@ -116,17 +130,25 @@ def _link_parameters(run: BoardRun) -> dict[str, Any]:
     }
 
 
-def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], list[PulseGeneratorConfig], list[int]]:
-    """Config, data, the pure run's results, the served tiles' generator configs and indices (network
-    creation order; board periphery ``k`` serves network tile ``tiles[k]``)."""
+def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], list[Any], list[int]]:
+    """Config, data, the pure run's results, the board's tile periphery configs and the network tiles
+    they serve (creation order; board periphery ``k`` serves network tile ``tiles[k]``).
+
+    The pure run converts every read with the model's ``rint(value / lsb)`` (the codes the board run
+    checks its ADC's against) and records each tile's forward-read ADC, which the board's periphery of
+    that tile gets."""
     from pulsetrain.cosim.training import CosimRequest, resolve, run_pure_model
     from pulsetrain.cosim.training_data import data_for
 
-    config = resolve(CosimRequest(options=run.options, samples=run.samples, simulator=run.simulator))
+    request = CosimRequest(
+        options=run.options, samples=run.samples, test_samples=run.test_samples, simulator=run.simulator
+    )
+    config = resolve(request)
     if config.algo != "sgd":
         raise ConfigError(f"algo must be sgd for the board (its twin has no transfer), not {config.algo!r}")
-    data = data_for(config, run.samples)
-    model_results, ledger, _ = run_pure_model(config, data)
+    data = data_for(config, run.samples, run.test_samples)
+    reads: dict[tuple[int, bool], Any] = {}
+    model_results, ledger, _ = run_pure_model(config, data, reads)
     count = len(ledger.configs)
     if run.board_tiles is None:
         tiles = ledger.used()
@@ -137,7 +159,13 @@ def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], list[PulseGenerat
         tiles = sorted({tile % count for tile in run.board_tiles})
     if len(tiles) > MAX_TILES:
         raise ConfigError(f"board_tiles must name at most {MAX_TILES} tiles (one board), not {len(tiles)}")
-    return config, data, model_results, [ledger.configs[tile] for tile in tiles], tiles
+    configs = [
+        board_tile_config(
+            ledger.configs[tile], reads[(tile, False)].config if (tile, False) in reads else None
+        )
+        for tile in tiles
+    ]
+    return config, data, model_results, configs, tiles
 
 
 def run_board_training(run: BoardRun) -> dict[str, Any]:
@@ -145,19 +173,21 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
     from pulsetrain.cosim import runner
     from pulsetrain.cosim.training_data import save_data
 
-    config, data, model_results, pulses, tiles = _prepare(run)
+    config, data, model_results, configs, tiles = _prepare(run)
     simulator = runner.parse_simulator(run.simulator)
     start = time.perf_counter()
-    built = _built_board(pulses, simulator)
+    built = _built_board(configs, simulator)
     build_seconds = time.perf_counter() - start
-    data_file = save_data(data, built.folder / "data" / f"board-{config.seed}-{run.samples}")
+    data_file = save_data(
+        data, built.folder / "data" / f"board-{config.seed}-{run.samples}-{run.test_samples}"
+    )
     parameters = {
         **_link_parameters(run),
         "data_file": data_file,
         "options": {**to_plain(dict(run.options)), "epochs": 1},
         "bl_max": config.update.desired_bl,
         "board_tiles": tiles,
-        "board_sources": [to_plain(pulse) for pulse in pulses],
+        **_board_parameters(configs),
     }
     result = runner.run_bench(
         built,
@@ -177,12 +207,14 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
     )
     return {
         "board_tiles": tiles,
-        "tiles": [f"{pulse.x_lines}x{pulse.d_lines}" for pulse in pulses],
+        "tiles": [f"{config.in_size}x{config.out_size}" for config in configs],
         "samples": board.get("samples"),
         "updates_served": board.get("updates"),
         "updates_by_tile": board.get("updates_by_tile"),
         "trains_received": board.get("trains_received"),
         "decisions_compared": board.get("decisions_compared"),
+        "readouts": board.get("readouts"),
+        "adc_codes_compared": board.get("adc_codes_compared"),
         "first_mismatch": board.get("first_mismatch"),
         "mismatches": 0 if matches else 1,
         "matches_model": matches,
@@ -205,14 +237,14 @@ def run_board_link(run: BoardRun, adds: int) -> dict[str, Any]:
     """``adds`` random ADDs to the board's free registers over the run's line, then every one read back."""
     from pulsetrain.cosim import runner
 
-    _, _, _, pulses, _ = _prepare(run)
-    built = _built_board(pulses, runner.parse_simulator(run.simulator))
+    _, _, _, configs, _ = _prepare(run)
+    built = _built_board(configs, runner.parse_simulator(run.simulator))
     parameters = {
         **_link_parameters(run),
         "adds": adds,
         "seed": run.fault_seed,
-        "spare_registers": spare_register_addresses(len(pulses)),
-        "board_sources": [to_plain(pulse) for pulse in pulses],
+        "spare_registers": spare_register_addresses(len(configs)),
+        **_board_parameters(configs),
     }
     result = runner.run_bench(
         built,

@@ -35,8 +35,10 @@ REGISTER_BL = 1
 REGISTER_DAC_CODE = 2
 #: a tile's register 3: each write pushes one update code (:func:`pack_update_code`)
 REGISTER_UPDATE_CODE = 3
+#: a tile's register 4: the column whose last forward-read code status word :data:`STATUS_READ_CODE` shows
+REGISTER_READ_COLUMN = 4
 #: registers of one tile periphery: tile ``t``'s register ``r`` is at ``REGISTERS_PER_TILE * t + r``
-REGISTERS_PER_TILE = 4
+REGISTERS_PER_TILE = 5
 #: registers after the tiles' that drive nothing (a host may keep its own values there; the link tests
 #: use them as a non-idempotent witness)
 SPARE_REGISTERS = 12
@@ -52,8 +54,10 @@ STATUS_READ_LAST = 2
 #: a tile's status words 3 / 4: transfer results counted / the last one's low 32 bits
 STATUS_TRANSFER_COUNT = 3
 STATUS_TRANSFER_LAST = 4
-#: status words of one tile: tile ``t``'s word ``w`` is READ at ``STATUS_BASE + 3 + 5 t + w``
-STATUS_WORDS_PER_TILE = 5
+#: a tile's status word 5: the last forward read's ADC code (offset binary) of column REGISTER_READ_COLUMN
+STATUS_READ_CODE = 5
+#: status words of one tile: tile ``t``'s word ``w`` is READ at ``STATUS_BASE + 3 + 6 t + w``
+STATUS_WORDS_PER_TILE = 6
 #: the board's status word 0 (READ at ``STATUS_BASE``): :data:`BOARD_MAGIC`
 STATUS_IDENTITY = 0
 #: the board's status word 1: :func:`config_digest` of the tile peripheries it was built with
@@ -250,7 +254,111 @@ class BoardPulseSource:
 
     def wait_idle(self) -> None:
         """Poll the busy word until the periphery is idle."""
-        for _ in range(self._poll_limit):
-            if self.link.read(self._busy_address) == 0:
-                return
-        raise LinkError(f"the board stayed busy for {self._poll_limit} polls of its status word")
+        wait_idle(self.link, self.tile, self._poll_limit)
+
+
+def wait_idle(link: Link, tile: int, poll_limit: int) -> None:
+    """Poll tile periphery ``tile``'s busy word until it is idle; :class:`LinkError` after ``poll_limit``."""
+    address = status_address(tile, STATUS_BUSY)
+    for _ in range(poll_limit):
+        if link.read(address) == 0:
+            return
+    raise LinkError(
+        f"tile periphery {tile} of the board stayed busy for {poll_limit} polls of its status word"
+    )
+
+
+class BoardReadAdc:
+    """A :class:`~pulsetrain.model.periphery.ReadAdc` whose forward reads the board's ADC readout converts.
+
+    Each row of a forward read is one readout of tile periphery ``tile``: the start bit, the busy word
+    polled (the readout runs its SAR trials through the chip pins: sample, multiplexer, trial codes,
+    compare strobe, comparator), then each column's code read back (select, read) and its result count
+    checked. The codes are the ADC's offset binary less mid-scale, as the model's ``rint(value / lsb)``.
+
+    The analog values are the chip's. On a board the chip holds what its array computed; in simulation
+    ``present(values, lsb)`` hands the model's read to the chip model at the pins before the readout
+    starts. The DAC inputs are not on the board's pins (the chip computes with the model's inputs), and
+    the tile periphery has no row ADCs, so backward reads go to ``backward``, another ReadAdc (the model's
+    quantizer), or raise when it is None.
+
+    Parameters
+    ----------
+    link
+        The host link to the board.
+    columns
+        Lines of a forward read (the tile periphery's ADC columns).
+    adc_bits
+        The ADC's resolution.
+    tile
+        Which of the board's tile peripheries converts.
+    present
+        Simulation only: called with one row's analog values and the LSB before its readout starts.
+    backward
+        Converts backward reads.
+    poll_limit
+        Busy polls before :class:`~pulsetrain.fpga.link.LinkError`.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        *,
+        columns: int,
+        adc_bits: int,
+        tile: int = 0,
+        present: Callable[[NDArray[np.float64], float], None] | None = None,
+        backward: Any = None,
+        poll_limit: int = 1000,
+    ) -> None:
+        status_address(tile, 0)  # checks tile
+        self.link = link
+        self.tile = tile
+        self.columns = columns
+        self._mid = 1 << (adc_bits - 1)
+        self._present = present
+        self._backward = backward
+        self._poll_limit = poll_limit
+        self._counted: int | None = None
+        #: forward-read rows converted by the board
+        self.readouts = 0
+
+    def convert(self, transpose: bool, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
+        """Codes (as floats) of a (batch, lines) read (see :class:`~pulsetrain.model.periphery.ReadAdc`)."""
+        if transpose:
+            if self._backward is None:
+                raise LinkError(f"tile periphery {self.tile} has no row ADCs for a backward read")
+            return np.asarray(self._backward.convert(transpose, values, lsb), dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape[1] != self.columns:
+            raise ValueError(
+                f"a forward read of tile periphery {self.tile} has {self.columns} lines, "
+                f"not {values.shape[1]}"
+            )
+        codes = np.empty(values.shape, dtype=np.float64)
+        for row, line_values in enumerate(values):
+            codes[row] = self._readout(line_values, lsb)
+        return codes
+
+    def _readout(self, values: NDArray[np.float64], lsb: float) -> NDArray[np.float64]:
+        link, tile = self.link, self.tile
+        if self._counted is None:
+            self._counted = link.read(status_address(tile, STATUS_READ_COUNT))
+        wait_idle(link, tile, self._poll_limit)
+        if self._present is not None:
+            self._present(values, lsb)
+        link.write(register_address(tile, REGISTER_CONTROL), CONTROL_READ)
+        wait_idle(link, tile, self._poll_limit)
+        counted = link.read(status_address(tile, STATUS_READ_COUNT))
+        if counted != (self._counted + self.columns) % 2**32:
+            raise LinkError(
+                f"tile periphery {tile} counted {counted - self._counted} ADC results for one readout, "
+                f"not {self.columns}"
+            )
+        self._counted = counted
+        codes = np.empty(self.columns, dtype=np.float64)
+        for column in range(self.columns):
+            link.write(register_address(tile, REGISTER_READ_COLUMN), column)
+            codes[column] = link.read(status_address(tile, STATUS_READ_CODE)) - self._mid
+        self.readouts += 1
+        return codes

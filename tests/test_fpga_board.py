@@ -72,7 +72,7 @@ def test_a_small_tile_bitstream_builds_and_meets_timing(board: str) -> None:
     _check_build(board, 1)
 
 
-# the board's own tile (4x4 iCE40, 8x8 ECP5)
+# the board's own tile (2x2 iCE40, 8x8 ECP5)
 @pytest.mark.synth
 @pytest.mark.slow
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])

@@ -41,6 +41,10 @@ def _check_training(results: dict[str, object], samples: int, tiles: int = 2) ->
     assert set(results["updates_by_tile"].values()) == {samples}  # type: ignore[attr-defined]
     assert results["trains_received"] == tiles * samples
     assert int(results["decisions_compared"]) > 50 * tiles * samples  # type: ignore[call-overload]
+    # every forward read of every tile (training and the 12 test samples) converted by the board's ADC
+    # readout through the chip pins, each code equal to the model's rint(value / lsb)
+    assert int(results["readouts"]) >= tiles * (samples + 12)  # type: ignore[call-overload]
+    assert results["adc_codes_compared"] == int(results["readouts"]) // tiles * (2 + 10)  # type: ignore[call-overload]
     assert results["weights_sha256"] == results["model_weights_sha256"]
     assert results["test_accuracy"] == results["model_test_accuracy"]
 
