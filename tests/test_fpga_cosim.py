@@ -108,3 +108,9 @@ def test_the_simulate_command_refuses_a_fault_rate_out_of_range_before_any_work(
     result = CliRunner().invoke(main, ["fpga", "simulate", "--fault-rate", "0.5"])
     assert result.exit_code == 2
     assert "fault_rate must be 0..0.05, not 0.5" in result.output
+
+
+def test_the_simulate_command_refuses_a_test_sample_count_out_of_range_before_any_work() -> None:
+    result = CliRunner().invoke(main, ["fpga", "simulate", "--test-samples", "0"])
+    assert result.exit_code == 2
+    assert "test_samples must be" in result.output and "not 0" in result.output
