@@ -1,5 +1,5 @@
-"""cocotb tests: the board (:class:`~pulsetrain.fpga.board.BoardCore` as Verilog) with the host's own link
-code on its UART pins and the analog array model on its chip pins.
+"""cocotb tests: the board (the whole :class:`~pulsetrain.fpga.board.BoardTop` as Verilog, its pins as
+ports) with the host's own link code on its UART pins and the analog array model on its chip pins.
 
 Runs inside the simulator. Three parts, kept apart:
 
@@ -10,13 +10,13 @@ Runs inside the simulator. Three parts, kept apart:
     :class:`~pulsetrain.fpga.link.Link` (a :class:`~pulsetrain.fpga.transport.Transport` whose timeouts
     are simulated seconds), which runs in a bridge thread (:func:`cocotb.task.bridge`).
 :class:`ChipTrains`
-    the chip side: :class:`~pulsetrain.cosim.bridge.PulseLineBridge` on the board's pulse and sign pins
-    collects each train as the crossbar chip receives it.
+    the chip side, one per board periphery: :class:`~pulsetrain.cosim.bridge.PulseLineBridge` on that
+    periphery's pulse and sign pins collects each train as the crossbar chip receives it.
 the training loop
-    the model's own :func:`~pulsetrain.model.training.train`; the tile the board serves gets a
-    :class:`~pulsetrain.fpga.host.BoardPulseSource` (codes, BL and start over the link, busy polled),
-    every other tile the twin, as in the pure run. The trains the chip received go to the model's tile
-    (the array), after each is compared decision for decision with the twin's.
+    the model's own :func:`~pulsetrain.model.training.train`; each tile the board serves gets a
+    :class:`~pulsetrain.fpga.host.BoardPulseSource` on its own periphery (codes, BL and start over the
+    link, busy polled), any other tile the twin, as in the pure run. The trains the chip received go to
+    the model's tile (the array), after each is compared decision for decision with the twin's.
 """
 
 from __future__ import annotations
@@ -31,17 +31,18 @@ import numpy as np
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, Event, FallingEdge, First, Timer
 from cocotb.utils import get_sim_time
-from pulsetrain.cosim.bridge import PulseLineBridge
+from pulsetrain.cosim.bridge import PulseLineBridge, dac_level
 from pulsetrain.cosim.decisions import decisions_in, first_difference
 from pulsetrain.cosim.kit import bench_parameters, config_from_plain, read_int, report, start_clock_and_reset
-from pulsetrain.cosim.training import cosim_options, pulse_config_for
+from pulsetrain.cosim.training import cosim_options, observing_tiles, pulse_config_for
 from pulsetrain.cosim.training_data import load_data
-from pulsetrain.fpga.host import BoardPulseSource
+from pulsetrain.fpga.host import BoardIdentity, BoardPulseSource, BoardReadAdc, open_session
 from pulsetrain.fpga.link import Link, LinkError
 from pulsetrain.fpga.transport import LineFaults
 from pulsetrain.model.periphery import PulseTrains
 from pulsetrain.model.twins.pulse import TwinPulseSource
 
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 CLOCK_NS = 10
@@ -174,11 +175,11 @@ class ChipTrains:
     """The chip's side of the pulse pins: each train as the crossbar receives it (``PulseLineBridge``
     hands it here in place of a tile)."""
 
-    def __init__(self, dut: Any, config: PulseGeneratorConfig) -> None:
+    def __init__(self, dut: Any, config: PulseGeneratorConfig, prefix: str = "") -> None:
         self.in_size = config.x_lines
         self.out_size = config.d_lines
         self.received: deque[PulseTrains] = deque()
-        self.bridge = PulseLineBridge(dut, self, has_slot_last=False)
+        self.bridge = PulseLineBridge(dut, self, prefix, has_slot_last=False)
 
     def apply_trains(self, trains: PulseTrains) -> None:
         """Called by the bridge when a train ended on the pins."""
@@ -201,9 +202,12 @@ class ChipTrains:
 class CheckedBoardSource(BoardPulseSource):
     """The board's pulse source, each update's received trains compared with the twin's first."""
 
-    def __init__(self, link: Link, config: PulseGeneratorConfig, chip: ChipTrains, tile: int) -> None:
-        super().__init__(link, config, observed=chip.take)
-        self.tile = tile
+    def __init__(
+        self, link: Link, config: PulseGeneratorConfig, chip: ChipTrains, tile: int, periphery: int
+    ) -> None:
+        super().__init__(link, config, tile=periphery, observed=chip.take)
+        #: the network's tile (creation order) this board periphery serves
+        self.network_tile = tile
         self.decisions = 0
         self.first_mismatch: dict[str, Any] | None = None
 
@@ -211,22 +215,135 @@ class CheckedBoardSource(BoardPulseSource):
         received = super().trains(*arguments)
         assert self.predicted is not None
         self.decisions += decisions_in(self.predicted)
-        difference = first_difference(self.updates - 1, self.tile, received, self.predicted)
+        difference = first_difference(self.updates - 1, self.network_tile, received, self.predicted)
         if difference is not None:
             self.first_mismatch = difference.as_dict()
             raise AssertionError(f"first differing decision: {self.first_mismatch}")
         return received
 
 
+class ChipReads:
+    """The chip's side of one board periphery's ADC pins: the crossbar's sample-and-hold and comparators.
+
+    When ``adc_sample`` rises with ``adc_mux_select`` at 0 (a readout begins) the chip holds the values
+    last presented (the model's analog read); whenever the trial codes, the multiplexer or the sample
+    line change it answers each ADC's comparator with ``held[column] >= dac_level(trial code)``, as
+    :class:`~pulsetrain.cosim.bridge.AdcComparatorBridge` does at every clock edge. Waking on changes
+    only keeps the simulation's Python work to the conversions, not every cycle of the UART traffic.
+    """
+
+    def __init__(self, dut: Any, config: AdcReadoutConfig, prefix: str = "") -> None:
+        self.config = config
+        self._values = np.zeros(config.columns)
+        self._lsb = 1.0
+        self.held: np.ndarray | None = None
+        self._port = {
+            name: getattr(dut, f"{prefix}adc_{name}")
+            for name in ("mux_select", "sample", "trial_code", "comparator")
+        }
+        self._port["comparator"].value = 0
+        cocotb.start_soon(self._serve())
+
+    def present(self, values: np.ndarray, lsb: float) -> None:
+        """The array's outputs of the next read (sampled when the board raises ``adc_sample``)."""
+        self._values = np.array(values, dtype=np.float64)
+        self._lsb = lsb
+
+    async def _serve(self) -> None:
+        config, port = self.config, self._port
+        bits, mask = config.adc_bits, (1 << config.adc_bits) - 1
+        sampling_before = False
+        while True:
+            await First(
+                port["trial_code"].value_change, port["mux_select"].value_change, port["sample"].value_change
+            )
+            sampling = bool(read_int(port["sample"]))
+            phase = read_int(port["mux_select"])
+            if sampling and not sampling_before and phase == 0:
+                self.held = self._values
+            sampling_before = sampling
+            if self.held is None:
+                continue
+            trials = read_int(port["trial_code"])
+            answer = 0
+            for adc in range(config.adcs):
+                column = config.column(adc, phase)
+                code = (trials >> (adc * bits)) & mask
+                if column < config.columns and self.held[column] >= dac_level(code, config, self._lsb):
+                    answer |= 1 << adc
+            port["comparator"].value = answer
+
+
+class ModelCodes:
+    """The model's ADC, ``rint(value / lsb)`` (:func:`~pulsetrain.model.tile.adc_codes`), as in the pure
+    run."""
+
+    def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+        from pulsetrain.model.tile import adc_codes
+
+        return adc_codes(np.asarray(values, dtype=np.float64), lsb).astype(np.float64)
+
+
+class CheckedBoardReads(BoardReadAdc):
+    """A tile's forward reads converted by its board periphery's ADC through the chip pins, every code
+    compared with the model's; backward reads by the model's ADC (no row ADCs on the board)."""
+
+    def __init__(self, link: Link, config: Any, chip: ChipReads, tile: int, periphery: int) -> None:
+        super().__init__(
+            link,
+            columns=config.out_size,
+            adc_bits=config.adc.adc_bits,
+            tile=periphery,
+            present=chip.present,
+            backward=ModelCodes(),
+        )
+        self.network_tile = tile
+        self.codes_compared = 0
+        self.first_mismatch: dict[str, Any] | None = None
+
+    def convert(self, transpose: bool, values: np.ndarray, lsb: float) -> np.ndarray:
+        codes = super().convert(transpose, values, lsb)
+        if transpose:
+            return codes
+        model = ModelCodes().convert(transpose, values, lsb)
+        self.codes_compared += int(model.size)
+        differ = np.argwhere(codes != model)
+        if differ.size:
+            row, column = (int(v) for v in differ[0])
+            self.first_mismatch = {
+                "tile": self.network_tile,
+                "block": "board-adc-readout",
+                "readout": self.readouts,
+                "row": row,
+                "column": column,
+                "design": float(codes[row, column]),
+                "model": float(model[row, column]),
+            }
+            raise AssertionError(f"first differing ADC code: {self.first_mismatch}")
+        return codes
+
+
 def _faults(plain: dict[str, Any] | None) -> LineFaults:
     return LineFaults(**(plain or {}))
 
 
-async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[UartPins, Link]:
-    """Clock, reset, the comparator pins held low, the UART pins and the host's link on them."""
+def _prefix(periphery: int, peripheries: int) -> str:
+    """The pin names' prefix of a board periphery (:func:`~pulsetrain.fpga.board.crossbar_port_name`)."""
+    return "" if peripheries == 1 else f"tile{periphery}_"
+
+
+async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[Link, list[Any]]:
+    """Clock, reset, the comparator pins held low, the UART pins and the host's link on them; the tile
+    periphery configs the host expects the board to hold (of ``board_sources``: its handshake's)."""
+    from pulsetrain.fpga.board_cosim import board_tile_config
+
+    served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
+    adcs = [config_from_plain(AdcReadoutConfig, plain) for plain in parameters["board_adcs"]]
+    peripheries = len(served)
     dut.uart_rx.value = 1  # an idle line from the start: a low line in reset would read as a start bit
     await start_clock_and_reset(dut, period_ns=CLOCK_NS)
-    dut.adc_comparator.value = 0  # no transfer reads are served: sgd has none worth answering
+    for periphery in range(peripheries):  # until a chip model answers the comparators
+        getattr(dut, f"{_prefix(periphery, peripheries)}adc_comparator").value = 0
     pins = UartPins(
         dut,
         int(parameters["divisor"]),
@@ -240,31 +357,47 @@ async def _board(dut: Any, parameters: dict[str, Any]) -> tuple[UartPins, Link]:
         retries=int(parameters.get("retries", 8)),
         first_sequence=int(parameters.get("first_sequence", 0)),
     )
-    return pins, link
+    return link, [board_tile_config(pulse, adc) for pulse, adc in zip(served, adcs, strict=True)]
 
 
 @cocotb.test()
 async def train_through_the_board(dut: Any) -> None:
-    """Train N samples with one tile's updates served by the board; every train checked against the twin."""
+    """Train N samples with the named tiles' updates served by the board (one periphery each); every train
+    checked against the twin."""
     from pulsetrain.model.pulses import PULSE_SOURCES
     from pulsetrain.model.training import resolve_train_config, train
 
     parameters = bench_parameters()
     if "data_file" not in parameters:
         return  # the other test of this module runs alone
-    _, link = await _board(dut, parameters)
-    served = config_from_plain(PulseGeneratorConfig, parameters["board_source"])
-    board_tile = int(parameters["board_tile"])
-    chip = ChipTrains(dut, served)
+    board_tiles = [int(tile) for tile in parameters["board_tiles"]]
+    served = [config_from_plain(PulseGeneratorConfig, plain) for plain in parameters["board_sources"]]
+    link, expected = await _board(dut, parameters)
+    peripheries = len(board_tiles)
+    chips = [ChipTrains(dut, config, _prefix(k, peripheries)) for k, config in enumerate(served)]
+    adcs = [ChipReads(dut, tile.adc, _prefix(k, peripheries)) for k, tile in enumerate(expected)]
     sources: dict[int, Any] = {}
+    boards: list[CheckedBoardSource] = []
+    reads: list[CheckedBoardReads] = []
+
+    def attach(tile: Any, index: int) -> None:
+        """Forward reads of a served tile through its board periphery's ADC; the others the model's."""
+        if index not in board_tiles:
+            tile.read_adc = ModelCodes()
+            return
+        periphery = board_tiles.index(index)
+        tile.read_adc = CheckedBoardReads(link, expected[periphery], adcs[periphery], index, periphery)
+        reads.append(tile.read_adc)
 
     def factory(seed: np.random.SeedSequence, in_size: int, out_size: int) -> Any:
         index = len(sources)
         config = pulse_config_for(seed, in_size, out_size, int(parameters["bl_max"]))
-        if index == board_tile:
-            if config != served:
+        if index in board_tiles:
+            periphery = board_tiles.index(index)
+            if config != served[periphery]:
                 raise RuntimeError(f"tile {index}: generator config differs from the board's")
-            sources[index] = CheckedBoardSource(link, config, chip, index)
+            sources[index] = CheckedBoardSource(link, config, chips[periphery], index, periphery)
+            boards.append(sources[index])
         else:
             sources[index] = TwinPulseSource(config)
         return sources[index]
@@ -277,19 +410,27 @@ async def train_through_the_board(dut: Any) -> None:
     start = time.perf_counter()
     error = None
     results = None
+    identity: BoardIdentity | None = None
     try:
-        results = await bridge(train)(config, data=data)
+        identity = await bridge(open_session)(link, expected)
+        with observing_tiles(attach):
+            results = await bridge(train)(config, data=data)
     except (AssertionError, LinkError, RuntimeError) as failure:
         error = str(failure)
-    board = sources.get(board_tile)
+    mismatches = [board.first_mismatch for board in boards if board.first_mismatch is not None]
+    mismatches += [read.first_mismatch for read in reads if read.first_mismatch is not None]
     report(
         results=results,
         samples=data.x_train.shape[0],
-        updates=board.updates if board else 0,
-        trains_received=chip.bridge.trains_applied,
-        decisions_compared=board.decisions if board else 0,
-        first_mismatch=board.first_mismatch if board else None,
+        updates=sum(board.updates for board in boards),
+        updates_by_tile={board.network_tile: board.updates for board in boards},
+        trains_received=sum(chip.bridge.trains_applied for chip in chips),
+        decisions_compared=sum(board.decisions for board in boards),
+        readouts=sum(read.readouts for read in reads),
+        adc_codes_compared=sum(read.codes_compared for read in reads),
+        first_mismatch=mismatches[0] if mismatches else None,
         link=vars(link.statistics),
+        identity=vars(identity) if identity else None,
         simulated_seconds=get_sim_time("ns") * 1e-9,
         wall_seconds=time.perf_counter() - start,
         error=error,
@@ -304,13 +445,17 @@ async def link_faults_recovered(dut: Any) -> None:
     parameters = bench_parameters()
     if "adds" not in parameters:
         return
-    _, link = await _board(dut, parameters)
+    link, expected_configs = await _board(dut, parameters)
     rng = random.Random(int(parameters.get("seed", 0)))
-    # registers 4..15 drive nothing in the board core: free for a non-idempotent witness
-    addresses = list(range(4, 16))
+    # the spare registers drive nothing in the board core: free for a non-idempotent witness
+    addresses = [int(address) for address in parameters["spare_registers"]]
     expected = dict.fromkeys(addresses, 0)
 
+    identity: BoardIdentity | None = None
+
     def exchange() -> tuple[list[tuple[int, int, int]], dict[int, int]]:
+        nonlocal identity
+        identity = open_session(link, expected_configs)
         wrong = []
         for _ in range(int(parameters["adds"])):
             address, amount = rng.choice(addresses), rng.randrange(2**32)
@@ -332,6 +477,7 @@ async def link_faults_recovered(dut: Any) -> None:
         wrong_replies=wrong,
         registers_match=final == expected,
         link=vars(link.statistics),
+        identity=vars(identity) if identity else None,
         simulated_seconds=(get_sim_time("ns") - start_ns) * 1e-9,
         error=error,
     )

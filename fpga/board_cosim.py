@@ -1,9 +1,11 @@
-"""The board end to end in simulation: :class:`~pulsetrain.fpga.board.BoardCore` as Verilog on a simulator,
-the host's own link code on its UART pins, the model's array on its chip pins (:mod:`pulsetrain.cosim.
+"""The board end to end in simulation: the whole top (:class:`~pulsetrain.fpga.board.BoardTop`, elaborated
+for :class:`~pulsetrain.fpga.board.SimulationPlatform`) as Verilog on a simulator, the host's own link
+code on its UART pins, the model's array on its chip pins (:mod:`pulsetrain.cosim.
 bench_fpga`).
 
-:func:`run_board_training` trains N samples with one tile's updates served by the simulated board and
-holds the run against the pure model (the twin serving every tile): every pulse decision, the test
+:func:`run_board_training` trains N samples with the updates of every tile (or of those named) served by
+the simulated board, one tile periphery per tile, and holds the run against the pure model (the twin
+serving every tile): every pulse decision, the test
 accuracy and the SHA-256 of all weights must be equal. :func:`run_board_link` exchanges non-idempotent
 ADDs with the board over a faulty line (or a dead one) and reports what came back.
 """
@@ -15,9 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulsetrain.fpga.host import MAX_TILES, REGISTERS_PER_TILE, SPARE_REGISTERS
 from pulsetrain.fpga.transport import LineFaults
 
 from pulsetrain.config import ConfigError, check_int, to_plain
+from pulsetrain.periphery.adc import AdcReadoutConfig
 from pulsetrain.periphery.pulse import PulseGeneratorConfig
 
 #: UART clock cycles per bit in simulation (a board runs 12-25; 4 keeps the simulated bytes short)
@@ -35,8 +39,12 @@ class BoardRun:
     options: dict[str, Any] = field(default_factory=lambda: {"algo": "sgd", "seed": 2, "network.hidden": "2"})
     #: training samples (the first N of the shuffled training set)
     samples: int = 3
-    #: the tile whose updates the board serves (creation order; -1: the last, the output layer)
-    board_tile: int = -1
+    #: test samples of the end-of-run accuracy pass (the first N of the test set); each is one forward
+    #: readout per tile through the board
+    test_samples: int = 12
+    #: the tiles whose updates the board serves, one tile periphery each (creation order, input side
+    #: first; negative counts from the last); None: every tile that updates in the pure run
+    board_tiles: tuple[int, ...] | None = None
     #: faults of the host-to-board direction
     to_board: LineFaults = LineFaults()
     #: faults of the board-to-host direction
@@ -52,20 +60,32 @@ class BoardRun:
 
     def __post_init__(self) -> None:
         check_int("samples", self.samples, 1, 10_000_000)
+        check_int("test_samples", self.test_samples, 1, 10_000_000)
         check_int("first_sequence", self.first_sequence, 0, 255)
         check_int("retries", self.retries, 0, 1000)
         check_int("fault_seed", self.fault_seed, 0, 2**32 - 1)
-        check_int("board_tile", self.board_tile, -64, 63)
+        if self.board_tiles is not None:
+            if not isinstance(self.board_tiles, tuple) or not self.board_tiles:
+                raise ConfigError(f"board_tiles must be a non-empty tuple or None, not {self.board_tiles!r}")
+            for tile in self.board_tiles:
+                check_int("board_tiles", tile, -64, 63)
         for name in ("to_board", "from_board"):
             if not isinstance(getattr(self, name), LineFaults):
                 raise ConfigError(f"{name} must be a LineFaults, not {getattr(self, name)!r}")
 
 
-def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
-    """The board's tile periphery around one model tile's pulse generator.
+def spare_register_addresses(tiles: int) -> list[int]:
+    """Addresses of the registers that drive nothing on a board of ``tiles`` tile peripheries."""
+    first = REGISTERS_PER_TILE * tiles
+    return list(range(first, first + SPARE_REGISTERS))
 
-    Chopper probabilities 0: the board serves an sgd tile, whose twin has no chopper, so the chopper's
-    XOR onto the sign lines must never flip a sign.
+
+def board_tile_config(pulse: PulseGeneratorConfig, adc: AdcReadoutConfig | None = None) -> Any:
+    """The board's tile periphery around one model tile's pulse generator and forward-read ADC.
+
+    ``adc``: the ADC readout of the tile's forward reads (the model's resolution; None: the periphery's
+    default). Chopper probabilities 0: the board serves an sgd tile, whose twin has no chopper, so the
+    chopper's XOR onto the sign lines must never flip a sign.
     """
     from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
 
@@ -75,16 +95,27 @@ def board_tile_config(pulse: PulseGeneratorConfig) -> Any:
         in_size=pulse.x_lines,
         out_size=pulse.d_lines,
         pulse=pulse,
+        adc=adc or AdcReadoutConfig(),
         transfer=TransferControllerConfig(in_chop_prob=0.0, out_chop_prob=0.0),
     )
 
 
-def _built_board(pulse: PulseGeneratorConfig, simulator: Any) -> Any:
+def _built_board(configs: list[Any], simulator: Any) -> Any:
+    """The whole board top (:class:`~pulsetrain.fpga.board.BoardTop`: I/O buffers, UART, frame engine,
+    one tile periphery per served tile) as Verilog, its pins as ports, compiled."""
     from pulsetrain.cosim import runner
-    from pulsetrain.fpga.board import BoardCore
+    from pulsetrain.fpga.board import board_top_verilog
 
-    core = BoardCore(config=board_tile_config(pulse), divisor=SIMULATION_DIVISOR)
-    return runner.build(runner.verilog_of(core, "board_core"), "board_core", simulator)
+    verilog = board_top_verilog(configs, divisor=SIMULATION_DIVISOR)
+    return runner.build(verilog, "board_top", simulator)
+
+
+def _board_parameters(configs: list[Any]) -> dict[str, Any]:
+    """What the bench needs to rebuild the board's tile periphery configs (its handshake compares them)."""
+    return {
+        "board_sources": [to_plain(config.pulse) for config in configs],
+        "board_adcs": [to_plain(config.adc) for config in configs],
+    }
 
 
 def _link_parameters(run: BoardRun) -> dict[str, Any]:
@@ -99,41 +130,64 @@ def _link_parameters(run: BoardRun) -> dict[str, Any]:
     }
 
 
-def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], PulseGeneratorConfig, int]:
-    """Config, data, the pure run's results, the served tile's generator config and index."""
+def _prepare(run: BoardRun) -> tuple[Any, Any, dict[str, Any], list[Any], list[int]]:
+    """Config, data, the pure run's results, the board's tile periphery configs and the network tiles
+    they serve (creation order; board periphery ``k`` serves network tile ``tiles[k]``).
+
+    The pure run converts every read with the model's ``rint(value / lsb)`` (the codes the board run
+    checks its ADC's against) and records each tile's forward-read ADC, which the board's periphery of
+    that tile gets."""
     from pulsetrain.cosim.training import CosimRequest, resolve, run_pure_model
     from pulsetrain.cosim.training_data import data_for
 
-    config = resolve(CosimRequest(options=run.options, samples=run.samples, simulator=run.simulator))
+    request = CosimRequest(
+        options=run.options, samples=run.samples, test_samples=run.test_samples, simulator=run.simulator
+    )
+    config = resolve(request)
     if config.algo != "sgd":
         raise ConfigError(f"algo must be sgd for the board (its twin has no transfer), not {config.algo!r}")
-    data = data_for(config, run.samples)
-    model_results, ledger, _ = run_pure_model(config, data)
-    tiles = len(ledger.configs)
-    if not -tiles <= run.board_tile < tiles:
-        raise ConfigError(f"board_tile must be -{tiles}..{tiles - 1}, not {run.board_tile}")
-    tile = run.board_tile % tiles
-    return config, data, model_results, ledger.configs[tile], tile
+    data = data_for(config, run.samples, run.test_samples)
+    reads: dict[tuple[int, bool], Any] = {}
+    model_results, ledger, _ = run_pure_model(config, data, reads)
+    count = len(ledger.configs)
+    if run.board_tiles is None:
+        tiles = ledger.used()
+    else:
+        for tile in run.board_tiles:
+            if not -count <= tile < count:
+                raise ConfigError(f"board_tiles must be -{count}..{count - 1}, not {tile}")
+        tiles = sorted({tile % count for tile in run.board_tiles})
+    if len(tiles) > MAX_TILES:
+        raise ConfigError(f"board_tiles must name at most {MAX_TILES} tiles (one board), not {len(tiles)}")
+    configs = [
+        board_tile_config(
+            ledger.configs[tile], reads[(tile, False)].config if (tile, False) in reads else None
+        )
+        for tile in tiles
+    ]
+    return config, data, model_results, configs, tiles
 
 
 def run_board_training(run: BoardRun) -> dict[str, Any]:
-    """Pure model, then the same run with the simulated board serving one tile; both compared."""
+    """Pure model, then the same run with the simulated board serving the run's tiles; both compared."""
     from pulsetrain.cosim import runner
     from pulsetrain.cosim.training_data import save_data
 
-    config, data, model_results, pulse, tile = _prepare(run)
+    config, data, model_results, configs, tiles = _prepare(run)
     simulator = runner.parse_simulator(run.simulator)
     start = time.perf_counter()
-    built = _built_board(pulse, simulator)
+    built = _built_board(configs, simulator)
     build_seconds = time.perf_counter() - start
-    data_file = save_data(data, built.folder / "data" / f"board-{config.seed}-{run.samples}")
+    data_file = save_data(
+        data, built.folder / "data" / f"board-{config.seed}-{run.samples}-{run.test_samples}"
+    )
     parameters = {
         **_link_parameters(run),
         "data_file": data_file,
         "options": {**to_plain(dict(run.options)), "epochs": 1},
         "bl_max": config.update.desired_bl,
-        "board_tile": tile,
-        "board_source": to_plain(pulse),
+        "board_tiles": tiles,
+        **_board_parameters(configs),
     }
     result = runner.run_bench(
         built,
@@ -152,12 +206,15 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
         and board_results.get("test_accuracy") == model_results["test_accuracy"]
     )
     return {
-        "board_tile": tile,
-        "tile": f"{pulse.x_lines}x{pulse.d_lines}",
+        "board_tiles": tiles,
+        "tiles": [f"{config.in_size}x{config.out_size}" for config in configs],
         "samples": board.get("samples"),
         "updates_served": board.get("updates"),
+        "updates_by_tile": board.get("updates_by_tile"),
         "trains_received": board.get("trains_received"),
         "decisions_compared": board.get("decisions_compared"),
+        "readouts": board.get("readouts"),
+        "adc_codes_compared": board.get("adc_codes_compared"),
         "first_mismatch": board.get("first_mismatch"),
         "mismatches": 0 if matches else 1,
         "matches_model": matches,
@@ -166,6 +223,7 @@ def run_board_training(run: BoardRun) -> dict[str, Any]:
         "test_accuracy": board_results.get("test_accuracy"),
         "model_test_accuracy": model_results["test_accuracy"],
         "link": board.get("link"),
+        "identity": board.get("identity"),
         "simulated_seconds": board.get("simulated_seconds"),
         "wall_seconds": result.run_seconds,
         "build_seconds": build_seconds,
@@ -179,9 +237,15 @@ def run_board_link(run: BoardRun, adds: int) -> dict[str, Any]:
     """``adds`` random ADDs to the board's free registers over the run's line, then every one read back."""
     from pulsetrain.cosim import runner
 
-    _, _, _, pulse, _ = _prepare(run)
-    built = _built_board(pulse, runner.parse_simulator(run.simulator))
-    parameters = {**_link_parameters(run), "adds": adds, "seed": run.fault_seed}
+    _, _, _, configs, _ = _prepare(run)
+    built = _built_board(configs, runner.parse_simulator(run.simulator))
+    parameters = {
+        **_link_parameters(run),
+        "adds": adds,
+        "seed": run.fault_seed,
+        "spare_registers": spare_register_addresses(len(configs)),
+        **_board_parameters(configs),
+    }
     result = runner.run_bench(
         built,
         "pulsetrain.cosim.bench_fpga",

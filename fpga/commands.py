@@ -101,6 +101,13 @@ def _write_json(path: str, document: dict[str, Any]) -> None:
 
 @fpga.command()
 @click.option("--samples", type=int, default=3, show_default=True, help="Digits training samples.")
+@click.option(
+    "--test-samples",
+    type=int,
+    default=12,
+    show_default=True,
+    help="Test samples of the accuracy pass (each one forward readout per tile through the board).",
+)
 @click.option("--seed", type=int, default=2, show_default=True, help="Training seed.")
 @click.option("--hidden", type=int, default=2, show_default=True, help="Hidden layer width.")
 @click.option(
@@ -113,12 +120,19 @@ def _write_json(path: str, document: dict[str, Any]) -> None:
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the link faults.")
 @click.option("--json", "json_path", default=None, help="Write the comparison here.")
 def simulate(
-    samples: int, seed: int, hidden: int, fault_rate: float, fault_seed: int, json_path: str | None
+    samples: int,
+    test_samples: int,
+    seed: int,
+    hidden: int,
+    fault_rate: float,
+    fault_seed: int,
+    json_path: str | None,
 ) -> None:
     """Train through the board simulated on Verilator (host link on its UART pins, the model's array on
     its chip pins); compare with the pure model. Exit 1 when anything differs."""
     _validate({"json_path": json_path})
     check_int("samples", samples, 1, 1797)
+    check_int("test_samples", test_samples, 1, 1797)
     check_int("hidden", hidden, 1, 64)
     check_int("fault_seed", fault_seed, 0, 2**32 - 1)
     if not 0.0 <= fault_rate <= 0.05:
@@ -136,6 +150,7 @@ def simulate(
     run = BoardRun(
         options={"algo": "sgd", "seed": seed, "network.hidden": str(hidden)},
         samples=samples,
+        test_samples=test_samples,
         to_board=faults,
         from_board=faults,
         fault_seed=fault_seed,

@@ -8,10 +8,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pulsetrain.fpga.board import BOARDS, BoardCore, build, crossbar_pin_map
+from pulsetrain.fpga.board import (
+    BOARDS,
+    CROSSBAR_INPUTS,
+    CROSSBAR_OUTPUTS,
+    BoardCore,
+    SimulationPlatform,
+    board_top_verilog,
+    build,
+    crossbar_pin_map,
+    crossbar_widths,
+)
 from pulsetrain.fpga.gateware_device import GatewareDevice, HostUarts
+from pulsetrain.fpga.host import STATUS_BUSY, STATUS_READ_COUNT, STATUS_TRANSFER_COUNT, status_address
 from pulsetrain.fpga.link import Link
-from pulsetrain.fpga.protocol import STATUS_BASE
 from pulsetrain.fpga.transport import SimulatedTransport
 from pulsetrain.rtl.tile_periphery import TilePeripheryConfig
 from pulsetrain.synth.tools import cache_root
@@ -62,7 +72,7 @@ def test_a_small_tile_bitstream_builds_and_meets_timing(board: str) -> None:
     _check_build(board, 1)
 
 
-# the board's own tile (4x4 iCE40, 8x8 ECP5)
+# the board's own tile (2x2 iCE40, 8x8 ECP5)
 @pytest.mark.synth
 @pytest.mark.slow
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
@@ -105,7 +115,7 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
     # the whole board core (UARTs, frame engine, 4x4 tile periphery) in the Amaranth simulator, the
     # host's own Link on the other side; the comparator input is held low (no analog model attached)
     config = TilePeripheryConfig(in_size=4, out_size=4)
-    core = BoardCore(config=config, divisor=4)
+    core = BoardCore(configs=[config], divisor=4)
     device = GatewareDevice(HostUarts(core, divisor=4), quiet_cycles=150)
     try:
         link = Link(SimulatedTransport(device), retries=3, first_sequence=5)
@@ -113,10 +123,51 @@ def test_the_host_starts_a_forward_read_over_the_link_and_counts_its_results() -
             link.write(2, code & 0xFF)  # one DAC code per write
         link.write(0, 1)  # read_start
         for _ in range(50):
-            if link.read(STATUS_BASE) == 0:  # not busy
+            if link.read(status_address(0, STATUS_BUSY)) == 0:
                 break
-        assert link.read(STATUS_BASE) == 0
-        assert link.read(STATUS_BASE + 1) == config.out_size  # one ADC result per column
-        assert link.read(STATUS_BASE + 3) == 0  # no transfer was asked for
+        assert link.read(status_address(0, STATUS_BUSY)) == 0
+        assert link.read(status_address(0, STATUS_READ_COUNT)) == config.out_size  # one per column
+        assert link.read(status_address(0, STATUS_TRANSFER_COUNT)) == 0  # no transfer was asked for
     finally:
         device.close()
+
+
+def test_the_simulated_top_has_the_board_pins_as_ports_with_their_widths() -> None:
+    # the whole top (I/O buffers included) for the Verilator runs: every pin a port of the board's width
+    import re
+
+    config = TilePeripheryConfig(in_size=3, out_size=2)
+    text = board_top_verilog([config], divisor=4)
+    text = text[text.index("module board_top(") :]
+    text = text[: text.index("endmodule")]
+    declared = dict(
+        (name, (direction, int(high) + 1 if high else 1))
+        for direction, high, name in re.findall(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", text, re.M)
+    )
+    widths = crossbar_widths(config)
+    for name in CROSSBAR_OUTPUTS:
+        assert declared[name] == ("output", widths[name])
+    for name in CROSSBAR_INPUTS:
+        assert declared[name] == ("input", widths[name])
+    assert declared["uart_rx"] == ("input", 1) and declared["uart_tx"] == ("output", 1)
+    assert declared["led_0"] == ("output", 1)
+
+
+def test_the_simulation_platform_refuses_a_resource_no_board_top_asks_for() -> None:
+    platform = SimulationPlatform(configs=[TilePeripheryConfig(in_size=1, out_size=1)], divisor=4)
+    with pytest.raises(ValueError, match="resource must be uart, led or crossbar, not 'spi_flash'"):
+        platform.request("spi_flash", 0)
+    with pytest.raises(ValueError, match="divisor must be 2..4096, not 1"):
+        SimulationPlatform(configs=[TilePeripheryConfig(in_size=1, out_size=1)], divisor=1)
+
+
+def test_a_simulated_board_of_several_tiles_prefixes_each_tile_s_pins() -> None:
+    configs = [TilePeripheryConfig(in_size=3, out_size=2), TilePeripheryConfig(in_size=2, out_size=5)]
+    platform = SimulationPlatform(configs=configs, divisor=4)
+    second = platform.request("crossbar", 1)
+    assert second.x_fire.io.name == "tile1_x_fire" and len(second.d_fire) == 5
+    with pytest.raises(ValueError, match="crossbar number must be 0..1, not 2"):
+        platform.request("crossbar", 2)
+    core = BoardCore(configs=configs, divisor=4)
+    core._MustUse__silence = True  # type: ignore[attr-defined]  # probed for its ports, never elaborated
+    assert len(core.tile0_x_fire) == 3 and len(core.tile1_d_negative) == 5  # type: ignore[attr-defined]

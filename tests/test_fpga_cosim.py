@@ -1,5 +1,6 @@
-"""The board end to end in simulation: BoardCore as Verilog on Verilator, the host's own Link on its UART
-pins (bit by bit, with faults), the model's array on its chip pins; training through it equals the twin."""
+"""The board end to end in simulation: the whole BoardTop (I/O buffers, UART, frame engine, tile periphery) as
+Verilog on Verilator, the host's own Link on its UART pins (bit by bit, with faults), the model's array on
+its chip pins; training through it equals the twin."""
 
 from __future__ import annotations
 
@@ -27,15 +28,23 @@ def _skip_without_verilator() -> None:
         pytest.skip(reason)
 
 
-def _check_training(results: dict[str, object], samples: int) -> None:
+def _check_training(results: dict[str, object], samples: int, tiles: int = 2) -> None:
     assert results["matches_model"], results
     assert results["mismatches"] == 0
     assert results["first_mismatch"] is None
     assert results["samples"] == samples
-    # one board update per sample (batch 1), each received whole by the chip, every slot compared
-    assert results["updates_served"] == samples
-    assert results["trains_received"] == samples
-    assert int(results["decisions_compared"]) > 50 * samples  # type: ignore[call-overload]
+    # every tile of the network (64-2-10: hidden 65x2 and output 3x10, bias lines included) on its own
+    # board periphery; one update per tile and sample (batch 1), each received whole by the chip
+    assert len(results["board_tiles"]) == tiles  # type: ignore[arg-type]
+    assert results["identity"]["tiles"] == tiles  # type: ignore[index]  # the handshake found them
+    assert results["updates_served"] == tiles * samples
+    assert set(results["updates_by_tile"].values()) == {samples}  # type: ignore[attr-defined]
+    assert results["trains_received"] == tiles * samples
+    assert int(results["decisions_compared"]) > 50 * tiles * samples  # type: ignore[call-overload]
+    # every forward read of every tile (training and the 12 test samples) converted by the board's ADC
+    # readout through the chip pins, each code equal to the model's rint(value / lsb)
+    assert int(results["readouts"]) >= tiles * (samples + 12)  # type: ignore[call-overload]
+    assert results["adc_codes_compared"] == int(results["readouts"]) // tiles * (2 + 10)  # type: ignore[call-overload]
     assert results["weights_sha256"] == results["model_weights_sha256"]
     assert results["test_accuracy"] == results["model_test_accuracy"]
 
@@ -99,3 +108,9 @@ def test_the_simulate_command_refuses_a_fault_rate_out_of_range_before_any_work(
     result = CliRunner().invoke(main, ["fpga", "simulate", "--fault-rate", "0.5"])
     assert result.exit_code == 2
     assert "fault_rate must be 0..0.05, not 0.5" in result.output
+
+
+def test_the_simulate_command_refuses_a_test_sample_count_out_of_range_before_any_work() -> None:
+    result = CliRunner().invoke(main, ["fpga", "simulate", "--test-samples", "0"])
+    assert result.exit_code == 2
+    assert "test_samples must be" in result.output and "not 0" in result.output
