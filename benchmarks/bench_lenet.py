@@ -120,8 +120,15 @@ def run(config: TrainConfig, valid: DataSplit, test: DataSplit, folder: Path | N
     checkpoint into ``folder`` after every epoch and resume from it."""
     path = folder / "checkpoint.npz" if folder is not None else None
     summary = config_summary(config)
+    # what a checkpoint must share with the run that resumes it: everything but the number of epochs
+    resumable = {key: value for key, value in summary.items() if key != "epochs"}
     if path is not None and path.is_file():
-        state, _ = checkpoint.load(path, code_version="bench")
+        state, metadata = checkpoint.load(path, code_version="bench")
+        if metadata != {"config": str(resumable)}:
+            raise SystemExit(
+                f"checkpoint {path} was written by another configuration; resuming would mix two runs "
+                f"(give another --checkpoint-dir). It has {metadata}, this run is {summary}"
+            )
     else:
         order_seed, algorithm_seed = np.random.SeedSequence(config.seed).spawn(2)
         state = {
@@ -159,8 +166,13 @@ def run(config: TrainConfig, valid: DataSplit, test: DataSplit, folder: Path | N
         )
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            checkpoint.save(path, state, code_version="bench", metadata={"config": str(summary)})
-    return {"history": state["history"], "algorithm": algorithm.extra_results(), **state["history"][-1]}
+            checkpoint.save(path, state, code_version="bench", metadata={"config": str(resumable)})
+    return {
+        "history": state["history"],
+        "algorithm": algorithm.extra_results(),
+        "config": summary,
+        **state["history"][-1],
+    }
 
 
 def exact_errors_cosine(config: TrainConfig, data: DataSplit) -> list[float]:
