@@ -225,6 +225,45 @@ def print_mapping_diagnosis(valid: DataSplit, test: DataSplit, epochs: int, *, g
             print(f"  output scale {scale:g}, lr {lr:g}: {accuracy_percent:.1f} %", flush=True)
 
 
+#: ``--ablation``: analog SGD with one part of the analog path made perfect at a time (config overrides)
+ABLATION: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("as configured", ()),
+    (
+        "perfect backward reads",
+        ("backward_io.out_noise=0", "backward_io.adc_bits=24", "backward_io.dac_bits=24"),
+    ),
+    (
+        "perfect forward and backward reads",
+        (
+            *(
+                f"{io}.{key}"
+                for io in ("io", "backward_io")
+                for key in ("out_noise=0", "adc_bits=24", "dac_bits=24")
+            ),
+        ),
+    ),
+    ("ideal device, pulsed update", ("device.kind=ideal",)),
+    ("exact update (no pulses)", ("update.mode=ideal",)),
+)
+
+
+def print_ablation(
+    valid: DataSplit, test: DataSplit, args: argparse.Namespace, lr: float
+) -> list[dict[str, Any]]:
+    """Train analog SGD once per row of :data:`ABLATION` (and ``fp`` for reference) at ``lr``; print and
+    return each row's validation accuracy with the config that ran."""
+    rows = []
+    print(f"ablation, sgd at lr {lr:g} ({args.epochs} epoch(s)), validation accuracy:")
+    for label, sets in (("fp (reference)", ()), *ABLATION):
+        options = {"network.name": "lenet5", "algo": "fp" if label.startswith("fp") else "sgd", "lr": str(lr)}
+        options |= {"epochs": str(args.epochs), "seed": str(args.seed)}
+        config = resolve_train_config(options=options, sets=[*args.sets, *sets])
+        result = run(config, valid, test, None)
+        print(f"  {label:36s} {100 * result['valid_accuracy']:5.1f} %", flush=True)
+        rows.append({"label": label, "valid_accuracy": result["valid_accuracy"], "config": result["config"]})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algos", default=",".join(catalogue.algorithm_names(named_network=True)))
@@ -242,6 +281,11 @@ def main() -> None:
     parser.add_argument(
         "--mapping-grid", action="store_true", help="also train sgd at output scale 3 / 1 and lr 0.05 / 0.01"
     )
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="only train sgd with one part of the analog path made perfect at a time (ABLATION)",
+    )
     args = parser.parse_args()
     fixed: dict[str, tuple[float, ...]] = {}
     for key, _, value in (item.partition("=") for item in args.lr):
@@ -252,6 +296,11 @@ def main() -> None:
         f"lenet5 / fashion-mnist: {args.train_images} training, {args.valid_images} validation "
         f"(from the training set), {args.test_images} test images, {args.epochs} epoch(s), seed {args.seed}"
     )
+    if args.ablation:
+        rows = print_ablation(valid, test, args, fixed.get("sgd", (0.003,))[0])
+        if args.json is not None:
+            write_json(args.json, {"arguments": {k: str(v) for k, v in vars(args).items()}, "ablation": rows})
+        return
     print_mapping_diagnosis(valid, test, args.epochs, grid=args.mapping_grid)
     results: dict[str, Any] = {"arguments": {k: str(v) for k, v in vars(args).items()}, "algorithms": {}}
     for algo in args.algos.split(","):

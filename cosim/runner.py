@@ -141,8 +141,9 @@ def _versions() -> str:
 #: what Verilator makes visible to VPI: the top module's signals only. The benches drive and read the top
 #: module's ports and nothing below them. cocotb's runner asks for ``--public-flat-rw`` (every signal of
 #: every module), which keeps each of Amaranth's intermediate wires as a variable of its own: LeNet-5's
-#: periphery with every tile (208 k lines of Verilog) became 312 MB of C++ that did not compile in 90
-#: minutes on 2 loaded cores; with the top module only, 53 MB, compiled in ~15 min on one core.
+#: periphery with every tile (208 k lines of Verilog) became 312 MB of C++ that had not compiled after 90
+#: minutes on 2 loaded cores; with the top module's signals only it is 53 MB and the whole build took
+#: 19.5 min (make -j2, load about 4).
 VERILATOR_PUBLIC = ("--public-depth", "1")
 
 

@@ -3,6 +3,7 @@ a checkpoint of one configuration never resumes another."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -62,3 +63,26 @@ def test_results_name_the_config_that_ran_and_resume_refuses_another(tmp_path: P
     resumed = bench.run(longer, data, data, tmp_path)  # more epochs of the same run resume it
     assert [record["epoch"] for record in resumed["history"]] == [1, 2]
     assert resumed["history"][0] == first["history"][0]
+
+
+def test_ablation_rows_ran_the_configuration_they_name() -> None:
+    bench = _bench()
+    data = _split(4, 4)
+    args = argparse.Namespace(epochs=1, seed=0, sets=[])
+    rows = {row["label"]: row["config"] for row in bench.print_ablation(data, data, args, 0.003)}
+    assert rows["fp (reference)"]["algo"] == "fp" and rows["as configured"]["algo"] == "sgd"
+    configured = rows["as configured"]
+    assert configured["io"]["out_noise"] == 0.06 and configured["update"]["mode"] == "stochastic"
+    backward = rows["perfect backward reads"]
+    assert backward["backward_io"]["out_noise"] == 0 and backward["backward_io"]["adc_bits"] == 24
+    assert backward["io"] == configured["io"]
+    both = rows["perfect forward and backward reads"]
+    assert (
+        both["io"]["out_noise"] == 0
+        and both["io"]["dac_bits"] == 24
+        and both["backward_io"]["adc_bits"] == 24
+    )
+    assert rows["ideal device, pulsed update"]["device"]["kind"] == "ideal"
+    assert rows["ideal device, pulsed update"]["update"]["mode"] == "stochastic"
+    assert rows["exact update (no pulses)"]["update"]["mode"] == "ideal"
+    assert rows["exact update (no pulses)"]["device"] == configured["device"]
