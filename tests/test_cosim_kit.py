@@ -39,6 +39,13 @@ def test_second_build_of_same_configuration_is_reused() -> None:
     assert second.build_seconds == 0.0
 
 
+def test_verilator_build_makes_only_the_top_module_public() -> None:
+    """cocotb's --public-flat-rw is replaced (it made the all-tile LeNet-5 periphery uncompilable)."""
+    built = _built(runner.SimulatorName.VERILATOR)
+    command = (built.folder / "Vtop__verFiles.dat").read_text()
+    assert "--public-depth 1" in command and "--public-flat-rw" not in command
+
+
 @pytest.mark.parametrize("simulator", FAULT_SIMULATORS)
 def test_scoreboard_catches_broken_component_and_writes_waveform(simulator: runner.SimulatorName) -> None:
     built = _built(simulator, broken=True)
