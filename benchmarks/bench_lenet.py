@@ -28,9 +28,9 @@ Results of those runs (10 epochs, seed 0; fp 89.9 %, analog SGD 80.3 % on pulset
 85.2 % on aihwkit's ConstantStep parameters, c-TTv2 / AGAD on SoftBounds 78.5 / 79.4 %) are tabled in
 the README with every rate run. ``--ablation`` trains sgd once per row of :data:`ABLATION` (one part of
 the analog path made perfect at a time) and prints the validation accuracies that locate the gap to fp
-(README: the pulsed update). The
-10-epoch run's time is 550,000 images times the per-image seconds printed per run (wall clock of the
-epoch's training loop, and in brackets its process CPU time; the first epoch includes loading the compiled kernels).
+(README: the pulsed update). The 10-epoch run's time is 550,000 images times the per-image seconds
+printed per run (wall clock of the epoch's training loop, and in brackets its process CPU time; the
+first epoch includes loading the compiled kernels).
 After the compiled pulsed-update kernels landed (merge 3aa8a30), on the shared 2-core machine at load 5
 (200 images): sgd 15.6 ms per image, c-TTv2 and AGAD 108 ms (their per-patch loop stayed in Python).
 With the compiled convolution kernels (``model/conv_kernels.py``; ``benchmarks/bench_conv.py`` times
