@@ -26,7 +26,7 @@ Quick (default, what the report quotes): ``python benchmarks/bench_lenet.py``. T
 folder written by another configuration is refused; each run's JSON entry holds the config that ran).
 Results of those runs (10 epochs, seed 0; fp 89.9 %, analog SGD 80.3 % on pulsetrain's ConstantStep and
 85.2 % on aihwkit's ConstantStep parameters, c-TTv2 / AGAD on SoftBounds 78.5 / 79.4 %) are tabled in
-the README with every rate run. ``--ablation`` trains sgd once per row of :data:`ABLATION` (one part of
+the README with every rate run. ``--ablation`` trains once per row of :data:`ABLATION` (one part of
 the analog path made perfect at a time) and prints the validation accuracies that locate the gap to fp
 (README: the pulsed update). The 10-epoch run's time is 550,000 images times the per-image seconds
 printed per run (wall clock of the epoch's training loop, and in brackets its process CPU time; the
@@ -231,38 +231,39 @@ def print_mapping_diagnosis(valid: DataSplit, test: DataSplit, epochs: int, *, g
             print(f"  output scale {scale:g}, lr {lr:g}: {accuracy_percent:.1f} %", flush=True)
 
 
-#: ``--ablation``: analog SGD with one part of the analog path made perfect at a time (config overrides)
-ABLATION: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("as configured", ()),
-    (
-        "perfect backward reads",
-        ("backward_io.out_noise=0", "backward_io.adc_bits=24", "backward_io.dac_bits=24"),
-    ),
+#: the overrides that make a read path perfect: no read noise, 24-bit converters
+PERFECT_READS = ("out_noise=0", "adc_bits=24", "dac_bits=24")
+#: ``--ablation``: (label, algorithm, config overrides); analog SGD with one part of the analog path made
+#: perfect at a time, after fp for reference
+ABLATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("fp (reference)", "fp", ()),
+    ("as configured", "sgd", ()),
+    ("perfect backward reads", "sgd", tuple(f"backward_io.{key}" for key in PERFECT_READS)),
     (
         "perfect forward and backward reads",
-        (
-            *(
-                f"{io}.{key}"
-                for io in ("io", "backward_io")
-                for key in ("out_noise=0", "adc_bits=24", "dac_bits=24")
-            ),
-        ),
+        "sgd",
+        tuple(f"{io}.{key}" for io in ("io", "backward_io") for key in PERFECT_READS),
     ),
-    ("ideal device, pulsed update", ("device.kind=ideal",)),
-    ("exact update (no pulses)", ("update.mode=ideal",)),
+    ("ideal device, pulsed update", "sgd", ("device.kind=ideal",)),
+    ("exact update (no pulses)", "sgd", ("update.mode=ideal",)),
 )
 
 
 def print_ablation(
     valid: DataSplit, test: DataSplit, args: argparse.Namespace, lr: float
 ) -> list[dict[str, Any]]:
-    """Train analog SGD once per row of :data:`ABLATION` (and ``fp`` for reference) at ``lr``; print and
-    return each row's validation accuracy with the config that ran."""
+    """Train once per row of :data:`ABLATION` at ``lr``; print and return each row's validation accuracy
+    with the config that ran."""
     rows = []
     print(f"ablation, sgd at lr {lr:g} ({args.epochs} epoch(s)), validation accuracy:")
-    for label, sets in (("fp (reference)", ()), *ABLATION):
-        options = {"network.name": "lenet5", "algo": "fp" if label.startswith("fp") else "sgd", "lr": str(lr)}
-        options |= {"epochs": str(args.epochs), "seed": str(args.seed)}
+    for label, algo, sets in ABLATION:
+        options = {
+            "network.name": "lenet5",
+            "algo": algo,
+            "lr": str(lr),
+            "epochs": str(args.epochs),
+            "seed": str(args.seed),
+        }
         config = resolve_train_config(options=options, sets=[*args.sets, *sets])
         result = run(config, valid, test, None)
         print(f"  {label:36s} {100 * result['valid_accuracy']:5.1f} %", flush=True)
@@ -302,13 +303,14 @@ def main() -> None:
         f"lenet5 / fashion-mnist: {args.train_images} training, {args.valid_images} validation "
         f"(from the training set), {args.test_images} test images, {args.epochs} epoch(s), seed {args.seed}"
     )
+    arguments = {key: str(value) for key, value in vars(args).items()}
     if args.ablation:
         rows = print_ablation(valid, test, args, fixed.get("sgd", (0.003,))[0])
         if args.json is not None:
-            write_json(args.json, {"arguments": {k: str(v) for k, v in vars(args).items()}, "ablation": rows})
+            write_json(args.json, {"arguments": arguments, "ablation": rows})
         return
     print_mapping_diagnosis(valid, test, args.epochs, grid=args.mapping_grid)
-    results: dict[str, Any] = {"arguments": {k: str(v) for k, v in vars(args).items()}, "algorithms": {}}
+    results: dict[str, Any] = {"arguments": arguments, "algorithms": {}}
     for algo in args.algos.split(","):
         runs = {}
         for lr in fixed.get(algo, LR_GRIDS[algo]):

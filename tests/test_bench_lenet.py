@@ -14,6 +14,8 @@ from pulsetrain.model.data import DataSplit
 from pulsetrain.model.training import config_summary, resolve_train_config
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lenet.py"
+#: aihwkit's ConstantStep parameters, as the 10-epoch comparison runs them
+AIHWKIT_DEVICE = ("device.dw_min=0.001", "device.w_max=0.6", "device.w_min=-0.6")
 
 
 def _bench() -> ModuleType:
@@ -44,22 +46,17 @@ def _config(lr: float, epochs: int, *sets: str):  # type: ignore[no-untyped-def]
 def test_results_name_the_config_that_ran_and_resume_refuses_another(tmp_path: Path) -> None:
     bench = _bench()
     data = _split(6, 4)
-    config = _config(0.01, 1, "device.dw_min=0.001", "device.w_max=0.6", "device.w_min=-0.6")
+    config = _config(0.01, 1, *AIHWKIT_DEVICE)
     first = bench.run(config, data, data, tmp_path)
     assert first["config"] == config_summary(config)
     assert first["config"]["device"]["dw_min"] == 0.001 and first["config"]["device"]["w_max"] == 0.6
     assert [record["epoch"] for record in first["history"]] == [1]
 
-    longer = _config(0.01, 2, "device.dw_min=0.001", "device.w_max=0.6", "device.w_min=-0.6")
+    longer = _config(0.01, 2, *AIHWKIT_DEVICE)
     with pytest.raises(SystemExit, match="written by another configuration"):
         bench.run(_config(0.01, 1), data, data, tmp_path)  # same folder, pulsetrain's default device
     with pytest.raises(SystemExit, match="written by another configuration"):
-        bench.run(
-            _config(0.003, 2, "device.dw_min=0.001", "device.w_max=0.6", "device.w_min=-0.6"),
-            data,
-            data,
-            tmp_path,
-        )
+        bench.run(_config(0.003, 2, *AIHWKIT_DEVICE), data, data, tmp_path)  # another rate
     resumed = bench.run(longer, data, data, tmp_path)  # more epochs of the same run resume it
     assert [record["epoch"] for record in resumed["history"]] == [1, 2]
     assert resumed["history"][0] == first["history"][0]
